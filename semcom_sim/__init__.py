@@ -1,0 +1,15 @@
+"""semcom-sim: link-level simulation of task-oriented semantic communication on Sionna."""
+
+import os as _os
+
+# Keras 3 must run on TensorFlow: the Sionna 1.x chain is TensorFlow. Set before keras is imported.
+_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from semcom_sim.scenario import (  # noqa: E402
+    Data, Model, Output, Phy, Scenario, ScenarioError, Sweep, Training, apply_overrides, load_scenario,
+)
+
+__version__ = "0.1.0"
+__all__ = ["Data", "Model", "Output", "Phy", "Scenario", "ScenarioError", "Sweep", "Training",
+           "apply_overrides", "load_scenario"]

@@ -1,0 +1,508 @@
+"""Typed scenarios: what a researcher writes in a scenario file, validated at load time.
+
+A scenario file is plain Python that binds a :class:`Scenario` to the name ``scenario``::
+
+    from semcom_sim import Scenario, Data, Model, Phy, Training, Sweep
+
+    scenario = Scenario(name="fmnist-tdl-a", data=Data(dataset="fashion-mnist"),
+                        phy=Phy(channel="TDL-A", csi="ls"))
+
+Every field is checked when the object is built. A bad value raises :class:`ScenarioError`
+with one line naming the field (``section.field``) and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import json
+import math
+import runpy
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+__all__ = [
+    "ScenarioError", "Data", "Model", "Phy", "Training", "Sweep", "Output", "Scenario",
+    "load_scenario", "apply_overrides", "CHANNELS", "SCHEMES",
+]
+
+CHANNELS = ("AWGN", "Rayleigh") + tuple(f"TDL-{m}" for m in "ABCDE") + tuple(f"CDL-{m}" for m in "ABCDE")
+_CHANNELS_TEXT = "AWGN, Rayleigh, TDL-A..E, CDL-A..E"
+DATASETS = ("fashion-mnist", "synthetic")
+CSI_MODES = ("perfect", "ls")
+INTERPOLATIONS = ("nn", "lin", "lin_time_avg")
+PILOT_PATTERNS = ("kronecker", "empty")
+SNR_ESTIMATORS = ("pilots", "genie")
+LOSSES = ("ce",)
+SCHEMES = ("proposed", "no-adaptive")
+
+
+class ScenarioError(ValueError):
+    """A scenario field has a value that is not allowed. The message is one line: ``section.field: why``."""
+
+
+def _fail(where: str, why: str):
+    raise ScenarioError(f"{where}: {why}")
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _coerce(value, tp, where: str):
+    """Checks ``value`` against the annotation ``tp``; converts lists/ranges to tuples, ints to floats."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where)
+    if origin is tuple:
+        if isinstance(value, (list, tuple, range)) or (hasattr(value, "tolist") and not isinstance(value, str)):
+            seq = list(value.tolist() if hasattr(value, "tolist") else value)
+        else:
+            _fail(where, f"expected a sequence, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(seq))
+        if len(seq) != len(args):
+            _fail(where, f"expected {len(args)} values, got {len(seq)} ({value!r})")
+        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(seq, args)))
+    if tp is bool:
+        if not isinstance(value, bool):
+            _fail(where, f"expected True or False, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            _fail(where, f"expected an integer, got {value!r}")
+        return int(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(where, f"expected a number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            _fail(where, f"expected a finite number, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            _fail(where, f"expected a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported annotation {tp!r} at {where}")  # a bug in this module, not user input
+
+
+class _Section:
+    """Common machinery: type coercion of every field, then the section's own checks."""
+
+    _section = ""
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            where = f"{self._section}.{f.name}"
+            object.__setattr__(self, f.name, _coerce(getattr(self, f.name), hints[f.name], where))
+        self._validate()
+
+    def _validate(self):
+        pass
+
+    def _where(self, name: str) -> str:
+        return f"{self._section}.{name}"
+
+    def _one_of(self, name: str, allowed, text: str | None = None):
+        value = getattr(self, name)
+        if value not in allowed:
+            _fail(self._where(name), f"{value!r} is not one of {text or ', '.join(map(str, allowed))}")
+
+    def _positive(self, *names: str, allow_zero: bool = False):
+        for name in names:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if value < 0 or (value == 0 and not allow_zero):
+                _fail(self._where(name), f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Data(_Section):
+    """Which dataset, where it lives, and how much of it to use.
+
+    :param dataset: ``"fashion-mnist"`` (idx files) or ``"synthetic"`` (generated, for fast tests).
+    :param data_dir: directory of the idx files; ``None`` means ``$SEMCOM_DATA`` or
+        ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``).
+    :param num_train: use a random subset of this many training samples (``None``: all).
+    :param num_test: use a random subset of this many test samples (``None``: all).
+    :param seed: seed of the subset draw and of the synthetic data.
+    """
+
+    _section = "data"
+    dataset: str = "fashion-mnist"
+    data_dir: Optional[str] = None
+    num_train: Optional[int] = None
+    num_test: Optional[int] = None
+    seed: int = 0
+
+    def _validate(self):
+        self._one_of("dataset", DATASETS)
+        self._positive("num_train", "num_test")
+
+
+@dataclass(frozen=True)
+class Model(_Section):
+    """The semantic transceiver.
+
+    :param num_channel_uses: complex channel uses (data resource elements) per sample; the
+        encoder emits ``2 * num_channel_uses`` real features.
+    :param encoder_filters: filters of the stride-2 3x3 convolutions of the encoder.
+    :param decoder_units: widths of the decoder's hidden dense layers.
+    :param adaptive: use the channel-adaptive module (paper A's Phi) at the transmitter.
+    :param adaptive_hidden_ratio: hidden width of Phi as a fraction of the feature channels.
+    :param stochastic: sample the latent with the reparameterisation trick during training
+        (needed for the rate term); the mean is sent at evaluation.
+    """
+
+    _section = "model"
+    num_channel_uses: int = 64
+    encoder_filters: tuple[int, ...] = (32, 64, 64)
+    decoder_units: tuple[int, ...] = (256, 256)
+    adaptive: bool = True
+    adaptive_hidden_ratio: float = 0.25
+    stochastic: bool = True
+
+    def _validate(self):
+        self._positive("num_channel_uses", "adaptive_hidden_ratio")
+        if not self.encoder_filters:
+            _fail(self._where("encoder_filters"), "needs at least one convolution")
+        for name in ("encoder_filters", "decoder_units"):
+            if any(v <= 0 for v in getattr(self, name)):
+                _fail(self._where(name), f"all widths must be > 0, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class Phy(_Section):
+    """The physical layer: OFDM resource grid, channel, CSI, SNR estimation and feedback.
+
+    :param channel: ``AWGN``, ``Rayleigh`` (block fading: one CN(0, 1) gain per frame), ``TDL-A..E``
+        or ``CDL-A..E`` (3GPP TR 38.901, SISO).
+    :param fft_size: number of subcarriers, guards and DC included.
+    :param num_ofdm_symbols: OFDM symbols per frame (one resource grid is one frame).
+    :param subcarrier_spacing_hz: subcarrier spacing in Hz.
+    :param cyclic_prefix_length: cyclic prefix in samples (counts in Eb/N0 as overhead).
+    :param num_guard_carriers: (left, right) nulled guard subcarriers.
+    :param dc_null: null the DC subcarrier.
+    :param pilot_pattern: ``"kronecker"`` (pilot OFDM symbols) or ``"empty"`` (no pilots).
+    :param pilot_ofdm_symbol_indices: OFDM symbols that carry pilots.
+    :param carrier_frequency_hz: carrier frequency (Doppler, CDL geometry).
+    :param delay_spread_ns: RMS delay spread of TDL/CDL models.
+    :param speed_mps: terminal speed for TDL/CDL (Doppler within and across frames).
+    :param cdl_direction: ``"downlink"`` or ``"uplink"`` for CDL models.
+    :param csi: ``"perfect"`` (true channel and N0) or ``"ls"`` (pilot LS estimates, interpolated).
+    :param interpolation: interpolation of LS estimates: ``"nn"``, ``"lin"``, ``"lin_time_avg"``.
+    :param snr_estimator: ``"pilots"`` (N0 from the null subcarriers, signal power from the pilots)
+        or ``"genie"`` (the true values).
+    :param snr_feedback_bits: bits of the uniform quantiser on the SNR fed back to the
+        transmitter (``None``: unquantised).
+    :param snr_feedback_range_db: range of that quantiser in dB.
+    :param snr_feedback_delay_ms: time between the sounding frame and the data frame (staleness);
+        rounded to whole OFDM symbols.
+    :param bits_per_symbol: bits that one complex channel use is counted for in Eb/N0 (an analog
+        scheme has no bits; this is the accounting convention, see docs/conventions.md).
+    :param coderate: code rate that Eb/N0 is counted against (1 for the analog link).
+    """
+
+    _section = "phy"
+    channel: str = "AWGN"
+    fft_size: int = 72
+    num_ofdm_symbols: int = 14
+    subcarrier_spacing_hz: float = 30e3
+    cyclic_prefix_length: int = 6
+    num_guard_carriers: tuple[int, int] = (5, 6)
+    dc_null: bool = True
+    pilot_pattern: str = "kronecker"
+    pilot_ofdm_symbol_indices: tuple[int, ...] = (2, 11)
+    carrier_frequency_hz: float = 3.5e9
+    delay_spread_ns: float = 100.0
+    speed_mps: float = 0.0
+    cdl_direction: str = "downlink"
+    csi: str = "perfect"
+    interpolation: str = "lin"
+    snr_estimator: str = "pilots"
+    snr_feedback_bits: Optional[int] = None
+    snr_feedback_range_db: tuple[float, float] = (-10.0, 30.0)
+    snr_feedback_delay_ms: float = 0.0
+    bits_per_symbol: float = 2.0
+    coderate: float = 1.0
+
+    def _validate(self):
+        self._one_of("channel", CHANNELS, _CHANNELS_TEXT)
+        self._positive("fft_size", "num_ofdm_symbols", "subcarrier_spacing_hz", "carrier_frequency_hz",
+                       "bits_per_symbol")
+        self._positive("cyclic_prefix_length", "delay_spread_ns", "speed_mps", "snr_feedback_delay_ms",
+                       allow_zero=True)
+        if min(self.num_guard_carriers) < 0:
+            _fail(self._where("num_guard_carriers"), f"must be >= 0, got {self.num_guard_carriers!r}")
+        if sum(self.num_guard_carriers) + int(self.dc_null) >= self.fft_size:
+            _fail(self._where("num_guard_carriers"),
+                  f"{self.num_guard_carriers!r} plus the DC null leave no subcarrier of fft_size={self.fft_size}")
+        if self.cyclic_prefix_length > self.fft_size:
+            _fail(self._where("cyclic_prefix_length"), f"must be <= fft_size={self.fft_size}")
+        self._one_of("pilot_pattern", PILOT_PATTERNS)
+        self._one_of("cdl_direction", ("downlink", "uplink"))
+        self._one_of("csi", CSI_MODES)
+        self._one_of("interpolation", INTERPOLATIONS)
+        self._one_of("snr_estimator", SNR_ESTIMATORS)
+        if self.pilot_pattern == "kronecker":
+            idx = self.pilot_ofdm_symbol_indices
+            if not idx or len(set(idx)) != len(idx) or min(idx) < 0 or max(idx) >= self.num_ofdm_symbols:
+                _fail(self._where("pilot_ofdm_symbol_indices"),
+                      f"{idx!r} must be distinct indices in 0..{self.num_ofdm_symbols - 1}")
+            if len(idx) >= self.num_ofdm_symbols:
+                _fail(self._where("pilot_ofdm_symbol_indices"), "leave at least one OFDM symbol for data")
+        else:
+            if self.csi == "ls":
+                _fail(self._where("csi"), "'ls' needs pilots: set phy.pilot_pattern='kronecker'")
+            if self.snr_estimator == "pilots":
+                _fail(self._where("snr_estimator"), "'pilots' needs pilots: set phy.pilot_pattern='kronecker' "
+                      "or phy.snr_estimator='genie'")
+        if self.snr_estimator == "pilots" and sum(self.num_guard_carriers) + int(self.dc_null) == 0:
+            _fail(self._where("snr_estimator"), "'pilots' estimates N0 on null subcarriers: set "
+                  "phy.num_guard_carriers or phy.dc_null, or phy.snr_estimator='genie'")
+        if self.snr_feedback_bits is not None and not 1 <= self.snr_feedback_bits <= 16:
+            _fail(self._where("snr_feedback_bits"), f"must be None or 1..16, got {self.snr_feedback_bits!r}")
+        lo, hi = self.snr_feedback_range_db
+        if lo >= hi:
+            _fail(self._where("snr_feedback_range_db"), f"low must be below high, got {(lo, hi)!r}")
+        if not 0 < self.coderate <= 1:
+            _fail(self._where("coderate"), f"must be in (0, 1], got {self.coderate!r}")
+
+    @property
+    def num_effective_subcarriers(self) -> int:
+        return self.fft_size - sum(self.num_guard_carriers) - int(self.dc_null)
+
+    @property
+    def num_data_symbols(self) -> int:
+        """Data resource elements per frame (what the resource grid leaves after pilots and nulls)."""
+        num_pilot_symbols = len(self.pilot_ofdm_symbol_indices) if self.pilot_pattern == "kronecker" else 0
+        return self.num_effective_subcarriers * (self.num_ofdm_symbols - num_pilot_symbols)
+
+
+@dataclass(frozen=True)
+class Training(_Section):
+    """How the link is trained end to end through the channel.
+
+    :param epochs: passes over the training set.
+    :param batch_size: samples per step.
+    :param learning_rate: Adam learning rate.
+    :param ebno_db_range: (low, high) Eb/N0 in dB; each frame of a batch draws its own value uniformly.
+    :param loss: ``"ce"`` (cross-entropy on labels + beta * rate); pluggable, see ``semcom_sim.losses``.
+    :param beta: weight of the rate term KL(q(z|x) || N(0, I)), in nats per sample.
+    :param seed: seed of weights, shuffling and channel draws.
+    :param jit_compile: XLA-compile the train step (``False`` runs eagerly, for debugging).
+    """
+
+    _section = "training"
+    epochs: int = 5
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    ebno_db_range: tuple[float, float] = (-2.0, 16.0)
+    loss: str = "ce"
+    beta: float = 1e-3
+    seed: int = 0
+    jit_compile: bool = True
+
+    def _validate(self):
+        self._positive("epochs", "batch_size", "learning_rate")
+        self._positive("beta", allow_zero=True)
+        self._one_of("loss", LOSSES)
+        lo, hi = self.ebno_db_range
+        if lo > hi:
+            _fail(self._where("ebno_db_range"), f"low must not exceed high, got {(lo, hi)!r}")
+
+
+@dataclass(frozen=True)
+class Sweep(_Section):
+    """The Monte Carlo sweep of task accuracy over Eb/N0.
+
+    :param ebno_db: Eb/N0 points in dB.
+    :param ci_half_width: stop a point once the Wilson interval's half-width is below this.
+    :param confidence: confidence level of the interval.
+    :param min_frames: at least this many samples per point.
+    :param max_frames: at most this many samples per point (the interval may then be wider).
+    :param batch_size: samples per Monte Carlo batch.
+    :param schemes: model variants to train and sweep: ``"proposed"`` (adaptive module on) and
+        ``"no-adaptive"`` (the same model trained and run without it).
+    :param seed: base seed; every point draws from a seed derived from it, the scheme and the
+        point, so a resumed sweep reproduces the rows of an uninterrupted one.
+    """
+
+    _section = "sweep"
+    ebno_db: tuple[float, ...] = tuple(float(v) for v in range(-4, 17, 2))
+    ci_half_width: float = 0.01
+    confidence: float = 0.95
+    min_frames: int = 1000
+    max_frames: int = 20000
+    batch_size: int = 1000
+    schemes: tuple[str, ...] = ("proposed",)
+    seed: int = 1
+
+    def _validate(self):
+        if not self.ebno_db:
+            _fail(self._where("ebno_db"), "needs at least one Eb/N0 point")
+        if len(set(self.ebno_db)) != len(self.ebno_db):
+            _fail(self._where("ebno_db"), f"has repeated points: {self.ebno_db!r}")
+        self._positive("ci_half_width", "min_frames", "max_frames", "batch_size")
+        if not 0 < self.confidence < 1:
+            _fail(self._where("confidence"), f"must be in (0, 1), got {self.confidence!r}")
+        if self.min_frames > self.max_frames:
+            _fail(self._where("min_frames"), f"{self.min_frames} exceeds sweep.max_frames={self.max_frames}")
+        if not self.schemes:
+            _fail(self._where("schemes"), "needs at least one scheme")
+        for s in self.schemes:
+            if s not in SCHEMES:
+                _fail(self._where("schemes"), f"{s!r} is not one of {', '.join(SCHEMES)}")
+
+
+@dataclass(frozen=True)
+class Output(_Section):
+    """Where results go.
+
+    :param out_dir: output directory (``--out`` overrides it); ``{name}`` is replaced by the
+        scenario's name.
+    :param plot_esno: also draw an Es/N0 axis on the accuracy plot.
+    """
+
+    _section = "output"
+    out_dir: str = "runs/{name}"
+    plot_esno: bool = True
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One experiment: data, model, physical layer, training, sweep and output."""
+
+    name: str
+    data: Data = field(default_factory=Data)
+    model: Model = field(default_factory=Model)
+    phy: Phy = field(default_factory=Phy)
+    training: Training = field(default_factory=Training)
+    sweep: Sweep = field(default_factory=Sweep)
+    output: Output = field(default_factory=Output)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            _fail("name", f"must be a non-empty string, got {self.name!r}")
+        for f in dataclasses.fields(self)[1:]:
+            value = getattr(self, f.name)
+            if not isinstance(value, f.default_factory):
+                _fail(f.name, f"must be a {f.default_factory.__name__}(...), got {type(value).__name__}")
+        if self.model.num_channel_uses > self.phy.num_data_symbols:
+            _fail("model.num_channel_uses",
+                  f"{self.model.num_channel_uses} exceeds the {self.phy.num_data_symbols} data resource "
+                  "elements of one frame; enlarge phy.fft_size or phy.num_ofdm_symbols")
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Scenario":
+        sections = {f.name: f.default_factory for f in dataclasses.fields(cls)[1:]}
+        unknown = set(d) - set(sections) - {"name"}
+        if unknown:
+            _fail(sorted(unknown)[0], f"unknown section; sections are name, {', '.join(sections)}")
+        kwargs = {"name": d.get("name")}
+        for name, section_cls in sections.items():
+            if name in d:
+                kwargs[name] = _build_section(section_cls, name, d[name])
+        return cls(**kwargs)
+
+    def fingerprint(self, *sections: str) -> str:
+        """A short hash of the named sections (all that shape a trained model by default)."""
+        sections = sections or ("data", "model", "phy", "training")
+        payload = json.dumps({s: dataclasses.asdict(getattr(self, s)) for s in sections}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    def resolved_out_dir(self) -> Path:
+        return Path(self.output.out_dir.replace("{name}", _slug(self.name)))
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-") or "scenario"
+
+
+def _build_section(section_cls, name: str, values: dict[str, Any]):
+    if not isinstance(values, dict):
+        _fail(name, f"expected a mapping of fields, got {values!r}")
+    known = {f.name for f in dataclasses.fields(section_cls)}
+    for key in values:
+        if key not in known:
+            _fail(f"{name}.{key}", f"unknown field; {name} has {', '.join(sorted(known))}")
+    return section_cls(**values)
+
+
+_LITERAL_NAMES = {"nan": math.nan, "inf": math.inf, "true": True, "false": False, "none": None,
+                  "null": None, "True": True, "False": False, "None": None}
+
+
+def _parse_value(text: str):
+    """A ``--set`` value: a Python literal (``nan``, ``inf``, ``true``, ``range(a, b, c)`` allowed), else a string."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return text
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id not in _LITERAL_NAMES and node.id != "range":
+            return text
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id == "range"):
+            return text
+        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Lambda)):
+            return text
+    try:
+        return eval(compile(tree, "<--set>", "eval"), {"__builtins__": {}}, {**_LITERAL_NAMES, "range": range})
+    except Exception:
+        return text
+
+
+def apply_overrides(scenario: Scenario, overrides: list[str] | tuple[str, ...]) -> Scenario:
+    """Applies ``section.field=value`` overrides (values parsed as Python literals, else strings)."""
+    d = scenario.to_dict()
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            _fail("--set", f"expected section.field=value, got {item!r}")
+        if key == "name":
+            d["name"] = text
+            continue
+        section, dot, name = key.partition(".")
+        if not dot or section not in d or not isinstance(d[section], dict):
+            _fail(key, f"unknown section {section!r}; sections are {', '.join(k for k in d if k != 'name')}")
+        if name not in d[section]:
+            _fail(key, f"unknown field; {section} has {', '.join(sorted(d[section]))}")
+        d[section][name] = _parse_value(text)
+    return Scenario.from_dict(d)
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Executes a scenario file and returns its ``scenario`` object, with ``overrides`` applied."""
+    path = Path(path)
+    if not path.is_file():
+        _fail("scenario", f"no such file: {path}")
+    try:
+        namespace = runpy.run_path(str(path), run_name="__scenario__")
+    except ScenarioError:
+        raise
+    except Exception as exc:  # the user's file: report where, in one line
+        _fail("scenario", f"{path} failed to execute: {type(exc).__name__}: {exc}")
+    scenario = namespace.get("scenario")
+    if not isinstance(scenario, Scenario):
+        _fail("scenario", f"{path} must define `scenario = Scenario(...)`")
+    return apply_overrides(scenario, overrides) if overrides else scenario
