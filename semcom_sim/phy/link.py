@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
-from sionna.phy import Block
+from sionna.phy import Block, config
 from sionna.phy.channel import ApplyOFDMChannel, cir_to_ofdm_channel, subcarrier_frequencies
 from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import LMMSEEqualizer, LSChannelEstimator, RemoveNulledSubcarriers, ResourceGridMapper
@@ -49,6 +49,7 @@ class OFDMLink(Block):
 
     def __init__(self, phy: Phy, **kwargs):
         super().__init__(**kwargs)
+        config.tf_rng  # create Sionna's generator eagerly, never inside a traced function
         self.phy = phy
         self.resource_grid = rg = make_resource_grid(phy)
         self.num_data_symbols = int(rg.num_data_symbols)

@@ -1,0 +1,87 @@
+"""Datasets for the semantic link: Fashion-MNIST (idx files) and a synthetic set, numpy only.
+
+    from semcom_sim import Data
+    from semcom_sim.data import load_dataset
+
+    ds = load_dataset(Data(dataset="fashion-mnist", num_train=6000, seed=0))
+    ds.x_train.shape   # (6000, 28, 28, 1), float32 in [0, 1]; ds.y_train: int32 (6000,)
+
+This package imports neither TensorFlow, Keras, Sionna nor torch.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from semcom_sim.data import fashion_mnist, synthetic
+from semcom_sim.data.base import (
+    DataError, Dataset, fingerprint_arrays, read_only, seeded_rng, stratified_indices,
+)
+from semcom_sim.scenario import Data
+
+__all__ = ["Dataset", "DataError", "load_dataset"]
+
+_SUBSET_TRAIN_STREAM, _SUBSET_TEST_STREAM = 101, 102
+
+
+def _subset(x: np.ndarray, y: np.ndarray, n: Optional[int], seed: int, stream: int, what: str
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified random subset of ``n`` samples of (x ``[K, ...]``, y int32 ``[K]``).
+
+    ``n`` None, or equal to ``K``, returns the inputs themselves.
+    """
+    if n is None:
+        return x, y
+    idx = stratified_indices(y, n, seeded_rng(seed, stream), what)
+    if idx.shape[0] == y.shape[0]:
+        return x, y
+    return read_only(x[idx]), read_only(y[idx])
+
+
+def _load_fashion_mnist(data: Data) -> Dataset:
+    """Fashion-MNIST from ``data``'s directory, subset as ``data.num_train`` / ``data.num_test`` say."""
+    full, full_fingerprint = fashion_mnist.load_arrays(data.data_dir)
+    x_train, y_train = _subset(full[0], full[1], data.num_train, data.seed, _SUBSET_TRAIN_STREAM,
+                               "data.num_train")
+    x_test, y_test = _subset(full[2], full[3], data.num_test, data.seed, _SUBSET_TEST_STREAM, "data.num_test")
+    arrays = (x_train, y_train, x_test, y_test)
+    same = all(a is b for a, b in zip(arrays, full))
+    return _make(fashion_mnist.NAME, arrays, fashion_mnist.CLASS_NAMES, full_fingerprint if same else None)
+
+
+def _load_synthetic(data: Data) -> Dataset:
+    """The synthetic set of ``data.seed`` with ``data.num_train`` / ``data.num_test`` samples."""
+    arrays = synthetic.make_arrays(data.seed, data.num_train, data.num_test)
+    return _make(synthetic.NAME, tuple(read_only(a) for a in arrays), synthetic.CLASS_NAMES)
+
+
+def _make(name: str, arrays: tuple[np.ndarray, ...], class_names: tuple[str, ...],
+          fingerprint: Optional[str] = None) -> Dataset:
+    """A :class:`Dataset` of (x_train, y_train, x_test, y_test); ``fingerprint`` if already known."""
+    x_train, y_train, x_test, y_test = arrays
+    return Dataset(name=name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+                   num_classes=len(class_names), class_names=tuple(class_names),
+                   fingerprint=fingerprint or fingerprint_arrays(name, arrays))
+
+
+_LOADERS = {"fashion-mnist": _load_fashion_mnist, "synthetic": _load_synthetic}
+
+
+def load_dataset(data: Data) -> Dataset:
+    """Loads the dataset that ``data`` describes.
+
+    Fashion-MNIST is read from ``data.data_dir``, else ``$SEMCOM_DATA``, else
+    ``/usr/share/datasets/fashion-mnist`` (parsed arrays are cached in-process per directory);
+    ``data.num_train`` / ``data.num_test`` pick a class-stratified random subset, determined by
+    ``data.seed``. The synthetic set is generated from ``data.seed`` with ``num_train`` / ``num_test``
+    samples (default 2000 / 500).
+
+    :returns: a :class:`Dataset` with read-only float32 ``[N, 28, 28, 1]`` images in [0, 1] and
+        int32 ``[N]`` labels; its ``fingerprint`` covers exactly the selected samples.
+    :raises DataError: files missing or corrupt, or a requested subset larger than the data (one line).
+    """
+    if not isinstance(data, Data):
+        raise TypeError(f"load_dataset expects a semcom_sim.Data, got {type(data).__name__}")
+    return _LOADERS[data.dataset](data)

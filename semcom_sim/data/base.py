@@ -1,0 +1,120 @@
+"""The :class:`Dataset` container, :class:`DataError`, stratified subsets and fingerprints (numpy only)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["Dataset", "DataError", "IMAGE_SHAPE", "fingerprint_arrays", "stratified_indices", "seeded_rng"]
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+class DataError(RuntimeError):
+    """A dataset cannot be loaded. The message is one line saying what to install or where to put files."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """An image classification dataset, split into train and test.
+
+    The arrays are read-only (they may be shared with an in-process cache); copy before modifying.
+    Equality is identity (``eq=False``): compare :attr:`fingerprint` to compare contents.
+
+    :param name: ``"fashion-mnist"`` or ``"synthetic"``.
+    :param x_train: float32 ``[N, 28, 28, 1]``, values in [0, 1].
+    :param y_train: int32 ``[N]``, values in ``0 .. num_classes - 1``.
+    :param x_test: float32 ``[M, 28, 28, 1]``, values in [0, 1].
+    :param y_test: int32 ``[M]``.
+    :param num_classes: number of classes.
+    :param class_names: ``num_classes`` human-readable names, index = label.
+    :param fingerprint: first 16 hex chars of a sha256 over ``name`` and the four arrays.
+    """
+
+    name: str
+    x_train: np.ndarray = dataclasses.field(repr=False)
+    y_train: np.ndarray = dataclasses.field(repr=False)
+    x_test: np.ndarray = dataclasses.field(repr=False)
+    y_test: np.ndarray = dataclasses.field(repr=False)
+    num_classes: int
+    class_names: tuple[str, ...] = dataclasses.field(repr=False)
+    fingerprint: str
+
+    def __post_init__(self):
+        for split in ("train", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if x.dtype != np.float32 or x.shape[1:] != IMAGE_SHAPE:
+                raise ValueError(f"x_{split} must be float32 [N, 28, 28, 1], got {x.dtype} {x.shape}")
+            if y.dtype != np.int32 or y.shape != (x.shape[0],):
+                raise ValueError(f"y_{split} must be int32 [{x.shape[0]}], got {y.dtype} {y.shape}")
+        if len(self.class_names) != self.num_classes:
+            raise ValueError(f"{len(self.class_names)} class names for {self.num_classes} classes")
+
+    @property
+    def num_train(self) -> int:
+        """Number of training samples ``N``."""
+        return int(self.x_train.shape[0])
+
+    @property
+    def num_test(self) -> int:
+        """Number of test samples ``M``."""
+        return int(self.x_test.shape[0])
+
+
+def seeded_rng(seed: int, *stream: int) -> np.random.Generator:
+    """A generator determined by ``seed`` (any int, negative allowed) and the ``stream`` integers (>= 0)."""
+    return np.random.default_rng([abs(int(seed)), int(seed < 0), *stream])
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """Returns ``a`` with its write flag cleared (in place; ``a`` itself is returned)."""
+    a.setflags(write=False)
+    return a
+
+
+def fingerprint_arrays(name: str, arrays: Sequence[np.ndarray]) -> str:
+    """First 16 hex chars of sha256 over ``name`` and each array's dtype, shape and C-order bytes."""
+    h = hashlib.sha256(name.encode())
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"|{a.dtype.str}{a.shape}|".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()[:16]
+
+
+def stratified_counts(class_counts: np.ndarray, n: int) -> np.ndarray:
+    """Splits ``n`` over classes in proportion to ``class_counts`` (int ``[C]``) -> int64 ``[C]``.
+
+    Largest-remainder rounding: every class gets ``floor(n * count / total)``, and the samples left
+    over go to the classes with the largest fractional parts (ties: lower class index first). No class
+    gets more than it has.
+    """
+    class_counts = np.asarray(class_counts, dtype=np.int64)
+    total = int(class_counts.sum())
+    exact = class_counts * n / total
+    counts = np.floor(exact).astype(np.int64)
+    leftover = n - int(counts.sum())
+    order = np.lexsort((np.arange(len(exact)), -(exact - counts)))
+    counts[order[:leftover]] += 1
+    return np.minimum(counts, class_counts)
+
+
+def stratified_indices(labels: np.ndarray, n: int, rng: np.random.Generator, what: str) -> np.ndarray:
+    """Indices of a class-stratified random subset of size ``n`` of ``labels`` (int ``[K]``).
+
+    Each class contributes in proportion to its frequency (see :func:`stratified_counts`); within a
+    class the samples are drawn uniformly without replacement. Returns sorted int64 ``[n]`` (so the
+    subset keeps the original order). ``what`` names the setting in the error if ``n`` exceeds ``K``.
+    """
+    if n > labels.shape[0]:
+        raise DataError(f"{what}={n} exceeds the {labels.shape[0]} samples available; "
+                        f"lower {what} or set it to None to use all")
+    classes, class_counts = np.unique(labels, return_counts=True)
+    picks = []
+    for c, k in zip(classes, stratified_counts(class_counts, n)):
+        members = np.flatnonzero(labels == c)
+        picks.append(rng.choice(members, size=int(k), replace=False))
+    return np.sort(np.concatenate(picks))

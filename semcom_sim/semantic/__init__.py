@@ -1,0 +1,7 @@
+"""Keras 3 semantic layers, written with ``keras.ops`` only (no TensorFlow, no Sionna)."""
+
+from semcom_sim.semantic.adaptive import ChannelAdaptiveModule
+from semcom_sim.semantic.decoder import SemanticDecoder
+from semcom_sim.semantic.encoder import GaussianSampler, SemanticEncoder, gaussian_kl
+
+__all__ = ["ChannelAdaptiveModule", "SemanticDecoder", "SemanticEncoder", "GaussianSampler", "gaussian_kl"]

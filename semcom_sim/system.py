@@ -1,0 +1,109 @@
+"""The end-to-end semantic link: encoder -> channel-adaptive module -> Sionna PHY -> decoder."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from semcom_sim.phy import AnalogLink
+from semcom_sim.scenario import Model, Phy, Scenario
+from semcom_sim.semantic import ChannelAdaptiveModule, GaussianSampler, SemanticDecoder, SemanticEncoder, gaussian_kl
+
+
+def scheme_scenario(scenario: Scenario, scheme: str) -> Scenario:
+    """The scenario as a scheme sees it: ``"no-adaptive"`` switches the adaptive module off."""
+    if scheme == "proposed":
+        return scenario
+    if scheme == "no-adaptive":
+        return dataclasses.replace(scenario, model=dataclasses.replace(scenario.model, adaptive=False))
+    raise ValueError(f"sweep.schemes: unknown scheme {scheme!r}")
+
+
+@keras.saving.register_keras_serializable(package="semcom_sim")
+class SemanticLink(keras.Model):
+    """Task-oriented semantic transceiver around the OFDM link of ``phy``.
+
+    Causal order inside :meth:`call`: the channel of the frame is drawn; the transmitter learns an
+    SNR estimate from a sounding frame (quantised, possibly stale feedback); the encoder maps each
+    image to a Gaussian latent; the adaptive module re-weights it with that SNR; the PHY normalises,
+    maps to OFDM frames, sends them through channel + noise, estimates CSI and equalises; the decoder
+    classifies from the received features and the receiver's own SNR estimates.
+
+    Input: ``(images, ebno_db)``: images [batch, 28, 28, 1] float32; ``ebno_db`` in dB, a scalar or
+    one value per frame [num_frames(batch)] float32.
+    Output: dict of ``logits`` [batch, num_classes], ``kl`` [batch] (nats), and per sample [batch]:
+    ``snr_tx_db`` (known at the transmitter), ``snr_hat_db`` (receiver's pilot estimate),
+    ``snr_eff_db`` (after LMMSE), ``snr_true_db`` (genie, diagnostics only), ``no`` (N0 per sample).
+
+    :param num_classes: classes of the task.
+    :param model: the ``model`` section of a scenario (a :class:`Model` or its dict).
+    :param phy: the ``phy`` section of a scenario (a :class:`Phy` or its dict).
+    :param seed: seed of the encoder's sampling noise.
+    """
+
+    def __init__(self, num_classes: int, model: Model | dict, phy: Phy | dict, seed: int | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.model_cfg = model if isinstance(model, Model) else Model(**model)
+        self.phy_cfg = phy if isinstance(phy, Phy) else Phy(**phy)
+        self.num_classes = int(num_classes)
+        self.seed = seed
+        m = self.model_cfg
+        latent_dim = 2 * m.num_channel_uses
+        self.encoder = SemanticEncoder(latent_dim, m.encoder_filters, name="encoder")
+        self.sampler = GaussianSampler(seed=seed, name="sampler")
+        self.adaptive = ChannelAdaptiveModule(m.adaptive_hidden_ratio, name="adaptive") if m.adaptive else None
+        self.decoder = SemanticDecoder(num_classes, m.decoder_units, name="decoder")
+        self.link = AnalogLink(self.phy_cfg, m.num_channel_uses)
+
+    def build(self, input_shape):
+        images_shape = tuple(input_shape[0])
+        latent_dim = 2 * self.model_cfg.num_channel_uses
+        self.encoder.build(images_shape)
+        if self.adaptive is not None:
+            self.adaptive.build((None, latent_dim), (None, 1))
+        self.decoder.build((None, latent_dim), (None, 2))
+
+    def num_frames(self, batch_size: int) -> int:
+        """OFDM frames that a batch of ``batch_size`` samples occupies."""
+        return self.link.num_frames(batch_size)
+
+    def call(self, inputs, training=False):
+        images, ebno_db = inputs
+        batch = images.shape[0]
+        num_frames = self.num_frames(batch)
+        ebno_db = tf.broadcast_to(tf.cast(ebno_db, tf.float32), [num_frames])
+        no = self.link.noise_variance(ebno_db)
+        h, h_sound = self.link.draw_channel(num_frames)
+        snr_tx_db = self.link.sound(h_sound, no, batch)
+
+        mu, logvar = self.encoder(images, training=training)
+        z = self.sampler(mu, logvar, training=training and self.model_cfg.stochastic)
+        if self.adaptive is not None:
+            z = self.adaptive(z, snr_tx_db[:, None])
+        rx = self.link.transmit(z, h, no)
+        snr_rx_db = ops.stack([rx.snr_hat_db, rx.snr_eff_db], axis=-1)
+        logits = self.decoder(rx.features, snr_rx_db)
+        kl = gaussian_kl(mu, logvar) if self.model_cfg.stochastic else ops.zeros_like(mu[:, 0])
+        return {"logits": logits, "kl": kl, "snr_tx_db": snr_tx_db, "snr_hat_db": rx.snr_hat_db,
+                "snr_eff_db": rx.snr_eff_db, "snr_true_db": rx.snr_true_db,
+                "no": self.link.demapper.frame_values(no, batch)}
+
+    def build_for(self, image_shape: tuple[int, ...]) -> "SemanticLink":
+        """Creates the weights for images of ``image_shape`` (needed before loading weights)."""
+        self.build(((None,) + tuple(image_shape), ()))
+        return self
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "model": dataclasses.asdict(self.model_cfg), "phy": dataclasses.asdict(self.phy_cfg),
+                "seed": self.seed}
+
+
+def build_model(scenario: Scenario, num_classes: int, image_shape=(28, 28, 1)) -> SemanticLink:
+    """The built :class:`SemanticLink` of a (scheme-resolved) scenario."""
+    model = SemanticLink(num_classes, scenario.model, scenario.phy, seed=scenario.training.seed)
+    return model.build_for(image_shape)

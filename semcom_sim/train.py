@@ -1,0 +1,164 @@
+"""End-to-end training through the channel, and checkpoints. One of the two TensorFlow-specific
+modules (with ``evaluate.py``): the train step is a ``tf.function``, XLA-compiled by default."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+import sionna.phy
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from semcom_sim.data import Dataset
+from semcom_sim.io import atomic_path, atomic_write_text
+from semcom_sim.losses import make_loss
+from semcom_sim.scenario import Scenario
+from semcom_sim.system import SemanticLink, build_model, scheme_scenario
+
+__all__ = ["Checkpoint", "seed_everything", "train_model", "load_or_train"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds Python, NumPy, TensorFlow/Keras and Sionna's generators."""
+    keras.utils.set_random_seed(int(seed))
+    sionna.phy.config.seed = int(seed)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a trained scheme lives: ``{dir}/{scheme}-{fingerprint}.weights.h5`` and ``.json`` beside it.
+
+    The fingerprint covers the scheme-resolved data, model, phy and training sections and the
+    dataset's fingerprint, so a checkpoint is reused only for exactly the experiment it was trained for.
+    """
+
+    directory: Path
+    scheme: str
+    fingerprint: str
+
+    @classmethod
+    def for_scheme(cls, out_dir: str | Path, scenario: Scenario, scheme: str, dataset: Dataset) -> "Checkpoint":
+        resolved = scheme_scenario(scenario, scheme)
+        fingerprint = f"{resolved.fingerprint()}-{dataset.fingerprint[:8]}"
+        return cls(Path(out_dir) / "checkpoints", scheme, fingerprint)
+
+    @property
+    def weights_path(self) -> Path:
+        return self.directory / f"{self.scheme}-{self.fingerprint}.weights.h5"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.directory / f"{self.scheme}-{self.fingerprint}.json"
+
+    def exists(self) -> bool:
+        return self.weights_path.is_file() and self.meta_path.is_file()
+
+
+def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_compile: bool):
+    low, high = (float(v) for v in ebno_db_range)
+
+    @tf.function(jit_compile=jit_compile)
+    def train_step(images, labels):
+        num_frames = model.num_frames(images.shape[0])
+        ebno_db = sionna.phy.config.tf_rng.uniform([num_frames], low, high)
+        with tf.GradientTape() as tape:
+            outputs = model((images, ebno_db), training=True)
+            loss, parts = loss_fn(outputs, labels, {})
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        correct = tf.reduce_sum(tf.cast(tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels,
+                                        tf.float32))
+        return loss, parts, correct
+
+    return train_step
+
+
+def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progress: bool = True,
+                log: Callable[[str], None] = print) -> tuple[SemanticLink, list[dict]]:
+    """Trains ``scheme`` of ``scenario`` on ``dataset`` through the channel.
+
+    Each epoch visits the training set in a new random order (batches of ``training.batch_size``; a
+    last partial batch is dropped so the compiled step keeps one shape); every frame of a batch draws
+    its own Eb/N0 uniformly from ``training.ebno_db_range``.
+
+    :return: the trained model and one history dict per epoch (loss parts, train accuracy, seconds).
+    """
+    resolved = scheme_scenario(scenario, scheme)
+    cfg = resolved.training
+    if dataset.x_train.shape[0] < cfg.batch_size:
+        raise ValueError(f"training.batch_size: {cfg.batch_size} exceeds the {dataset.x_train.shape[0]} "
+                         "training samples")
+    seed_everything(cfg.seed)
+    model = build_model(resolved, dataset.num_classes, dataset.x_train.shape[1:])
+    optimizer = keras.optimizers.Adam(cfg.learning_rate)
+    optimizer.build(model.trainable_variables)
+    step = _train_step_fn(model, optimizer, make_loss(cfg), cfg.ebno_db_range, cfg.jit_compile)
+    rng = np.random.default_rng(cfg.seed)
+    num_steps = dataset.x_train.shape[0] // cfg.batch_size
+    history = []
+    for epoch in range(cfg.epochs):
+        order = rng.permutation(dataset.x_train.shape[0])
+        totals: dict[str, float] = {}
+        correct = 0.0
+        start = time.perf_counter()
+        bar = tqdm(range(num_steps), desc=f"{scheme} epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not show_progress, file=sys.stderr, mininterval=1.0)
+        for i in bar:
+            idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]), tf.constant(dataset.y_train[idx]))
+            totals["loss"] = totals.get("loss", 0.0) + float(loss)
+            for name, value in parts.items():
+                totals[name] = totals.get(name, 0.0) + float(value)
+            correct += float(batch_correct)
+            if show_progress and i % 20 == 0:
+                bar.set_postfix(loss=f"{totals['loss'] / (i + 1):.3f}")
+        record = {"epoch": epoch + 1, **{k: v / num_steps for k, v in totals.items()},
+                  "train_accuracy": correct / (num_steps * cfg.batch_size),
+                  "seconds": time.perf_counter() - start}
+        history.append(record)
+        parts_text = "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "seconds"))
+        log(f"[{scheme}] epoch {epoch + 1}/{cfg.epochs}  {parts_text}  ({record['seconds']:.1f} s)")
+    return model, history
+
+
+def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset,
+                    history: list[dict]) -> None:
+    """Writes the weights and their metadata atomically."""
+    with atomic_path(checkpoint.weights_path) as tmp:
+        model.save_weights(str(tmp))
+    meta = {"scheme": checkpoint.scheme, "fingerprint": checkpoint.fingerprint,
+            "dataset_fingerprint": dataset.fingerprint, "num_classes": dataset.num_classes,
+            "image_shape": list(dataset.x_train.shape[1:]),
+            "scenario": scheme_scenario(scenario, checkpoint.scheme).to_dict(), "history": history,
+            "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
+                         "sionna": getattr(sionna, "__version__", "?")}}
+    atomic_write_text(checkpoint.meta_path, json.dumps(meta, indent=2))
+
+
+def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset) -> SemanticLink:
+    """Rebuilds the scheme's model and loads its weights."""
+    model = build_model(scheme_scenario(scenario, checkpoint.scheme), dataset.num_classes,
+                        dataset.x_train.shape[1:])
+    model.load_weights(str(checkpoint.weights_path))
+    return model
+
+
+def load_or_train(scenario: Scenario, scheme: str, dataset: Dataset, out_dir: str | Path, *,
+                  retrain: bool = False, show_progress: bool = True,
+                  log: Callable[[str], None] = print) -> tuple[SemanticLink, Checkpoint]:
+    """Loads the matching checkpoint of ``scheme`` from ``out_dir``, or trains and saves one."""
+    checkpoint = Checkpoint.for_scheme(out_dir, scenario, scheme, dataset)
+    if checkpoint.exists() and not retrain:
+        log(f"[{scheme}] reusing checkpoint {checkpoint.weights_path}")
+        return load_checkpoint(checkpoint, scenario, dataset), checkpoint
+    model, history = train_model(scenario, scheme, dataset, show_progress=show_progress, log=log)
+    save_checkpoint(model, checkpoint, scenario, dataset, history)
+    log(f"[{scheme}] saved checkpoint {checkpoint.weights_path}")
+    return model, checkpoint
