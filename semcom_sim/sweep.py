@@ -37,8 +37,8 @@ from tqdm import tqdm
 from semcom_sim.io import atomic_write_text
 from semcom_sim.scenario import ScenarioError
 
-__all__ = ["RESULT_COLUMNS", "REQUIRED_COLUMNS", "wilson_interval", "point_seed", "ResultsStore",
-           "read_results", "run_sweep"]
+__all__ = ["RESULT_COLUMNS", "REQUIRED_COLUMNS", "wilson_interval", "difference_interval", "point_seed",
+           "ResultsStore", "read_results", "run_sweep"]
 
 RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "frames",
                   "correct", "no", "stop", "runtime_s", "model_id")
@@ -81,6 +81,22 @@ def wilson_interval(correct: int, total: int, confidence: float = 0.95) -> tuple
     low = 0.0 if correct == 0 else max(0.0, center - half)
     high = 1.0 if correct == total else min(1.0, center + half)
     return low, high
+
+
+def difference_interval(correct_a: int, total_a: int, correct_b: int, total_b: int,
+                        confidence: float = 0.95) -> tuple[float, float, float]:
+    """Accuracy difference ``p_a - p_b`` of two independent runs and its confidence interval.
+
+    Newcombe's hybrid score interval (method 10 of Newcombe, Stat. Med. 1998), built from the two
+    Wilson intervals. Returns ``(difference, low, high)``.
+    """
+    p_a, p_b = correct_a / total_a, correct_b / total_b
+    low_a, high_a = wilson_interval(correct_a, total_a, confidence)
+    low_b, high_b = wilson_interval(correct_b, total_b, confidence)
+    diff = p_a - p_b
+    low = diff - math.sqrt((p_a - low_a) ** 2 + (high_b - p_b) ** 2)
+    high = diff + math.sqrt((high_a - p_a) ** 2 + (p_b - low_b) ** 2)
+    return diff, low, high
 
 
 def point_seed(base_seed: int, scheme: str, ebno_db: float) -> int:

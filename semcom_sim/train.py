@@ -84,6 +84,7 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
                 log: Callable[[str], None] = print) -> tuple[SemanticLink, list[dict]]:
     """Trains ``scheme`` of ``scenario`` on ``dataset`` through the channel.
 
+    Adam with a cosine learning-rate decay from ``training.learning_rate`` to 5% of it over the run.
     Each epoch visits the training set in a new random order (batches of ``training.batch_size``; a
     last partial batch is dropped so the compiled step keeps one shape); every frame of a batch draws
     its own Eb/N0 uniformly from ``training.ebno_db_range``.
@@ -97,11 +98,13 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
                          "training samples")
     seed_everything(cfg.seed)
     model = build_model(resolved, dataset.num_classes, dataset.x_train.shape[1:])
-    optimizer = keras.optimizers.Adam(cfg.learning_rate)
+    num_steps = dataset.x_train.shape[0] // cfg.batch_size
+    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * num_steps,
+                                                      alpha=0.05)
+    optimizer = keras.optimizers.Adam(schedule)
     optimizer.build(model.trainable_variables)
     step = _train_step_fn(model, optimizer, make_loss(cfg), cfg.ebno_db_range, cfg.jit_compile)
     rng = np.random.default_rng(cfg.seed)
-    num_steps = dataset.x_train.shape[0] // cfg.batch_size
     history = []
     for epoch in range(cfg.epochs):
         order = rng.permutation(dataset.x_train.shape[0])

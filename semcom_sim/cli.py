@@ -1,0 +1,105 @@
+"""The ``semcom-sim`` command.
+
+    semcom-sim run SCENARIO.py [--set section.field=value ...] [--out DIR] [--retrain]
+    semcom-sim train SCENARIO.py [...]     train (or reuse) every scheme's checkpoint
+    semcom-sim sweep SCENARIO.py [...]     sweep trained schemes (resumes an interrupted sweep)
+    semcom-sim plot RESULTS.csv|DIR [--out PNG] [--x ebno_db|esno_db]
+
+Bad input (scenario fields, paths, data) ends with one line on stderr and exit code 2
+(set ``SEMCOM_DEBUG=1`` to see the traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, like every other bad input
+        sys.stderr.write(f"semcom-sim: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="semcom-sim", description="Task-oriented semantic communication over a Sionna link.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def scenario_command(name: str, text: str):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("scenario", help="scenario file (Python, defines `scenario = Scenario(...)`)")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                       help="override a scenario field (repeatable), e.g. --set phy.channel=CDL-C")
+        p.add_argument("--out", help="output directory (default: the scenario's output.out_dir)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bars")
+        return p
+
+    run = scenario_command("run", "train every scheme if no matching checkpoint exists, then sweep and plot")
+    run.add_argument("--retrain", action="store_true", help="train even if a matching checkpoint exists")
+    train = scenario_command("train", "train every scheme of the scenario (reuses matching checkpoints)")
+    train.add_argument("--retrain", action="store_true", help="train even if a matching checkpoint exists")
+    scenario_command("sweep", "sweep the trained schemes over Eb/N0 (resumes where it stopped)")
+    plot = sub.add_parser("plot", help="plot accuracy vs Eb/N0 from a results.csv")
+    plot.add_argument("results", help="results.csv, or a run directory that holds one")
+    plot.add_argument("--out", help="PNG to write (default: accuracy_vs_ebno.png beside the CSV)")
+    plot.add_argument("--x", choices=("ebno_db", "esno_db"), default="ebno_db", help="x axis")
+    return parser
+
+
+def _plot(args) -> None:
+    from semcom_sim.plotting import plot_accuracy, save_figure
+    from semcom_sim.runner import PLOT_PNG, RESULTS_CSV
+
+    path = Path(args.results)
+    if path.is_dir():
+        path = path / RESULTS_CSV
+    if not path.is_file():
+        raise FileNotFoundError(f"results: no such file: {path}")
+    out = Path(args.out) if args.out else path.parent / PLOT_PNG
+    save_figure(plot_accuracy(path, x=args.x, show_esno_axis=args.x == "ebno_db"), out)
+    print(f"wrote {out}")
+
+
+def _scenario_command(args) -> None:
+    from semcom_sim import load_scenario
+    from semcom_sim import runner
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    show = not args.no_progress
+    if args.command == "run":
+        experiment = runner.run(scenario, args.out, retrain=args.retrain, show_progress=show)
+    else:
+        experiment = runner.Experiment.open(scenario, args.out)
+        if args.command == "train":
+            experiment.train(retrain=args.retrain, show_progress=show)
+        else:
+            experiment.sweep(show_progress=show)
+            experiment.plot()
+    print(f"outputs in {experiment.out_dir}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from semcom_sim.data import DataError
+    from semcom_sim.scenario import ScenarioError
+
+    try:
+        if args.command == "plot":
+            _plot(args)
+        else:
+            _scenario_command(args)
+    except (ScenarioError, DataError, FileNotFoundError, ValueError) as exc:
+        if os.environ.get("SEMCOM_DEBUG"):
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"semcom-sim: error: {message}\n")
+        return EXIT_BAD_INPUT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""One experiment from a scenario: train every scheme (or reuse its checkpoint), sweep, plot, summarise.
+
+The CLI and the notebooks call these functions; each step can also be run on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, TextIO
+
+import numpy as np
+
+from semcom_sim.data import Dataset, load_dataset
+from semcom_sim.io import atomic_write_text
+from semcom_sim.scenario import Scenario, ScenarioError
+from semcom_sim.sweep import ResultsStore, difference_interval, read_results, run_sweep
+
+RESULTS_CSV = "results.csv"
+PLOT_PNG = "accuracy_vs_ebno.png"
+SCENARIO_JSON = "scenario.json"
+SUMMARY_MD = "summary.md"
+
+
+@dataclass
+class Experiment:
+    """A scenario bound to its output directory and dataset."""
+
+    scenario: Scenario
+    out_dir: Path
+    dataset: Dataset
+    log: Callable[[str], None] = print
+    models: dict = field(default_factory=dict)
+    checkpoints: dict = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, scenario: Scenario, out_dir: str | Path | None = None,
+             log: Callable[[str], None] = print) -> "Experiment":
+        out = Path(out_dir) if out_dir is not None else scenario.resolved_out_dir()
+        if out.exists() and not out.is_dir():
+            raise ScenarioError(f"--out: {out} exists and is not a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / SCENARIO_JSON, scenario.to_json() + "\n")
+        return cls(scenario, out, load_dataset(scenario.data), log)
+
+    @property
+    def results_path(self) -> Path:
+        return self.out_dir / RESULTS_CSV
+
+    # -- steps -------------------------------------------------------------------------------------
+    def train(self, retrain: bool = False, show_progress: bool = True) -> None:
+        """Trains each scheme of ``sweep.schemes`` unless a matching checkpoint exists."""
+        from semcom_sim.train import load_or_train
+
+        for scheme in self.scenario.sweep.schemes:
+            model, checkpoint = load_or_train(self.scenario, scheme, self.dataset, self.out_dir, retrain=retrain,
+                                              show_progress=show_progress, log=self.log)
+            self.models[scheme], self.checkpoints[scheme] = model, checkpoint
+
+    def load_trained(self) -> None:
+        """Loads every scheme's checkpoint; a missing one is an error that says how to make it."""
+        from semcom_sim.train import Checkpoint, load_checkpoint
+
+        for scheme in self.scenario.sweep.schemes:
+            if scheme in self.models:
+                continue
+            checkpoint = Checkpoint.for_scheme(self.out_dir, self.scenario, scheme, self.dataset)
+            if not checkpoint.exists():
+                raise ScenarioError(f"checkpoint: no trained '{scheme}' model for this scenario in "
+                                    f"{checkpoint.directory}; run `semcom-sim train` (or `run`) first")
+            self.models[scheme] = load_checkpoint(checkpoint, self.scenario, self.dataset)
+            self.checkpoints[scheme] = checkpoint
+
+    def model_id(self, scheme: str) -> str:
+        """Identifies a results row's origin: the checkpoint and the sweep settings that shape a point."""
+        sweep = {k: v for k, v in asdict(self.scenario.sweep).items() if k not in ("ebno_db", "schemes")}
+        digest = hashlib.sha256(json.dumps(sweep, sort_keys=True).encode()).hexdigest()[:6]
+        return f"{self.checkpoints[scheme].fingerprint}-{digest}"
+
+    def sweep(self, show_progress: bool = True, stream: TextIO = sys.stdout) -> list[dict]:
+        """Sweeps every scheme over ``sweep.ebno_db``; rows land in ``results.csv`` point by point."""
+        from semcom_sim.evaluate import AccuracyEvaluator
+        from semcom_sim.phy import esno_db_from_no
+
+        self.load_trained()
+        cfg, phy = self.scenario.sweep, self.scenario.phy
+        store = ResultsStore(self.results_path)
+        rows = []
+        for scheme in cfg.schemes:
+            model = self.models[scheme]
+            evaluator = AccuracyEvaluator(model, self.dataset.x_test, self.dataset.y_test, cfg.batch_size,
+                                          jit_compile=self.scenario.training.jit_compile)
+
+            def no_of(ebno_db: float, link=model.link) -> float:
+                return float(np.asarray(link.noise_variance(np.float32(ebno_db))))
+
+            stream.write(f"\n[{scheme}] {phy.channel}, {phy.csi} CSI: accuracy vs Eb/N0\n")
+            rows += run_sweep(scheme=scheme, channel=phy.channel, model_id=self.model_id(scheme),
+                              ebno_db=cfg.ebno_db, make_batches=evaluator.make_batches,
+                              esno_db_of=lambda e, f=no_of: float(esno_db_from_no(f(e))), no_of=no_of,
+                              store=store, ci_half_width=cfg.ci_half_width, confidence=cfg.confidence,
+                              min_frames=cfg.min_frames, max_frames=cfg.max_frames, base_seed=cfg.seed,
+                              show_progress=show_progress, stream=stream)
+        return rows
+
+    def plot(self, path: str | Path | None = None) -> Path:
+        """Draws accuracy vs Eb/N0 of this scenario's schemes from ``results.csv``."""
+        from semcom_sim.plotting import plot_accuracy, save_figure
+
+        path = Path(path) if path is not None else self.out_dir / PLOT_PNG
+        curves = [(s, self.scenario.phy.channel) for s in self.scenario.sweep.schemes]
+        fig = plot_accuracy(self.results_path, curves=curves, show_esno_axis=self.scenario.output.plot_esno,
+                            title=f"{self.scenario.name} ({self.scenario.phy.csi} CSI)")
+        save_figure(fig, path)
+        return path
+
+    def summary(self) -> str:
+        """Markdown summary: accuracy per scheme and point; adaptive gain with its confidence interval."""
+        return summarize(read_results(self.results_path), self.scenario)
+
+
+def summarize(rows: list[dict], scenario: Scenario) -> str:
+    """A markdown table of accuracy (with CI) per scheme and Eb/N0, plus the adaptive module's gain."""
+    channel = scenario.phy.channel
+    schemes = scenario.sweep.schemes
+    level = f"{scenario.sweep.confidence:.0%}"
+    by_key = {(r["scheme"], float(r["ebno_db"])): r for r in rows if r["channel"] == channel}
+    points = sorted({e for (s, e) in by_key if s in schemes})
+    lines = [f"# {scenario.name}", "",
+             f"Channel {channel}, {scenario.phy.csi} CSI; accuracy with its {level} Wilson interval.", "",
+             "| Eb/N0 [dB] | Es/N0 [dB] | " + " | ".join(schemes) + " |",
+             "|---:|---:|" + "---:|" * len(schemes)]
+    for e in points:
+        cells = []
+        esno = next((by_key[(s, e)]["esno_db"] for s in schemes if (s, e) in by_key), float("nan"))
+        for s in schemes:
+            r = by_key.get((s, e))
+            cells.append("-" if r is None else f"{r['accuracy']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")
+        lines.append(f"| {e:g} | {esno:.2f} | " + " | ".join(cells) + " |")
+    if "proposed" in schemes and "no-adaptive" in schemes:
+        lines += ["", f"Gain of the adaptive module (proposed - no-adaptive), {level} Newcombe interval:", "",
+                  "| Eb/N0 [dB] | gain | interval | significant |", "|---:|---:|---|---|"]
+        for e in points:
+            a, b = by_key.get(("proposed", e)), by_key.get(("no-adaptive", e))
+            if a is None or b is None:
+                continue
+            d, lo, hi = difference_interval(a["correct"], a["frames"], b["correct"], b["frames"],
+                                            scenario.sweep.confidence)
+            verdict = "better" if lo > 0 else ("worse" if hi < 0 else "no")
+            lines.append(f"| {e:g} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(scenario: Scenario, out_dir: str | Path | None = None, *, retrain: bool = False,
+        show_progress: bool = True, log: Callable[[str], None] = print) -> Experiment:
+    """Trains (or reuses) every scheme, sweeps, plots and writes the summary into ``out_dir``."""
+    experiment = Experiment.open(scenario, out_dir, log=log)
+    experiment.train(retrain=retrain, show_progress=show_progress)
+    experiment.sweep(show_progress=show_progress)
+    experiment.plot()
+    text = experiment.summary()
+    atomic_write_text(experiment.out_dir / SUMMARY_MD, text)
+    log("\n" + text)
+    return experiment
