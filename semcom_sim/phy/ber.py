@@ -12,7 +12,8 @@ from semcom_sim.scenario import Phy
 
 
 def simulate_uncoded_qpsk_ber(phy: Phy, ebno_db, num_bits: int, seed: int = 0,
-                              frames_per_batch: int = 4096, count_overhead: bool = False) -> np.ndarray:
+                              frames_per_batch: int = 4096, count_overhead: bool = False,
+                              return_batch_ber: bool = False) -> np.ndarray:
     """BER of Gray-mapped QPSK with hard decisions after the link's LMMSE equaliser.
 
     :param phy: the physical layer (channel, grid, CSI) to use.
@@ -21,6 +22,8 @@ def simulate_uncoded_qpsk_ber(phy: Phy, ebno_db, num_bits: int, seed: int = 0,
     :param seed: Sionna's global seed (channel, noise).
     :param count_overhead: count pilot and cyclic-prefix energy in Eb (Sionna's ``ebnodb2no`` with the
         resource grid); ``False`` counts the data REs only, which is what textbook curves assume.
+    :param return_batch_ber: return the BER of every batch, [num_points, num_batches], instead of
+        the mean; batches are independent, so their spread gives the estimate's standard error.
     :return: BER per point, float64 [num_points].
     """
     ebno_db = np.atleast_1d(np.asarray(ebno_db, dtype=np.float64))
@@ -41,9 +44,6 @@ def simulate_uncoded_qpsk_ber(phy: Phy, ebno_db, num_bits: int, seed: int = 0,
         decided = tf.cast(tf.stack([tf.math.real(out.x_hat) < 0, tf.math.imag(out.x_hat) < 0], -1), tf.int32)
         return tf.reduce_sum(tf.cast(decided != bits, tf.int64))
 
-    ber = []
-    for point in ebno_db:
-        no = ebno_db_to_no(np.float32(point), 2, 1.0, rg)
-        total = sum(int(errors(no)) for _ in range(num_batches))
-        ber.append(total / (num_batches * frames_per_batch * bits_per_frame))
-    return np.array(ber)
+    batch_ber = np.array([[int(errors(ebno_db_to_no(np.float32(point), 2, 1.0, rg))) for _ in range(num_batches)]
+                          for point in ebno_db]) / (frames_per_batch * bits_per_frame)
+    return batch_ber if return_batch_ber else batch_ber.mean(axis=1)

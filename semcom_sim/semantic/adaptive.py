@@ -36,6 +36,9 @@ class ChannelAdaptiveModule(keras.layers.Layer):
 
     def weights_for(self, features, snr_db):
         """The channel weights ``w`` [batch, channels] (exposed for inspection and tests)."""
+        if not self.built:
+            self.build(features.shape, snr_db.shape)
+            self.built = True
         axes = tuple(range(1, len(features.shape) - 1))
         pooled = ops.mean(features, axis=axes) if axes else features
         return self.gate(self.hidden(ops.concatenate([pooled, snr_db / self.snr_scale_db], axis=-1)))

@@ -1,0 +1,239 @@
+"""End-to-end tests of the ``semcom-sim`` command, run as a subprocess on the tiny synthetic scenario.
+
+One complete ``run`` is shared by the module (a module-scoped fixture); tests that change a run
+directory work on a copy of it. The whole module takes well under two minutes on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "scenarios" / "tiny_synthetic.py"
+SCHEMES = ("proposed", "no-adaptive")
+EBNO = (0.0, 10.0)
+HEADER_PREFIX = "scheme,channel,ebno_db,esno_db,accuracy,ci_low,ci_high,frames"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.slow
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("SEMCOM_DEBUG", None)  # it turns one-line errors into tracebacks
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def cli(*args, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Runs ``python -m semcom_sim.cli ARGS`` (what the ``semcom-sim`` console script calls)."""
+    return subprocess.run([sys.executable, "-m", "semcom_sim.cli", *map(str, args)], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _check_ok(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _without_runtime(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "runtime_s"} for r in rows]
+
+
+def _assert_one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, f"exit {proc.returncode}\nstderr:\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, f"stderr is not one line:\n{proc.stderr}"
+    assert lines[0].startswith("semcom-sim: error: "), lines[0]
+    return lines[0]
+
+
+# -- one complete run, shared ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    proc = cli("run", TINY, "--out", out, "--no-progress")
+    _check_ok(proc)
+    return proc, out
+
+
+@pytest.fixture
+def run_copy(full_run, tmp_path) -> Path:
+    """A copy of the completed run directory that a test may change."""
+    copy = tmp_path / "run"
+    shutil.copytree(full_run[1], copy)
+    return copy
+
+
+def test_python_dash_m_works():
+    proc = cli("--help", timeout=60)
+    _check_ok(proc)
+    for command in ("run", "train", "sweep", "plot"):
+        assert command in proc.stdout
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("semcom-sim")
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable}")
+    proc = subprocess.run([str(script), "run", ROOT / "no-such-scenario.py"], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert "no such file" in _assert_one_line_error(proc)
+
+
+def test_run_writes_all_outputs(full_run):
+    proc, out = full_run
+    assert (out / "results.csv").is_file()
+    header = (out / "results.csv").read_text().splitlines()[0]
+    assert header.startswith(HEADER_PREFIX)
+    assert (out / "accuracy_vs_ebno.png").read_bytes()[:8] == PNG_SIGNATURE
+    scenario = json.loads((out / "scenario.json").read_text())
+    assert scenario["name"] == "tiny-synthetic"
+    assert scenario["sweep"]["schemes"] == list(SCHEMES)
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("# tiny-synthetic")
+    for scheme in SCHEMES:
+        assert scheme in summary
+        weights = list((out / "checkpoints").glob(f"{scheme}-*.weights.h5"))
+        assert len(weights) == 1, weights
+        assert weights[0].stat().st_size > 0
+        assert weights[0].with_name(weights[0].name.replace(".weights.h5", ".json")).is_file()
+        assert f"[{scheme}] saved checkpoint" in proc.stdout
+    assert f"outputs in {out}" in proc.stdout
+    assert not list(out.rglob("*.tmp*")), "temporary files left behind"
+
+
+def test_results_rows_are_consistent(full_run):
+    _, out = full_run
+    _, rows = _read_csv(out / "results.csv")
+    assert sorted((r["scheme"], float(r["ebno_db"])) for r in rows) == sorted(
+        (s, e) for s in SCHEMES for e in EBNO)
+    offsets = []
+    for r in rows:
+        assert r["channel"] == "TDL-A"
+        accuracy, low, high = float(r["accuracy"]), float(r["ci_low"]), float(r["ci_high"])
+        assert 0.0 <= low <= accuracy <= high <= 1.0, r
+        frames, correct = int(r["frames"]), int(r["correct"])
+        assert 256 <= frames <= 512 + 128 and accuracy == pytest.approx(correct / frames)
+        assert r["stop"] in ("ci", "max_frames")
+        offsets.append(float(r["esno_db"]) - float(r["ebno_db"]))
+    assert max(offsets) - min(offsets) < 1e-4, offsets
+
+
+def test_second_run_reuses_checkpoints_and_resumes(full_run, run_copy):
+    weights = {p: p.stat().st_mtime_ns for p in (run_copy / "checkpoints").glob("*.weights.h5")}
+    proc = cli("run", TINY, "--out", run_copy, "--no-progress")
+    _check_ok(proc)
+    assert proc.stdout.count("reusing checkpoint") == len(SCHEMES)
+    assert "saved checkpoint" not in proc.stdout and "epoch 1/" not in proc.stdout
+    assert len([line for line in proc.stdout.splitlines() if "resumed" in line]) == len(SCHEMES) * len(EBNO)
+    assert "reached" not in proc.stdout  # no point was computed again
+    assert {p: p.stat().st_mtime_ns for p in (run_copy / "checkpoints").glob("*.weights.h5")} == weights
+    header, rows = _read_csv(run_copy / "results.csv")
+    full_header, full_rows = _read_csv(full_run[1] / "results.csv")
+    assert header == full_header
+    assert _without_runtime(rows) == _without_runtime(full_rows)
+
+
+def test_sweep_resumes_after_interruption(full_run, run_copy):
+    results = run_copy / "results.csv"
+    lines = results.read_text().splitlines(keepends=True)
+    results.write_text("".join(lines[:2]))  # the header and the first finished point
+    proc = cli("sweep", TINY, "--out", run_copy, "--no-progress")
+    _check_ok(proc)
+    assert len([line for line in proc.stdout.splitlines() if "resumed" in line]) == 1
+    assert len([line for line in proc.stdout.splitlines() if "reached" in line]) == len(SCHEMES) * len(EBNO) - 1
+    header, rows = _read_csv(results)
+    full_header, full_rows = _read_csv(full_run[1] / "results.csv")
+    assert header == full_header
+    assert _without_runtime(rows) == _without_runtime(full_rows)
+    assert (run_copy / "accuracy_vs_ebno.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_set_overrides_are_honoured(tmp_path):
+    out = tmp_path / "override"
+    proc = cli("run", TINY, "--set", "training.epochs=1", "--set", "sweep.ebno_db=[5.0]", "--out", out,
+               "--no-progress")
+    _check_ok(proc)
+    _, rows = _read_csv(out / "results.csv")
+    assert sorted((r["scheme"], float(r["ebno_db"])) for r in rows) == sorted((s, 5.0) for s in SCHEMES)
+    scenario = json.loads((out / "scenario.json").read_text())
+    assert scenario["training"]["epochs"] == 1 and scenario["sweep"]["ebno_db"] == [5.0]
+    for scheme in SCHEMES:
+        assert f"[{scheme}] epoch 1/1" in proc.stdout
+        (meta,) = (out / "checkpoints").glob(f"{scheme}-*.json")
+        assert len(json.loads(meta.read_text())["history"]) == 1
+    assert "epoch 2/" not in proc.stdout
+
+
+def test_plot_command(full_run, tmp_path):
+    png = tmp_path / "esno.png"
+    proc = cli("plot", full_run[1], "--out", png, "--x", "esno_db", timeout=120)
+    _check_ok(proc)
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+
+
+# -- bad input: exit 2, one line on stderr, no traceback ----------------------------------------------
+
+@pytest.mark.parametrize("args, expect", [
+    pytest.param(["run", ROOT / "scenarios" / "no_such_scenario.py"], "no such file", id="missing-file"),
+    pytest.param(["run", TINY, "--set", "phy.channel=TDL-Z"], "phy.channel: 'TDL-Z' is not one of "
+                 "AWGN, Rayleigh, TDL-A..E, CDL-A..E", id="unknown-channel"),
+    pytest.param(["train", TINY, "--set", "nope=1"], "nope", id="unknown-section"),
+    pytest.param(["run", TINY, "--set", "training.batch_size=-3"], "training.batch_size:", id="negative-batch"),
+    pytest.param(["sweep", TINY, "--set", "training.epochs"], "--set", id="set-without-value"),
+    pytest.param(["plot", ROOT / "no_such_results.csv"], "no such file", id="plot-missing-file"),
+    pytest.param(["frobnicate"], "invalid choice", id="unknown-command"),
+    pytest.param([], "required", id="no-command"),
+])
+def test_bad_input(args, expect, tmp_path):
+    if args and args[0] in ("run", "train", "sweep"):
+        args = [*args, "--out", tmp_path / "out", "--no-progress"]
+    line = _assert_one_line_error(cli(*args, timeout=120))
+    assert expect in line
+    assert not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_scenario_file_with_a_syntax_error(tmp_path):
+    bad = tmp_path / "broken.py"
+    bad.write_text("from semcom_sim import Scenario\nscenario = Scenario(name='broken'\n")
+    line = _assert_one_line_error(cli("run", bad, "--out", tmp_path / "out", "--no-progress", timeout=120))
+    assert "SyntaxError" in line and str(bad) in line
+
+
+@pytest.fixture(scope="module")
+def sweep_untrained(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path_factory.mktemp("untrained") / "out"
+    return cli("sweep", TINY, "--out", out, "--no-progress", timeout=300), out
+
+
+def test_sweep_before_training_says_how_to_train(sweep_untrained):
+    proc, out = sweep_untrained
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith("semcom-sim: error: ") and "semcom-sim train" in last
+    assert not (out / "results.csv").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="library bug: importing TensorFlow writes absl/oneDNN/cudart log lines "
+                   "to stderr (TF_CPP_MIN_LOG_LEVEL does not silence them), so this error is not the only line")
+def test_sweep_before_training_is_one_line(sweep_untrained):
+    line = _assert_one_line_error(sweep_untrained[0])
+    assert "semcom-sim train" in line

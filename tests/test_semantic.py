@@ -1,0 +1,70 @@
+"""Keras semantic layers: shapes, the adaptive module's SNR dependence, KL, serialisation."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from semcom_sim.semantic import ChannelAdaptiveModule, GaussianSampler, SemanticDecoder, SemanticEncoder, gaussian_kl
+
+
+def test_adaptive_module_weights_depend_on_the_snr_input():
+    keras.utils.set_random_seed(0)
+    module = ChannelAdaptiveModule(hidden_ratio=0.5)
+    features = np.random.default_rng(0).normal(size=(8, 32)).astype("float32")
+    low = module.weights_for(features, np.full((8, 1), -5.0, "float32"))
+    high = module.weights_for(features, np.full((8, 1), 20.0, "float32"))
+    assert low.shape == (8, 32)
+    assert np.all((np.asarray(low) > 0) & (np.asarray(low) < 1))
+    assert np.max(np.abs(np.asarray(low) - np.asarray(high))) > 1e-3
+    out = module(features, np.full((8, 1), 20.0, "float32"))
+    np.testing.assert_allclose(np.asarray(out), features * np.asarray(high), rtol=1e-5)
+
+
+def test_adaptive_module_reweights_channels_of_a_feature_map():
+    module = ChannelAdaptiveModule()
+    x = np.random.default_rng(1).normal(size=(4, 5, 5, 16)).astype("float32")
+    snr = np.zeros((4, 1), "float32")
+    y = np.asarray(module(x, snr))
+    w = np.asarray(module.weights_for(x, snr))
+    np.testing.assert_allclose(y, x * w[:, None, None, :], rtol=1e-5)
+
+
+def test_encoder_shapes_and_sampler_behaviour():
+    encoder = SemanticEncoder(latent_dim=24, filters=(8, 16))
+    mu, logvar = encoder(np.zeros((3, 28, 28, 1), "float32"))
+    assert mu.shape == logvar.shape == (3, 24)
+    sampler = GaussianSampler(seed=1)
+    mu = ops.ones((1000, 24))
+    logvar = ops.full((1000, 24), np.log(0.25))
+    assert np.array_equal(np.asarray(sampler(mu, logvar, training=False)), np.asarray(mu))
+    z = np.asarray(sampler(mu, logvar, training=True))
+    assert abs(z.std() - 0.5) < 0.02 and abs(z.mean() - 1.0) < 0.02
+
+
+def test_gaussian_kl_matches_the_closed_form():
+    rng = np.random.default_rng(2)
+    mu = rng.normal(size=(5, 7)).astype("float32")
+    logvar = rng.normal(size=(5, 7)).astype("float32")
+    var = np.exp(logvar)
+    expected = 0.5 * np.sum(mu ** 2 + var - np.log(var) - 1, axis=-1)
+    np.testing.assert_allclose(np.asarray(gaussian_kl(mu, logvar)), expected, rtol=1e-5)
+    assert np.allclose(np.asarray(gaussian_kl(np.zeros((2, 3)), np.zeros((2, 3)))), 0.0)
+
+
+def test_decoder_sees_the_snr():
+    keras.utils.set_random_seed(3)
+    decoder = SemanticDecoder(num_classes=10, units=(16,))
+    features = np.random.default_rng(3).normal(size=(4, 12)).astype("float32")
+    a = np.asarray(decoder(features, np.zeros((4, 2), "float32")))
+    b = np.asarray(decoder(features, np.full((4, 2), 20.0, "float32")))
+    assert a.shape == (4, 10)
+    assert np.max(np.abs(a - b)) > 1e-4
+
+
+@pytest.mark.parametrize("layer", [ChannelAdaptiveModule(hidden_ratio=0.3, snr_scale_db=5.0),
+                                   SemanticEncoder(latent_dim=16, filters=(4, 8)),
+                                   SemanticDecoder(num_classes=3, units=(8, 4)), GaussianSampler(seed=4)])
+def test_layers_round_trip_through_get_config(layer):
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
