@@ -82,8 +82,28 @@ def _scenario_command(args) -> None:
     print(f"outputs in {experiment.out_dir}")
 
 
+def _import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with file descriptor 2 muted: its C++ start-up logs (oneDNN, CUDA probing)
+    would otherwise precede every message of the CLI. ``SEMCOM_DEBUG=1`` keeps them."""
+    if os.environ.get("SEMCOM_DEBUG") or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "plot":
+        _import_tensorflow_quietly()
     from semcom_sim.data import DataError
     from semcom_sim.scenario import ScenarioError
 

@@ -23,6 +23,7 @@ RESULTS_CSV = "results.csv"
 PLOT_PNG = "accuracy_vs_ebno.png"
 SCENARIO_JSON = "scenario.json"
 SUMMARY_MD = "summary.md"
+_CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
 
 
 @dataclass
@@ -42,9 +43,11 @@ class Experiment:
         out = Path(out_dir) if out_dir is not None else scenario.resolved_out_dir()
         if out.exists() and not out.is_dir():
             raise ScenarioError(f"--out: {out} exists and is not a directory")
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / SCENARIO_JSON, scenario.to_json() + "\n")
         return cls(scenario, out, load_dataset(scenario.data), log)
+
+    def _write_scenario(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.out_dir / SCENARIO_JSON, self.scenario.to_json() + "\n")
 
     @property
     def results_path(self) -> Path:
@@ -55,6 +58,7 @@ class Experiment:
         """Trains each scheme of ``sweep.schemes`` unless a matching checkpoint exists."""
         from semcom_sim.train import load_or_train
 
+        self._write_scenario()
         for scheme in self.scenario.sweep.schemes:
             model, checkpoint = load_or_train(self.scenario, scheme, self.dataset, self.out_dir, retrain=retrain,
                                               show_progress=show_progress, log=self.log)
@@ -86,6 +90,7 @@ class Experiment:
         from semcom_sim.phy import esno_db_from_no
 
         self.load_trained()
+        self._write_scenario()
         cfg, phy = self.scenario.sweep, self.scenario.phy
         store = ResultsStore(self.results_path)
         rows = []
@@ -97,7 +102,7 @@ class Experiment:
             def no_of(ebno_db: float, link=model.link) -> float:
                 return float(np.asarray(link.noise_variance(np.float32(ebno_db))))
 
-            stream.write(f"\n[{scheme}] {phy.channel}, {phy.csi} CSI: accuracy vs Eb/N0\n")
+            stream.write(f"\n[{scheme}] {phy.channel}, {_CSI_TEXT[phy.csi]}: accuracy vs Eb/N0\n")
             rows += run_sweep(scheme=scheme, channel=phy.channel, model_id=self.model_id(scheme),
                               ebno_db=cfg.ebno_db, make_batches=evaluator.make_batches,
                               esno_db_of=lambda e, f=no_of: float(esno_db_from_no(f(e))), no_of=no_of,
@@ -113,7 +118,7 @@ class Experiment:
         path = Path(path) if path is not None else self.out_dir / PLOT_PNG
         curves = [(s, self.scenario.phy.channel) for s in self.scenario.sweep.schemes]
         fig = plot_accuracy(self.results_path, curves=curves, show_esno_axis=self.scenario.output.plot_esno,
-                            title=f"{self.scenario.name} ({self.scenario.phy.csi} CSI)")
+                            title=f"{self.scenario.name} ({_CSI_TEXT[self.scenario.phy.csi]})")
         save_figure(fig, path)
         return path
 
@@ -130,7 +135,7 @@ def summarize(rows: list[dict], scenario: Scenario) -> str:
     by_key = {(r["scheme"], float(r["ebno_db"])): r for r in rows if r["channel"] == channel}
     points = sorted({e for (s, e) in by_key if s in schemes})
     lines = [f"# {scenario.name}", "",
-             f"Channel {channel}, {scenario.phy.csi} CSI; accuracy with its {level} Wilson interval.", "",
+             f"Channel {channel}, {_CSI_TEXT[scenario.phy.csi]}; accuracy with its {level} Wilson interval.", "",
              "| Eb/N0 [dB] | Es/N0 [dB] | " + " | ".join(schemes) + " |",
              "|---:|---:|" + "---:|" * len(schemes)]
     for e in points:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
+
 __all__ = [
     "ScenarioError", "Data", "Model", "Phy", "Training", "Sweep", "Output", "Scenario",
     "load_scenario", "apply_overrides", "CHANNELS", "SCHEMES",
@@ -55,6 +57,8 @@ def _type_name(tp) -> str:
 
 def _coerce(value, tp, where: str):
     """Checks ``value`` against the annotation ``tp``; converts lists/ranges to tuples, ints to floats."""
+    if isinstance(value, np.generic):  # numpy scalars behave like the Python ones
+        value = value.item()
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
@@ -63,8 +67,8 @@ def _coerce(value, tp, where: str):
         inner = [a for a in args if a is not type(None)]
         return _coerce(value, inner[0], where)
     if origin is tuple:
-        if isinstance(value, (list, tuple, range)) or (hasattr(value, "tolist") and not isinstance(value, str)):
-            seq = list(value.tolist() if hasattr(value, "tolist") else value)
+        if isinstance(value, (list, tuple, range, np.ndarray)):
+            seq = value.tolist() if isinstance(value, np.ndarray) else list(value)
         else:
             _fail(where, f"expected a sequence, got {value!r}")
         if len(args) == 2 and args[1] is Ellipsis:
@@ -454,8 +458,9 @@ _LITERAL_NAMES = {"nan": math.nan, "inf": math.inf, "true": True, "false": False
 
 def _parse_value(text: str):
     """A ``--set`` value: a Python literal (``nan``, ``inf``, ``true``, ``range(a, b, c)`` allowed), else a string."""
+    text = text.strip()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError:
         return text
     for node in ast.walk(tree):
@@ -501,7 +506,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     except ScenarioError:
         raise
     except Exception as exc:  # the user's file: report where, in one line
-        _fail("scenario", f"{path} failed to execute: {type(exc).__name__}: {exc}")
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        _fail("scenario", f"{path} failed to execute: {type(exc).__name__}: {first_line}")
     scenario = namespace.get("scenario")
     if not isinstance(scenario, Scenario):
         _fail("scenario", f"{path} must define `scenario = Scenario(...)`")

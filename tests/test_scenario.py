@@ -26,7 +26,8 @@ def _error(fn, where: str) -> str:
         fn()
     message = str(info.value)
     assert "\n" not in message and "\r" not in message, f"not one line: {message!r}"
-    assert re.match(re.escape(where) + r"(\[\d+\])?: \S", message), f"expected '{where}: ...', got {message!r}"
+    pattern = re.escape(where) + r"(\[\d+\])?: \S"
+    assert re.match(pattern, message), f"expected '{where}: ...', got {message!r}"
     return message
 
 
@@ -353,7 +354,8 @@ def test_scenario_file_with_a_syntax_error(tmp_path):
 
 
 def test_scenario_file_without_scenario(tmp_path):
-    path = _write(tmp_path, "empty.py", "from semcom_sim import Scenario\nsomething_else = Scenario(name='x')\n")
+    path = _write(tmp_path, "empty.py",
+                  "from semcom_sim import Scenario\nsomething_else = Scenario(name='x')\n")
     message = _error(lambda: load_scenario(path), "scenario")
     assert str(path) in message and "scenario = Scenario(...)" in message
 
@@ -365,12 +367,11 @@ def test_scenario_file_binding_the_wrong_type(tmp_path):
 
 def test_scenario_file_with_an_invalid_field(tmp_path):
     path = _write(tmp_path, "bad_field.py",
-                  "from semcom_sim import Phy, Scenario\nscenario = Scenario(name='x', phy=Phy(channel='TDL-Z'))\n")
+                  "from semcom_sim import Phy, Scenario\n"
+                  "scenario = Scenario(name='x', phy=Phy(channel='TDL-Z'))\n")
     _error(lambda: load_scenario(path), "phy.channel")
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: load_scenario puts the scenario file's exception "
-                   "text into the ScenarioError unchanged, so a multi-line message gives a multi-line error")
 def test_scenario_file_raising_a_multiline_error_still_gives_one_line(tmp_path):
     path = _write(tmp_path, "multiline.py", "raise RuntimeError('first line\\nsecond line')\n")
     message = _error(lambda: load_scenario(path), "scenario")

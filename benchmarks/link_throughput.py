@@ -1,0 +1,111 @@
+"""Throughput of the semantic link vs the bare Sionna chain, and XLA vs eager training.
+
+Measures, on the quickstart's grid and channel (TDL-A, LS CSI, LMMSE):
+
+* the full chain (encoder -> adaptive module -> OFDM link -> decoder, inference) in OFDM frames/s
+  and samples/s, XLA and eager, at batch 64 and 512 samples;
+* the bare Sionna chain with the same grid, channel, estimator and equaliser, random QPSK and no
+  neural layers, on the same number of OFDM frames;
+* one training step (forward + backward + Adam), XLA vs eager.
+
+Prints a table and appends it to benchmarks/RESULTS.md. Goals: full chain >= 0.8x the bare chain;
+XLA train step >= 4x eager.
+
+    python benchmarks/link_throughput.py [--scenario scenarios/quickstart.py] [--repeats 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from _common import append_results  # noqa: E402
+from semcom_sim import load_scenario  # noqa: E402
+from semcom_sim.losses import make_loss  # noqa: E402
+from semcom_sim.phy import OFDMLink  # noqa: E402
+from semcom_sim.system import build_model  # noqa: E402
+from semcom_sim.train import _train_step_fn, seed_everything  # noqa: E402
+
+
+def timed(fn, repeats: int) -> float:
+    """Median seconds per call after two warm-up calls (compilation excluded)."""
+    fn(), fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="scenarios/quickstart.py")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 512])
+    parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
+    args = parser.parse_args()
+
+    scenario = load_scenario(args.scenario)
+    seed_everything(0)
+    model = build_model(scenario, num_classes=10)
+    bare = OFDMLink(scenario.phy)
+    rows = []
+    for batch in args.batch_sizes:
+        frames = model.num_frames(batch)
+        images = tf.random.uniform([batch, 28, 28, 1])
+        labels = tf.random.uniform([batch], 0, 10, dtype=tf.int32)
+        ebno = tf.constant(10.0)
+        no = tf.fill([frames], tf.cast(model.link.noise_variance(ebno), tf.float32))
+        bits = np.random.default_rng(0).integers(0, 2, size=(frames, bare.num_data_symbols, 2))
+        qpsk = tf.constant((((1 - 2 * bits[..., 0]) + 1j * (1 - 2 * bits[..., 1])) / np.sqrt(2)).astype(np.complex64))
+
+        def bare_chain():
+            h, h_sound = bare.draw_channel(frames)
+            snr = bare.sound(h_sound, no)
+            return bare(qpsk, h, no).x_hat, snr
+
+        result = {"batch": batch, "frames": frames}
+        for mode, jit in (("xla", True), ("eager", False)):
+            full_fn = tf.function(lambda: model((images, ebno))["logits"], jit_compile=True) if jit else \
+                (lambda: model((images, ebno))["logits"])
+            bare_fn = tf.function(bare_chain, jit_compile=True) if jit else bare_chain
+            result[f"full_{mode}"] = timed(lambda: full_fn().numpy(), args.repeats)
+            result[f"bare_{mode}"] = timed(lambda: bare_fn()[0].numpy(), args.repeats)
+            optimizer = __import__("keras").optimizers.Adam(1e-3)
+            optimizer.build(model.trainable_variables)
+            step = _train_step_fn(model, optimizer, make_loss(scenario.training), (0.0, 15.0), jit)
+            step_fn = step if jit else step.python_function
+            result[f"train_{mode}"] = timed(lambda: float(step_fn(images, labels)[0]), max(3, args.repeats // 4))
+        rows.append(result)
+
+    lines = ["| batch (samples) | OFDM frames | chain | XLA frames/s | eager frames/s | XLA samples/s |",
+             "|---:|---:|---|---:|---:|---:|"]
+    for r in rows:
+        for chain in ("full", "bare"):
+            lines.append(f"| {r['batch']} | {r['frames']} | {chain} | {r['frames'] / r[chain + '_xla']:,.0f} | "
+                         f"{r['frames'] / r[chain + '_eager']:,.0f} | "
+                         + (f"{r['batch'] / r[chain + '_xla']:,.0f} |" if chain == "full" else "- |"))
+    lines += ["", "| batch (samples) | full/bare (XLA) | full/bare (eager) | train step XLA [ms] | "
+              "train step eager [ms] | XLA speed-up |", "|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['batch']} | {r['bare_xla'] / r['full_xla']:.2f}x | {r['bare_eager'] / r['full_eager']:.2f}x | "
+                     f"{1e3 * r['train_xla']:.1f} | {1e3 * r['train_eager']:.1f} | "
+                     f"{r['train_eager'] / r['train_xla']:.1f}x |")
+    table = "\n".join(lines)
+    print(table)
+    if not args.no_record:
+        append_results(f"link_throughput ({scenario.name}: {scenario.phy.channel}, {scenario.phy.csi} CSI)", table,
+                       "Goals: full chain >= 0.8x the bare chain (frames/s); XLA train step >= 4x eager.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Renders the scenario reference (docs/scenarios.md) from the dataclasses and their docstrings.
+
+    python -m semcom_sim.scenario_docs > docs/scenarios.md
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+
+from semcom_sim.scenario import Data, Model, Output, Phy, Sweep, Training
+
+SECTIONS = (Data, Model, Phy, Training, Sweep, Output)
+
+
+def _type_text(tp) -> str:
+    args = typing.get_args(tp)
+    if type(None) in args:
+        return " or ".join(_type_text(a) for a in args if a is not type(None)) + " or None"
+    if typing.get_origin(tp) is tuple:
+        inner = ", ".join("..." if a is Ellipsis else _type_text(a) for a in args)
+        return f"tuple[{inner}]"
+    return tp.__name__
+
+
+def _params(doc: str) -> dict[str, str]:
+    params, current = {}, None
+    for line in doc.splitlines():
+        match = re.match(r"\s*:param (\w+):\s*(.*)", line)
+        if match:
+            current = match.group(1)
+            params[current] = match.group(2).strip()
+        elif current and line.strip() and not line.strip().startswith(":"):
+            params[current] += " " + line.strip()
+        else:
+            current = None
+    return params
+
+
+def render() -> str:
+    out = ["# Scenario reference", "",
+           "Generated from `semcom_sim/scenario.py` by `python -m semcom_sim.scenario_docs`; a test keeps it "
+           "in step.", "",
+           "A scenario file binds `scenario = Scenario(name=..., data=Data(...), model=Model(...), phy=Phy(...), "
+           "training=Training(...), sweep=Sweep(...), output=Output(...))`. Any field can be overridden from "
+           "the command line with `--set section.field=value` (Python literals; `range(a, b, c)`, `none`, "
+           "`true` and bare strings are accepted).", ""]
+    for cls in SECTIONS:
+        hints = typing.get_type_hints(cls)
+        doc = cls.__doc__ or ""
+        params = _params(doc)
+        summary = doc.strip().split("\n\n")[0].strip().replace("``", "`")
+        out += [f"## `{cls._section}`: {cls.__name__}", "", summary, "",
+                "| field | type | default | meaning |", "|---|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            text = params.get(f.name, "").replace("``", "`").replace("|", "\\|")
+            out.append(f"| `{f.name}` | {_type_text(hints[f.name])} | `{default!r}` | {text} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,95 @@
+"""Executes the notebooks with nbclient on the tiny synthetic scenario, in a kernel of this interpreter."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+QUICKSTART = NOTEBOOKS / "01_quickstart.ipynb"
+TINY = ROOT / "scenarios" / "tiny_synthetic.py"
+KERNEL = "python3"
+
+
+@pytest.fixture
+def venv_kernel(tmp_path, monkeypatch) -> str:
+    """A ``python3`` kernel spec whose interpreter is ``sys.executable``, found first on JUPYTER_PATH.
+
+    The kernel spec that Jupyter would find by itself may belong to another interpreter (a user-wide
+    or system-wide ``python3``); this one always runs the interpreter of the tests.
+    """
+    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": f"Python 3 ({sys.prefix})", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    found = KernelSpecManager().get_kernel_spec(KERNEL)
+    assert found.argv[0] == sys.executable, found.argv
+    return KERNEL
+
+
+def test_quickstart_notebook_is_clean():
+    nb = nbformat.read(QUICKSTART, as_version=4)
+    nbformat.validate(nb)
+    assert nb.nbformat == 4
+    assert nb.metadata["kernelspec"]["name"] == KERNEL
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and any(c.cell_type == "markdown" for c in nb.cells)
+    for cell in code:
+        assert cell.outputs == [] and cell.execution_count is None, "stored outputs"
+    source = "\n".join(c.source for c in code)
+    for needle in ("SEMCOM_NOTEBOOK_SCENARIO", "SEMCOM_NOTEBOOK_OVERRIDES", "SEMCOM_NOTEBOOK_OUT",
+                   "load_scenario(", "Experiment.open(", ".train()", ".sweep()", "plot_accuracy(",
+                   ".summary()"):
+        assert needle in source, needle
+
+
+@pytest.mark.slow
+def test_quickstart_notebook_runs(tmp_path, monkeypatch, venv_kernel):
+    out = tmp_path / "nb-out"
+    monkeypatch.setenv("SEMCOM_NOTEBOOK_SCENARIO", str(TINY))
+    monkeypatch.setenv("SEMCOM_NOTEBOOK_OVERRIDES", "training.epochs=1")
+    monkeypatch.setenv("SEMCOM_NOTEBOOK_OUT", str(out))
+    monkeypatch.delenv("SEMCOM_DEBUG", raising=False)
+    # the kernel runs in notebooks/: make the package importable even if it is not installed
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+    nb = nbformat.read(QUICKSTART, as_version=4)
+    original = copy.deepcopy(nb)
+    # one extra cell (in memory only): which interpreter did the kernel run?
+    nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.prefix); print(sys.executable)"))
+    client = nbclient.NotebookClient(nb, kernel_name=venv_kernel, timeout=600, startup_timeout=120,
+                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors
+    prefix, executable = nb.cells[-1].outputs[0]["text"].split()
+    assert Path(prefix).resolve() == Path(sys.prefix).resolve()
+    assert executable == sys.executable
+
+    assert (out / "results.csv").is_file()
+    header, *rows = (out / "results.csv").read_text().splitlines()
+    assert header.startswith("scheme,channel,ebno_db,esno_db,accuracy,ci_low,ci_high,frames")
+    assert len(rows) == 4  # two schemes, two Eb/N0 points
+    assert json.loads((out / "scenario.json").read_text())["training"]["epochs"] == 1
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "no figure displayed"
+    markdown = [o.get("data", {}).get("text/markdown", "") for o in outputs]
+    assert any("# tiny-synthetic" in text for text in markdown), "no summary"
+    # executing did not touch the file in the repository
+    assert nbformat.read(QUICKSTART, as_version=4) == original
