@@ -38,7 +38,7 @@ def commit() -> str:
 def append_results(title: str, table: str, notes: str = "") -> None:
     """Appends a dated section with the command, machine and commit to benchmarks/RESULTS.md."""
     command = "python " + " ".join([os.path.relpath(sys.argv[0], RESULTS_MD.parent.parent)] + sys.argv[1:])
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = (f"\n## {title}\n\n- command: `{command}`\n- date: {stamp}\n- machine: {machine()}\n"
             f"- commit: {commit()}\n\n{table}\n")
     if notes:

@@ -6,6 +6,8 @@ Measures, on the quickstart's grid and channel (TDL-A, LS CSI, LMMSE):
   and samples/s, XLA and eager, at batch 64 and 512 samples;
 * the bare Sionna chain with the same grid, channel, estimator and equaliser, random QPSK and no
   neural layers, on the same number of OFDM frames;
+* the neural layers alone (encoder, adaptive module, decoder; no PHY) on the same batch, so that the
+  full chain's time splits into bare chain + neural layers + the rest (mapping, packing, SNR features);
 * one training step (forward + backward + Adam), XLA vs eager.
 
 Prints a table and appends it to benchmarks/RESULTS.md. Goals: full chain >= 0.8x the bare chain;
@@ -26,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
 from _common import append_results  # noqa: E402
+
 from semcom_sim import load_scenario  # noqa: E402
 from semcom_sim.losses import make_loss  # noqa: E402
 from semcom_sim.phy import OFDMLink  # noqa: E402
@@ -68,6 +70,14 @@ def main() -> None:
         bits = np.random.default_rng(0).integers(0, 2, size=(frames, bare.num_data_symbols, 2))
         qpsk = tf.constant((((1 - 2 * bits[..., 0]) + 1j * (1 - 2 * bits[..., 1])) / np.sqrt(2)).astype(np.complex64))
 
+        snr_tx = tf.zeros([batch, 1])
+        snr_rx = tf.zeros([batch, 2])
+
+        def neural_only():
+            mu, _ = model.encoder(images)
+            z = model.adaptive(mu, snr_tx) if model.adaptive is not None else mu
+            return model.decoder(z, snr_rx)
+
         def bare_chain():
             h, h_sound = bare.draw_channel(frames)
             snr = bare.sound(h_sound, no)
@@ -80,6 +90,8 @@ def main() -> None:
             bare_fn = tf.function(bare_chain, jit_compile=True) if jit else bare_chain
             result[f"full_{mode}"] = timed(lambda: full_fn().numpy(), args.repeats)
             result[f"bare_{mode}"] = timed(lambda: bare_fn()[0].numpy(), args.repeats)
+            neural_fn = tf.function(neural_only, jit_compile=True) if jit else neural_only
+            result[f"neural_{mode}"] = timed(lambda: neural_fn().numpy(), args.repeats)
             optimizer = __import__("keras").optimizers.Adam(1e-3)
             optimizer.build(model.trainable_variables)
             step = _train_step_fn(model, optimizer, make_loss(scenario.training), (0.0, 15.0), jit)
@@ -94,11 +106,15 @@ def main() -> None:
             lines.append(f"| {r['batch']} | {r['frames']} | {chain} | {r['frames'] / r[chain + '_xla']:,.0f} | "
                          f"{r['frames'] / r[chain + '_eager']:,.0f} | "
                          + (f"{r['batch'] / r[chain + '_xla']:,.0f} |" if chain == "full" else "- |"))
-    lines += ["", "| batch (samples) | full/bare (XLA) | full/bare (eager) | train step XLA [ms] | "
-              "train step eager [ms] | XLA speed-up |", "|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| batch (samples) | full/bare (XLA) | full/bare (eager) | XLA ms per batch: full / bare / "
+              "neural layers alone / rest | train step XLA [ms] | train step eager [ms] | XLA speed-up |",
+              "|---:|---:|---:|---|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['batch']} | {r['bare_xla'] / r['full_xla']:.2f}x | {r['bare_eager'] / r['full_eager']:.2f}x | "
-                     f"{1e3 * r['train_xla']:.1f} | {1e3 * r['train_eager']:.1f} | "
+        rest = r["full_xla"] - r["bare_xla"] - r["neural_xla"]
+        lines.append(f"| {r['batch']} | {r['bare_xla'] / r['full_xla']:.2f}x | "
+                     f"{r['bare_eager'] / r['full_eager']:.2f}x | "
+                     f"{1e3 * r['full_xla']:.2f} / {1e3 * r['bare_xla']:.2f} / {1e3 * r['neural_xla']:.2f} / "
+                     f"{1e3 * rest:+.2f} | {1e3 * r['train_xla']:.1f} | {1e3 * r['train_eager']:.1f} | "
                      f"{r['train_eager'] / r['train_xla']:.1f}x |")
     table = "\n".join(lines)
     print(table)

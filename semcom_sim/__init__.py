@@ -7,7 +7,16 @@ _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from semcom_sim.scenario import (  # noqa: E402
-    Data, Model, Output, Phy, Scenario, ScenarioError, Sweep, Training, apply_overrides, load_scenario,
+    Data,
+    Model,
+    Output,
+    Phy,
+    Scenario,
+    ScenarioError,
+    Sweep,
+    Training,
+    apply_overrides,
+    load_scenario,
 )
 
 __version__ = "0.1.0"

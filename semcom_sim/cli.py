@@ -65,8 +65,7 @@ def _plot(args) -> None:
 
 
 def _scenario_command(args) -> None:
-    from semcom_sim import load_scenario
-    from semcom_sim import runner
+    from semcom_sim import load_scenario, runner
 
     scenario = load_scenario(args.scenario, args.overrides)
     show = not args.no_progress

@@ -6,7 +6,7 @@ cache) plugs in next to the plain one: ``loss(outputs, labels, extras) -> (total
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from keras import ops
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class Experiment:
 
     @classmethod
     def open(cls, scenario: Scenario, out_dir: str | Path | None = None,
-             log: Callable[[str], None] = print) -> "Experiment":
+             log: Callable[[str], None] = print) -> Experiment:
         out = Path(out_dir) if out_dir is not None else scenario.resolved_out_dir()
         if out.exists() and not out.is_dir():
             raise ScenarioError(f"--out: {out} exists and is not a directory")

@@ -23,7 +23,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -146,9 +146,9 @@ class Data(_Section):
 
     _section = "data"
     dataset: str = "fashion-mnist"
-    data_dir: Optional[str] = None
-    num_train: Optional[int] = None
-    num_test: Optional[int] = None
+    data_dir: str | None = None
+    num_train: int | None = None
+    num_test: int | None = None
     seed: int = 0
 
     def _validate(self):
@@ -236,7 +236,7 @@ class Phy(_Section):
     csi: str = "perfect"
     interpolation: str = "lin"
     snr_estimator: str = "pilots"
-    snr_feedback_bits: Optional[int] = None
+    snr_feedback_bits: int | None = None
     snr_feedback_range_db: tuple[float, float] = (-10.0, 30.0)
     snr_feedback_delay_ms: float = 0.0
     bits_per_symbol: float = 2.0
@@ -417,7 +417,7 @@ class Scenario:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Scenario":
+    def from_dict(cls, d: dict[str, Any]) -> Scenario:
         sections = {f.name: f.default_factory for f in dataclasses.fields(cls)[1:]}
         unknown = set(d) - set(sections) - {"name"}
         if unknown:

@@ -28,9 +28,10 @@ import io
 import math
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from statistics import NormalDist
-from typing import Callable, Iterator, Sequence, TextIO
+from typing import TextIO
 
 from tqdm import tqdm
 

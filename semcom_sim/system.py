@@ -5,12 +5,17 @@ from __future__ import annotations
 import dataclasses
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from semcom_sim.phy import AnalogLink
 from semcom_sim.scenario import Model, Phy, Scenario
-from semcom_sim.semantic import ChannelAdaptiveModule, GaussianSampler, SemanticDecoder, SemanticEncoder, gaussian_kl
+from semcom_sim.semantic import (
+    ChannelAdaptiveModule,
+    GaussianSampler,
+    SemanticDecoder,
+    SemanticEncoder,
+    gaussian_kl,
+)
 
 
 def scheme_scenario(scenario: Scenario, scheme: str) -> Scenario:
@@ -75,7 +80,7 @@ class SemanticLink(keras.Model):
         images, ebno_db = inputs
         batch = images.shape[0]
         num_frames = self.num_frames(batch)
-        ebno_db = tf.broadcast_to(tf.cast(ebno_db, tf.float32), [num_frames])
+        ebno_db = ops.broadcast_to(ops.cast(ebno_db, "float32"), (num_frames,))
         no = self.link.noise_variance(ebno_db)
         h, h_sound = self.link.draw_channel(num_frames)
         snr_tx_db = self.link.sound(h_sound, no, batch)
@@ -92,7 +97,7 @@ class SemanticLink(keras.Model):
                 "snr_eff_db": rx.snr_eff_db, "snr_true_db": rx.snr_true_db,
                 "no": self.link.demapper.frame_values(no, batch)}
 
-    def build_for(self, image_shape: tuple[int, ...]) -> "SemanticLink":
+    def build_for(self, image_shape: tuple[int, ...]) -> SemanticLink:
         """Creates the weights for images of ``image_shape`` (needed before loading weights)."""
         self.build(((None,) + tuple(image_shape), ()))
         return self

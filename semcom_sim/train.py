@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np
@@ -44,7 +44,7 @@ class Checkpoint:
     fingerprint: str
 
     @classmethod
-    def for_scheme(cls, out_dir: str | Path, scenario: Scenario, scheme: str, dataset: Dataset) -> "Checkpoint":
+    def for_scheme(cls, out_dir: str | Path, scenario: Scenario, scheme: str, dataset: Dataset) -> Checkpoint:
         resolved = scheme_scenario(scenario, scheme)
         fingerprint = f"{resolved.fingerprint()}-{dataset.fingerprint[:8]}"
         return cls(Path(out_dir) / "checkpoints", scheme, fingerprint)

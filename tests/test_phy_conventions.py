@@ -7,9 +7,17 @@ import sionna.phy
 import tensorflow as tf
 
 from semcom_sim import Phy
-from semcom_sim.phy import (AnalogLink, FeatureMapper, OFDMLink, ebno_db_to_esno_db, ebno_db_to_no,
-                            estimate_no_from_nulls, make_resource_grid, null_subcarrier_indices,
-                            simulate_uncoded_qpsk_ber)
+from semcom_sim.phy import (
+    AnalogLink,
+    FeatureMapper,
+    OFDMLink,
+    ebno_db_to_esno_db,
+    ebno_db_to_no,
+    estimate_no_from_nulls,
+    make_resource_grid,
+    null_subcarrier_indices,
+    simulate_uncoded_qpsk_ber,
+)
 from semcom_sim.scenario import CHANNELS
 
 # A grid with no pilots, guards or cyclic prefix: every RE carries data, Eb/N0 has no overhead.

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from semcom_sim import (
-    Data, Model, Output, Phy, Scenario, ScenarioError, Sweep, Training, apply_overrides, load_scenario,
+    Data,
+    Model,
+    Output,
+    Phy,
+    Scenario,
+    ScenarioError,
+    Sweep,
+    Training,
+    apply_overrides,
+    load_scenario,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

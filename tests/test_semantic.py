@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 from keras import ops
 
-from semcom_sim.semantic import ChannelAdaptiveModule, GaussianSampler, SemanticDecoder, SemanticEncoder, gaussian_kl
+from semcom_sim.semantic import (
+    ChannelAdaptiveModule,
+    GaussianSampler,
+    SemanticDecoder,
+    SemanticEncoder,
+    gaussian_kl,
+)
 
 
 def test_adaptive_module_weights_depend_on_the_snr_input():

@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from semcom_sim.sweep import (
-    RESULT_COLUMNS, ResultsStore, point_seed, read_results, run_sweep, wilson_interval,
+    RESULT_COLUMNS,
+    ResultsStore,
+    point_seed,
+    read_results,
+    run_sweep,
+    wilson_interval,
 )
 
 EBNO = [-4.0, 0.0, 4.0, 8.0]

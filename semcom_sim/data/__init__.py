@@ -11,13 +11,16 @@ This package imports neither TensorFlow, Keras, Sionna nor torch.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from semcom_sim.data import fashion_mnist, synthetic
 from semcom_sim.data.base import (
-    DataError, Dataset, fingerprint_arrays, read_only, seeded_rng, stratified_indices,
+    DataError,
+    Dataset,
+    fingerprint_arrays,
+    read_only,
+    seeded_rng,
+    stratified_indices,
 )
 from semcom_sim.scenario import Data
 
@@ -26,7 +29,7 @@ __all__ = ["Dataset", "DataError", "load_dataset"]
 _SUBSET_TRAIN_STREAM, _SUBSET_TEST_STREAM = 101, 102
 
 
-def _subset(x: np.ndarray, y: np.ndarray, n: Optional[int], seed: int, stream: int, what: str
+def _subset(x: np.ndarray, y: np.ndarray, n: int | None, seed: int, stream: int, what: str
             ) -> tuple[np.ndarray, np.ndarray]:
     """A stratified random subset of ``n`` samples of (x ``[K, ...]``, y int32 ``[K]``).
 
@@ -58,7 +61,7 @@ def _load_synthetic(data: Data) -> Dataset:
 
 
 def _make(name: str, arrays: tuple[np.ndarray, ...], class_names: tuple[str, ...],
-          fingerprint: Optional[str] = None) -> Dataset:
+          fingerprint: str | None = None) -> Dataset:
     """A :class:`Dataset` of (x_train, y_train, x_test, y_test); ``fingerprint`` if already known."""
     x_train, y_train, x_test, y_test = arrays
     return Dataset(name=name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,

@@ -11,11 +11,10 @@ import gzip
 import os
 import zlib
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
-from semcom_sim.data.base import DataError, IMAGE_SHAPE, fingerprint_arrays, read_only
+from semcom_sim.data.base import IMAGE_SHAPE, DataError, fingerprint_arrays, read_only
 
 __all__ = [
     "CLASS_NAMES", "NAME", "DEFAULT_DATA_DIR", "ENV_VAR", "FILES", "IMAGES_MAGIC", "LABELS_MAGIC",
@@ -37,7 +36,7 @@ FILES = {  # (split, kind) -> file stem; each may also carry a ".gz" suffix
 }
 
 
-def find_data_dir(data_dir: Optional[str]) -> tuple[Path, str]:
+def find_data_dir(data_dir: str | None) -> tuple[Path, str]:
     """The directory to read and where that choice came from (``"data.data_dir"``, ``"$SEMCOM_DATA"``
     or ``"default"``)."""
     if data_dir:
@@ -59,7 +58,7 @@ def _not_found(directory: Path, source: str, missing: list[str]) -> DataError:
         f"(sudo apt-get install dataset-fashion-mnist), or put {names} in data.data_dir or ${ENV_VAR}")
 
 
-def _locate(directory: Path, stem: str) -> Optional[Path]:
+def _locate(directory: Path, stem: str) -> Path | None:
     """``directory/stem`` if it is a file, else ``directory/stem.gz`` if that is, else ``None``."""
     for candidate in (directory / stem, directory / f"{stem}.gz"):
         if candidate.is_file():
@@ -150,7 +149,7 @@ def _load_dir(directory: str) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray,
     return arrays, fingerprint_arrays(NAME, arrays)
 
 
-def load_arrays(data_dir: Optional[str] = None
+def load_arrays(data_dir: str | None = None
                 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], str]:
     """The full Fashion-MNIST and its fingerprint (read-only, cached per directory).
 

@@ -49,7 +49,7 @@ class OFDMLink(Block):
 
     def __init__(self, phy: Phy, **kwargs):
         super().__init__(**kwargs)
-        config.tf_rng  # create Sionna's generator eagerly, never inside a traced function
+        _ = config.tf_rng  # create Sionna's generator eagerly, never inside a traced function
         self.phy = phy
         self.resource_grid = rg = make_resource_grid(phy)
         self.num_data_symbols = int(rg.num_data_symbols)
