@@ -14,11 +14,12 @@ from semcom_sim.scenario import (  # noqa: E402
     Scenario,
     ScenarioError,
     Sweep,
+    Teacher,
     Training,
     apply_overrides,
     load_scenario,
 )
 
 __version__ = "0.1.0"
-__all__ = ["Data", "Model", "Output", "Phy", "Scenario", "ScenarioError", "Sweep", "Training",
+__all__ = ["Data", "Model", "Output", "Phy", "Scenario", "ScenarioError", "Sweep", "Teacher", "Training",
            "apply_overrides", "load_scenario"]

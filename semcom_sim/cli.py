@@ -105,13 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         _import_tensorflow_quietly()
     from semcom_sim.data import DataError
     from semcom_sim.scenario import ScenarioError
+    from semcom_sim.teacher.cache import CacheError
 
     try:
         if args.command == "plot":
             _plot(args)
         else:
             _scenario_command(args)
-    except (ScenarioError, DataError, FileNotFoundError, ValueError) as exc:
+    except (ScenarioError, DataError, CacheError, FileNotFoundError, ValueError) as exc:
         if os.environ.get("SEMCOM_DEBUG"):
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,7 +1,8 @@
 """Training losses. A loss maps the model's outputs and the labels to a scalar and named parts.
 
-The interface is deliberately small so that the information-bottleneck distillation loss (teacher
-cache) plugs in next to the plain one: ``loss(outputs, labels, extras) -> (total, parts)``.
+The interface is small so that losses plug in next to each other:
+``loss(outputs, labels, extras) -> (total, parts)``; ``extras`` carries per-batch side inputs such as
+the rebuilt teacher distribution.
 """
 
 from __future__ import annotations
@@ -33,8 +34,44 @@ class CrossEntropyRateLoss:
         return ce + self.beta * kl, {"ce": ce, "kl": kl}
 
 
+class InformationBottleneckKDLoss:
+    """Paper A's information-bottleneck distillation loss (our reading of it, see docs/conventions.md):
+
+    ``T^2 KL(p_teacher,T || softmax(logits / T)) + lambda CE(labels, logits) + beta KL(q(z|x) || N(0, I))``
+
+    The first term is the relevance term: the student's prediction *after the channel* matched to the
+    teacher distribution rebuilt from the cache (already at temperature ``T``); the last is the rate
+    term of the stochastic encoder.
+
+    Input: ``outputs["logits"]`` [batch, C], ``outputs["kl"]`` [batch], ``labels`` [batch] int32 and
+    ``extras["teacher_probs"]`` [batch, C] float32 (rows sum to one). Output: the total (scalar) and
+    ``{"kd": ..., "ce": ..., "kl": ...}``.
+
+    :param temperature: T.
+    :param ce_weight: lambda.
+    :param beta: weight of the rate term.
+    """
+
+    def __init__(self, temperature: float = 4.0, ce_weight: float = 0.5, beta: float = 1e-3):
+        self.temperature = float(temperature)
+        self.ce_weight = float(ce_weight)
+        self.beta = float(beta)
+
+    def __call__(self, outputs: Mapping, labels, extras: Mapping | None = None):
+        if not extras or "teacher_probs" not in extras:
+            raise ValueError("InformationBottleneckKDLoss needs extras['teacher_probs']")
+        logits = outputs["logits"]
+        teacher = extras["teacher_probs"]
+        log_student = ops.log_softmax(logits / self.temperature, axis=-1)
+        log_teacher = ops.log(ops.maximum(teacher, 1e-12))
+        kd = ops.mean(ops.sum(teacher * (log_teacher - log_student), axis=-1)) * self.temperature ** 2
+        ce = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+        kl = ops.mean(outputs["kl"])
+        return kd + self.ce_weight * ce + self.beta * kl, {"kd": kd, "ce": ce, "kl": kl}
+
+
 def make_loss(training: Training) -> LossFn:
-    """The loss named by ``training.loss``."""
-    if training.loss == "ce":
+    """The loss of ``training.distillation``: plain CE + rate, or the IB distillation loss."""
+    if training.distillation == "none":
         return CrossEntropyRateLoss(beta=training.beta)
-    raise ValueError(f"training.loss: {training.loss!r} is not implemented")
+    return InformationBottleneckKDLoss(training.kd_temperature, training.kd_lambda, training.beta)

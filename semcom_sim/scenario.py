@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "ScenarioError", "Data", "Model", "Phy", "Training", "Sweep", "Output", "Scenario",
+    "ScenarioError", "Data", "Model", "Phy", "Training", "Teacher", "Sweep", "Output", "Scenario",
     "load_scenario", "apply_overrides", "CHANNELS", "SCHEMES",
 ]
 
@@ -39,7 +39,7 @@ CSI_MODES = ("perfect", "ls")
 INTERPOLATIONS = ("nn", "lin", "lin_time_avg")
 PILOT_PATTERNS = ("kronecker", "empty")
 SNR_ESTIMATORS = ("pilots", "genie")
-LOSSES = ("ce",)
+DISTILLATION = ("none", "cached")
 SCHEMES = ("proposed", "no-adaptive")
 
 
@@ -303,8 +303,14 @@ class Training(_Section):
     :param batch_size: samples per step.
     :param learning_rate: Adam learning rate.
     :param ebno_db_range: (low, high) Eb/N0 in dB; each frame of a batch draws its own value uniformly.
-    :param loss: ``"ce"`` (cross-entropy on labels + beta * rate); pluggable, see ``semcom_sim.losses``.
+    :param distillation: ``"none"``: cross-entropy on labels + beta * rate; ``"cached"``: the
+        information-bottleneck distillation loss against the teacher cache named in the ``teacher``
+        section (the teacher itself is never loaded). See ``semcom_sim.losses``.
     :param beta: weight of the rate term KL(q(z|x) || N(0, I)), in nats per sample.
+    :param kd_temperature: temperature T of the distillation term (teacher and student both at T;
+        the term is scaled by T^2).
+    :param kd_lambda: weight of the cross-entropy on labels next to the distillation term.
+    :param train_fraction: train on a stratified fraction of the training set (1.0: all of it).
     :param seed: seed of weights, shuffling and channel draws.
     :param jit_compile: XLA-compile the train step (``False`` runs eagerly, for debugging).
     """
@@ -314,18 +320,50 @@ class Training(_Section):
     batch_size: int = 128
     learning_rate: float = 1e-3
     ebno_db_range: tuple[float, float] = (-2.0, 16.0)
-    loss: str = "ce"
+    distillation: str = "none"
     beta: float = 1e-3
+    kd_temperature: float = 4.0
+    kd_lambda: float = 0.5
+    train_fraction: float = 1.0
     seed: int = 0
     jit_compile: bool = True
 
     def _validate(self):
         self._positive("epochs", "batch_size", "learning_rate")
         self._positive("beta", allow_zero=True)
-        self._one_of("loss", LOSSES)
+        self._one_of("distillation", DISTILLATION)
+        self._positive("kd_temperature")
+        self._positive("kd_lambda", allow_zero=True)
+        if not 0 < self.train_fraction <= 1:
+            _fail(self._where("train_fraction"), f"must be in (0, 1], got {self.train_fraction!r}")
         lo, hi = self.ebno_db_range
         if lo > hi:
             _fail(self._where("ebno_db_range"), f"low must not exceed high, got {(lo, hi)!r}")
+
+
+@dataclass(frozen=True)
+class Teacher(_Section):
+    """The teacher whose compressed outputs the student distils (used when
+    ``training.distillation != "none"``).
+
+    :param name: the teacher's identity; a cache built by another teacher is refused.
+    :param cache_path: the HDF5 teacher cache (``{dataset}`` and ``{name}`` are filled in).
+    :param top_k: probabilities kept per sample in the cache (paper A's K).
+    """
+
+    _section = "teacher"
+    name: str = "efficientnet-lite0"
+    cache_path: str = "teacher_cache/{dataset}-{name}-top{top_k}.h5"
+    top_k: int = 3
+
+    def _validate(self):
+        if not self.name.strip():
+            _fail(self._where("name"), "must not be empty")
+        self._positive("top_k")
+
+    def resolved_cache_path(self, dataset: str) -> Path:
+        return Path(self.cache_path.replace("{dataset}", dataset).replace("{name}", self.name)
+                    .replace("{top_k}", str(self.top_k)))
 
 
 @dataclass(frozen=True)
@@ -394,6 +432,7 @@ class Scenario:
     model: Model = field(default_factory=Model)
     phy: Phy = field(default_factory=Phy)
     training: Training = field(default_factory=Training)
+    teacher: Teacher = field(default_factory=Teacher)
     sweep: Sweep = field(default_factory=Sweep)
     output: Output = field(default_factory=Output)
 
@@ -430,7 +469,8 @@ class Scenario:
 
     def fingerprint(self, *sections: str) -> str:
         """A short hash of the named sections (all that shape a trained model by default)."""
-        sections = sections or ("data", "model", "phy", "training")
+        sections = sections or ("data", "model", "phy", "training") + (
+            ("teacher",) if self.training.distillation != "none" else ())
         payload = json.dumps({s: dataclasses.asdict(getattr(self, s)) for s in sections}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 

@@ -17,12 +17,13 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from semcom_sim.data import Dataset
+from semcom_sim.data.base import seeded_rng, stratified_indices
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
 from semcom_sim.scenario import Scenario
 from semcom_sim.system import SemanticLink, build_model, scheme_scenario
 
-__all__ = ["Checkpoint", "seed_everything", "train_model", "load_or_train"]
+__all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model", "training_rows", "load_or_train"]
 
 
 def seed_everything(seed: int) -> None:
@@ -65,12 +66,12 @@ def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_c
     low, high = (float(v) for v in ebno_db_range)
 
     @tf.function(jit_compile=jit_compile)
-    def train_step(images, labels):
+    def train_step(images, labels, extras):
         num_frames = model.num_frames(images.shape[0])
         ebno_db = sionna.phy.config.tf_rng.uniform([num_frames], low, high)
         with tf.GradientTape() as tape:
             outputs = model((images, ebno_db), training=True)
-            loss, parts = loss_fn(outputs, labels, {})
+            loss, parts = loss_fn(outputs, labels, extras)
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         correct = tf.reduce_sum(tf.cast(tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels,
@@ -78,6 +79,44 @@ def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_c
         return loss, parts, correct
 
     return train_step
+
+
+def training_rows(scenario: Scenario, dataset: Dataset) -> np.ndarray:
+    """Positions of the training samples used: all, or a stratified ``training.train_fraction`` of them
+    (the same rows for every scheme and distillation mode of a scenario)."""
+    num = dataset.x_train.shape[0]
+    fraction = scenario.training.train_fraction
+    if fraction >= 1.0:
+        return np.arange(num)
+    count = max(dataset.num_classes, int(round(fraction * num)))
+    return stratified_indices(dataset.y_train, count, seeded_rng(scenario.data.seed, 103), "training.train_fraction")
+
+
+class CachedTeacherTargets:
+    """Per-batch teacher distributions from the teacher cache (the fast-distillation path).
+
+    Opens and validates the cache of ``scenario.teacher`` against the dataset; the teacher model is
+    never loaded. Calling it with training-set positions returns ``{"teacher_probs": [batch, C]}``,
+    rebuilt (paper A's Eq. 6) and temperature-scaled with ``training.kd_temperature``.
+    """
+
+    def __init__(self, scenario: Scenario, dataset: Dataset):
+        from semcom_sim.teacher.cache import CacheError, TeacherCache
+
+        path = scenario.teacher.resolved_cache_path(dataset.name)
+        self.cache = TeacherCache(path, dataset_fingerprint=dataset.fingerprint, teacher_name=scenario.teacher.name)
+        if self.cache.num_samples != dataset.x_train.shape[0] or self.cache.num_classes != dataset.num_classes:
+            raise CacheError(f"teacher cache {path} holds {self.cache.num_samples} samples of "
+                             f"{self.cache.num_classes} classes, the training set {dataset.x_train.shape[0]} of "
+                             f"{dataset.num_classes}; rebuild it")
+        if self.cache.top_k != scenario.teacher.top_k:
+            raise CacheError(f"teacher cache {path} keeps top-{self.cache.top_k}, but teacher.top_k is "
+                             f"{scenario.teacher.top_k}; rebuild it")
+        self.temperature = scenario.training.kd_temperature
+
+    def __call__(self, rows: np.ndarray) -> dict:
+        # view 0 is the un-augmented image: training does not augment, so no view is ever mismatched
+        return {"teacher_probs": tf.constant(self.cache.targets(rows, view=0, temperature=self.temperature))}
 
 
 def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progress: bool = True,
@@ -93,12 +132,13 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     """
     resolved = scheme_scenario(scenario, scheme)
     cfg = resolved.training
-    if dataset.x_train.shape[0] < cfg.batch_size:
-        raise ValueError(f"training.batch_size: {cfg.batch_size} exceeds the {dataset.x_train.shape[0]} "
-                         "training samples")
+    rows = training_rows(resolved, dataset)
+    if rows.size < cfg.batch_size:
+        raise ValueError(f"training.batch_size: {cfg.batch_size} exceeds the {rows.size} training samples")
+    extras_for = CachedTeacherTargets(resolved, dataset) if cfg.distillation == "cached" else (lambda idx: {})
     seed_everything(cfg.seed)
     model = build_model(resolved, dataset.num_classes, dataset.x_train.shape[1:])
-    num_steps = dataset.x_train.shape[0] // cfg.batch_size
+    num_steps = rows.size // cfg.batch_size
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * num_steps,
                                                       alpha=0.05)
     optimizer = keras.optimizers.Adam(schedule)
@@ -107,7 +147,7 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     rng = np.random.default_rng(cfg.seed)
     history = []
     for epoch in range(cfg.epochs):
-        order = rng.permutation(dataset.x_train.shape[0])
+        order = rows[rng.permutation(rows.size)]
         totals: dict[str, float] = {}
         correct = 0.0
         start = time.perf_counter()
@@ -115,7 +155,8 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
                    disable=not show_progress, file=sys.stderr, mininterval=1.0)
         for i in bar:
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]), tf.constant(dataset.y_train[idx]))
+            loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]), tf.constant(dataset.y_train[idx]),
+                                              extras_for(idx))
             totals["loss"] = totals.get("loss", 0.0) + float(loss)
             for name, value in parts.items():
                 totals[name] = totals.get(name, 0.0) + float(value)

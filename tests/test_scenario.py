@@ -19,6 +19,7 @@ from semcom_sim import (
     Scenario,
     ScenarioError,
     Sweep,
+    Teacher,
     Training,
     apply_overrides,
     load_scenario,
@@ -178,7 +179,10 @@ def test_other_choice_fields():
     _error(lambda: Phy(csi="mmse"), "phy.csi")
     _error(lambda: Phy(interpolation="cubic"), "phy.interpolation")
     _error(lambda: Phy(pilot_pattern="comb"), "phy.pilot_pattern")
-    _error(lambda: Training(loss="mse"), "training.loss")
+    _error(lambda: Training(distillation="magic"), "training.distillation")
+    _error(lambda: Training(train_fraction=0.0), "training.train_fraction")
+    _error(lambda: Training(kd_temperature=0.0), "training.kd_temperature")
+    _error(lambda: Teacher(top_k=0), "teacher.top_k")
     _error(lambda: Sweep(confidence=1.0), "sweep.confidence")
     _error(lambda: Sweep(ebno_db=(1.0, 1.0)), "sweep.ebno_db")
     _error(lambda: Sweep(ebno_db=()), "sweep.ebno_db")

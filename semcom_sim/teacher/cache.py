@@ -1,0 +1,224 @@
+"""The teacher cache: top-K teacher probabilities per sample and view, in one HDF5 file.
+
+Paper A's pre-stored compression: run the teacher once, keep per training sample the K largest
+probabilities (fp16) and their class indices; at training time rebuild a full distribution with the
+stored values in place and the remaining mass ``1 - sum(top-K)`` spread evenly over the other
+``C - K`` classes (:func:`rebuild_distribution`).
+
+File layout (format version 1)::
+
+    /topk_probs    float16 [num_samples, num_views, K]   descending per row
+    /topk_indices  int16   [num_samples, num_views, K]   class indices of those values
+    /sample_ids    int64   [num_samples]                 position of each row in the training set
+    /logits        float32 [num_samples, num_views, C]   optional
+    /features      float16 [num_samples, num_views, D]   optional (feature-level KD)
+    attrs["manifest"]  JSON: format, dataset name and fingerprint, teacher identity and weights hash,
+                       K, C, views, dtypes, creation parameters, sha256 checksum of all datasets
+
+A *view* is one fixed input to the teacher: view 0 is the plain image; further views, if any, are
+deterministic augmentations named in the manifest (``views``). A cached output is only ever paired
+with the view it was computed on. Reading needs h5py and numpy only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from semcom_sim.io import atomic_path
+
+FORMAT = "semcom-sim/teacher-cache"
+FORMAT_VERSION = 1
+_DATASETS = ("topk_probs", "topk_indices", "sample_ids", "logits", "features")
+
+
+class CacheError(RuntimeError):
+    """A teacher cache is missing, corrupt, truncated or does not match the experiment (one line)."""
+
+
+@dataclass(frozen=True)
+class TeacherIdentity:
+    """What produced a cache: a name, the hash of its weights, and a human description."""
+
+    name: str
+    weights_sha256: str
+    description: str = ""
+
+
+def compress_topk(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest probabilities of each row, descending, and their class indices.
+
+    :param probs: [..., C] probabilities (rows sum to one).
+    :return: ``(values float16 [..., k], indices int16 [..., k])``.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    num_classes = probs.shape[-1]
+    if not 1 <= k <= num_classes:
+        raise ValueError(f"teacher.top_k: must be in 1..{num_classes}, got {k}")
+    order = np.argsort(-probs, axis=-1, kind="stable")[..., :k]
+    values = np.take_along_axis(probs, order, axis=-1)
+    return values.astype(np.float16), order.astype(np.int16)
+
+
+def rebuild_distribution(topk_probs: np.ndarray, topk_indices: np.ndarray, num_classes: int) -> np.ndarray:
+    """Paper A's Eq. 6: stored values at their classes, ``(1 - sum) / (C - K)`` on every other class.
+
+    :param topk_probs: [..., K] stored probabilities; ``topk_indices``: [..., K] their classes.
+    :return: float32 [..., C], rows summing to one (for ``K = C`` the stored row, renormalised
+        against fp16 rounding).
+    """
+    values = np.asarray(topk_probs, dtype=np.float32)
+    k = values.shape[-1]
+    rest = np.clip(1.0 - values.sum(axis=-1, keepdims=True), 0.0, 1.0)
+    if k < num_classes:
+        full = np.broadcast_to(rest / (num_classes - k), values.shape[:-1] + (num_classes,)).copy()
+    else:
+        full = np.zeros(values.shape[:-1] + (num_classes,), np.float32)
+    np.put_along_axis(full, np.asarray(topk_indices, dtype=np.int64), values, axis=-1)
+    return full / full.sum(axis=-1, keepdims=True)
+
+
+def temperature_scale(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``p^(1/T)`` renormalised: the distribution a softmax at temperature ``T`` of the same logits
+    would give (exact for full distributions; applied to the rebuilt one for a top-K cache)."""
+    if temperature <= 0:
+        raise ValueError(f"training.kd_temperature: must be > 0, got {temperature}")
+    if temperature == 1.0:
+        return np.asarray(probs, dtype=np.float32)
+    log_p = np.log(np.maximum(np.asarray(probs, dtype=np.float64), 1e-30)) / temperature
+    log_p -= log_p.max(axis=-1, keepdims=True)
+    scaled = np.exp(log_p)
+    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _checksum(handle: h5py.File) -> str:
+    digest = hashlib.sha256()
+    for name in _DATASETS:
+        if name in handle:
+            data = np.ascontiguousarray(handle[name][...])
+            digest.update(f"{name}|{data.dtype.str}|{data.shape}".encode())
+            digest.update(data.tobytes())
+    return digest.hexdigest()
+
+
+def write_cache(path: str | Path, *, topk_probs: np.ndarray, topk_indices: np.ndarray, num_classes: int,
+                dataset_name: str, dataset_fingerprint: str, teacher: TeacherIdentity,
+                views: tuple[str, ...] = ("identity",), sample_ids: np.ndarray | None = None,
+                logits: np.ndarray | None = None, features: np.ndarray | None = None,
+                creation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Writes a cache atomically (temporary file, then rename) and returns its manifest.
+
+    :param topk_probs: [num_samples, num_views, K] (any float dtype; stored as float16).
+    :param topk_indices: [num_samples, num_views, K] class indices (stored as int16).
+    :param views: one name per view; view 0 must be ``"identity"`` (the un-augmented input).
+    :param creation: free-form creation parameters (teacher resolution, batch size, command, ...).
+    """
+    topk_probs = np.asarray(topk_probs)
+    topk_indices = np.asarray(topk_indices)
+    if topk_probs.ndim != 3 or topk_probs.shape != topk_indices.shape:
+        raise ValueError(f"topk_probs {topk_probs.shape} and topk_indices {topk_indices.shape} must both be "
+                         "[num_samples, num_views, K]")
+    num_samples, num_views, k = topk_probs.shape
+    if len(views) != num_views or views[0] != "identity":
+        raise ValueError(f"views must name the {num_views} views, the first 'identity', got {views!r}")
+    if topk_indices.min() < 0 or topk_indices.max() >= num_classes:
+        raise ValueError(f"topk_indices must lie in 0..{num_classes - 1}")
+    sample_ids = np.arange(num_samples, dtype=np.int64) if sample_ids is None else np.asarray(sample_ids, np.int64)
+    manifest: dict[str, Any] = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "dataset": {"name": dataset_name, "fingerprint": dataset_fingerprint, "num_samples": int(num_samples)},
+        "teacher": dataclasses.asdict(teacher),
+        "top_k": int(k), "num_classes": int(num_classes), "views": list(views),
+        "dtypes": {"topk_probs": "float16", "topk_indices": "int16", "sample_ids": "int64",
+                   **({"logits": "float32"} if logits is not None else {}),
+                   **({"features": "float16"} if features is not None else {})},
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "creation": creation or {},
+    }
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            opts = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+            f.create_dataset("topk_probs", data=topk_probs.astype(np.float16), **opts)
+            f.create_dataset("topk_indices", data=topk_indices.astype(np.int16), **opts)
+            f.create_dataset("sample_ids", data=sample_ids, **opts)
+            if logits is not None:
+                f.create_dataset("logits", data=np.asarray(logits, np.float32), **opts)
+            if features is not None:
+                f.create_dataset("features", data=np.asarray(features, np.float16), **opts)
+            manifest["checksum"] = _checksum(f)
+            f.attrs["manifest"] = json.dumps(manifest, sort_keys=True)
+    return manifest
+
+
+class TeacherCache:
+    """A validated teacher cache, loaded into memory (it is small: N x views x K x 4 bytes).
+
+    :param path: the HDF5 file.
+    :param dataset_fingerprint: refuse a cache built for other data (``None``: do not check).
+    :param teacher_name: refuse a cache built by another teacher (``None``: do not check).
+    :param rebuild_hint: the command that rebuilds the cache, quoted in every error.
+    """
+
+    def __init__(self, path: str | Path, *, dataset_fingerprint: str | None = None,
+                 teacher_name: str | None = None, rebuild_hint: str = "semcom-sim teacher cache SCENARIO.py"):
+        self.path = Path(path)
+        fix = f"rebuild it with {rebuild_hint}"
+        if not self.path.is_file():
+            raise CacheError(f"teacher cache {self.path} does not exist: build it with {rebuild_hint}")
+        try:
+            with h5py.File(self.path, "r") as f:
+                manifest = json.loads(f.attrs["manifest"])
+                checksum = _checksum(f)
+                self.topk_probs = f["topk_probs"][...]
+                self.topk_indices = f["topk_indices"][...]
+                self.sample_ids = f["sample_ids"][...]
+                self.logits = f["logits"][...] if "logits" in f else None
+                self.features = f["features"][...] if "features" in f else None
+        except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:
+            raise CacheError(f"teacher cache {self.path} is unreadable or truncated ({type(exc).__name__}); "
+                             f"{fix}") from None
+        if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+            raise CacheError(f"teacher cache {self.path} has format {manifest.get('format')!r} "
+                             f"v{manifest.get('format_version')!r}, expected {FORMAT} v{FORMAT_VERSION}; {fix}")
+        if manifest.get("checksum") != checksum:
+            raise CacheError(f"teacher cache {self.path} fails its checksum (corrupt); {fix}")
+        found = manifest["dataset"]["fingerprint"]
+        if dataset_fingerprint is not None and found != dataset_fingerprint:
+            raise CacheError(f"teacher cache {self.path} was built for dataset fingerprint {found}, but the "
+                             f"scenario's data is {dataset_fingerprint}; {fix}")
+        if teacher_name is not None and manifest["teacher"]["name"] != teacher_name:
+            raise CacheError(f"teacher cache {self.path} was built by teacher {manifest['teacher']['name']!r}, "
+                             f"but the scenario names {teacher_name!r}; {fix}")
+        self.manifest = manifest
+        self.num_classes = int(manifest["num_classes"])
+        self.top_k = int(manifest["top_k"])
+        self.views = tuple(manifest["views"])
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.topk_probs.shape[0])
+
+    def targets(self, rows: np.ndarray, view: int | np.ndarray = 0, temperature: float = 1.0) -> np.ndarray:
+        """Rebuilt teacher distributions of cache ``rows`` (one view per row), at ``temperature``.
+
+        :return: float32 [len(rows), num_classes].
+        """
+        rows = np.asarray(rows)
+        view = np.broadcast_to(np.asarray(view), rows.shape)
+        if view.size and (view.min() < 0 or view.max() >= len(self.views)):
+            raise ValueError(f"view must be in 0..{len(self.views) - 1}")
+        full = rebuild_distribution(self.topk_probs[rows, view], self.topk_indices[rows, view], self.num_classes)
+        return temperature_scale(full, temperature)
+
+    def storage_bytes(self) -> int:
+        """Bytes of the stored arrays (uncompressed)."""
+        return sum(a.nbytes for a in (self.topk_probs, self.topk_indices, self.sample_ids, self.logits,
+                                      self.features) if a is not None)
