@@ -34,7 +34,7 @@ __all__ = [
 
 CHANNELS = ("AWGN", "Rayleigh") + tuple(f"TDL-{m}" for m in "ABCDE") + tuple(f"CDL-{m}" for m in "ABCDE")
 _CHANNELS_TEXT = "AWGN, Rayleigh, TDL-A..E, CDL-A..E"
-DATASETS = ("fashion-mnist", "synthetic")
+DATASETS = ("fashion-mnist", "synthetic", "wordnet-nouns")
 CSI_MODES = ("perfect", "ls")
 INTERPOLATIONS = ("nn", "lin", "lin_time_avg")
 PILOT_PATTERNS = ("kronecker", "empty")
@@ -136,12 +136,16 @@ class _Section:
 class Data(_Section):
     """Which dataset, where it lives, and how much of it to use.
 
-    :param dataset: ``"fashion-mnist"`` (idx files) or ``"synthetic"`` (generated, for fast tests).
-    :param data_dir: directory of the idx files; ``None`` means ``$SEMCOM_DATA`` or
-        ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``).
+    :param dataset: ``"fashion-mnist"`` (idx files), ``"synthetic"`` (generated, for fast tests) or
+        ``"wordnet-nouns"`` (WordNet 3.0 noun glosses labelled with their 26 lexicographer classes).
+    :param data_dir: directory of the files; ``None`` means ``$SEMCOM_DATA`` or
+        ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``) for
+        Fashion-MNIST, ``$SEMCOM_WORDNET`` or ``/usr/share/wordnet`` (Debian ``wordnet-base``) for WordNet.
     :param num_train: use a random subset of this many training samples (``None``: all).
     :param num_test: use a random subset of this many test samples (``None``: all).
     :param seed: seed of the subset draw and of the synthetic data.
+    :param max_len: text only: tokens kept per gloss (padded or cut).
+    :param vocab_size: text only: words in the vocabulary built on the training texts (with pad and unknown).
     """
 
     _section = "data"
@@ -150,10 +154,14 @@ class Data(_Section):
     num_train: int | None = None
     num_test: int | None = None
     seed: int = 0
+    max_len: int = 32
+    vocab_size: int = 20000
 
     def _validate(self):
         self._one_of("dataset", DATASETS)
-        self._positive("num_train", "num_test")
+        self._positive("num_train", "num_test", "max_len")
+        if self.vocab_size < 3:
+            _fail(self._where("vocab_size"), f"must be >= 3 (pad, unknown and one word), got {self.vocab_size!r}")
 
 
 @dataclass(frozen=True)
@@ -162,7 +170,9 @@ class Model(_Section):
 
     :param num_channel_uses: complex channel uses (data resource elements) per sample; the
         encoder emits ``2 * num_channel_uses`` real features.
-    :param encoder_filters: filters of the stride-2 3x3 convolutions of the encoder.
+    :param encoder_filters: filters of the encoder's convolutions: stride-2 3x3 for images, width-3
+        1-D convolutions over the word embeddings for text.
+    :param embedding_dim: text only: size of the word embeddings.
     :param decoder_units: widths of the decoder's hidden dense layers.
     :param adaptive: use the channel-adaptive module (paper A's Phi) at the transmitter.
     :param adaptive_hidden_ratio: hidden width of Phi as a fraction of the feature channels.
@@ -173,13 +183,14 @@ class Model(_Section):
     _section = "model"
     num_channel_uses: int = 64
     encoder_filters: tuple[int, ...] = (32, 64, 64)
+    embedding_dim: int = 64
     decoder_units: tuple[int, ...] = (256, 256)
     adaptive: bool = True
     adaptive_hidden_ratio: float = 0.25
     stochastic: bool = True
 
     def _validate(self):
-        self._positive("num_channel_uses", "adaptive_hidden_ratio")
+        self._positive("num_channel_uses", "adaptive_hidden_ratio", "embedding_dim")
         if not self.encoder_filters:
             _fail(self._where("encoder_filters"), "needs at least one convolution")
         for name in ("encoder_filters", "decoder_units"):

@@ -14,6 +14,7 @@ from semcom_sim.semantic import (
     GaussianSampler,
     SemanticDecoder,
     SemanticEncoder,
+    TextEncoder,
     gaussian_kl,
 )
 
@@ -37,8 +38,9 @@ class SemanticLink(keras.Model):
     maps to OFDM frames, sends them through channel + noise, estimates CSI and equalises; the decoder
     classifies from the received features and the receiver's own SNR estimates.
 
-    Input: ``(images, ebno_db)``: images [batch, 28, 28, 1] float32; ``ebno_db`` in dB, a scalar or
-    one value per frame [num_frames(batch)] float32.
+    Input: ``(inputs, ebno_db)``: images [batch, 28, 28, 1] float32 (or, with ``vocab_size`` set,
+    token ids [batch, max_len] int32); ``ebno_db`` in dB, a scalar or one value per frame
+    [num_frames(batch)] float32.
     Output: dict of ``logits`` [batch, num_classes], ``kl`` [batch] (nats), and per sample [batch]:
     ``snr_tx_db`` (known at the transmitter), ``snr_hat_db`` (receiver's pilot estimate),
     ``snr_eff_db`` (after LMMSE), ``snr_true_db`` (genie, diagnostics only), ``no`` (N0 per sample).
@@ -47,18 +49,23 @@ class SemanticLink(keras.Model):
     :param model: the ``model`` section of a scenario (a :class:`Model` or its dict).
     :param phy: the ``phy`` section of a scenario (a :class:`Phy` or its dict).
     :param seed: seed of the encoder's sampling noise.
+    :param vocab_size: ``None`` for images; for text, the number of token ids (a :class:`TextEncoder`).
     """
 
     def __init__(self, num_classes: int, model: Model | dict, phy: Phy | dict, seed: int | None = None,
-                 **kwargs):
+                 vocab_size: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.model_cfg = model if isinstance(model, Model) else Model(**model)
         self.phy_cfg = phy if isinstance(phy, Phy) else Phy(**phy)
         self.num_classes = int(num_classes)
         self.seed = seed
+        self.vocab_size = vocab_size
         m = self.model_cfg
         latent_dim = 2 * m.num_channel_uses
-        self.encoder = SemanticEncoder(latent_dim, m.encoder_filters, name="encoder")
+        if vocab_size is None:
+            self.encoder = SemanticEncoder(latent_dim, m.encoder_filters, name="encoder")
+        else:
+            self.encoder = TextEncoder(latent_dim, vocab_size, m.embedding_dim, m.encoder_filters, name="encoder")
         self.sampler = GaussianSampler(seed=seed, name="sampler")
         self.adaptive = ChannelAdaptiveModule(m.adaptive_hidden_ratio, name="adaptive") if m.adaptive else None
         self.decoder = SemanticDecoder(num_classes, m.decoder_units, name="decoder")
@@ -105,10 +112,18 @@ class SemanticLink(keras.Model):
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes,
                 "model": dataclasses.asdict(self.model_cfg), "phy": dataclasses.asdict(self.phy_cfg),
-                "seed": self.seed}
+                "seed": self.seed, "vocab_size": self.vocab_size}
 
 
-def build_model(scenario: Scenario, num_classes: int, image_shape=(28, 28, 1)) -> SemanticLink:
-    """The built :class:`SemanticLink` of a (scheme-resolved) scenario."""
-    model = SemanticLink(num_classes, scenario.model, scenario.phy, seed=scenario.training.seed)
-    return model.build_for(image_shape)
+def build_model(scenario: Scenario, num_classes: int, input_shape=(28, 28, 1),
+                vocab_size: int | None = None) -> SemanticLink:
+    """The built :class:`SemanticLink` of a (scheme-resolved) scenario (a text model if ``vocab_size``)."""
+    model = SemanticLink(num_classes, scenario.model, scenario.phy, seed=scenario.training.seed,
+                         vocab_size=vocab_size)
+    return model.build_for(input_shape)
+
+
+def build_model_for(scenario: Scenario, dataset) -> SemanticLink:
+    """The built :class:`SemanticLink` for a :class:`~semcom_sim.data.Dataset` (image or text)."""
+    vocab_size = len(dataset.vocabulary) if dataset.modality == "text" else None
+    return build_model(scenario, dataset.num_classes, dataset.x_train.shape[1:], vocab_size)

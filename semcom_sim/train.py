@@ -21,7 +21,7 @@ from semcom_sim.data.base import seeded_rng, stratified_indices
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
 from semcom_sim.scenario import Scenario
-from semcom_sim.system import SemanticLink, build_model, scheme_scenario
+from semcom_sim.system import SemanticLink, build_model_for, scheme_scenario
 
 __all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model", "training_rows", "load_or_train"]
 
@@ -137,7 +137,7 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
         raise ValueError(f"training.batch_size: {cfg.batch_size} exceeds the {rows.size} training samples")
     extras_for = CachedTeacherTargets(resolved, dataset) if cfg.distillation == "cached" else (lambda idx: {})
     seed_everything(cfg.seed)
-    model = build_model(resolved, dataset.num_classes, dataset.x_train.shape[1:])
+    model = build_model_for(resolved, dataset)
     num_steps = rows.size // cfg.batch_size
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * num_steps,
                                                       alpha=0.05)
@@ -179,7 +179,7 @@ def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scena
         model.save_weights(str(tmp))
     meta = {"scheme": checkpoint.scheme, "fingerprint": checkpoint.fingerprint,
             "dataset_fingerprint": dataset.fingerprint, "num_classes": dataset.num_classes,
-            "image_shape": list(dataset.x_train.shape[1:]),
+            "input_shape": list(dataset.x_train.shape[1:]), "modality": dataset.modality,
             "scenario": scheme_scenario(scenario, checkpoint.scheme).to_dict(), "history": history,
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                          "sionna": getattr(sionna, "__version__", "?")}}
@@ -188,8 +188,7 @@ def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scena
 
 def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset) -> SemanticLink:
     """Rebuilds the scheme's model and loads its weights."""
-    model = build_model(scheme_scenario(scenario, checkpoint.scheme), dataset.num_classes,
-                        dataset.x_train.shape[1:])
+    model = build_model_for(scheme_scenario(scenario, checkpoint.scheme), dataset)
     model.load_weights(str(checkpoint.weights_path))
     return model
 

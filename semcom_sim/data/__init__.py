@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from semcom_sim.data import fashion_mnist, synthetic
+from semcom_sim.data import fashion_mnist, synthetic, wordnet
 from semcom_sim.data.base import (
     DataError,
     Dataset,
@@ -69,7 +69,22 @@ def _make(name: str, arrays: tuple[np.ndarray, ...], class_names: tuple[str, ...
                    fingerprint=fingerprint or fingerprint_arrays(name, arrays))
 
 
-_LOADERS = {"fashion-mnist": _load_fashion_mnist, "synthetic": _load_synthetic}
+def _load_wordnet(data: Data) -> Dataset:
+    """WordNet noun glosses (26 lexicographer classes) as token ids of a vocabulary built on the train split."""
+    text = wordnet.load_wordnet_nouns(data.data_dir, seed=data.seed, num_train=data.num_train,
+                                      num_test=data.num_test)
+    vocabulary = wordnet.Vocabulary.build(text.texts_train, max_size=data.vocab_size)
+    x_train = read_only(vocabulary.encode(text.texts_train, data.max_len))
+    x_test = read_only(vocabulary.encode(text.texts_test, data.max_len))
+    fingerprint = fingerprint_arrays(f"{text.name}|{text.fingerprint}|{vocabulary.fingerprint}|{data.max_len}",
+                                     (text.y_train, text.y_test))
+    return Dataset(name=text.name, x_train=x_train, y_train=text.y_train, x_test=x_test, y_test=text.y_test,
+                   num_classes=text.num_classes, class_names=text.class_names, fingerprint=fingerprint,
+                   modality="text", texts_train=text.texts_train, texts_test=text.texts_test,
+                   vocabulary=vocabulary)
+
+
+_LOADERS = {"fashion-mnist": _load_fashion_mnist, "synthetic": _load_synthetic, "wordnet-nouns": _load_wordnet}
 
 
 def load_dataset(data: Data) -> Dataset:

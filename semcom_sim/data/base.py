@@ -19,19 +19,23 @@ class DataError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Dataset:
-    """An image classification dataset, split into train and test.
+    """A classification dataset, split into train and test: images, or texts as token ids.
 
     The arrays are read-only (they may be shared with an in-process cache); copy before modifying.
     Equality is identity (``eq=False``): compare :attr:`fingerprint` to compare contents.
 
-    :param name: ``"fashion-mnist"`` or ``"synthetic"``.
-    :param x_train: float32 ``[N, 28, 28, 1]``, values in [0, 1].
+    :param name: ``"fashion-mnist"``, ``"synthetic"`` or ``"wordnet-nouns"``.
+    :param x_train: images float32 ``[N, 28, 28, 1]`` in [0, 1], or token ids int32 ``[N, max_len]``.
     :param y_train: int32 ``[N]``, values in ``0 .. num_classes - 1``.
-    :param x_test: float32 ``[M, 28, 28, 1]``, values in [0, 1].
+    :param x_test: like ``x_train``, ``M`` samples.
     :param y_test: int32 ``[M]``.
     :param num_classes: number of classes.
     :param class_names: ``num_classes`` human-readable names, index = label.
     :param fingerprint: first 16 hex chars of a sha256 over ``name`` and the four arrays.
+    :param modality: ``"image"`` or ``"text"``.
+    :param texts_train: the raw texts of a text dataset (what a text teacher reads), else ``None``.
+    :param texts_test: likewise for the test split.
+    :param vocabulary: the tokenizer that made the token ids of a text dataset, else ``None``.
     """
 
     name: str
@@ -42,12 +46,20 @@ class Dataset:
     num_classes: int
     class_names: tuple[str, ...] = dataclasses.field(repr=False)
     fingerprint: str
+    modality: str = "image"
+    texts_train: tuple[str, ...] | None = dataclasses.field(default=None, repr=False)
+    texts_test: tuple[str, ...] | None = dataclasses.field(default=None, repr=False)
+    vocabulary: object | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self):
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
-            if x.dtype != np.float32 or x.shape[1:] != IMAGE_SHAPE:
+            if self.modality == "image" and (x.dtype != np.float32 or x.shape[1:] != IMAGE_SHAPE):
                 raise ValueError(f"x_{split} must be float32 [N, 28, 28, 1], got {x.dtype} {x.shape}")
+            if self.modality == "text" and (x.dtype != np.int32 or x.ndim != 2):
+                raise ValueError(f"x_{split} must be int32 token ids [N, max_len], got {x.dtype} {x.shape}")
+            if self.modality not in ("image", "text"):
+                raise ValueError(f"modality must be 'image' or 'text', got {self.modality!r}")
             if y.dtype != np.int32 or y.shape != (x.shape[0],):
                 raise ValueError(f"y_{split} must be int32 [{x.shape[0]}], got {y.dtype} {y.shape}")
         if len(self.class_names) != self.num_classes:

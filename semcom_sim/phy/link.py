@@ -106,7 +106,11 @@ class OFDMLink(Block):
         return _db(gain / no)
 
     def _no_hat(self, y, no):
-        return estimate_no_from_nulls(y, self._null_ind) if self.phy.snr_estimator == "pilots" else no
+        # The null subcarriers carry no data, so no_hat does not depend on what is sent: stopping the
+        # gradient there is exact and keeps the backward pass off the receiver's estimators.
+        if self.phy.snr_estimator == "pilots":
+            return tf.stop_gradient(estimate_no_from_nulls(y, self._null_ind))
+        return no
 
     def _pilot_grid(self, num_frames):
         zeros = tf.zeros([num_frames, 1, 1, self.num_data_symbols], tf.complex64)
