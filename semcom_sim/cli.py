@@ -4,6 +4,8 @@
     semcom-sim train SCENARIO.py [...]     train (or reuse) every scheme's checkpoint
     semcom-sim sweep SCENARIO.py [...]     sweep trained schemes (resumes an interrupted sweep)
     semcom-sim plot RESULTS.csv|DIR [--out PNG] [--x ebno_db|esno_db]
+    semcom-sim teacher finetune SCENARIO.py   prepare the scenario's teacher once
+    semcom-sim teacher cache SCENARIO.py      run it once over the training set -> HDF5 teacher cache
 
 Bad input (scenario fields, paths, data) ends with one line on stderr and exit code 2
 (set ``SEMCOM_DEBUG=1`` to see the traceback instead).
@@ -43,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     train = scenario_command("train", "train every scheme of the scenario (reuses matching checkpoints)")
     train.add_argument("--retrain", action="store_true", help="train even if a matching checkpoint exists")
     scenario_command("sweep", "sweep the trained schemes over Eb/N0 (resumes where it stopped)")
+    teacher = sub.add_parser("teacher", help="the teacher stage: prepare the teacher, build its cache")
+    teacher_sub = teacher.add_subparsers(dest="teacher_command", required=True, parser_class=_Parser)
+    for name, text in (("finetune", "fine-tune the image teacher / fit the text teacher's head, once"),
+                       ("cache", "run the prepared teacher once over the training set and write the cache")):
+        p = teacher_sub.add_parser(name, help=text, description=text)
+        p.add_argument("scenario", help="scenario file")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE")
     plot = sub.add_parser("plot", help="plot accuracy vs Eb/N0 from a results.csv")
     plot.add_argument("results", help="results.csv, or a run directory that holds one")
     plot.add_argument("--out", help="PNG to write (default: accuracy_vs_ebno.png beside the CSV)")
@@ -62,6 +71,19 @@ def _plot(args) -> None:
     out = Path(args.out) if args.out else path.parent / PLOT_PNG
     save_figure(plot_accuracy(path, x=args.x, show_esno_axis=args.x == "ebno_db"), out)
     print(f"wrote {out}")
+
+
+def _teacher_command(args) -> None:
+    from semcom_sim import load_scenario
+    from semcom_sim.data import load_dataset
+    from semcom_sim.teacher import stage
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    dataset = load_dataset(scenario.data)
+    if args.teacher_command == "finetune":
+        stage.prepare_teacher(scenario, dataset)
+    else:
+        stage.build_cache(scenario, dataset)
 
 
 def _scenario_command(args) -> None:
@@ -106,13 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     from semcom_sim.data import DataError
     from semcom_sim.scenario import ScenarioError
     from semcom_sim.teacher.cache import CacheError
+    from semcom_sim.teacher.runner_base import TeacherError
 
     try:
         if args.command == "plot":
             _plot(args)
+        elif args.command == "teacher":
+            _teacher_command(args)
         else:
             _scenario_command(args)
-    except (ScenarioError, DataError, CacheError, FileNotFoundError, ValueError) as exc:
+    except (ScenarioError, DataError, CacheError, TeacherError, FileNotFoundError, ValueError) as exc:
         if os.environ.get("SEMCOM_DEBUG"):
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -39,7 +39,9 @@ CSI_MODES = ("perfect", "ls")
 INTERPOLATIONS = ("nn", "lin", "lin_time_avg")
 PILOT_PATTERNS = ("kronecker", "empty")
 SNR_ESTIMATORS = ("pilots", "genie")
-DISTILLATION = ("none", "cached")
+DISTILLATION = ("none", "cached", "online")
+IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
+TEXT_TEACHERS = ("all-minilm-l6-v2",)
 SCHEMES = ("proposed", "no-adaptive")
 
 
@@ -316,7 +318,8 @@ class Training(_Section):
     :param ebno_db_range: (low, high) Eb/N0 in dB; each frame of a batch draws its own value uniformly.
     :param distillation: ``"none"``: cross-entropy on labels + beta * rate; ``"cached"``: the
         information-bottleneck distillation loss against the teacher cache named in the ``teacher``
-        section (the teacher itself is never loaded). See ``semcom_sim.losses``.
+        section (the teacher itself is never loaded); ``"online"``: the same loss with the teacher
+        run on every batch (full distribution, the standard-KD baseline). See ``semcom_sim.losses``.
     :param beta: weight of the rate term KL(q(z|x) || N(0, I)), in nats per sample.
     :param kd_temperature: temperature T of the distillation term (teacher and student both at T;
         the term is scaled by T^2).
@@ -357,24 +360,47 @@ class Teacher(_Section):
     """The teacher whose compressed outputs the student distils (used when
     ``training.distillation != "none"``).
 
-    :param name: the teacher's identity; a cache built by another teacher is refused.
-    :param cache_path: the HDF5 teacher cache (``{dataset}`` and ``{name}`` are filled in).
+    :param name: the teacher: ``efficientnet-lite0`` or ``efficientnet-lite2`` (ImageNet weights,
+        fine-tuned on the images) or ``all-minilm-l6-v2`` (pretrained sentence encoder with a fitted
+        classification head, for text). A cache built by another teacher is refused.
+    :param cache_path: the HDF5 teacher cache (``{dataset}``, ``{name}``, ``{top_k}`` are filled in).
     :param top_k: probabilities kept per sample in the cache (paper A's K).
+    :param weights_path: the prepared teacher (fine-tuned network or fitted head) written by
+        ``semcom-sim teacher finetune`` (same placeholders).
+    :param resolution: image teachers: input resolution in pixels (28x28 images are resized).
+    :param finetune_epochs: image teachers: fine-tuning epochs.
+    :param finetune_batch_size: image teachers: fine-tuning batch size.
+    :param finetune_learning_rate: image teachers: peak AdamW learning rate.
+    :param batch_size: inference batch size of the teacher (cache and online KD).
+    :param store_features: also store the teacher's feature vector per sample (for feature KD).
     """
 
     _section = "teacher"
     name: str = "efficientnet-lite0"
     cache_path: str = "teacher_cache/{dataset}-{name}-top{top_k}.h5"
     top_k: int = 3
+    weights_path: str = "teachers/{name}-{dataset}.teacher"
+    resolution: int = 64
+    finetune_epochs: int = 3
+    finetune_batch_size: int = 128
+    finetune_learning_rate: float = 1e-3
+    batch_size: int = 256
+    store_features: bool = False
 
     def _validate(self):
-        if not self.name.strip():
-            _fail(self._where("name"), "must not be empty")
-        self._positive("top_k")
+        self._one_of("name", IMAGE_TEACHERS + TEXT_TEACHERS)
+        self._positive("top_k", "resolution", "finetune_epochs", "finetune_batch_size", "finetune_learning_rate",
+                       "batch_size")
+
+    def _fill(self, template: str, dataset: str) -> Path:
+        return Path(template.replace("{dataset}", dataset).replace("{name}", self.name)
+                    .replace("{top_k}", str(self.top_k)))
 
     def resolved_cache_path(self, dataset: str) -> Path:
-        return Path(self.cache_path.replace("{dataset}", dataset).replace("{name}", self.name)
-                    .replace("{top_k}", str(self.top_k)))
+        return self._fill(self.cache_path, dataset)
+
+    def resolved_weights_path(self, dataset: str) -> Path:
+        return self._fill(self.weights_path, dataset)
 
 
 @dataclass(frozen=True)
@@ -454,6 +480,10 @@ class Scenario:
             value = getattr(self, f.name)
             if not isinstance(value, f.default_factory):
                 _fail(f.name, f"must be a {f.default_factory.__name__}(...), got {type(value).__name__}")
+        text = self.data.dataset == "wordnet-nouns"
+        if self.training.distillation != "none" and (self.teacher.name in TEXT_TEACHERS) != text:
+            _fail("teacher.name", f"{self.teacher.name!r} does not read {self.data.dataset!r} data; use one of "
+                  f"{', '.join(TEXT_TEACHERS if text else IMAGE_TEACHERS)}")
         if self.model.num_channel_uses > self.phy.num_data_symbols:
             _fail("model.num_channel_uses",
                   f"{self.model.num_channel_uses} exceeds the {self.phy.num_data_symbols} data resource "

@@ -135,7 +135,14 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     rows = training_rows(resolved, dataset)
     if rows.size < cfg.batch_size:
         raise ValueError(f"training.batch_size: {cfg.batch_size} exceeds the {rows.size} training samples")
-    extras_for = CachedTeacherTargets(resolved, dataset) if cfg.distillation == "cached" else (lambda idx: {})
+    if cfg.distillation == "cached":
+        extras_for = CachedTeacherTargets(resolved, dataset)
+    elif cfg.distillation == "online":
+        from semcom_sim.teacher.stage import OnlineTeacherTargets  # the only training path that runs torch
+
+        extras_for = OnlineTeacherTargets(resolved, dataset)
+    else:
+        extras_for = lambda idx: {}  # noqa: E731
     seed_everything(cfg.seed)
     model = build_model_for(resolved, dataset)
     num_steps = rows.size // cfg.batch_size

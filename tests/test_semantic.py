@@ -74,3 +74,18 @@ def test_decoder_sees_the_snr():
 def test_layers_round_trip_through_get_config(layer):
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+
+
+def test_text_encoder_shapes_and_padding_mask():
+    from semcom_sim.semantic import TextEncoder
+
+    keras.utils.set_random_seed(5)
+    encoder = TextEncoder(latent_dim=16, vocab_size=50, embedding_dim=8, filters=(12,))
+    tokens = np.array([[5, 6, 7, 0, 0, 0], [5, 6, 7, 0, 0, 0], [0, 0, 0, 0, 0, 0]], np.int32)
+    mu, logvar = encoder(tokens)
+    assert mu.shape == logvar.shape == (3, 16)
+    # more padding does not change the code of a text: padding never wins the max
+    longer = np.array([[5, 6, 7] + [0] * 20], np.int32)
+    np.testing.assert_allclose(np.asarray(encoder(longer)[0])[0], np.asarray(mu)[0], rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(np.asarray(mu)))
+    assert TextEncoder.from_config(encoder.get_config()).get_config() == encoder.get_config()

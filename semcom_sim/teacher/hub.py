@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from semcom_sim.teacher.cache import TeacherIdentity
+from semcom_sim.teacher.runner_base import TeacherError
 
 __all__ = ["KINDS", "TeacherError", "HubTeacher", "load_hub_model", "resolve_model_dir", "weights_sha256",
            "hub_cache_dir"]
@@ -52,8 +53,6 @@ KINDS = ("image-classification", "clip-vision", "text-encoder")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
-class TeacherError(RuntimeError):
-    """A teacher model is missing, unreadable or does not fit the request (one line)."""
 
 
 # -- locating a model ------------------------------------------------------------------------------------

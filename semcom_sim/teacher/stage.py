@@ -1,0 +1,128 @@
+"""The teacher stage of a scenario: prepare the teacher once, then run it once to fill the cache.
+
+    semcom-sim teacher finetune SCENARIO.py   # image: fine-tune EfficientNet-Lite; text: fit MiniLM's head
+    semcom-sim teacher cache SCENARIO.py      # run the teacher over the training set, write the HDF5 cache
+
+This module imports torch (through the runners) only inside its functions, so importing it is cheap;
+training from the cache never calls it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semcom_sim.io import atomic_write_text
+from semcom_sim.scenario import IMAGE_TEACHERS, Scenario
+from semcom_sim.teacher.cache import TeacherIdentity, compress_topk, write_cache
+from semcom_sim.teacher.runner_base import TeacherError
+
+
+def _report_path(weights_path: Path) -> Path:
+    return weights_path.with_name(weights_path.name + ".json")
+
+
+def prepare_teacher(scenario: Scenario, dataset, log: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Fine-tunes the image teacher, or fits the text teacher's head, and writes it with a report."""
+    cfg = scenario.teacher
+    path = cfg.resolved_weights_path(dataset.name)
+    log(f"[teacher] preparing {cfg.name} on {dataset.name} -> {path}")
+    if cfg.name in IMAGE_TEACHERS:
+        from semcom_sim.teacher.efficientnet import finetune
+
+        report = finetune(dataset, variant=cfg.name, resolution=cfg.resolution, epochs=cfg.finetune_epochs,
+                          batch_size=cfg.finetune_batch_size, lr=cfg.finetune_learning_rate,
+                          seed=scenario.training.seed, out_path=path, log=log)
+    else:
+        from semcom_sim.teacher.minilm import fit_minilm_teacher
+
+        report = fit_minilm_teacher(dataset, path, log=log)
+    report = {**report, "teacher": cfg.name, "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint}
+    atomic_write_text(_report_path(path), json.dumps(report, indent=2, default=str) + "\n")
+    log(f"[teacher] test accuracy {report['test_accuracy']:.4f}, {report['num_parameters']:,} parameters, "
+        f"{report['latency_ms_per_sample']:.2f} ms per sample (batch 1, CPU)")
+    return report
+
+
+class LoadedTeacher:
+    """A prepared teacher of a scenario: ``predict(rows)`` over the training set -> (probs, features)."""
+
+    def __init__(self, scenario: Scenario, dataset):
+        cfg = scenario.teacher
+        path = cfg.resolved_weights_path(dataset.name)
+        if not path.is_file():
+            raise TeacherError(f"teacher {cfg.name} is not prepared ({path} missing): run "
+                               "semcom-sim teacher finetune SCENARIO.py")
+        if cfg.name in IMAGE_TEACHERS:
+            from semcom_sim.teacher.efficientnet import EfficientNetTeacher
+
+            self.model = EfficientNetTeacher.load(path)
+            self._inputs = dataset.x_train
+        else:
+            from semcom_sim.teacher.minilm import MiniLMTeacher
+
+            self.model = MiniLMTeacher.load(path)
+            self._inputs = np.asarray(dataset.texts_train, dtype=object)
+        own = self.model.identity
+        # The cache names the teacher as the scenario does; the weights hash pins the exact weights.
+        self.identity = TeacherIdentity(cfg.name, own.weights_sha256, own.description)
+        self.batch_size = cfg.batch_size
+
+    def predict(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inputs = self._inputs[rows]
+        return self.model.predict(inputs if isinstance(inputs, np.ndarray) and inputs.dtype != object
+                                  else list(inputs), batch_size=self.batch_size)
+
+
+def build_cache(scenario: Scenario, dataset, log: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Runs the prepared teacher once over the training set and writes the teacher cache atomically.
+
+    One view per sample (the un-augmented input): the student trains without augmentation, so every
+    cached output belongs to exactly the input the student sees.
+    """
+    cfg = scenario.teacher
+    teacher = LoadedTeacher(scenario, dataset)
+    num = dataset.x_train.shape[0]
+    start = time.perf_counter()
+    probs, features = [], []
+    chunk = max(cfg.batch_size, 2048)
+    for begin in range(0, num, chunk):
+        p, f = teacher.predict(np.arange(begin, min(begin + chunk, num)))
+        probs.append(p)
+        features.append(f if cfg.store_features else None)
+        log(f"[teacher] {min(begin + chunk, num)}/{num} samples ({time.perf_counter() - start:.0f} s)")
+    probs = np.concatenate(probs)[:, None, :]
+    values, indices = compress_topk(probs, cfg.top_k)
+    path = cfg.resolved_cache_path(dataset.name)
+    manifest = write_cache(
+        path, topk_probs=values, topk_indices=indices, num_classes=dataset.num_classes,
+        dataset_name=dataset.name, dataset_fingerprint=dataset.fingerprint, teacher=teacher.identity,
+        features=np.concatenate(features)[:, None, :] if cfg.store_features else None,
+        creation={"teacher_seconds": round(time.perf_counter() - start, 1), "top_k": cfg.top_k,
+                  "resolution": cfg.resolution if cfg.name in IMAGE_TEACHERS else None,
+                  "teacher_train_accuracy": float(np.mean(probs[:, 0].argmax(-1) == dataset.y_train))})
+    log(f"[teacher] wrote {path} ({path.stat().st_size / 1e6:.2f} MB; teacher train accuracy "
+        f"{manifest['creation']['teacher_train_accuracy']:.4f})")
+    return manifest
+
+
+class OnlineTeacherTargets:
+    """Online KD (the standard-KD baseline): the teacher runs on every batch; full distribution at T."""
+
+    def __init__(self, scenario: Scenario, dataset):
+        from semcom_sim.teacher.cache import temperature_scale
+
+        self.teacher = LoadedTeacher(scenario, dataset)
+        self.temperature = scenario.training.kd_temperature
+        self._scale = temperature_scale
+
+    def __call__(self, rows: np.ndarray) -> dict:
+        import tensorflow as tf
+
+        probs, _ = self.teacher.predict(np.asarray(rows))
+        return {"teacher_probs": tf.constant(self._scale(probs, self.temperature))}
