@@ -12,6 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from semcom_sim.io import atomic_write_text  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- quickstart-results:begin -->", "<!-- quickstart-results:end -->"
 
@@ -30,7 +32,7 @@ def main() -> None:
     body = summary.split("\n", 2)[2].strip()  # drop the "# name" title line
     readme = (ROOT / "README.md").read_text()
     start, stop = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    (ROOT / "README.md").write_text(readme[:start] + "\n" + body + "\n" + readme[stop:])
+    atomic_write_text(ROOT / "README.md", readme[:start] + "\n" + body + "\n" + readme[stop:])
     print("updated README.md, docs/figures/, docs/results/")
 
 

@@ -100,6 +100,7 @@ def _scenario_command(args) -> None:
         else:
             experiment.sweep(show_progress=show)
             experiment.plot()
+            print("\n" + experiment.write_summary())
     print(f"outputs in {experiment.out_dir}")
 
 
@@ -137,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             _teacher_command(args)
         else:
             _scenario_command(args)
-    except (ScenarioError, DataError, CacheError, TeacherError, FileNotFoundError, ValueError) as exc:
+    except KeyboardInterrupt:
+        sys.stderr.write("semcom-sim: interrupted; finished sweep points are saved, rerun the same command "
+                         "to resume\n")
+        return 130
+    except (ScenarioError, DataError, CacheError, TeacherError, OSError, ValueError) as exc:
         if os.environ.get("SEMCOM_DEBUG"):
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -45,7 +45,9 @@ class AccuracyEvaluator:
         position = 0
         while True:
             if position + self.batch_size > len(order):
-                order = np.concatenate([order[position:], rng.permutation(len(self.y))])
+                order = order[position:]
+                while len(order) < self.batch_size:  # a batch larger than the test set repeats it
+                    order = np.concatenate([order, rng.permutation(len(self.y))])
                 position = 0
             idx = order[position:position + self.batch_size]
             position += self.batch_size

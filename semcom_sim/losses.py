@@ -35,7 +35,7 @@ class CrossEntropyRateLoss:
 
 
 class InformationBottleneckKDLoss:
-    """Paper A's information-bottleneck distillation loss (our reading of it, see docs/conventions.md):
+    """Paper A's information-bottleneck distillation loss (our reading of it, see docs/distillation.md):
 
     ``T^2 KL(p_teacher,T || softmax(logits / T)) + lambda CE(labels, logits) + beta KL(q(z|x) || N(0, I))``
 

@@ -80,10 +80,12 @@ class Experiment:
             self.checkpoints[scheme] = checkpoint
 
     def model_id(self, scheme: str) -> str:
-        """Identifies a results row's origin: the checkpoint and the sweep settings that shape a point."""
+        """Identifies a results row's origin: the checkpoint (its experiment and its weights, so a
+        retrained model never reuses old rows) and the sweep settings that shape a point."""
         sweep = {k: v for k, v in asdict(self.scenario.sweep).items() if k not in ("ebno_db", "schemes")}
         digest = hashlib.sha256(json.dumps(sweep, sort_keys=True).encode()).hexdigest()[:6]
-        return f"{self.checkpoints[scheme].fingerprint}-{digest}"
+        checkpoint = self.checkpoints[scheme]
+        return f"{checkpoint.fingerprint}-{checkpoint.weights_digest()[:6]}-{digest}"
 
     def sweep(self, show_progress: bool = True, stream: TextIO = sys.stdout) -> list[dict]:
         """Sweeps every scheme over ``sweep.ebno_db``; rows land in ``results.csv`` point by point."""
@@ -109,8 +111,17 @@ class Experiment:
                               esno_db_of=lambda e, f=no_of: float(esno_db_from_no(f(e))), no_of=no_of,
                               store=store, ci_half_width=cfg.ci_half_width, confidence=cfg.confidence,
                               min_frames=cfg.min_frames, max_frames=cfg.max_frames, base_seed=cfg.seed,
-                              show_progress=show_progress, stream=stream)
+                              show_progress=show_progress, stream=stream, reraise_interrupt=True)
         return rows
+
+    def current_rows(self) -> list[dict]:
+        """Rows of ``results.csv`` that belong to this experiment: its schemes, channel and Eb/N0
+        points, and (once the models are loaded) the current models (``model_id``)."""
+        points = {float(e) for e in self.scenario.sweep.ebno_db}
+        ids = {s: self.model_id(s) for s in self.checkpoints}
+        return [r for r in read_results(self.results_path)
+                if r["scheme"] in self.scenario.sweep.schemes and r["channel"] == self.scenario.phy.channel
+                and float(r["ebno_db"]) in points and (r["scheme"] not in ids or r["model_id"] == ids[r["scheme"]])]
 
     def plot(self, path: str | Path | None = None) -> Path:
         """Draws accuracy vs Eb/N0 of this scenario's schemes from ``results.csv``."""
@@ -118,14 +129,20 @@ class Experiment:
 
         path = Path(path) if path is not None else self.out_dir / PLOT_PNG
         curves = [(s, self.scenario.phy.channel) for s in self.scenario.sweep.schemes]
-        fig = plot_accuracy(self.results_path, curves=curves, show_esno_axis=self.scenario.output.plot_esno,
+        fig = plot_accuracy(self.current_rows(), curves=curves, show_esno_axis=self.scenario.output.plot_esno,
                             title=f"{self.scenario.name} ({_CSI_TEXT[self.scenario.phy.csi]})")
         save_figure(fig, path)
         return path
 
+    def write_summary(self) -> str:
+        """Writes ``summary.md`` (atomically) and returns its text."""
+        text = self.summary()
+        atomic_write_text(self.out_dir / SUMMARY_MD, text)
+        return text
+
     def summary(self) -> str:
         """Markdown summary: accuracy per scheme and point; adaptive gain with its confidence interval."""
-        return summarize(read_results(self.results_path), self.scenario)
+        return summarize(self.current_rows(), self.scenario)
 
 
 def summarize(rows: list[dict], scenario: Scenario) -> str:
@@ -167,7 +184,5 @@ def run(scenario: Scenario, out_dir: str | Path | None = None, *, retrain: bool 
     experiment.train(retrain=retrain, show_progress=show_progress)
     experiment.sweep(show_progress=show_progress)
     experiment.plot()
-    text = experiment.summary()
-    atomic_write_text(experiment.out_dir / SUMMARY_MD, text)
-    log("\n" + text)
+    log("\n" + experiment.write_summary())
     return experiment

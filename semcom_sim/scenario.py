@@ -362,7 +362,8 @@ class Teacher(_Section):
 
     :param name: the teacher: ``efficientnet-lite0`` or ``efficientnet-lite2`` (ImageNet weights,
         fine-tuned on the images) or ``all-minilm-l6-v2`` (pretrained sentence encoder with a fitted
-        classification head, for text). A cache built by another teacher is refused.
+        classification head, for text): what ``semcom-sim teacher`` can prepare and run. Cached
+        training only needs the name to match the cache's (a cache built by another teacher is refused).
     :param cache_path: the HDF5 teacher cache (``{dataset}``, ``{name}``, ``{top_k}`` are filled in).
     :param top_k: probabilities kept per sample in the cache (paper A's K).
     :param weights_path: the prepared teacher (fine-tuned network or fitted head) written by
@@ -388,7 +389,8 @@ class Teacher(_Section):
     store_features: bool = False
 
     def _validate(self):
-        self._one_of("name", IMAGE_TEACHERS + TEXT_TEACHERS)
+        if not self.name.strip():
+            _fail(self._where("name"), "must not be empty")
         self._positive("top_k", "resolution", "finetune_epochs", "finetune_batch_size", "finetune_learning_rate",
                        "batch_size")
 
@@ -481,7 +483,8 @@ class Scenario:
             if not isinstance(value, f.default_factory):
                 _fail(f.name, f"must be a {f.default_factory.__name__}(...), got {type(value).__name__}")
         text = self.data.dataset == "wordnet-nouns"
-        if self.training.distillation != "none" and (self.teacher.name in TEXT_TEACHERS) != text:
+        known = self.teacher.name in IMAGE_TEACHERS + TEXT_TEACHERS
+        if self.training.distillation != "none" and known and (self.teacher.name in TEXT_TEACHERS) != text:
             _fail("teacher.name", f"{self.teacher.name!r} does not read {self.data.dataset!r} data; use one of "
                   f"{', '.join(TEXT_TEACHERS if text else IMAGE_TEACHERS)}")
         if self.model.num_channel_uses > self.phy.num_data_symbols:
@@ -512,11 +515,20 @@ class Scenario:
         """A short hash of the named sections (all that shape a trained model by default)."""
         sections = sections or ("data", "model", "phy", "training") + (
             ("teacher",) if self.training.distillation != "none" else ())
-        payload = json.dumps({s: dataclasses.asdict(getattr(self, s)) for s in sections}, sort_keys=True)
+        payload = {s: dataclasses.asdict(getattr(self, s)) for s in sections}
+        for section, names in _NOT_IN_FINGERPRINT.items():
+            for name in names:
+                payload.get(section, {}).pop(name, None)
+        payload = json.dumps(payload, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def resolved_out_dir(self) -> Path:
         return Path(self.output.out_dir.replace("{name}", _slug(self.name)))
+
+
+# Where files live and how fast a teacher runs do not change what a model learns (the data's and the
+# cache's own fingerprints cover their contents).
+_NOT_IN_FINGERPRINT = {"data": ("data_dir",), "teacher": ("cache_path", "weights_path", "batch_size")}
 
 
 def _slug(name: str) -> str:

@@ -382,7 +382,8 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
               make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
               esno_db_of: Callable[[float], float], no_of: Callable[[float], float],
               store: ResultsStore, ci_half_width: float, confidence: float, min_frames: int, max_frames: int,
-              base_seed: int, show_progress: bool = True, stream: TextIO = sys.stdout) -> list[dict]:
+              base_seed: int, show_progress: bool = True, stream: TextIO = sys.stdout,
+              reraise_interrupt: bool = False) -> list[dict]:
     """Sweeps task accuracy over ``ebno_db`` for one scheme and channel; returns the rows, in point order.
 
     For each point in order: a completed row of the same ``(scheme, channel, ebno_db)`` and ``model_id``
@@ -396,7 +397,8 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
     A frame is one transmitted sample (one semantic message).
 
     On ``KeyboardInterrupt`` the sweep stops, says where the finished points are saved and how to
-    resume, and returns the rows done so far (the interrupted point is not stored).
+    resume, and returns the rows done so far (the interrupted point is not stored), or, with
+    ``reraise_interrupt``, raises the ``KeyboardInterrupt`` again so that a caller stops as well.
     """
     points = _validate_sweep_args(ebno_db, ci_half_width, confidence, min_frames, max_frames)
     min_frames, max_frames = int(min_frames), int(max_frames)
@@ -437,4 +439,6 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
         print(f"\nInterrupted at Eb/N0 {ebno:g} dB: {len(rows)} of {len(points)} points of scheme {scheme!r} "
               f"({channel}) are done. Partial results are saved in {store.path}; rerun the same command "
               "to resume (finished points are reused, the rest are computed).", file=stream, flush=True)
+        if reraise_interrupt:
+            raise
     return rows

@@ -86,6 +86,9 @@ class SemanticLink(keras.Model):
     def call(self, inputs, training=False):
         images, ebno_db = inputs
         batch = images.shape[0]
+        if batch is None:
+            raise ValueError("SemanticLink needs a static batch size (frames are packed from it): call it "
+                             "with concrete tensors or a tf.function of fixed input shape")
         num_frames = self.num_frames(batch)
         ebno_db = ops.broadcast_to(ops.cast(ebno_db, "float32"), (num_frames,))
         no = self.link.noise_variance(ebno_db)

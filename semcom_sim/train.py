@@ -3,6 +3,8 @@ modules (with ``evaluate.py``): the train step is a ``tf.function``, XLA-compile
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import sys
 import time
@@ -12,7 +14,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import sionna.phy
 import tensorflow as tf
 from tqdm.auto import tqdm
 
@@ -20,6 +21,7 @@ from semcom_sim.data import Dataset
 from semcom_sim.data.base import seeded_rng, stratified_indices
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
+from semcom_sim.phy import seed_generators, uniform_ebno_db
 from semcom_sim.scenario import Scenario
 from semcom_sim.system import SemanticLink, build_model_for, scheme_scenario
 
@@ -29,7 +31,7 @@ __all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model
 def seed_everything(seed: int) -> None:
     """Seeds Python, NumPy, TensorFlow/Keras and Sionna's generators."""
     keras.utils.set_random_seed(int(seed))
-    sionna.phy.config.seed = int(seed)
+    seed_generators(seed)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,12 @@ class Checkpoint:
     @classmethod
     def for_scheme(cls, out_dir: str | Path, scenario: Scenario, scheme: str, dataset: Dataset) -> Checkpoint:
         resolved = scheme_scenario(scenario, scheme)
-        fingerprint = f"{resolved.fingerprint()}-{dataset.fingerprint[:8]}"
+        extra = ""
+        if resolved.training.distillation == "cached":  # a rebuilt cache is another experiment
+            from semcom_sim.teacher.cache import cache_checksum
+
+            extra = cache_checksum(resolved.teacher.resolved_cache_path(dataset.name))[:6]
+        fingerprint = f"{resolved.fingerprint()}-{dataset.fingerprint[:8]}{extra and '-' + extra}"
         return cls(Path(out_dir) / "checkpoints", scheme, fingerprint)
 
     @property
@@ -61,6 +68,10 @@ class Checkpoint:
     def exists(self) -> bool:
         return self.weights_path.is_file() and self.meta_path.is_file()
 
+    def weights_digest(self) -> str:
+        """sha256 of the weights file (identifies one training run of this experiment)."""
+        return hashlib.sha256(self.weights_path.read_bytes()).hexdigest()
+
 
 def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_compile: bool):
     low, high = (float(v) for v in ebno_db_range)
@@ -68,7 +79,7 @@ def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_c
     @tf.function(jit_compile=jit_compile)
     def train_step(images, labels, extras):
         num_frames = model.num_frames(images.shape[0])
-        ebno_db = sionna.phy.config.tf_rng.uniform([num_frames], low, high)
+        ebno_db = uniform_ebno_db(num_frames, low, high)
         with tf.GradientTape() as tape:
             outputs = model((images, ebno_db), training=True)
             loss, parts = loss_fn(outputs, labels, extras)
@@ -116,7 +127,7 @@ class CachedTeacherTargets:
 
     def __call__(self, rows: np.ndarray) -> dict:
         # view 0 is the un-augmented image: training does not augment, so no view is ever mismatched
-        return {"teacher_probs": tf.constant(self.cache.targets(rows, view=0, temperature=self.temperature))}
+        return {"teacher_probs": self.cache.targets(rows, view=0, temperature=self.temperature)}
 
 
 def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progress: bool = True,
@@ -162,8 +173,9 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
                    disable=not show_progress, file=sys.stderr, mininterval=1.0)
         for i in bar:
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            extras = {name: tf.constant(value) for name, value in extras_for(idx).items()}
             loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]), tf.constant(dataset.y_train[idx]),
-                                              extras_for(idx))
+                                              extras)
             totals["loss"] = totals.get("loss", 0.0) + float(loss)
             for name, value in parts.items():
                 totals[name] = totals.get(name, 0.0) + float(value)
@@ -189,7 +201,7 @@ def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scena
             "input_shape": list(dataset.x_train.shape[1:]), "modality": dataset.modality,
             "scenario": scheme_scenario(scenario, checkpoint.scheme).to_dict(), "history": history,
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
-                         "sionna": getattr(sionna, "__version__", "?")}}
+                         "sionna": importlib.metadata.version("sionna-no-rt")}}
     atomic_write_text(checkpoint.meta_path, json.dumps(meta, indent=2))
 
 

@@ -133,3 +133,14 @@ def test_analog_link_over_awgn_adds_noise_of_variance_no_and_reports_it():
     # 128k complex errors: relative standard error of the variance estimate ~0.4 %.
     assert abs(error_per_symbol / float(no[0]) - 1) < 0.02
     np.testing.assert_allclose(out.snr_eff_db.numpy(), -10 * np.log10(float(no[0])), atol=1e-3)
+
+
+def test_filler_energy_counts_as_overhead_in_eb_n0():
+    # 64 symbols per sample: 11 samples fill 704 of the 720 data REs; the 16 filler REs carry energy
+    # but no information, so Eb = frame energy / (2 bits x 704) and N0 = Eb / (Eb/N0).
+    link = AnalogLink(Phy(channel="AWGN"), num_channel_uses=64)
+    assert link.used_fraction == 704 / 720
+    ebno_db = np.array([0.0, 10.0])
+    energy = 14 * (1 + 6 / 72) * 60
+    expected_no = energy / (2.0 * 704) / 10 ** (ebno_db / 10)
+    np.testing.assert_allclose(np.asarray(link.noise_variance(ebno_db)), expected_no, rtol=1e-5)

@@ -120,9 +120,20 @@ class AnalogLink:
     def num_frames(self, batch_size: int) -> int:
         return self.mapper.num_frames(batch_size)
 
+    @property
+    def used_fraction(self) -> float:
+        """Share of a frame's data REs that carry samples (the rest is filler)."""
+        m = self.mapper
+        return m.samples_per_frame * m.num_channel_uses / m.num_data_symbols
+
     def noise_variance(self, ebno_db) -> tf.Tensor:
-        """N0 for Eb/N0 in dB, counted against ``phy.bits_per_symbol`` and ``phy.coderate`` with the grid."""
-        return ebno_db_to_no(ebno_db, self.phy.bits_per_symbol, self.phy.coderate, self.resource_grid)
+        """N0 for Eb/N0 in dB, counted against ``phy.bits_per_symbol`` and ``phy.coderate`` with the grid.
+
+        Only the data REs that carry samples carry information; the filler's energy counts as
+        overhead, like pilots, through an effective code rate ``coderate * used_fraction``.
+        """
+        return ebno_db_to_no(ebno_db, self.phy.bits_per_symbol, self.phy.coderate * self.used_fraction,
+                             self.resource_grid)
 
     def draw_channel(self, num_frames: int):
         return self.ofdm.draw_channel(num_frames)

@@ -158,6 +158,15 @@ def write_cache(path: str | Path, *, topk_probs: np.ndarray, topk_indices: np.nd
     return manifest
 
 
+def cache_checksum(path: str | Path) -> str:
+    """The checksum recorded in a cache's manifest ("" if the file is missing or unreadable)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return str(json.loads(f.attrs["manifest"]).get("checksum", ""))
+    except (OSError, KeyError, ValueError):
+        return ""
+
+
 class TeacherCache:
     """A validated teacher cache, loaded into memory (it is small: N x views x K x 4 bytes).
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from semcom_sim.data import Dataset
 from semcom_sim.io import atomic_write_text
-from semcom_sim.scenario import IMAGE_TEACHERS, Scenario
+from semcom_sim.scenario import IMAGE_TEACHERS, TEXT_TEACHERS, Scenario
 from semcom_sim.teacher.cache import TeacherIdentity, compress_topk, write_cache
 from semcom_sim.teacher.runner_base import TeacherError
 
@@ -27,8 +28,9 @@ def _report_path(weights_path: Path) -> Path:
     return weights_path.with_name(weights_path.name + ".json")
 
 
-def prepare_teacher(scenario: Scenario, dataset, log: Callable[[str], Any] = print) -> dict[str, Any]:
+def prepare_teacher(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] = print) -> dict[str, Any]:
     """Fine-tunes the image teacher, or fits the text teacher's head, and writes it with a report."""
+    _check_modality(scenario, dataset)
     cfg = scenario.teacher
     path = cfg.resolved_weights_path(dataset.name)
     log(f"[teacher] preparing {cfg.name} on {dataset.name} -> {path}")
@@ -49,10 +51,28 @@ def prepare_teacher(scenario: Scenario, dataset, log: Callable[[str], Any] = pri
     return report
 
 
-class LoadedTeacher:
-    """A prepared teacher of a scenario: ``predict(rows)`` over the training set -> (probs, features)."""
+def _check_modality(scenario: Scenario, dataset: Dataset) -> None:
+    if scenario.teacher.name not in IMAGE_TEACHERS + TEXT_TEACHERS:
+        raise TeacherError(f"teacher.name: {scenario.teacher.name!r} is not a teacher semcom-sim can prepare; "
+                           f"use one of {', '.join(IMAGE_TEACHERS + TEXT_TEACHERS)}")
+    text_teacher = scenario.teacher.name not in IMAGE_TEACHERS
+    if text_teacher != (dataset.modality == "text"):
+        raise TeacherError(f"teacher.name: {scenario.teacher.name!r} cannot read the {dataset.modality} data of "
+                           f"{dataset.name!r}; choose a {'text' if dataset.modality == 'text' else 'image'} teacher")
 
-    def __init__(self, scenario: Scenario, dataset):
+
+class LoadedTeacher:
+    """A prepared teacher of a scenario, run over the training set.
+
+    ``predict(rows)`` takes positions in the training set (int [B]) and returns the teacher's
+    probabilities float32 [B, C] and features float32 [B, D].
+
+    :param scenario: the scenario (its ``teacher`` section).
+    :param dataset: the :class:`~semcom_sim.data.Dataset` the teacher was prepared on.
+    """
+
+    def __init__(self, scenario: Scenario, dataset: Dataset):
+        _check_modality(scenario, dataset)
         cfg = scenario.teacher
         path = cfg.resolved_weights_path(dataset.name)
         if not path.is_file():
@@ -62,6 +82,9 @@ class LoadedTeacher:
             from semcom_sim.teacher.efficientnet import EfficientNetTeacher
 
             self.model = EfficientNetTeacher.load(path)
+            if self.model.resolution != cfg.resolution:
+                raise TeacherError(f"teacher {path} was fine-tuned at {self.model.resolution} px, but "
+                                   f"teacher.resolution is {cfg.resolution}: run semcom-sim teacher finetune again")
             self._inputs = dataset.x_train
         else:
             from semcom_sim.teacher.minilm import MiniLMTeacher
@@ -79,7 +102,7 @@ class LoadedTeacher:
                                   else list(inputs), batch_size=self.batch_size)
 
 
-def build_cache(scenario: Scenario, dataset, log: Callable[[str], Any] = print) -> dict[str, Any]:
+def build_cache(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] = print) -> dict[str, Any]:
     """Runs the prepared teacher once over the training set and writes the teacher cache atomically.
 
     One view per sample (the un-augmented input): the student trains without augmentation, so every
@@ -112,17 +135,20 @@ def build_cache(scenario: Scenario, dataset, log: Callable[[str], Any] = print) 
 
 
 class OnlineTeacherTargets:
-    """Online KD (the standard-KD baseline): the teacher runs on every batch; full distribution at T."""
+    """Online KD (the standard-KD baseline): the teacher runs on every batch; full distribution at T.
 
-    def __init__(self, scenario: Scenario, dataset):
+    :param scenario: the scenario (its ``teacher`` section names the prepared teacher).
+    :param dataset: the :class:`~semcom_sim.data.Dataset` whose training set the rows index.
+    """
+
+    def __init__(self, scenario: Scenario, dataset: Dataset):
         from semcom_sim.teacher.cache import temperature_scale
 
         self.teacher = LoadedTeacher(scenario, dataset)
         self.temperature = scenario.training.kd_temperature
         self._scale = temperature_scale
 
-    def __call__(self, rows: np.ndarray) -> dict:
-        import tensorflow as tf
-
+    def __call__(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """``{"teacher_probs": float32 [len(rows), C]}`` for training-set positions ``rows``."""
         probs, _ = self.teacher.predict(np.asarray(rows))
-        return {"teacher_probs": tf.constant(self._scale(probs, self.temperature))}
+        return {"teacher_probs": self._scale(probs, self.temperature)}
