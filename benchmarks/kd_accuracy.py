@@ -108,9 +108,11 @@ def main() -> None:
     parser.add_argument("--ebno", type=float, nargs="+", default=[-6.0, 0.0, 18.0])
     parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=None, help="override training.epochs")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override a scenario field, as on the semcom-sim command line")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, args.overrides)
     if args.epochs:
         scenario = with_fields(scenario, "training", epochs=args.epochs)
     dataset = load_dataset(scenario.data)
@@ -121,7 +123,8 @@ def main() -> None:
     print(table)
     if not args.no_record:
         append_results(f"kd_accuracy --study {args.study} ({scenario.name}, teacher {scenario.teacher.name}, "
-                       f"{scenario.training.epochs} epochs, {scenario.phy.channel} {scenario.phy.csi} CSI)", table,
+                       f"{scenario.training.epochs} epochs, T={scenario.training.kd_temperature:g}, "
+                       f"{scenario.phy.channel} {scenario.phy.csi} CSI)", table,
                        f"Accuracy over {args.frames} test samples per point with 95% Wilson intervals; "
                        "same seed and epochs for both students.")
 

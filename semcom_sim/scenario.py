@@ -336,7 +336,7 @@ class Training(_Section):
     ebno_db_range: tuple[float, float] = (-2.0, 16.0)
     distillation: str = "none"
     beta: float = 1e-3
-    kd_temperature: float = 4.0
+    kd_temperature: float = 1.0
     kd_lambda: float = 0.5
     train_fraction: float = 1.0
     seed: int = 0
