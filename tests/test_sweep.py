@@ -320,3 +320,16 @@ def test_progress_bar_only_on_a_tty_when_asked(tmp_path):
     out = _Tty()
     _sweep(ResultsStore(tmp_path / "b.csv"), FakeEvaluator(), ebno=[0.0], stream=out, show_progress=False)
     assert "\r" not in out.getvalue()
+
+
+def test_atomic_writes_give_files_the_usual_permissions(tmp_path):
+    import os
+
+    from semcom_sim.io import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "x.txt", "hello")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o644
