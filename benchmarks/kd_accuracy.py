@@ -1,10 +1,11 @@
 """Student accuracy with fast (cached) KD vs without KD: by training-data fraction, or by cache K.
 
-    python benchmarks/kd_accuracy.py --scenario scenarios/fmnist_kd.py --study fraction --fractions 0.1 0.2 0.5 1.0
+    python benchmarks/kd_accuracy.py --scenario scenarios/fmnist_kd.py --study fraction --same-steps --epochs 5
     python benchmarks/kd_accuracy.py --scenario scenarios/fmnist_kd.py --study topk --ks 1 3 5 10
 
 ``fraction``: for each stratified fraction of the training set, trains the scenario's student with
-plain CE and with cached KD (same seed, same epochs) and measures accuracy at ``--ebno`` points over
+plain CE and with cached KD (same seed, same epochs; with ``--same-steps`` the epochs grow as
+1/fraction so every fraction gets the optimizer steps of the full run) and measures accuracy at ``--ebno`` points over
 ``--frames`` test samples each, with 95% Wilson intervals and a Newcombe interval on the difference.
 ``topk``: from a full teacher cache (K = number of classes; built with the prepared teacher if
 missing) derives top-K caches, reports their file size and trains one KD student per K.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import numpy as np  # noqa: E402
 from _common import append_results  # noqa: E402
 
 from semcom_sim import load_scenario  # noqa: E402
@@ -50,13 +52,16 @@ def cell(correct: int, total: int) -> str:
     return f"{correct / total:.4f} [{low:.4f}, {high:.4f}]"
 
 
-def fraction_study(scenario, dataset, fractions, points, frames) -> str:
-    lines = ["| train fraction | samples | Eb/N0 [dB] | no KD (CE) | fast KD | KD - CE [95% Newcombe] |",
-             "|---:|---:|---:|---|---|---|"]
+def fraction_study(scenario, dataset, fractions, points, frames, same_steps: bool) -> str:
+    lines = ["| train fraction | samples | epochs | Eb/N0 [dB] | no KD (CE) | fast KD | KD - CE [95% Newcombe] |",
+             "|---:|---:|---:|---:|---|---|---|"]
     for fraction in fractions:
         results = {}
+        # same_steps: every fraction gets the optimizer steps of the full run (epochs / fraction), so a
+        # small fraction is not simply under-trained
+        epochs = int(np.ceil(scenario.training.epochs / fraction)) if same_steps else scenario.training.epochs
         for mode in ("none", "cached"):
-            s = with_fields(scenario, "training", distillation=mode, train_fraction=fraction)
+            s = with_fields(scenario, "training", distillation=mode, train_fraction=fraction, epochs=epochs)
             model, _ = train_model(s, "proposed", dataset, show_progress=False, log=lambda m: None)
             results[mode] = evaluate(model, dataset, points, frames)
         samples = int(round(fraction * dataset.x_train.shape[0]))
@@ -64,8 +69,8 @@ def fraction_study(scenario, dataset, fractions, points, frames) -> str:
             (c_ce, n_ce), (c_kd, n_kd) = results["none"][ebno], results["cached"][ebno]
             d, lo, hi = difference_interval(c_kd, n_kd, c_ce, n_ce)
             verdict = "KD better" if lo > 0 else ("KD worse" if hi < 0 else "within CI")
-            lines.append(f"| {fraction:g} | {samples} | {ebno:g} | {cell(c_ce, n_ce)} | {cell(c_kd, n_kd)} | "
-                         f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}] {verdict} |")
+            lines.append(f"| {fraction:g} | {samples} | {epochs} | {ebno:g} | {cell(c_ce, n_ce)} | "
+                         f"{cell(c_kd, n_kd)} | {d:+.4f} [{lo:+.4f}, {hi:+.4f}] {verdict} |")
         print("\n".join(lines[-len(points):]), flush=True)
     return "\n".join(lines)
 
@@ -110,6 +115,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override training.epochs")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                         help="override a scenario field, as on the semcom-sim command line")
+    parser.add_argument("--same-steps", action="store_true",
+                        help="fraction study: train every fraction for the optimizer steps of the full run")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario, args.overrides)
@@ -117,13 +124,15 @@ def main() -> None:
         scenario = with_fields(scenario, "training", epochs=args.epochs)
     dataset = load_dataset(scenario.data)
     if args.study == "fraction":
-        table = fraction_study(scenario, dataset, args.fractions, args.ebno, args.frames)
+        table = fraction_study(scenario, dataset, args.fractions, args.ebno, args.frames, args.same_steps)
     else:
         table = topk_study(scenario, dataset, args.ks, args.ebno, args.frames)
     print(table)
     if not args.no_record:
         append_results(f"kd_accuracy --study {args.study} ({scenario.name}, teacher {scenario.teacher.name}, "
-                       f"{scenario.training.epochs} epochs, T={scenario.training.kd_temperature:g}, "
+                       f"{scenario.training.epochs} epochs"
+                       f"{' scaled to equal steps' if getattr(args, 'same_steps', False) else ''}, "
+                       f"T={scenario.training.kd_temperature:g}, "
                        f"{scenario.phy.channel} {scenario.phy.csi} CSI)", table,
                        f"Accuracy over {args.frames} test samples per point with 95% Wilson intervals; "
                        "same seed and epochs for both students.")

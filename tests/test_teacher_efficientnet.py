@@ -124,7 +124,7 @@ def test_teacher_load_and_predict(tiny_run):
     dataset, out, report, _ = tiny_run
     teacher = eff.EfficientNetTeacher.load(out)
     assert isinstance(teacher.identity, TeacherIdentity)
-    assert teacher.identity.name == "efficientnet-lite0-fmnist"
+    assert teacher.identity.name == f"efficientnet-lite0-{dataset.name}"
     assert teacher.identity.weights_sha256 == report["weights_sha256"]
     assert "32x32" in teacher.identity.description and "test accuracy" in teacher.identity.description
     assert teacher.num_classes == dataset.num_classes

@@ -353,7 +353,7 @@ def finetune(dataset: Any, *, variant: str = "efficientnet-lite0", resolution: i
 class EfficientNetTeacher:
     """A fine-tuned EfficientNet-Lite teacher, loaded from a :func:`finetune` checkpoint.
 
-    :ivar identity: name ``<variant>-fmnist``, the state dict's sha256, and a description.
+    :ivar identity: name ``<variant>-<dataset>``, the state dict's sha256, and a description.
     :ivar num_classes: C; :ivar num_features: D (1280); :ivar resolution: input size; :ivar report:
         the fine-tuning report.
     """
@@ -370,7 +370,7 @@ class EfficientNetTeacher:
         accuracy = report.get("test_accuracy")
         acc_text = f"test accuracy {accuracy:.4f}" if isinstance(accuracy, float) else "test accuracy unknown"
         self.identity = TeacherIdentity(
-            name=f"{variant}-fmnist", weights_sha256=weights_sha256,
+            name=f"{variant}-{report.get('dataset', 'unknown')}", weights_sha256=weights_sha256,
             description=(f"{variant} (ImageNet-pretrained EfficientNet-Lite, torch) fine-tuned on "
                          f"{report.get('dataset', '?')} at {self.resolution}x{self.resolution} px; {acc_text}"))
 
