@@ -47,15 +47,23 @@ class InformationBottleneckKDLoss:
     ``extras["teacher_probs"]`` [batch, C] float32 (rows sum to one). Output: the total (scalar) and
     ``{"kd": ..., "ce": ..., "kl": ...}``.
 
+    With ``feature_weight > 0`` it adds feature-level KD, ``w * MSE(P mu, f_teacher)`` between a
+    learned linear projection ``P`` of the encoder's mean (``outputs["projected_features"]``) and the
+    teacher's feature vector (``extras["teacher_features"]`` [batch, D]), before the channel (as
+    stage 1 of RKD-SC does).
+
     :param temperature: T.
     :param ce_weight: lambda.
     :param beta: weight of the rate term.
+    :param feature_weight: weight of feature-level KD (0: off).
     """
 
-    def __init__(self, temperature: float = 4.0, ce_weight: float = 0.5, beta: float = 1e-3):
+    def __init__(self, temperature: float = 1.0, ce_weight: float = 0.5, beta: float = 1e-3,
+                 feature_weight: float = 0.0):
         self.temperature = float(temperature)
         self.ce_weight = float(ce_weight)
         self.beta = float(beta)
+        self.feature_weight = float(feature_weight)
 
     def __call__(self, outputs: Mapping, labels, extras: Mapping | None = None):
         if not extras or "teacher_probs" not in extras:
@@ -67,11 +75,18 @@ class InformationBottleneckKDLoss:
         kd = ops.mean(ops.sum(teacher * (log_teacher - log_student), axis=-1)) * self.temperature ** 2
         ce = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
         kl = ops.mean(outputs["kl"])
-        return kd + self.ce_weight * ce + self.beta * kl, {"kd": kd, "ce": ce, "kl": kl}
+        total = kd + self.ce_weight * ce + self.beta * kl
+        parts = {"kd": kd, "ce": ce, "kl": kl}
+        if self.feature_weight > 0:
+            feature = ops.mean(ops.square(outputs["projected_features"] - extras["teacher_features"]))
+            total = total + self.feature_weight * feature
+            parts["feature_kd"] = feature
+        return total, parts
 
 
 def make_loss(training: Training) -> LossFn:
     """The loss of ``training.distillation``: plain CE + rate, or the IB distillation loss."""
     if training.distillation == "none":
         return CrossEntropyRateLoss(beta=training.beta)
-    return InformationBottleneckKDLoss(training.kd_temperature, training.kd_lambda, training.beta)
+    return InformationBottleneckKDLoss(training.kd_temperature, training.kd_lambda, training.beta,
+                                       training.feature_kd_weight)

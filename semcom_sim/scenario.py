@@ -324,6 +324,9 @@ class Training(_Section):
     :param kd_temperature: temperature T of the distillation term (teacher and student both at T;
         the term is scaled by T^2).
     :param kd_lambda: weight of the cross-entropy on labels next to the distillation term.
+    :param feature_kd_weight: weight of feature-level KD, the MSE between a linear projection of the
+        encoder's mean and the teacher's feature vector (needs a cache built with
+        ``teacher.store_features=True``; 0 switches it off).
     :param train_fraction: train on a stratified fraction of the training set (1.0: all of it).
     :param seed: seed of weights, shuffling and channel draws.
     :param jit_compile: XLA-compile the train step (``False`` runs eagerly, for debugging).
@@ -338,6 +341,7 @@ class Training(_Section):
     beta: float = 1e-3
     kd_temperature: float = 1.0
     kd_lambda: float = 0.5
+    feature_kd_weight: float = 0.0
     train_fraction: float = 1.0
     seed: int = 0
     jit_compile: bool = True
@@ -347,7 +351,10 @@ class Training(_Section):
         self._positive("beta", allow_zero=True)
         self._one_of("distillation", DISTILLATION)
         self._positive("kd_temperature")
-        self._positive("kd_lambda", allow_zero=True)
+        self._positive("kd_lambda", "feature_kd_weight", allow_zero=True)
+        if self.feature_kd_weight > 0 and self.distillation != "cached":
+            _fail(self._where("feature_kd_weight"), "feature KD reads the teacher's features from the cache: set "
+                  "training.distillation='cached'")
         if not 0 < self.train_fraction <= 1:
             _fail(self._where("train_fraction"), f"must be in (0, 1], got {self.train_fraction!r}")
         lo, hi = self.ebno_db_range

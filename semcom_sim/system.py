@@ -50,16 +50,22 @@ class SemanticLink(keras.Model):
     :param phy: the ``phy`` section of a scenario (a :class:`Phy` or its dict).
     :param seed: seed of the encoder's sampling noise.
     :param vocab_size: ``None`` for images; for text, the number of token ids (a :class:`TextEncoder`).
+    :param teacher_feature_dim: size of the teacher's feature vector for feature-level KD: adds a
+        linear projection of the encoder's mean and the output ``projected_features`` [batch, dim]
+        (training only; not part of the transmitted signal).
     """
 
     def __init__(self, num_classes: int, model: Model | dict, phy: Phy | dict, seed: int | None = None,
-                 vocab_size: int | None = None, **kwargs):
+                 vocab_size: int | None = None, teacher_feature_dim: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.model_cfg = model if isinstance(model, Model) else Model(**model)
         self.phy_cfg = phy if isinstance(phy, Phy) else Phy(**phy)
         self.num_classes = int(num_classes)
         self.seed = seed
         self.vocab_size = vocab_size
+        self.teacher_feature_dim = teacher_feature_dim
+        self.feature_head = (keras.layers.Dense(teacher_feature_dim, name="feature_head")
+                             if teacher_feature_dim else None)
         m = self.model_cfg
         latent_dim = 2 * m.num_channel_uses
         if vocab_size is None:
@@ -78,6 +84,8 @@ class SemanticLink(keras.Model):
         if self.adaptive is not None:
             self.adaptive.build((None, latent_dim), (None, 1))
         self.decoder.build((None, latent_dim), (None, 2))
+        if self.feature_head is not None:
+            self.feature_head.build((None, latent_dim))
 
     def num_frames(self, batch_size: int) -> int:
         """OFDM frames that a batch of ``batch_size`` samples occupies."""
@@ -105,7 +113,8 @@ class SemanticLink(keras.Model):
         kl = gaussian_kl(mu, logvar) if self.model_cfg.stochastic else ops.zeros_like(mu[:, 0])
         return {"logits": logits, "kl": kl, "snr_tx_db": snr_tx_db, "snr_hat_db": rx.snr_hat_db,
                 "snr_eff_db": rx.snr_eff_db, "snr_true_db": rx.snr_true_db,
-                "no": self.link.demapper.frame_values(no, batch)}
+                "no": self.link.demapper.frame_values(no, batch),
+                **({"projected_features": self.feature_head(mu)} if self.feature_head is not None else {})}
 
     def build_for(self, image_shape: tuple[int, ...]) -> SemanticLink:
         """Creates the weights for images of ``image_shape`` (needed before loading weights)."""
@@ -115,18 +124,18 @@ class SemanticLink(keras.Model):
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes,
                 "model": dataclasses.asdict(self.model_cfg), "phy": dataclasses.asdict(self.phy_cfg),
-                "seed": self.seed, "vocab_size": self.vocab_size}
+                "seed": self.seed, "vocab_size": self.vocab_size, "teacher_feature_dim": self.teacher_feature_dim}
 
 
 def build_model(scenario: Scenario, num_classes: int, input_shape=(28, 28, 1),
-                vocab_size: int | None = None) -> SemanticLink:
+                vocab_size: int | None = None, teacher_feature_dim: int | None = None) -> SemanticLink:
     """The built :class:`SemanticLink` of a (scheme-resolved) scenario (a text model if ``vocab_size``)."""
     model = SemanticLink(num_classes, scenario.model, scenario.phy, seed=scenario.training.seed,
-                         vocab_size=vocab_size)
+                         vocab_size=vocab_size, teacher_feature_dim=teacher_feature_dim)
     return model.build_for(input_shape)
 
 
-def build_model_for(scenario: Scenario, dataset) -> SemanticLink:
+def build_model_for(scenario: Scenario, dataset, teacher_feature_dim: int | None = None) -> SemanticLink:
     """The built :class:`SemanticLink` for a :class:`~semcom_sim.data.Dataset` (image or text)."""
     vocab_size = len(dataset.vocabulary) if dataset.modality == "text" else None
-    return build_model(scenario, dataset.num_classes, dataset.x_train.shape[1:], vocab_size)
+    return build_model(scenario, dataset.num_classes, dataset.x_train.shape[1:], vocab_size, teacher_feature_dim)

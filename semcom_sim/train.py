@@ -124,10 +124,21 @@ class CachedTeacherTargets:
             raise CacheError(f"teacher cache {path} keeps top-{self.cache.top_k}, but teacher.top_k is "
                              f"{scenario.teacher.top_k}; rebuild it")
         self.temperature = scenario.training.kd_temperature
+        self.with_features = scenario.training.feature_kd_weight > 0
+        if self.with_features and self.cache.features is None:
+            raise CacheError(f"teacher cache {path} has no teacher features, which training.feature_kd_weight > 0 "
+                             "needs: rebuild it with --set teacher.store_features=true")
+
+    @property
+    def feature_dim(self) -> int | None:
+        return int(self.cache.features.shape[-1]) if self.with_features else None
 
     def __call__(self, rows: np.ndarray) -> dict:
         # view 0 is the un-augmented image: training does not augment, so no view is ever mismatched
-        return {"teacher_probs": self.cache.targets(rows, view=0, temperature=self.temperature)}
+        targets = {"teacher_probs": self.cache.targets(rows, view=0, temperature=self.temperature)}
+        if self.with_features:
+            targets["teacher_features"] = self.cache.features[rows, 0].astype(np.float32)
+        return targets
 
 
 def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progress: bool = True,
@@ -155,7 +166,7 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     else:
         extras_for = lambda idx: {}  # noqa: E731
     seed_everything(cfg.seed)
-    model = build_model_for(resolved, dataset)
+    model = build_model_for(resolved, dataset, getattr(extras_for, "feature_dim", None))
     num_steps = rows.size // cfg.batch_size
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * num_steps,
                                                       alpha=0.05)
@@ -199,6 +210,7 @@ def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scena
     meta = {"scheme": checkpoint.scheme, "fingerprint": checkpoint.fingerprint,
             "dataset_fingerprint": dataset.fingerprint, "num_classes": dataset.num_classes,
             "input_shape": list(dataset.x_train.shape[1:]), "modality": dataset.modality,
+            "teacher_feature_dim": model.teacher_feature_dim,
             "scenario": scheme_scenario(scenario, checkpoint.scheme).to_dict(), "history": history,
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                          "sionna": importlib.metadata.version("sionna-no-rt")}}
@@ -207,7 +219,8 @@ def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scena
 
 def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset) -> SemanticLink:
     """Rebuilds the scheme's model and loads its weights."""
-    model = build_model_for(scheme_scenario(scenario, checkpoint.scheme), dataset)
+    meta = json.loads(checkpoint.meta_path.read_text())
+    model = build_model_for(scheme_scenario(scenario, checkpoint.scheme), dataset, meta.get("teacher_feature_dim"))
     model.load_weights(str(checkpoint.weights_path))
     return model
 

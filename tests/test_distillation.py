@@ -11,7 +11,7 @@ from semcom_sim import Data, Model, Phy, Scenario, Sweep, Teacher, Training
 from semcom_sim.data import load_dataset
 from semcom_sim.losses import CrossEntropyRateLoss, InformationBottleneckKDLoss, make_loss
 from semcom_sim.teacher import CacheError, TeacherIdentity, compress_topk, write_cache
-from semcom_sim.train import train_model, training_rows
+from semcom_sim.train import Checkpoint, load_checkpoint, save_checkpoint, train_model, training_rows
 
 SMALL = dict(data=Data(dataset="synthetic", num_train=320, num_test=64),
              model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
@@ -134,3 +134,29 @@ def test_gradients_flow_from_the_kd_term(tmp_path):
                         {"teacher_probs": teacher})
     grad = tape.gradient(total, model.encoder.convs[0].kernel)
     assert grad is not None and float(tf.reduce_sum(tf.abs(grad))) > 0
+
+
+def test_feature_kd_pulls_the_projected_latent_towards_the_teacher_features(tmp_path):
+    scenario = Scenario(name="fkd", training=Training(epochs=3, batch_size=64, distillation="cached",
+                                                      feature_kd_weight=1.0),
+                        teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c.h5")), **SMALL)
+    dataset = load_dataset(scenario.data)
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(10, 16))[dataset.y_train] + 0.1 * rng.normal(size=(dataset.y_train.size, 16))
+    logits = 4.0 * np.eye(10)[dataset.y_train]
+    values, indices = compress_topk(softmax(logits)[:, None, :], 3)
+    write_cache(tmp_path / "c.h5", topk_probs=values, topk_indices=indices, num_classes=10,
+                dataset_name=dataset.name, dataset_fingerprint=dataset.fingerprint,
+                teacher=TeacherIdentity("oracle", "0" * 64), features=features[:, None, :])
+    model, history = train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
+    assert model.feature_head is not None and model.feature_head.units == 16
+    assert history[-1]["feature_kd"] < history[0]["feature_kd"]
+    checkpoint = Checkpoint.for_scheme(tmp_path / "run", scenario, "proposed", dataset)
+    save_checkpoint(model, checkpoint, scenario, dataset, history)
+    restored = load_checkpoint(checkpoint, scenario, dataset)  # rebuilt with the feature head
+    assert restored.feature_head is not None and restored.feature_head.units == 16
+    oracle_cache(tmp_path / "c.h5", dataset)  # the same cache without features
+    with pytest.raises(CacheError, match="store_features"):
+        train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
+    with pytest.raises(Exception, match="feature_kd_weight"):
+        Training(feature_kd_weight=1.0)
