@@ -381,6 +381,8 @@ class Teacher(_Section):
     :param finetune_learning_rate: image teachers: peak AdamW learning rate.
     :param batch_size: inference batch size of the teacher (cache and online KD).
     :param store_features: also store the teacher's feature vector per sample (for feature KD).
+    :param store_logits: also store the full logits per sample (as log-probabilities: the logits
+        shifted so that their log-sum-exp is 0, which gives the same softmax at every temperature).
     """
 
     _section = "teacher"
@@ -394,6 +396,7 @@ class Teacher(_Section):
     finetune_learning_rate: float = 1e-3
     batch_size: int = 256
     store_features: bool = False
+    store_logits: bool = False
 
     def _validate(self):
         if not self.name.strip():

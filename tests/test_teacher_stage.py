@@ -27,7 +27,7 @@ def small_scenario(tmp_path, distillation="cached"):
         model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)), phy=Phy(channel="AWGN"),
         training=Training(epochs=1, batch_size=64, distillation=distillation),
         teacher=Teacher(name="efficientnet-lite0", top_k=2, resolution=32, finetune_epochs=1,
-                        finetune_batch_size=32, batch_size=64, store_features=True,
+                        finetune_batch_size=32, batch_size=64, store_features=True, store_logits=True,
                         cache_path=str(tmp_path / "cache-{dataset}-{name}-top{top_k}.h5"),
                         weights_path=str(tmp_path / "{name}-{dataset}.teacher")),
         sweep=Sweep(schemes=("proposed",)))
@@ -58,6 +58,10 @@ def test_cache_matches_the_dataset_and_names_the_scenario_teacher(prepared):
                          teacher_name="efficientnet-lite0")
     assert cache.num_samples == dataset.x_train.shape[0] and cache.top_k == 2
     assert cache.features is not None and cache.features.shape == (128, 1, 1280)
+    assert cache.logits is not None and cache.logits.shape == (128, 1, dataset.num_classes)
+    logits = cache.logits[:, 0]
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    assert np.array_equal((probs / probs.sum(-1, keepdims=True)).argmax(-1), cache.topk_indices[:, 0, 0])
     assert manifest["teacher"]["weights_sha256"] and manifest["views"] == ["identity"]
     np.testing.assert_allclose(cache.targets(np.arange(128)).sum(-1), 1.0, rtol=1e-5)
 

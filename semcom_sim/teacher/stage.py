@@ -126,6 +126,7 @@ def build_cache(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] 
         path, topk_probs=values, topk_indices=indices, num_classes=dataset.num_classes,
         dataset_name=dataset.name, dataset_fingerprint=dataset.fingerprint, teacher=teacher.identity,
         features=np.concatenate(features)[:, None, :] if cfg.store_features else None,
+        logits=np.log(np.maximum(probs, 1e-30)) if cfg.store_logits else None,
         creation={"teacher_seconds": round(time.perf_counter() - start, 1), "top_k": cfg.top_k,
                   "resolution": cfg.resolution if cfg.name in IMAGE_TEACHERS else None,
                   "teacher_train_accuracy": float(np.mean(probs[:, 0].argmax(-1) == dataset.y_train))})
