@@ -53,6 +53,13 @@ class TeacherIdentity:
     description: str = ""
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, computed in float64: [..., C] -> float32 [..., C]."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
 def compress_topk(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest probabilities of each row, descending, and their class indices.
 

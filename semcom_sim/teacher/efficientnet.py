@@ -58,7 +58,7 @@ from torch import nn
 
 from semcom_sim.data.base import seeded_rng
 from semcom_sim.io import atomic_path
-from semcom_sim.teacher.cache import TeacherIdentity
+from semcom_sim.teacher.cache import TeacherIdentity, softmax
 from semcom_sim.teacher.runner_base import TeacherError
 
 __all__ = ["VARIANTS", "CHECKPOINT_FORMAT", "EfficientNetTeacher", "TeacherError", "build_efficientnet", "finetune",
@@ -214,12 +214,6 @@ def _logits_features(model: nn.Module, images: np.ndarray, resolution: int, batc
     if not logits:
         return (np.zeros((0, model._fc.out_features), np.float32), np.zeros((0, model._fc.in_features), np.float32))
     return np.concatenate(logits), np.concatenate(features)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    p = np.exp(z)
-    return (p / p.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 def _latency_ms(model: nn.Module, image: np.ndarray, resolution: int, warmup: int = 5, runs: int = 20) -> float:
@@ -415,4 +409,4 @@ class EfficientNetTeacher:
         :param images: float [N, 28, 28, 1] in [0, 1] (any H x W is resized to the teacher's resolution).
         """
         logits, features = self.logits_and_features(images, batch_size)
-        return _softmax(logits), features
+        return softmax(logits), features

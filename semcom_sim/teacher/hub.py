@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from semcom_sim.teacher.cache import TeacherIdentity
+from semcom_sim.teacher.cache import TeacherIdentity, softmax
 from semcom_sim.teacher.runner_base import TeacherError
 
 __all__ = ["KINDS", "TeacherError", "HubTeacher", "load_hub_model", "resolve_model_dir", "weights_sha256",
@@ -294,11 +294,7 @@ class HubTeacher:
             raise TeacherError(f"teacher {self.identity.name!r} ({self.kind}) has no classification head; "
                                "use features(), or load a clip-vision teacher with num_classes")
         feats, logits = self._run(inputs, batch_size, 0, want_logits=True)
-        logits = logits.astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        return probs.astype(np.float32), feats
+        return softmax(logits), feats
 
 
 def _last_linear(model, num_labels: int):

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from semcom_sim.io import atomic_path
-from semcom_sim.teacher.cache import TeacherIdentity
+from semcom_sim.teacher.cache import TeacherIdentity, softmax
 from semcom_sim.teacher.hub import HubTeacher, TeacherError, load_hub_model
 
 __all__ = ["NAME", "ENCODER_NAME", "PACKAGE", "EMBED_DIM", "MAX_LENGTH", "FORMAT", "FORMAT_VERSION",
@@ -131,14 +131,6 @@ def fit_head(embeddings: np.ndarray, labels: np.ndarray, num_classes: int, *, l2
     return {"weight": weight.detach().numpy().astype(np.float32), "bias": bias.detach().numpy().astype(np.float32)}
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64)
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
-    return p.astype(np.float32)
-
-
 class MiniLMTeacher:
     """all-MiniLM-L6-v2 + a fitted linear head (see the module docstring).
 
@@ -189,7 +181,7 @@ class MiniLMTeacher:
     def probs_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         """Class probabilities float32 ``[N, C]`` of precomputed embeddings ``[N, 384]``."""
         e = np.asarray(embeddings, dtype=np.float32)
-        return _softmax(e @ self.weight.T + self.bias)
+        return softmax(e @ self.weight.T + self.bias)
 
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities float32 ``[N, C]`` and embeddings float32 ``[N, 384]`` of ``texts``."""
