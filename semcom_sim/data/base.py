@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -74,6 +76,17 @@ class Dataset:
     def num_test(self) -> int:
         """Number of test samples ``M``."""
         return int(self.x_test.shape[0])
+
+
+def resolve_data_dir(data_dir: str | None, env_var: str, default: str, given: str) -> tuple[Path, str]:
+    """The directory to read and where that choice came from: ``data_dir`` (reported as ``given``),
+    else ``$env_var``, else ``default``."""
+    if data_dir:
+        return Path(data_dir).expanduser(), given
+    env = os.environ.get(env_var)
+    if env:
+        return Path(env).expanduser(), f"${env_var}"
+    return Path(default), "default"
 
 
 def seeded_rng(seed: int, *stream: int) -> np.random.Generator:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import functools
 import gzip
-import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from semcom_sim.data.base import IMAGE_SHAPE, DataError, fingerprint_arrays, read_only
+from semcom_sim.data.base import IMAGE_SHAPE, DataError, fingerprint_arrays, read_only, resolve_data_dir
 
 __all__ = [
     "CLASS_NAMES", "NAME", "DEFAULT_DATA_DIR", "ENV_VAR", "FILES", "IMAGES_MAGIC", "LABELS_MAGIC",
@@ -39,12 +38,7 @@ FILES = {  # (split, kind) -> file stem; each may also carry a ".gz" suffix
 def find_data_dir(data_dir: str | None) -> tuple[Path, str]:
     """The directory to read and where that choice came from (``"data.data_dir"``, ``"$SEMCOM_DATA"``
     or ``"default"``)."""
-    if data_dir:
-        return Path(data_dir).expanduser(), "data.data_dir"
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser(), f"${ENV_VAR}"
-    return Path(DEFAULT_DATA_DIR), "default"
+    return resolve_data_dir(data_dir, ENV_VAR, DEFAULT_DATA_DIR, "data.data_dir")
 
 
 def _not_found(directory: Path, source: str, missing: list[str]) -> DataError:

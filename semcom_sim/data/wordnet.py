@@ -37,7 +37,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -45,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semcom_sim.data.base import DataError, read_only, seeded_rng, stratified_indices
+from semcom_sim.data.base import DataError, read_only, resolve_data_dir, seeded_rng, stratified_indices
 
 __all__ = [
     "NAME", "DEFAULT_WORDNET_DIR", "ENV_VAR", "DATA_FILE", "LEXNAMES_FILE", "LEXNAMES", "CLASS_NAMES",
@@ -282,12 +281,7 @@ class Vocabulary:
 def find_wordnet_dir(data_dir: str | None = None) -> tuple[Path, str]:
     """The directory to read and where that choice came from (``"data_dir"``, ``"$SEMCOM_WORDNET"``
     or ``"default"``)."""
-    if data_dir:
-        return Path(data_dir).expanduser(), "data_dir"
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser(), f"${ENV_VAR}"
-    return Path(DEFAULT_WORDNET_DIR), "default"
+    return resolve_data_dir(data_dir, ENV_VAR, DEFAULT_WORDNET_DIR, "data_dir")
 
 
 def _not_found(directory: Path, source: str) -> DataError:
