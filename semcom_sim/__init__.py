@@ -7,6 +7,7 @@ _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from semcom_sim.scenario import (  # noqa: E402
+    Compare,
     Data,
     Model,
     Output,
@@ -21,5 +22,5 @@ from semcom_sim.scenario import (  # noqa: E402
 )
 
 __version__ = "0.1.0"
-__all__ = ["Data", "Model", "Output", "Phy", "Scenario", "ScenarioError", "Sweep", "Teacher", "Training",
+__all__ = ["Compare", "Data", "Model", "Output", "Phy", "Scenario", "ScenarioError", "Sweep", "Teacher", "Training",
            "apply_overrides", "load_scenario"]

@@ -3,6 +3,7 @@
     semcom-sim run SCENARIO.py [--set section.field=value ...] [--out DIR] [--retrain]
     semcom-sim train SCENARIO.py [...]     train (or reuse) every scheme's checkpoint
     semcom-sim sweep SCENARIO.py [...]     sweep trained schemes (resumes an interrupted sweep)
+    semcom-sim compare SCENARIO.py [--out DIR] [...]  every scheme of `compare`: tables, plots, summary
     semcom-sim plot RESULTS.csv|DIR [--out PNG] [--x ebno_db|esno_db]
     semcom-sim teacher finetune SCENARIO.py   prepare the scenario's teacher once
     semcom-sim teacher cache SCENARIO.py      run it once over the training set -> HDF5 teacher cache
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     train = scenario_command("train", "train every scheme of the scenario (reuses matching checkpoints)")
     train.add_argument("--retrain", action="store_true", help="train even if a matching checkpoint exists")
     scenario_command("sweep", "sweep the trained schemes over Eb/N0 (resumes where it stopped)")
+    compare = scenario_command("compare", "train and sweep every scheme of the scenario's `compare` section under "
+                               "each condition; write results.csv, cost.csv, distillation.csv, plots, summary.md")
+    compare.add_argument("--retrain", action="store_true", help="train even if a matching checkpoint exists")
     teacher = sub.add_parser("teacher", help="the teacher stage: prepare the teacher, build its cache")
     teacher_sub = teacher.add_subparsers(dest="teacher_command", required=True, parser_class=_Parser)
     for name, text in (("finetune", "fine-tune the image teacher / fit the text teacher's head, once"),
@@ -91,7 +95,15 @@ def _scenario_command(args) -> None:
 
     scenario = load_scenario(args.scenario, args.overrides)
     show = not args.no_progress
-    if args.command == "run":
+    if args.command == "compare":
+        import shlex
+
+        from semcom_sim.compare import compare
+
+        words = ["semcom-sim", "compare", args.scenario] + [w for o in args.overrides for w in ("--set", o)]
+        command = " ".join(shlex.quote(w) for w in words + (["--out", args.out] if args.out else []))
+        experiment = compare(scenario, args.out, retrain=args.retrain, show_progress=show, command=command)
+    elif args.command == "run":
         experiment = runner.run(scenario, args.out, retrain=args.retrain, show_progress=show)
     else:
         experiment = runner.Experiment.open(scenario, args.out)

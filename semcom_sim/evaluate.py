@@ -52,3 +52,13 @@ class AccuracyEvaluator:
             idx = order[position:position + self.batch_size]
             position += self.batch_size
             yield int(self._correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno)), len(idx)
+
+    def accuracy(self, ebno_db: float, num_samples: int, seed: int) -> float:
+        """Accuracy over at least ``num_samples`` samples at one Eb/N0 (whole batches)."""
+        correct = total = 0
+        batches = self.make_batches(ebno_db, seed)
+        while total < num_samples:
+            k, n = next(batches)
+            correct, total = correct + k, total + n
+        batches.close()
+        return correct / total

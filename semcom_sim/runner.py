@@ -37,6 +37,7 @@ class Experiment:
     log: Callable[[str], None] = print
     models: dict = field(default_factory=dict)
     checkpoints: dict = field(default_factory=dict)
+    _features: Dataset | None = None
 
     @classmethod
     def open(cls, scenario: Scenario, out_dir: str | Path | None = None,
@@ -54,6 +55,25 @@ class Experiment:
     def results_path(self) -> Path:
         return self.out_dir / RESULTS_CSV
 
+    @property
+    def condition(self) -> str:
+        """The test condition of the scenario's own ``phy``: ``"CHANNEL/CSI"``."""
+        return f"{self.scenario.phy.channel}/{self.scenario.phy.csi}"
+
+    def dataset_for(self, scheme: str) -> Dataset:
+        """The dataset a scheme reads: the teacher's features (computed once, kept in
+        ``out_dir/teacher_features``) for ``teacher-over-channel``, else the scenario's dataset."""
+        from semcom_sim.system import scheme_scenario
+
+        if scheme_scenario(self.scenario, scheme).model.source != "teacher-features":
+            return self.dataset
+        if self._features is None:
+            from semcom_sim.teacher.features import feature_dataset
+
+            self._features = feature_dataset(self.scenario, self.dataset, self.out_dir / "teacher_features",
+                                             self.log)
+        return self._features
+
     # -- steps -------------------------------------------------------------------------------------
     def train(self, retrain: bool = False, show_progress: bool = True) -> None:
         """Trains each scheme of ``sweep.schemes`` unless a matching checkpoint exists."""
@@ -61,8 +81,8 @@ class Experiment:
 
         self._write_scenario()
         for scheme in self.scenario.sweep.schemes:
-            model, checkpoint = load_or_train(self.scenario, scheme, self.dataset, self.out_dir, retrain=retrain,
-                                              show_progress=show_progress, log=self.log)
+            model, checkpoint = load_or_train(self.scenario, scheme, self.dataset_for(scheme), self.out_dir,
+                                              retrain=retrain, show_progress=show_progress, log=self.log)
             self.models[scheme], self.checkpoints[scheme] = model, checkpoint
 
     def load_trained(self) -> None:
@@ -72,11 +92,12 @@ class Experiment:
         for scheme in self.scenario.sweep.schemes:
             if scheme in self.models:
                 continue
-            checkpoint = Checkpoint.for_scheme(self.out_dir, self.scenario, scheme, self.dataset)
+            dataset = self.dataset_for(scheme)
+            checkpoint = Checkpoint.for_scheme(self.out_dir, self.scenario, scheme, dataset)
             if not checkpoint.exists():
                 raise ScenarioError(f"checkpoint: no trained '{scheme}' model for this scenario in "
                                     f"{checkpoint.directory}; run `semcom-sim train` (or `run`) first")
-            self.models[scheme] = load_checkpoint(checkpoint, self.scenario, self.dataset)
+            self.models[scheme] = load_checkpoint(checkpoint, self.scenario, dataset)
             self.checkpoints[scheme] = checkpoint
 
     def model_id(self, scheme: str) -> str:
@@ -99,7 +120,8 @@ class Experiment:
         rows = []
         for scheme in cfg.schemes:
             model = self.models[scheme]
-            evaluator = AccuracyEvaluator(model, self.dataset.x_test, self.dataset.y_test, cfg.batch_size,
+            dataset = self.dataset_for(scheme)
+            evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, cfg.batch_size,
                                           jit_compile=self.scenario.training.jit_compile)
 
             def no_of(ebno_db: float, link=model.link) -> float:
@@ -111,7 +133,8 @@ class Experiment:
                               esno_db_of=lambda e, f=no_of: float(esno_db_from_no(f(e))), no_of=no_of,
                               store=store, ci_half_width=cfg.ci_half_width, confidence=cfg.confidence,
                               min_frames=cfg.min_frames, max_frames=cfg.max_frames, base_seed=cfg.seed,
-                              show_progress=show_progress, stream=stream, reraise_interrupt=True)
+                              show_progress=show_progress, stream=stream, reraise_interrupt=True,
+                              csi=phy.csi, condition=self.condition)
         return rows
 
     def current_rows(self) -> list[dict]:
@@ -121,6 +144,7 @@ class Experiment:
         ids = {s: self.model_id(s) for s in self.checkpoints}
         return [r for r in read_results(self.results_path)
                 if r["scheme"] in self.scenario.sweep.schemes and r["channel"] == self.scenario.phy.channel
+                and r.get("condition") in (None, self.condition)
                 and float(r["ebno_db"]) in points and (r["scheme"] not in ids or r["model_id"] == ids[r["scheme"]])]
 
     def plot(self, path: str | Path | None = None) -> Path:

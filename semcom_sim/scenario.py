@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "ScenarioError", "Data", "Model", "Phy", "Training", "Teacher", "Sweep", "Output", "Scenario",
+    "ScenarioError", "Data", "Model", "Phy", "Training", "Teacher", "Sweep", "Compare", "Output", "Scenario",
     "load_scenario", "apply_overrides", "CHANNELS", "SCHEMES",
 ]
 
@@ -42,7 +42,9 @@ SNR_ESTIMATORS = ("pilots", "genie")
 DISTILLATION = ("none", "cached", "online")
 IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
 TEXT_TEACHERS = ("all-minilm-l6-v2",)
-SCHEMES = ("proposed", "no-adaptive")
+SCHEMES = ("proposed", "no-adaptive", "no-kd", "online-kd", "teacher-over-channel", "digital", "fixed-snr")
+SOURCES = ("student", "teacher-features")
+TRANSMISSIONS = ("analog", "digital")
 
 
 class ScenarioError(ValueError):
@@ -180,6 +182,14 @@ class Model(_Section):
     :param adaptive_hidden_ratio: hidden width of Phi as a fraction of the feature channels.
     :param stochastic: sample the latent with the reparameterisation trick during training
         (needed for the rate term); the mean is sent at evaluation.
+    :param source: what the encoder reads: ``"student"`` (the images or token ids) or
+        ``"teacher-features"`` (the frozen teacher's feature vector; the encoder is then a small
+        dense channel encoder: the teacher-over-channel reference).
+    :param feature_encoder_units: hidden widths of that dense channel encoder.
+    :param transmission: ``"analog"`` (features -> complex symbols, the semantic link) or
+        ``"digital"`` (features quantised to ``quant_bits`` bits each -> 5G LDPC at ``phy.coderate``
+        -> QAM with ``phy.bits_per_symbol`` bits: the separation baseline; see ``phy/digital.py``).
+    :param quant_bits: digital only: bits per feature of the uniform quantiser.
     """
 
     _section = "model"
@@ -190,12 +200,23 @@ class Model(_Section):
     adaptive: bool = True
     adaptive_hidden_ratio: float = 0.25
     stochastic: bool = True
+    source: str = "student"
+    feature_encoder_units: tuple[int, ...] = (256,)
+    transmission: str = "analog"
+    quant_bits: int = 4
 
     def _validate(self):
         self._positive("num_channel_uses", "adaptive_hidden_ratio", "embedding_dim")
+        self._one_of("source", SOURCES)
+        self._one_of("transmission", TRANSMISSIONS)
+        if not 1 <= self.quant_bits <= 16:
+            _fail(self._where("quant_bits"), f"must be in 1..16, got {self.quant_bits!r}")
+        if self.transmission == "digital" and self.adaptive:
+            _fail(self._where("adaptive"), "the digital link has no analog features to re-weight: set "
+                  "model.adaptive=False with model.transmission='digital'")
         if not self.encoder_filters:
             _fail(self._where("encoder_filters"), "needs at least one convolution")
-        for name in ("encoder_filters", "decoder_units"):
+        for name in ("encoder_filters", "decoder_units", "feature_encoder_units"):
             if any(v <= 0 for v in getattr(self, name)):
                 _fail(self._where(name), f"all widths must be > 0, got {getattr(self, name)!r}")
 
@@ -229,7 +250,9 @@ class Phy(_Section):
         rounded to whole OFDM symbols.
     :param bits_per_symbol: bits that one complex channel use is counted for in Eb/N0 (an analog
         scheme has no bits; this is the accounting convention, see docs/conventions.md).
-    :param coderate: code rate that Eb/N0 is counted against (1 for the analog link).
+    :param coderate: code rate that Eb/N0 is counted against (1 for the analog link); the LDPC
+        code rate of the digital link.
+    :param ldpc_iterations: digital link: belief-propagation iterations of the 5G LDPC decoder.
     """
 
     _section = "phy"
@@ -254,6 +277,7 @@ class Phy(_Section):
     snr_feedback_delay_ms: float = 0.0
     bits_per_symbol: float = 2.0
     coderate: float = 1.0
+    ldpc_iterations: int = 20
 
     def _validate(self):
         self._one_of("channel", CHANNELS, _CHANNELS_TEXT)
@@ -296,6 +320,7 @@ class Phy(_Section):
             _fail(self._where("snr_feedback_range_db"), f"low must be below high, got {(lo, hi)!r}")
         if not 0 < self.coderate <= 1:
             _fail(self._where("coderate"), f"must be in (0, 1], got {self.coderate!r}")
+        self._positive("ldpc_iterations")
 
     @property
     def num_effective_subcarriers(self) -> int:
@@ -458,6 +483,111 @@ class Sweep(_Section):
                 _fail(self._where("schemes"), f"{s!r} is not one of {', '.join(SCHEMES)}")
 
 
+_CONDITIONS = ("AWGN/perfect", "AWGN/ls", "Rayleigh/perfect", "Rayleigh/ls", "TDL-A/perfect", "TDL-A/ls",
+               "CDL-C/perfect", "CDL-C/ls")
+
+
+@dataclass(frozen=True)
+class Compare(_Section):
+    """What ``semcom-sim compare`` runs: schemes, test conditions and the paper's four evaluation axes.
+
+    Schemes (each a variant of this scenario, see :func:`semcom_sim.system.scheme_scenario`):
+    ``proposed`` (the scenario as written: cached KD + IB loss + adaptive module), ``no-adaptive``,
+    ``no-kd`` (labels only), ``online-kd`` (teacher in the loop), ``teacher-over-channel`` (the
+    teacher's features through the same link), ``digital`` (quantised features -> 5G LDPC -> QAM)
+    and ``fixed-snr`` (no KD, no adaptive module, trained at one Eb/N0: DeepJSCC practice).
+
+    :param schemes: schemes to train and sweep.
+    :param conditions: test conditions ``"CHANNEL/CSI"`` (e.g. ``"TDL-A/ls"``) of the accuracy-vs-Eb/N0
+        grid; each replaces ``phy.channel`` and ``phy.csi`` of the scenario.
+    :param retrain_per_condition: train every scheme under every condition (``False``: train once under
+        the scenario's own ``phy`` and evaluate the same weights under each condition).
+    :param fixed_ebno_db: the single training Eb/N0 of ``fixed-snr``.
+    :param digital_bits_per_symbol: QAM bits per symbol of ``digital``.
+    :param digital_coderate: LDPC code rate of ``digital``.
+    :param digital_quant_bits: bits per feature of ``digital``; it sends
+        ``num_channel_uses * digital_bits_per_symbol * digital_coderate // digital_quant_bits``
+        features per sample, so every scheme uses the same channel uses per sample.
+    :param online_kd_epochs: epochs of ``online-kd`` (``None``: ``training.epochs``; fewer bounds its
+        CPU cost, and its accuracy curves are then those of a shorter training).
+    :param robustness_schemes: schemes evaluated under SNR-feedback errors.
+    :param feedback_bits: SNR feedback quantiser resolutions to evaluate (replacing ``phy.snr_feedback_bits``).
+    :param feedback_delay_ms: feedback staleness values to evaluate (replacing ``phy.snr_feedback_delay_ms``).
+    :param data_fractions: training-data fractions of the data-requirement axis (equal optimizer steps:
+        a fraction ``f`` trains ``ceil(epochs / f)`` epochs).
+    :param fraction_schemes: schemes of that axis.
+    :param fraction_ebno_db: Eb/N0 points at which that axis is evaluated.
+    :param target_accuracy: the distillation-cost axis: validation accuracy to reach.
+    :param target_ebno_db: Eb/N0 of that validation (after every epoch, on ``validation_samples``
+        test samples through the scenario's channel).
+    :param validation_samples: test samples of the per-epoch validation.
+    :param latency_runs: warm batch-1 runs behind each latency median.
+    """
+
+    _section = "compare"
+    schemes: tuple[str, ...] = SCHEMES
+    conditions: tuple[str, ...] = _CONDITIONS
+    retrain_per_condition: bool = False
+    fixed_ebno_db: float = 10.0
+    digital_bits_per_symbol: int = 4
+    digital_coderate: float = 0.5
+    digital_quant_bits: int = 4
+    online_kd_epochs: int | None = None
+    robustness_schemes: tuple[str, ...] = ("proposed",)
+    feedback_bits: tuple[int, ...] = (2, 4, 8)
+    feedback_delay_ms: tuple[float, ...] = (5.0, 20.0)
+    data_fractions: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0)
+    fraction_schemes: tuple[str, ...] = ("proposed", "no-kd")
+    fraction_ebno_db: tuple[float, ...] = (0.0, 12.0)
+    target_accuracy: float = 0.85
+    target_ebno_db: float = 10.0
+    validation_samples: int = 2000
+    latency_runs: int = 50
+
+    def _validate(self):
+        if not self.schemes:
+            _fail(self._where("schemes"), "needs at least one scheme")
+        for name in ("schemes", "robustness_schemes", "fraction_schemes"):
+            values = getattr(self, name)
+            for s in values:
+                if s not in SCHEMES:
+                    _fail(self._where(name), f"{s!r} is not one of {', '.join(SCHEMES)}")
+            if len(set(values)) != len(values):
+                _fail(self._where(name), f"has repeated schemes: {values!r}")
+        if not self.conditions:
+            _fail(self._where("conditions"), "needs at least one condition such as 'TDL-A/ls'")
+        for c in self.conditions:
+            channel, sep, csi = c.partition("/")
+            if not sep or channel not in CHANNELS or csi not in CSI_MODES:
+                _fail(self._where("conditions"), f"{c!r} is not CHANNEL/CSI with CHANNEL one of {_CHANNELS_TEXT} "
+                      f"and CSI one of {', '.join(CSI_MODES)}")
+        if len(set(self.conditions)) != len(self.conditions):
+            _fail(self._where("conditions"), f"has repeated conditions: {self.conditions!r}")
+        if self.digital_bits_per_symbol not in (2, 4, 6, 8):
+            _fail(self._where("digital_bits_per_symbol"), f"must be 2, 4, 6 or 8 (QPSK..256-QAM), got "
+                  f"{self.digital_bits_per_symbol!r}")
+        if not 0 < self.digital_coderate < 1:
+            _fail(self._where("digital_coderate"), f"must be in (0, 1), got {self.digital_coderate!r}")
+        if not 1 <= self.digital_quant_bits <= 16:
+            _fail(self._where("digital_quant_bits"), f"must be in 1..16, got {self.digital_quant_bits!r}")
+        self._positive("online_kd_epochs", "validation_samples", "latency_runs")
+        for b in self.feedback_bits:
+            if not 1 <= b <= 16:
+                _fail(self._where("feedback_bits"), f"each must be in 1..16, got {b!r}")
+        for d in self.feedback_delay_ms:
+            if not (math.isfinite(d) and d >= 0):
+                _fail(self._where("feedback_delay_ms"), f"each must be a finite number >= 0, got {d!r}")
+        for f in self.data_fractions:
+            if not 0 < f <= 1:
+                _fail(self._where("data_fractions"), f"each must be in (0, 1], got {f!r}")
+        for name in ("fixed_ebno_db", "target_ebno_db", "fraction_ebno_db"):
+            values = getattr(self, name)
+            if not all(math.isfinite(v) for v in (values if isinstance(values, tuple) else (values,))):
+                _fail(self._where(name), f"must be finite, got {values!r}")
+        if not 0 < self.target_accuracy < 1:
+            _fail(self._where("target_accuracy"), f"must be in (0, 1), got {self.target_accuracy!r}")
+
+
 @dataclass(frozen=True)
 class Output(_Section):
     """Where results go.
@@ -483,6 +613,7 @@ class Scenario:
     training: Training = field(default_factory=Training)
     teacher: Teacher = field(default_factory=Teacher)
     sweep: Sweep = field(default_factory=Sweep)
+    compare: Compare = field(default_factory=Compare)
     output: Output = field(default_factory=Output)
 
     def __post_init__(self):
@@ -494,7 +625,8 @@ class Scenario:
                 _fail(f.name, f"must be a {f.default_factory.__name__}(...), got {type(value).__name__}")
         text = self.data.dataset == "wordnet-nouns"
         known = self.teacher.name in IMAGE_TEACHERS + TEXT_TEACHERS
-        if self.training.distillation != "none" and known and (self.teacher.name in TEXT_TEACHERS) != text:
+        uses_teacher = self.training.distillation != "none" or self.model.source == "teacher-features"
+        if uses_teacher and known and (self.teacher.name in TEXT_TEACHERS) != text:
             _fail("teacher.name", f"{self.teacher.name!r} does not read {self.data.dataset!r} data; use one of "
                   f"{', '.join(TEXT_TEACHERS if text else IMAGE_TEACHERS)}")
         if self.model.num_channel_uses > self.phy.num_data_symbols:
@@ -523,8 +655,8 @@ class Scenario:
 
     def fingerprint(self, *sections: str) -> str:
         """A short hash of the named sections (all that shape a trained model by default)."""
-        sections = sections or ("data", "model", "phy", "training") + (
-            ("teacher",) if self.training.distillation != "none" else ())
+        uses_teacher = self.training.distillation != "none" or self.model.source == "teacher-features"
+        sections = sections or ("data", "model", "phy", "training") + (("teacher",) if uses_teacher else ())
         payload = {s: dataclasses.asdict(getattr(self, s)) for s in sections}
         for section, names in _NOT_IN_FINGERPRINT.items():
             for name in names:

@@ -42,13 +42,15 @@ __all__ = ["RESULT_COLUMNS", "REQUIRED_COLUMNS", "wilson_interval", "difference_
            "ResultsStore", "read_results", "run_sweep"]
 
 RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "frames",
-                  "correct", "no", "stop", "runtime_s", "model_id")
-"""Columns of the results CSV, in file order. The first eight are required when reading a file."""
+                  "correct", "no", "stop", "runtime_s", "model_id", "csi", "condition")
+"""Columns of the results CSV, in file order. The first eight are required when reading a file.
+``condition`` names the test condition of a row (``"TDL-A/ls"``, or a variant of it such as
+``"TDL-A/ls/feedback-2bit"``); rows are keyed by ``(scheme, channel, condition, ebno_db)``."""
 
 REQUIRED_COLUMNS = RESULT_COLUMNS[:8]
 _FLOAT_COLUMNS = frozenset({"ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "no", "runtime_s"})
 _INT_COLUMNS = frozenset({"frames", "correct"})
-_STR_COLUMNS = frozenset({"scheme", "channel", "stop", "model_id"})
+_STR_COLUMNS = frozenset({"scheme", "channel", "stop", "model_id", "csi", "condition"})
 _COMPLETED_STOPS = ("ci", "max_frames")
 _STATUS_TEXT = {"ci": "reached CI target", "max_frames": "reached max frames"}
 
@@ -115,12 +117,12 @@ def point_seed(base_seed: int, scheme: str, ebno_db: float) -> int:
 
 # -- the results file ------------------------------------------------------------------------------
 
-def _key(scheme, channel, ebno_db) -> tuple[str, str, float]:
-    return str(scheme), str(channel), round(float(ebno_db), 9) + 0.0
+def _key(scheme, channel, ebno_db, condition=None) -> tuple[str, str, str, float]:
+    return str(scheme), str(channel), str(condition or ""), round(float(ebno_db), 9) + 0.0
 
 
-def _row_key(row: dict) -> tuple[str, str, float]:
-    return _key(row["scheme"], row["channel"], row["ebno_db"])
+def _row_key(row: dict) -> tuple[str, str, str, float]:
+    return _key(row["scheme"], row["channel"], row["ebno_db"], row.get("condition"))
 
 
 def _parse_int(text: str) -> int:
@@ -188,7 +190,7 @@ def read_results(path: str | Path) -> list[dict]:
     """Reads a results CSV into a list of dicts with typed values.
 
     Floats for ``ebno_db, esno_db, accuracy, ci_low, ci_high, no, runtime_s``; ints for ``frames``
-    and ``correct``; strings for ``scheme, channel, stop, model_id``. Optional columns that are
+    and ``correct``; strings for ``scheme, channel, stop, model_id, csi, condition``. Optional columns that are
     absent or empty read as ``None``. A malformed file raises ``ValueError`` with one line naming
     the file and the problem.
     """
@@ -215,10 +217,11 @@ def _format_value(value) -> str:
 
 
 class ResultsStore:
-    """The CSV file of sweep rows, one per ``(scheme, channel, ebno_db)``, rewritten atomically on every put.
+    """The CSV file of sweep rows, one per ``(scheme, channel, condition, ebno_db)``, rewritten atomically
+    on every put.
 
     Loads the existing rows if ``path`` exists (a malformed file raises ``ValueError`` naming the file
-    and the problem). Rows are kept sorted by ``(scheme, channel, ebno_db)``.
+    and the problem). Rows are kept sorted by ``(scheme, channel, condition, ebno_db)``.
     """
 
     def __init__(self, path: str | Path):
@@ -232,8 +235,9 @@ class ResultsStore:
             for i, row in enumerate(rows):
                 key = _row_key(row)
                 if key in seen:
-                    raise ValueError(f"{self.path}: line {i + 2}: repeats the point {key[0]}, {key[1]}, "
-                                     f"Eb/N0 {key[2]:g} dB of line {seen[key] + 2}")
+                    where = f"{key[1]}" + (f" ({key[2]})" if key[2] else "")
+                    raise ValueError(f"{self.path}: line {i + 2}: repeats the point {key[0]}, {where}, "
+                                     f"Eb/N0 {key[3]:g} dB of line {seen[key] + 2}")
                 seen[key] = i
             self.rows = sorted(rows, key=_row_key)
 
@@ -243,9 +247,10 @@ class ResultsStore:
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.path)!r}, {len(self.rows)} rows)"
 
-    def lookup(self, scheme: str, channel: str, ebno_db: float, model_id: str) -> dict | None:
+    def lookup(self, scheme: str, channel: str, ebno_db: float, model_id: str,
+               condition: str | None = None) -> dict | None:
         """A copy of the completed row of this point computed with this ``model_id``, else ``None``."""
-        key = _key(scheme, channel, ebno_db)
+        key = _key(scheme, channel, ebno_db, condition)
         for row in self.rows:
             if (_row_key(row) == key and row.get("stop") in _COMPLETED_STOPS
                     and str(row.get("model_id") or "") == str(model_id)):
@@ -253,7 +258,7 @@ class ResultsStore:
         return None
 
     def put(self, row: dict) -> None:
-        """Replaces the row with the same ``(scheme, channel, ebno_db)``, else appends; writes the file."""
+        """Replaces the row with the same ``(scheme, channel, condition, ebno_db)``, else appends; writes the file."""
         missing = [c for c in REQUIRED_COLUMNS if row.get(c) is None]
         if missing:
             raise ValueError(f"results row lacks column(s) {', '.join(missing)}: {row!r}")
@@ -383,10 +388,11 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
               esno_db_of: Callable[[float], float], no_of: Callable[[float], float],
               store: ResultsStore, ci_half_width: float, confidence: float, min_frames: int, max_frames: int,
               base_seed: int, show_progress: bool = True, stream: TextIO = sys.stdout,
-              reraise_interrupt: bool = False) -> list[dict]:
+              reraise_interrupt: bool = False, csi: str | None = None, condition: str | None = None) -> list[dict]:
     """Sweeps task accuracy over ``ebno_db`` for one scheme and channel; returns the rows, in point order.
 
-    For each point in order: a completed row of the same ``(scheme, channel, ebno_db)`` and ``model_id``
+    For each point in order: a completed row of the same ``(scheme, channel, condition, ebno_db)`` and
+    ``model_id``
     in ``store`` is reused (status ``resumed``). Otherwise ``make_batches(ebno_db, point_seed(base_seed,
     scheme, ebno_db))`` is iterated; it yields ``(num_correct, num_frames)`` per Monte Carlo batch until
     closed. Batches are drawn until at least ``min_frames`` frames are done and the Wilson interval's
@@ -405,7 +411,8 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
     confidence, ci_half_width = float(confidence), float(ci_half_width)
     disable_bar = not show_progress or not _is_tty(stream)
     table = _Table(confidence, stream)
-    print(f"Sweep: scheme={scheme}, channel={channel}, model={model_id}, {len(points)} Eb/N0 points, "
+    print(f"Sweep: scheme={scheme}, channel={channel}{f', condition={condition}' if condition else ''}, "
+          f"model={model_id}, {len(points)} Eb/N0 points, "
           f"target {100 * confidence:g}% CI half-width <= {ci_half_width:g}, frames (samples) "
           f"{min_frames}..{max_frames}", file=stream, flush=True)
     table.header()
@@ -413,7 +420,7 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
     ebno = points[0]
     try:
         for ebno in points:
-            stored = store.lookup(scheme, channel, ebno, model_id)
+            stored = store.lookup(scheme, channel, ebno, model_id, condition)
             if stored is not None:
                 rows.append(stored)
                 table.row(stored, "resumed (stored)")
@@ -430,7 +437,7 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
                 "esno_db": float(esno_db_of(ebno)), "accuracy": correct / frames,
                 "ci_low": low, "ci_high": high, "frames": frames, "correct": correct,
                 "no": float(no_of(ebno)), "stop": stop, "runtime_s": time.perf_counter() - start,
-                "model_id": str(model_id),
+                "model_id": str(model_id), "csi": csi, "condition": condition,
             }
             store.put(row)
             rows.append(row)

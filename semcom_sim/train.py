@@ -141,8 +141,12 @@ class CachedTeacherTargets:
         return targets
 
 
+EpochCallback = Callable[[SemanticLink, int], dict]
+
+
 def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progress: bool = True,
-                log: Callable[[str], None] = print) -> tuple[SemanticLink, list[dict]]:
+                log: Callable[[str], None] = print,
+                on_epoch_end: EpochCallback | None = None) -> tuple[SemanticLink, list[dict]]:
     """Trains ``scheme`` of ``scenario`` on ``dataset`` through the channel.
 
     Adam with a cosine learning-rate decay from ``training.learning_rate`` to 5% of it over the run.
@@ -150,7 +154,11 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     last partial batch is dropped so the compiled step keeps one shape); every frame of a batch draws
     its own Eb/N0 uniformly from ``training.ebno_db_range``.
 
-    :return: the trained model and one history dict per epoch (loss parts, train accuracy, seconds).
+    ``on_epoch_end(model, epoch)`` (optional) runs after each epoch, outside the timed part; the dict
+    it returns (e.g. a validation accuracy) joins that epoch's history record.
+
+    :return: the trained model and one history dict per epoch (loss parts, train accuracy, seconds:
+        the epoch's training time, the teacher's time included for online KD).
     """
     resolved = scheme_scenario(scenario, scheme)
     cfg = resolved.training
@@ -196,6 +204,8 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
         record = {"epoch": epoch + 1, **{k: v / num_steps for k, v in totals.items()},
                   "train_accuracy": correct / (num_steps * cfg.batch_size),
                   "seconds": time.perf_counter() - start}
+        if on_epoch_end is not None:
+            record.update(on_epoch_end(model, epoch + 1))
         history.append(record)
         parts_text = "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "seconds"))
         log(f"[{scheme}] epoch {epoch + 1}/{cfg.epochs}  {parts_text}  ({record['seconds']:.1f} s)")
@@ -226,14 +236,15 @@ def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset
 
 
 def load_or_train(scenario: Scenario, scheme: str, dataset: Dataset, out_dir: str | Path, *,
-                  retrain: bool = False, show_progress: bool = True,
-                  log: Callable[[str], None] = print) -> tuple[SemanticLink, Checkpoint]:
+                  retrain: bool = False, show_progress: bool = True, log: Callable[[str], None] = print,
+                  on_epoch_end: EpochCallback | None = None) -> tuple[SemanticLink, Checkpoint]:
     """Loads the matching checkpoint of ``scheme`` from ``out_dir``, or trains and saves one."""
     checkpoint = Checkpoint.for_scheme(out_dir, scenario, scheme, dataset)
     if checkpoint.exists() and not retrain:
         log(f"[{scheme}] reusing checkpoint {checkpoint.weights_path}")
         return load_checkpoint(checkpoint, scenario, dataset), checkpoint
-    model, history = train_model(scenario, scheme, dataset, show_progress=show_progress, log=log)
+    model, history = train_model(scenario, scheme, dataset, show_progress=show_progress, log=log,
+                                 on_epoch_end=on_epoch_end)
     save_checkpoint(model, checkpoint, scenario, dataset, history)
     log(f"[{scheme}] saved checkpoint {checkpoint.weights_path}")
     return model, checkpoint

@@ -27,14 +27,15 @@ class Dataset:
     Equality is identity (``eq=False``): compare :attr:`fingerprint` to compare contents.
 
     :param name: ``"fashion-mnist"``, ``"synthetic"`` or ``"wordnet-nouns"``.
-    :param x_train: images float32 ``[N, 28, 28, 1]`` in [0, 1], or token ids int32 ``[N, max_len]``.
+    :param x_train: images float32 ``[N, 28, 28, 1]`` in [0, 1], token ids int32 ``[N, max_len]``, or
+        feature vectors float32 ``[N, D]`` (a frozen teacher's features, see ``teacher/features.py``).
     :param y_train: int32 ``[N]``, values in ``0 .. num_classes - 1``.
     :param x_test: like ``x_train``, ``M`` samples.
     :param y_test: int32 ``[M]``.
     :param num_classes: number of classes.
     :param class_names: ``num_classes`` human-readable names, index = label.
     :param fingerprint: first 16 hex chars of a sha256 over ``name`` and the four arrays.
-    :param modality: ``"image"`` or ``"text"``.
+    :param modality: ``"image"``, ``"text"`` or ``"features"``.
     :param texts_train: the raw texts of a text dataset (what a text teacher reads), else ``None``.
     :param texts_test: likewise for the test split.
     :param vocabulary: the tokenizer that made the token ids of a text dataset, else ``None``.
@@ -60,8 +61,10 @@ class Dataset:
                 raise ValueError(f"x_{split} must be float32 [N, 28, 28, 1], got {x.dtype} {x.shape}")
             if self.modality == "text" and (x.dtype != np.int32 or x.ndim != 2):
                 raise ValueError(f"x_{split} must be int32 token ids [N, max_len], got {x.dtype} {x.shape}")
-            if self.modality not in ("image", "text"):
-                raise ValueError(f"modality must be 'image' or 'text', got {self.modality!r}")
+            if self.modality == "features" and (x.dtype != np.float32 or x.ndim != 2):
+                raise ValueError(f"x_{split} must be float32 features [N, D], got {x.dtype} {x.shape}")
+            if self.modality not in ("image", "text", "features"):
+                raise ValueError(f"modality must be 'image', 'text' or 'features', got {self.modality!r}")
             if y.dtype != np.int32 or y.shape != (x.shape[0],):
                 raise ValueError(f"y_{split} must be int32 [{x.shape[0]}], got {y.dtype} {y.shape}")
         if len(self.class_names) != self.num_classes:

@@ -2,7 +2,7 @@
 
 from semcom_sim.semantic.adaptive import ChannelAdaptiveModule
 from semcom_sim.semantic.decoder import SemanticDecoder
-from semcom_sim.semantic.encoder import GaussianSampler, SemanticEncoder, TextEncoder, gaussian_kl
+from semcom_sim.semantic.encoder import FeatureEncoder, GaussianSampler, SemanticEncoder, TextEncoder, gaussian_kl
 
-__all__ = ["ChannelAdaptiveModule", "SemanticDecoder", "SemanticEncoder", "TextEncoder", "GaussianSampler",
-           "gaussian_kl"]
+__all__ = ["ChannelAdaptiveModule", "SemanticDecoder", "SemanticEncoder", "TextEncoder", "FeatureEncoder",
+           "GaussianSampler", "gaussian_kl"]

@@ -132,3 +132,45 @@ class TextEncoder(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "vocab_size": self.vocab_size,
                 "embedding_dim": self.embedding_dim, "filters": self.filters}
+
+
+@keras.saving.register_keras_serializable(package="semcom_sim")
+class FeatureEncoder(keras.layers.Layer):
+    """Dense channel encoder with a Gaussian output for a feature vector: the teacher-over-channel
+    reference sends a frozen teacher's features through the link with this as its only encoder.
+
+    Input: ``features`` [batch, feature_dim] float32. Output: ``(mu, logvar)``, each [batch, latent_dim].
+
+    :param latent_dim: real features per sample (twice the complex channel uses).
+    :param units: widths of the hidden dense layers (ReLU).
+    """
+
+    def __init__(self, latent_dim: int, units: tuple[int, ...] = (256,), **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.units = tuple(int(u) for u in units)
+        self.norm = keras.layers.LayerNormalization()
+        self.hidden = [keras.layers.Dense(u, activation="relu") for u in self.units]
+        self.mu = keras.layers.Dense(self.latent_dim)
+        self.logvar = keras.layers.Dense(self.latent_dim, bias_initializer=keras.initializers.Constant(-4.0))
+
+    def build(self, features_shape):
+        shape = (None, int(features_shape[-1]))
+        self.norm.build(shape)
+        for dense in self.hidden:
+            dense.build(shape)
+            shape = (None, dense.units)
+        self.mu.build(shape)
+        self.logvar.build(shape)
+
+    def call(self, features, training=False):
+        h = self.norm(features)
+        for dense in self.hidden:
+            h = dense(h)
+        return self.mu(h), ops.clip(self.logvar(h), -12.0, 6.0)
+
+    def compute_output_shape(self, features_shape):
+        return (features_shape[0], self.latent_dim), (features_shape[0], self.latent_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim, "units": self.units}

@@ -64,8 +64,8 @@ def _check_modality(scenario: Scenario, dataset: Dataset) -> None:
 class LoadedTeacher:
     """A prepared teacher of a scenario, run over the training set.
 
-    ``predict(rows)`` takes positions in the training set (int [B]) and returns the teacher's
-    probabilities float32 [B, C] and features float32 [B, D].
+    ``predict(rows, split="train")`` takes positions in the training (or ``"test"``) set (int [B])
+    and returns the teacher's probabilities float32 [B, C] and features float32 [B, D].
 
     :param scenario: the scenario (its ``teacher`` section).
     :param dataset: the :class:`~semcom_sim.data.Dataset` the teacher was prepared on.
@@ -85,19 +85,20 @@ class LoadedTeacher:
             if self.model.resolution != cfg.resolution:
                 raise TeacherError(f"teacher {path} was fine-tuned at {self.model.resolution} px, but "
                                    f"teacher.resolution is {cfg.resolution}: run semcom-sim teacher finetune again")
-            self._inputs = dataset.x_train
+            self._inputs = {"train": dataset.x_train, "test": dataset.x_test}
         else:
             from semcom_sim.teacher.minilm import MiniLMTeacher
 
             self.model = MiniLMTeacher.load(path)
-            self._inputs = np.asarray(dataset.texts_train, dtype=object)
+            self._inputs = {"train": np.asarray(dataset.texts_train, dtype=object),
+                            "test": np.asarray(dataset.texts_test, dtype=object)}
         own = self.model.identity
         # The cache names the teacher as the scenario does; the weights hash pins the exact weights.
         self.identity = TeacherIdentity(cfg.name, own.weights_sha256, own.description)
         self.batch_size = cfg.batch_size
 
-    def predict(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        inputs = self._inputs[rows]
+    def predict(self, rows: np.ndarray, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+        inputs = self._inputs[split][rows]
         return self.model.predict(inputs if isinstance(inputs, np.ndarray) and inputs.dtype != object
                                   else list(inputs), batch_size=self.batch_size)
 

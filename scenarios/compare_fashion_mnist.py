@@ -1,0 +1,25 @@
+# Every scheme of the comparison on Fashion-MNIST (60k/10k), through the same OFDM link with 64
+# complex channel uses per image: accuracy vs Eb/N0 under AWGN, Rayleigh block fading, TDL-A and
+# CDL-C with perfect and LS CSI; model size/FLOPs/latency against the EfficientNet-Lite0 teacher;
+# time to a target accuracy for cached vs online KD; accuracy vs training-data fraction; SNR
+# feedback with 2/4/8 bits and stale feedback. Trained once under TDL-A with LS CSI.
+# Sized for a CPU (README states the measured time):
+#   semcom-sim compare scenarios/compare_fashion_mnist.py --out docs/results/compare_fashion_mnist
+from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
+
+scenario = Scenario(
+    name="compare-fashion-mnist",
+    data=Data(dataset="fashion-mnist"),
+    model=Model(num_channel_uses=64, encoder_filters=(32, 64, 64), decoder_units=(256, 256)),
+    phy=Phy(channel="TDL-A", delay_spread_ns=100.0, speed_mps=3.0, carrier_frequency_hz=3.5e9, csi="ls",
+            snr_feedback_bits=4),
+    training=Training(epochs=5, batch_size=128, learning_rate=1e-3, ebno_db_range=(-6.0, 18.0), beta=1e-3,
+                      distillation="cached", kd_temperature=1.0, kd_lambda=0.5),
+    teacher=Teacher(name="efficientnet-lite0", top_k=3, resolution=64),
+    sweep=Sweep(ebno_db=(-6.0, -2.0, 2.0, 6.0, 10.0, 16.0), ci_half_width=0.015, min_frames=1000,
+                max_frames=3000, batch_size=1000),
+    compare=Compare(fixed_ebno_db=10.0, digital_bits_per_symbol=4, digital_coderate=0.5, digital_quant_bits=4,
+                    online_kd_epochs=3, feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
+                    data_fractions=(0.1, 0.2, 0.5, 1.0), fraction_ebno_db=(0.0, 12.0),
+                    target_accuracy=0.85, target_ebno_db=10.0, validation_samples=2000, latency_runs=50),
+)

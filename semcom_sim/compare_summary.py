@@ -1,0 +1,239 @@
+"""The markdown summary of a comparison (``summary.md``): every number comes from the run's files.
+
+Verdicts compare each scheme with ``proposed`` point by point with Newcombe's interval of the
+accuracy difference: "better"/"worse" only where the interval excludes zero.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+from semcom_sim.compare_plots import parse_condition
+from semcom_sim.sweep import difference_interval
+
+_CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _minutes(run: dict) -> str:
+    t = run.get("timings_s", {})
+    parts = ", ".join(f"{k[:-2]} {v / 60:.1f}" for k, v in t.items() if k != "total_s")
+    return f"{t.get('total_s', float('nan')) / 60:.1f} min" + (f" ({parts})" if parts else "")
+
+
+def _fmt_points(values: list[float]) -> str:
+    return ", ".join(f"{v:g}" for v in sorted(values)) + " dB"
+
+
+def _versus(rows: list[dict], scheme: str, reference: str, confidence: float) -> dict:
+    """Points of the grid where ``scheme`` is significantly better / worse than ``reference``."""
+    by_key = {(r["scheme"], r["condition"], float(r["ebno_db"])): r for r in rows}
+    out = {"better": defaultdict(list), "worse": defaultdict(list), "tied": 0, "total": 0, "diffs": []}
+    for (s, condition, ebno), a in by_key.items():
+        b = by_key.get((reference, condition, ebno))
+        if s != scheme or b is None:
+            continue
+        diff, low, high = difference_interval(a["correct"], a["frames"], b["correct"], b["frames"], confidence)
+        out["total"] += 1
+        out["diffs"].append(diff)
+        if low > 0:
+            out["better"][condition].append(ebno)
+        elif high < 0:
+            out["worse"][condition].append(ebno)
+        else:
+            out["tied"] += 1
+    return out
+
+
+def _where(points: dict) -> str:
+    return "; ".join(f"{c} at {_fmt_points(v)}" for c, v in sorted(points.items())) or "nowhere"
+
+
+def _cost_by_scheme(cost: list[dict]) -> dict[str, dict]:
+    totals: dict[str, dict] = {}
+    for r in cost:
+        t = totals.setdefault(r["scheme"], {"parameters": 0, "flops_per_sample": 0, "latency_ms": 0.0})
+        t["parameters"] += int(r["parameters"])
+        t["flops_per_sample"] += int(r["flops_per_sample"])
+        t["latency_ms"] += float(r["latency_ms"])
+    if "teacher-over-channel" in totals and "teacher" in totals:  # it runs the teacher, then its channel encoder
+        for key in totals["teacher"]:
+            totals["teacher-over-channel"][key] += totals["teacher"][key]
+    return totals
+
+
+def _time_to_target(dist: list[dict]) -> dict[str, tuple[int, float] | None]:
+    out: dict[str, tuple[int, float] | None] = {}
+    for r in dist:
+        scheme = r["scheme"]
+        out.setdefault(scheme, None)
+        if out[scheme] is None and float(r["val_accuracy"]) >= float(r["target_accuracy"]):
+            out[scheme] = (int(r["epoch"]), float(r["wall_s"]))
+    return out
+
+
+def _accuracy_table(rows: list[dict], keys: list[tuple[str, str]], points: list[float], first: str) -> list[str]:
+    by_key = {(r["scheme"], r["condition"], float(r["ebno_db"])): r for r in rows}
+    lines = [f"| {first} | scheme | " + " | ".join(f"{e:g} dB" for e in points) + " |",
+             "|---|---|" + "---:|" * len(points)]
+    for condition, scheme in keys:
+        cells = []
+        for e in points:
+            r = by_key.get((scheme, condition, e))
+            cells.append("-" if r is None else f"{r['accuracy']:.3f}")
+        lines.append(f"| {condition} | {scheme} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def summarize_comparison(comparison, info: dict) -> str:
+    """The markdown text of ``summary.md`` for a :class:`~semcom_sim.compare.Comparison`."""
+    sc, cfg = comparison.scenario, comparison.cfg
+    out_dir = Path(comparison.out_dir)
+    dataset = comparison.experiment.dataset
+    level = f"{sc.sweep.confidence:.0%}"
+    rows = [{**r, "condition": r.get("condition") or ""} for r in comparison.rows()]
+    grid = [r for r in rows if r["condition"] in cfg.conditions]
+    cost = _read_csv(out_dir / "cost.csv")
+    dist = _read_csv(out_dir / "distillation.csv")
+    totals = _cost_by_scheme(cost)
+    ttt = _time_to_target(dist)
+    runs = info.get("invocations", [info])
+    first = runs[0]
+    lines = [f"# Comparison: {sc.name}", "",
+             f"Produced by `{first['command']}` on {first['date']}, {first['machine']}, commit {first['commit']}.",
+             "Invocations (later ones reuse checkpoints and finished sweep points): "
+             + "; ".join(f"{r['date']}: {_minutes(r)}" for r in runs) + ".", "",
+             f"Task: {dataset.name}, {dataset.num_train} training / {dataset.num_test} test samples, "
+             f"{dataset.num_classes} classes; {sc.model.num_channel_uses} complex channel uses per sample for every "
+             f"scheme. Models are trained under {sc.phy.channel} with {_CSI_TEXT[sc.phy.csi]} "
+             + ("and under every condition." if cfg.retrain_per_condition else
+                "and evaluated unchanged under every condition.")
+             + f" Accuracies are over the test set with {level} Wilson intervals in `results.csv`.", ""]
+
+    # -- verdicts ------------------------------------------------------------------------------
+    lines += ["## Where each scheme wins and loses", "",
+              f"Against `proposed` at every grid point (condition x Eb/N0); better/worse only where the {level} "
+              "Newcombe interval of the accuracy difference excludes zero. Cost is the transceiver's (the "
+              "teacher's for teacher-over-channel) relative to proposed.", "",
+              "| scheme | better than proposed | worse than proposed | tied | mean diff. | params | FLOPs | "
+              "latency | other axes |", "|---|---|---|---:|---:|---:|---:|---:|---|"]
+    ref = totals.get("proposed")
+    for scheme in cfg.schemes:
+        if scheme == "proposed":
+            v = {"better": {}, "worse": {}, "tied": "-", "diffs": []}
+        else:
+            v = _versus(grid, scheme, "proposed", sc.sweep.confidence)
+        t = totals.get(scheme)
+        ratios = ["-", "-", "-"]
+        if t and ref:
+            ratios = [f"{t[k] / ref[k]:.2g}x" for k in ("parameters", "flops_per_sample", "latency_ms")]
+        notes = []
+        if ttt.get(scheme):
+            epoch, wall = ttt[scheme]
+            notes.append(f"target {cfg.target_accuracy:g} at {cfg.target_ebno_db:g} dB after {wall:.0f} s "
+                         f"(epoch {epoch})")
+        elif scheme in ttt:
+            notes.append(f"never reached {cfg.target_accuracy:g} at {cfg.target_ebno_db:g} dB")
+        mean = f"{sum(v['diffs']) / len(v['diffs']):+.3f}" if v["diffs"] else "-"
+        lines.append(f"| {scheme} | {_where(v['better']) if scheme != 'proposed' else '(reference)'} | "
+                     f"{_where(v['worse']) if scheme != 'proposed' else '-'} | {v['tied']} | {mean} | "
+                     + " | ".join(ratios) + f" | {'; '.join(notes) or '-'} |")
+
+    # -- accuracy grid -------------------------------------------------------------------------
+    points = sorted({float(r["ebno_db"]) for r in grid})
+    lines += ["", "## Accuracy vs Eb/N0", "", f"Figure: `{comparison.out_dir.name}/accuracy_grid.png`.", ""]
+    lines += _accuracy_table(grid, [(c, s) for c in cfg.conditions for s in cfg.schemes], points, "condition")
+
+    # -- robustness ----------------------------------------------------------------------------
+    robust = [r for r in rows if parse_condition(r["condition"])["variant"] in ("feedback", "stale")
+              or r["condition"] == comparison.base_label]
+    if any(parse_condition(r["condition"])["variant"] for r in robust):
+        labels = [comparison.base_label] + sorted({r["condition"] for r in robust} - {comparison.base_label},
+                                                  key=lambda c: (parse_condition(c)["variant"],
+                                                                 parse_condition(c)["value"]))
+        lines += ["", "## Robustness to SNR-feedback errors", "",
+                  f"The trained model under the base condition ({comparison.base_label}, feedback "
+                  f"{sc.phy.snr_feedback_bits} bits, {sc.phy.snr_feedback_delay_ms:g} ms old, "
+                  f"{sc.phy.speed_mps:g} m/s) and with the fed-back SNR quantised to other resolutions or older.", ""]
+        lines += _accuracy_table(robust, [(c, s) for c in labels for s in cfg.robustness_schemes], points, "condition")
+
+    # -- data fraction -------------------------------------------------------------------------
+    frac = [r for r in rows if parse_condition(r["condition"])["variant"] == "fraction"]
+    if frac:
+        lines += ["", "## Training-data fraction (equal optimizer steps)", "",
+                  "| scheme | Eb/N0 | " + " | ".join(f"{f:g}" for f in cfg.data_fractions) + " |",
+                  "|---|---:|" + "---:|" * len(cfg.data_fractions)]
+        by_key = {(r["scheme"], parse_condition(r["condition"])["value"], float(r["ebno_db"])): r for r in frac}
+        for scheme in cfg.fraction_schemes:
+            for e in cfg.fraction_ebno_db:
+                cells = [by_key.get((scheme, float(f), float(e))) for f in cfg.data_fractions]
+                lines.append(f"| {scheme} | {e:g} dB | " + " | ".join("-" if r is None else f"{r['accuracy']:.3f}"
+                                                                   for r in cells) + " |")
+        if len(cfg.fraction_schemes) >= 2:
+            a, b = cfg.fraction_schemes[:2]
+            lines += ["", f"{a} - {b} ({level} Newcombe interval):", "",
+                      "| fraction | Eb/N0 | difference | interval |", "|---:|---:|---:|---|"]
+            for f in cfg.data_fractions:
+                for e in cfg.fraction_ebno_db:
+                    ra, rb = by_key.get((a, float(f), float(e))), by_key.get((b, float(f), float(e)))
+                    if ra and rb:
+                        d, lo, hi = difference_interval(ra["correct"], ra["frames"], rb["correct"], rb["frames"],
+                                                        sc.sweep.confidence)
+                        lines.append(f"| {f:g} | {e:g} dB | {d:+.3f} | [{lo:+.3f}, {hi:+.3f}] |")
+
+    # -- cost ----------------------------------------------------------------------------------
+    if cost:
+        lines += ["", "## Model size, computation and latency", "",
+                  "Per sample, batch 1, median over warm runs; the PHY is not included (it has no weights and "
+                  "is the same for every scheme).", "",
+                  "| scheme | component | parameters | size [MB] | MFLOPs / sample | latency [ms] (p90) | device |",
+                  "|---|---|---:|---:|---:|---:|---|"]
+        for r in cost:
+            lines.append(f"| {r['scheme']} | {r['component']} | {int(r['parameters']):,} | "
+                         f"{int(r['bytes']) / 1e6:.2f} | {int(r['flops_per_sample']) / 1e6:.2f} | "
+                         f"{float(r['latency_ms']):.2f} ({float(r['latency_p90_ms']):.2f}) | {r['device']} |")
+
+    # -- distillation --------------------------------------------------------------------------
+    if dist:
+        per_epoch: dict[str, list[float]] = defaultdict(list)
+        for r in dist:
+            per_epoch[r["scheme"]].append(float(r["wall_s"]))
+        lines += ["", "## Distillation cost", "",
+                  f"Validation accuracy on {cfg.validation_samples} test samples at {cfg.target_ebno_db:g} dB after "
+                  f"each epoch; time to the target accuracy {cfg.target_accuracy:g} (training time only; the "
+                  "one-off teacher pass that fills the cache is listed apart).", "",
+                  "| scheme | distillation | epochs | s / epoch | best val. accuracy | time to target |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for scheme, walls in per_epoch.items():
+            kind = next(r["distillation"] for r in dist if r["scheme"] == scheme)
+            best = max(float(r["val_accuracy"]) for r in dist if r["scheme"] == scheme)
+            hit = ttt.get(scheme)
+            lines.append(f"| {scheme} | {kind} | {len(walls)} | {walls[-1] / len(walls):.1f} | {best:.3f} | "
+                         + (f"{hit[1]:.0f} s (epoch {hit[0]})" if hit else "not reached") + " |")
+        cache = _cache_seconds(comparison)
+        if cache is not None:
+            lines += ["", f"One-off teacher pass that filled the cache: {cache:.0f} s "
+                      "(from the cache's manifest; paid once, shared by every cached-KD training)."]
+    return "\n".join(lines) + "\n"
+
+
+def _cache_seconds(comparison) -> float | None:
+    from semcom_sim.system import scheme_scenario
+    from semcom_sim.teacher.cache import TeacherCache
+
+    resolved = scheme_scenario(comparison.scenario, "proposed")
+    if resolved.training.distillation != "cached":
+        return None
+    path = resolved.teacher.resolved_cache_path(comparison.experiment.dataset.name)
+    try:
+        return float(TeacherCache(path).manifest.get("creation", {}).get("teacher_seconds"))
+    except Exception:
+        return None

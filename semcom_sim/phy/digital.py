@@ -1,0 +1,208 @@
+"""The digital separation baseline: bits -> 5G LDPC -> QAM -> OFDMLink -> soft demapping -> BP decoding.
+
+Chain (one 5G NR LDPC codeword per OFDM frame, the grid of :class:`~semcom_sim.phy.link.OFDMLink`):
+
+* ``m = phy.bits_per_symbol`` (QAM order: 2 = QPSK, 4 = 16-QAM, 6 = 64-QAM) and ``phy.coderate``
+  set the codeword: ``n = num_data_symbols * m`` coded bits and ``k = round(n * coderate)`` information
+  bits, lowered to what 5G LDPC allows (``k <= 8448`` and a rate ``k / n <= 948/1024``, the highest
+  code rate of 38.214; see :func:`info_bits_per_frame`);
+* each sample's ``bits_per_sample`` bits are packed one after the other into a frame's ``k``
+  information bits, ``samples_per_frame = k // bits_per_sample`` samples per frame; information bits
+  left over and the slots of a partly filled last frame carry fixed pseudo-random filler bits (seeded
+  numpy), discarded at the receiver;
+* :class:`~sionna.phy.fec.ldpc.LDPC5GEncoder` (rate matching and the 38.212 bit interleaver for
+  ``m``) -> :class:`~sionna.phy.mapping.Mapper` (``"qam"``, Gray, unit average energy, so Es = 1)
+  -> :class:`OFDMLink` (channel, CSI, LMMSE) -> :class:`~sionna.phy.mapping.Demapper` (``"app"``,
+  with the LMMSE's per-symbol effective noise variances ``no_eff``) ->
+  :class:`~sionna.phy.fec.ldpc.LDPC5GDecoder` (flooding BP, hard decisions on the info bits).
+  Sionna 1.2's demapper emits logits ``ln P(b=1)/P(b=0)``, which is exactly what the decoder takes as
+  input, so no sign flip is needed between them.
+
+Eb/N0 is counted against the information bits that carry samples: ``ebno_db_to_no(ebno_db, m,
+r_eff, resource_grid)`` with ``r_eff = samples_per_frame * bits_per_sample / n``; filler bits are
+overhead, like pilots and the cyclic prefix, so a digital and an analog scheme at the same Eb/N0 spend
+the same energy per information bit they deliver.
+
+The receiver takes hard decisions: below the code's threshold whole frames fail (the "cliff effect"),
+above it they decode error-free. ``DigitalOutput.block_error`` flags the failed frames.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+from sionna.phy.mapping import Demapper, Mapper
+
+from semcom_sim.phy.conventions import ebno_db_to_no
+from semcom_sim.phy.link import OFDMLink
+from semcom_sim.scenario import Phy
+
+_FILLER_SEED = 11
+
+# Limits of 5G NR LDPC (38.212 5.2.2 and 5.4.2.1, 38.214 5.1.3.1) that Sionna's encoder enforces.
+MAX_INFO_BITS = 8448
+MIN_INFO_BITS = 12
+MAX_CODED_BITS = 316 * 384
+MAX_CODERATE = 948 / 1024
+MIN_CODERATE = 1 / 5
+
+
+def _filler_bits(num: int) -> np.ndarray:
+    return np.random.default_rng(_FILLER_SEED).integers(0, 2, size=max(int(num), 0)).astype(np.float32)
+
+
+def info_bits_per_frame(n: int, coderate: float) -> int:
+    """The information bits ``k`` of one codeword of ``n`` coded bits at ``coderate``.
+
+    ``k = round(n * coderate)``, lowered to ``min(8448, floor(n * 948/1024))`` where 5G LDPC allows no
+    more (Sionna's encoder accepts rates up to 0.95 with a printed warning above 948/1024; this keeps to
+    the 38.214 maximum). Raises ``ValueError`` where no 5G codeword fits (rate below 1/5, ``n`` too
+    large, or fewer than 12 information bits).
+    """
+    if n > MAX_CODED_BITS:
+        raise ValueError(f"a frame of {n} coded bits exceeds 5G LDPC's {MAX_CODED_BITS}; use a smaller grid")
+    if coderate < MIN_CODERATE:
+        raise ValueError(f"phy.coderate={coderate} is below 5G LDPC's minimum rate 1/5")
+    k = min(int(round(n * coderate)), MAX_INFO_BITS, int(math.floor(n * MAX_CODERATE)))
+    if k < MIN_INFO_BITS:
+        raise ValueError(f"k={k} information bits per frame is below 5G LDPC's minimum of {MIN_INFO_BITS}")
+    return k
+
+
+class DigitalOutput(NamedTuple):
+    """Receiver side of the digital link, per sample.
+
+    * ``bits`` [batch, bits_per_sample] float32: hard decisions in {0, 1} after LDPC decoding.
+    * ``snr_hat_db`` [batch] float32: pilot SNR estimate of the sample's frame.
+    * ``snr_true_db`` [batch] float32: true mean |h|^2 Es/N0 of the sample's frame (diagnostics).
+    * ``block_error`` [batch] float32: 1.0 if the frame's decoded information bits (all ``k``, filler
+      included) differ from those sent, else 0.0.
+    """
+
+    bits: tf.Tensor
+    snr_hat_db: tf.Tensor
+    snr_true_db: tf.Tensor
+    block_error: tf.Tensor
+
+
+class DigitalLink:
+    """The digital separation link of a scenario's ``phy`` carrying ``bits_per_sample`` bits per sample.
+
+    Usage, in causal order (the same as :class:`~semcom_sim.phy.analog.AnalogLink`)::
+
+        no = link.noise_variance(ebno_db)          # ebno_db [num_frames]
+        h, h_sound = link.draw_channel(num_frames)
+        snr_tx_db = link.sound(h_sound, no, batch)  # [batch]: what the transmitter knows
+        out = link.transmit(bits, h, no)            # DigitalOutput
+
+    Works eagerly and inside ``tf.function`` with a static batch size, with or without
+    ``jit_compile`` (Sionna 1.2's BP decoder compiles under XLA on CPU).
+
+    :param phy: the scenario's physical layer; ``phy.bits_per_symbol`` must be an even integer (QAM).
+    :param bits_per_sample: bits each sample carries (e.g. features x bits per feature of a quantiser).
+    :param num_bp_iterations: belief-propagation iterations of the decoder (no early stopping).
+    """
+
+    def __init__(self, phy: Phy, bits_per_sample: int, num_bp_iterations: int = 20):
+        m = phy.bits_per_symbol
+        if m != int(m) or int(m) < 2 or int(m) % 2:
+            raise ValueError(f"phy.bits_per_symbol={m} is not a QAM order (an even integer >= 2)")
+        bits_per_sample = int(bits_per_sample)
+        if bits_per_sample <= 0:
+            raise ValueError(f"bits_per_sample must be > 0, got {bits_per_sample}")
+        self.phy = phy
+        self.bits_per_symbol = m = int(m)
+        self.bits_per_sample = bits_per_sample
+        self.ofdm = OFDMLink(phy)
+        self.resource_grid = self.ofdm.resource_grid
+        self._n = self.ofdm.num_data_symbols * m
+        self._k = info_bits_per_frame(self._n, phy.coderate)
+        self._samples_per_frame = self._k // bits_per_sample
+        if self._samples_per_frame == 0:
+            raise ValueError(f"bits_per_sample={bits_per_sample} exceeds the k={self._k} information bits "
+                             "of one frame; enlarge the grid or phy.coderate, or send fewer bits")
+        self.encoder = LDPC5GEncoder(self._k, self._n, num_bits_per_symbol=m)
+        self.decoder = LDPC5GDecoder(self.encoder, hard_out=True, num_iter=int(num_bp_iterations))
+        self.mapper = Mapper("qam", m)
+        self.demapper = Demapper("app", "qam", m)
+        used = self._samples_per_frame * bits_per_sample
+        self._tail = tf.constant(_filler_bits(self._k - used))
+        self._filler_sample = tf.constant(_filler_bits(bits_per_sample))
+
+    # -- sizes ------------------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Coded bits per frame (one codeword): ``num_data_symbols * bits_per_symbol``."""
+        return self._n
+
+    @property
+    def k(self) -> int:
+        """Information bits per frame (one codeword)."""
+        return self._k
+
+    @property
+    def samples_per_frame(self) -> int:
+        return self._samples_per_frame
+
+    @property
+    def coderate_eff(self) -> float:
+        """Information bits that carry samples per coded bit: ``samples_per_frame * bits_per_sample / n``."""
+        return self._samples_per_frame * self.bits_per_sample / self._n
+
+    def num_frames(self, batch_size: int) -> int:
+        return -(-int(batch_size) // self._samples_per_frame)
+
+    # -- link -------------------------------------------------------------------------------------
+    def noise_variance(self, ebno_db) -> tf.Tensor:
+        """N0 for Eb/N0 in dB (same shape), counted against the bits that carry samples (see the module)."""
+        return ebno_db_to_no(ebno_db, self.bits_per_symbol, self.coderate_eff, self.resource_grid)
+
+    def draw_channel(self, num_frames: int):
+        """``(h, h_sound)`` of :meth:`OFDMLink.draw_channel`."""
+        return self.ofdm.draw_channel(num_frames)
+
+    def _frame_values(self, values: tf.Tensor, batch_size: int) -> tf.Tensor:
+        return tf.repeat(values, self._samples_per_frame)[:batch_size]
+
+    def sound(self, h_sound, no, batch_size: int) -> tf.Tensor:
+        """SNR in dB known at the transmitter, per sample [batch] float32."""
+        return self._frame_values(self.ofdm.sound(h_sound, no), batch_size)
+
+    def pack(self, bits: tf.Tensor) -> tf.Tensor:
+        """[batch, bits_per_sample] -> information bits of the frames [num_frames, k] float32 (with filler)."""
+        bits = tf.cast(bits, tf.float32)
+        batch = bits.shape[0]
+        num_frames = self.num_frames(batch)
+        pad = num_frames * self._samples_per_frame - batch
+        if pad:
+            bits = tf.concat([bits, tf.tile(self._filler_sample[None], [pad, 1])], axis=0)
+        frames = tf.reshape(bits, [num_frames, self._samples_per_frame * self.bits_per_sample])
+        if self._tail.shape[0]:
+            frames = tf.concat([frames, tf.tile(self._tail[None], [num_frames, 1])], axis=1)
+        return frames
+
+    def unpack(self, frames: tf.Tensor, batch_size: int) -> tf.Tensor:
+        """[num_frames, k] -> [batch, bits_per_sample] (drops the filler)."""
+        used = frames[:, : self._samples_per_frame * self.bits_per_sample]
+        return tf.reshape(used, [-1, self.bits_per_sample])[:batch_size]
+
+    def transmit(self, bits: tf.Tensor, h, no) -> DigitalOutput:
+        """Sends ``bits`` [batch, bits_per_sample] (float32 or int, values in {0, 1}) over the frames
+        of ``h`` with noise variances ``no`` [num_frames]; returns :class:`DigitalOutput`."""
+        batch = bits.shape[0]
+        info = self.pack(bits)
+        x = self.mapper(self.encoder(info))
+        out = self.ofdm(x, h, no)
+        llr = self.demapper(out.x_hat, out.no_eff)
+        info_hat = self.decoder(llr)
+        frame_error = tf.cast(tf.reduce_any(tf.not_equal(info_hat, info), axis=-1), tf.float32)
+        return DigitalOutput(
+            bits=self.unpack(info_hat, batch),
+            snr_hat_db=self._frame_values(out.snr_hat_db, batch),
+            snr_true_db=self._frame_values(out.snr_true_db, batch),
+            block_error=self._frame_values(frame_error, batch),
+        )
