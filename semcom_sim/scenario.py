@@ -450,8 +450,9 @@ class Sweep(_Section):
     :param min_frames: at least this many samples per point.
     :param max_frames: at most this many samples per point (the interval may then be wider).
     :param batch_size: samples per Monte Carlo batch.
-    :param schemes: model variants to train and sweep: ``"proposed"`` (adaptive module on) and
-        ``"no-adaptive"`` (the same model trained and run without it).
+    :param schemes: model variants to train and sweep: ``"proposed"`` (adaptive module on),
+        ``"no-adaptive"`` (the same model trained and run without it), or any other scheme of the
+        ``compare`` section (``semcom-sim compare`` runs ``compare.schemes`` instead).
     :param seed: base seed; every point draws from a seed derived from it, the scheme and the
         point, so a resumed sweep reproduces the rows of an uninterrupted one.
     """

@@ -9,9 +9,9 @@ import dataclasses
 import re
 import typing
 
-from semcom_sim.scenario import Data, Model, Output, Phy, Sweep, Teacher, Training
+from semcom_sim.scenario import Compare, Data, Model, Output, Phy, Sweep, Teacher, Training
 
-SECTIONS = (Data, Model, Phy, Training, Teacher, Sweep, Output)
+SECTIONS = (Data, Model, Phy, Training, Teacher, Sweep, Compare, Output)
 
 
 def _type_text(tp) -> str:
@@ -43,7 +43,8 @@ def render() -> str:
            "Generated from `semcom_sim/scenario.py` by `python -m semcom_sim.scenario_docs`; a test keeps it "
            "in step.", "",
            "A scenario file binds `scenario = Scenario(name=..., data=Data(...), model=Model(...), phy=Phy(...), "
-           "training=Training(...), teacher=Teacher(...), sweep=Sweep(...), output=Output(...))`. Any field "
+           "training=Training(...), teacher=Teacher(...), sweep=Sweep(...), compare=Compare(...), "
+           "output=Output(...))`. Any field "
            "can be overridden from the command line with `--set section.field=value` (Python literals; "
            "`range(a, b, c)`, `none`, `true` and bare strings are accepted).", ""]
     for cls in SECTIONS:

@@ -286,11 +286,11 @@ def test_read_results_minimal_columns(tmp_path):
 
 @pytest.mark.parametrize("text,problem", [
     ("scheme,channel,accuracy\nproposed,AWGN,0.5\n", "missing column"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m\n", "ebno_db"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m\n", "frames"),
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls\n", "ebno_db"),
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m,ls,AWGN/ls\n", "frames"),
     (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5\n", "fewer fields"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,extra\n", "more fields"),
-    (",".join(RESULT_COLUMNS) + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m\n" * 2, "repeats"),
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls,extra\n", "more fields"),
+    (",".join(RESULT_COLUMNS) + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls\n" * 2, "repeats"),
 ])
 def test_malformed_csv_names_file(tmp_path, text, problem):
     path = tmp_path / "bad.csv"

@@ -1,0 +1,80 @@
+"""Fills the README's comparison section from finished `semcom-sim compare` runs (nothing typed by hand).
+
+    .venv/bin/python scripts/publish_compare.py
+
+For each run directory of RUNS (the shipped compare scenarios write straight into docs/results/), takes
+the figures, the command, date, machine, commit and run time from run.json, and the tables from
+summary.md, and replaces the README block between the compare-results markers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from semcom_sim.compare import FIGURES  # noqa: E402
+from semcom_sim.io import atomic_write_text  # noqa: E402
+
+BEGIN, END = "<!-- compare-results:begin -->", "<!-- compare-results:end -->"
+RUNS = (("Fashion-MNIST (image task, EfficientNet-Lite0 teacher)", "docs/results/compare_fashion_mnist"),
+        ("WordNet nouns (text task, all-MiniLM-L6-v2 teacher)", "docs/results/compare_wordnet"))
+CAPTIONS = {"grid": "Accuracy vs Eb/N0 of every scheme under each channel and CSI condition (95 % Wilson bands)",
+            "robustness": "Robustness of the proposed scheme to SNR-feedback resolution and staleness",
+            "fraction": "Accuracy vs training-data fraction at equal optimizer steps (proposed vs no-KD)",
+            "distillation": "Validation accuracy vs cumulative training time (cached vs online KD and the rest)",
+            "cost": "Parameters, FLOPs per sample and batch-1 latency: transceivers vs teacher"}
+SECTIONS = ("Where each scheme wins and loses", "Model size, computation and latency", "Distillation cost",
+            "Training-data fraction (equal optimizer steps)")
+
+
+def sections(summary: str) -> dict[str, str]:
+    out, title, lines = {}, None, []
+    for line in summary.splitlines():
+        if line.startswith("## "):
+            if title:
+                out[title] = "\n".join(lines).strip()
+            title, lines = line[3:].strip(), []
+        elif title:
+            lines.append(line)
+    if title:
+        out[title] = "\n".join(lines).strip()
+    return out
+
+
+def block(title: str, run_dir: str) -> str:
+    run = ROOT / run_dir
+    if not (run / "summary.md").is_file() or not (run / "run.json").is_file():
+        raise SystemExit(f"{run} has no summary.md/run.json: run the compare command of its scenario first")
+    first = json.loads((run / "run.json").read_text())["invocations"][0]
+    minutes = first.get("timings_s", {}).get("total_s", float("nan")) / 60
+    provenance = (f"`{first['command']}` — run on {first['date']}, {first['machine']}, commit {first['commit']}, "
+                  f"{minutes:.0f} min")
+    parts = sections((run / "summary.md").read_text())
+    out = [f"### {title}", "", f"Every figure and table below comes from {provenance}; the full tables are in "
+           f"[`{run_dir}/summary.md`]({run_dir}/summary.md) and the rows in `{run_dir}/results.csv`.", ""]
+    for name, file in FIGURES.items():
+        if (run / file).is_file():
+            out += [f"![{CAPTIONS[name]}]({run_dir}/{file})", "", f"*{CAPTIONS[name]}.* Command: `{first['command']}`",
+                    ""]
+    for heading in SECTIONS:
+        if heading in parts:
+            out += [f"#### {heading}", "", parts[heading], ""]
+    return "\n".join(out)
+
+
+def main() -> None:
+    text = "\n".join(block(title, run) for title, run in RUNS if (ROOT / run / "run.json").is_file())
+    if not text:
+        raise SystemExit("no finished comparison under docs/results/: run the compare scenarios first")
+    readme = (ROOT / "README.md").read_text()
+    start, stop = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+    atomic_write_text(ROOT / "README.md", readme[:start] + "\n" + text + "\n" + readme[stop:])
+    print("updated the comparison section of README.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""The comparison: scheme variants, the digital and teacher-over-channel models, and the reduced
+``semcom-sim compare`` run end to end (the one CI runs), with its files and notebook."""
+
+import csv
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from semcom_sim import Compare, Model, Phy, Scenario, ScenarioError, Training, load_scenario
+from semcom_sim.compare import FIGURES, fraction_scenario
+from semcom_sim.compare_plots import parse_condition
+from semcom_sim.data import Dataset
+from semcom_sim.losses import CrossEntropyRateLoss
+from semcom_sim.scenario import SCHEMES
+from semcom_sim.semantic.quantizer import features_to_bits
+from semcom_sim.sweep import RESULT_COLUMNS, ResultsStore, read_results
+from semcom_sim.system import build_model, digital_num_features, scheme_scenario
+from semcom_sim.train import seed_everything
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_COMPARE = ROOT / "scenarios" / "compare_tiny.py"
+NOTEBOOKS = ROOT / "notebooks"
+KERNEL = "python3"
+SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
+             training=Training(epochs=1, batch_size=64, distillation="cached"))
+
+
+# -- scenario ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fields,where", [
+    ({"conditions": ("TDL-Z/ls",)}, "compare.conditions"),
+    ({"conditions": ("TDL-A",)}, "compare.conditions"),
+    ({"schemes": ("proposed", "magic")}, "compare.schemes"),
+    ({"schemes": ("proposed", "proposed")}, "compare.schemes"),
+    ({"digital_coderate": 1.0}, "compare.digital_coderate"),
+    ({"digital_bits_per_symbol": 3}, "compare.digital_bits_per_symbol"),
+    ({"data_fractions": (0.0, 1.0)}, "compare.data_fractions"),
+    ({"feedback_delay_ms": (-1.0,)}, "compare.feedback_delay_ms"),
+    ({"fraction_ebno_db": (float("nan"),)}, "compare.fraction_ebno_db"),
+    ({"target_accuracy": 1.5}, "compare.target_accuracy"),
+])
+def test_bad_compare_fields_name_the_field(fields, where):
+    with pytest.raises(ScenarioError, match=where.replace(".", r"\.")):
+        Compare(**fields)
+
+
+def test_digital_model_refuses_the_adaptive_module():
+    with pytest.raises(ScenarioError, match=r"model\.adaptive"):
+        Model(transmission="digital", adaptive=True)
+
+
+def test_scheme_scenarios_change_only_what_the_scheme_says():
+    base = Scenario(name="s", compare=Compare(fixed_ebno_db=7.0, online_kd_epochs=2, digital_quant_bits=2), **SMALL)
+    s = {name: scheme_scenario(base, name) for name in SCHEMES}
+    assert s["proposed"] == base
+    assert s["no-adaptive"].model.adaptive is False and s["no-adaptive"].training == base.training
+    assert s["no-kd"].training.distillation == "none" and s["no-kd"].model == base.model
+    assert s["online-kd"].training.distillation == "online" and s["online-kd"].training.epochs == 2
+    assert s["teacher-over-channel"].model.source == "teacher-features"
+    assert s["teacher-over-channel"].training.distillation == "none"
+    assert s["digital"].model.transmission == "digital" and s["digital"].model.quant_bits == 2
+    assert (s["digital"].phy.bits_per_symbol, s["digital"].phy.coderate) == (4.0, 0.5)
+    assert s["digital"].training.distillation == "cached"  # the same student learning, another link
+    assert s["fixed-snr"].training.ebno_db_range == (7.0, 7.0)
+    assert s["fixed-snr"].model.adaptive is False and s["fixed-snr"].training.distillation == "none"
+    # every scheme is its own experiment: distinct checkpoint fingerprints
+    assert len({x.fingerprint() for x in s.values()}) == len(SCHEMES)
+
+
+def test_fraction_scenario_keeps_the_optimizer_steps():
+    base = Scenario(name="f", training=Training(epochs=5))
+    for f in (0.1, 0.2, 0.5):
+        t = fraction_scenario(base, f).training
+        assert t.train_fraction == f and t.epochs == math.ceil(5 / f - 1e-9)
+    assert fraction_scenario(base, 1.0) is base
+
+
+# -- the digital model ------------------------------------------------------------------------------
+
+def test_digital_scheme_uses_the_same_channel_uses_as_the_analog_link():
+    scenario = scheme_scenario(Scenario(name="d", model=Model(num_channel_uses=64)), "digital")
+    # 64 channel uses x 4 bits x rate 1/2 = 128 information bits = 32 features of 4 bits
+    assert digital_num_features(scenario.model, scenario.phy) == 32
+    digital = build_model(scenario, 10)
+    analog = build_model(Scenario(name="a", model=Model(num_channel_uses=64)), 10)
+    assert digital.latent_dim == 32 and digital.link.bits_per_sample == 128
+    assert digital.link.samples_per_frame == analog.link.mapper.samples_per_frame == 11
+
+
+def test_digital_model_decodes_error_free_at_high_snr_and_fails_below_the_cliff():
+    seed_everything(3)
+    scenario = scheme_scenario(Scenario(name="d", phy=Phy(channel="AWGN", csi="perfect"), **SMALL), "digital")
+    model = build_model(scenario, 10)
+    images = tf.random.uniform([40, 28, 28, 1])
+    mu, _ = model.encoder(images)
+    sent = model.quantizer(tf.tanh(mu))
+    error_free = model.decoder(sent, tf.zeros([40, 2])).numpy()
+    np.testing.assert_allclose(model((images, tf.constant(30.0)))["logits"].numpy(), error_free, rtol=1e-5, atol=1e-5)
+    # below the LDPC threshold the decoded bits, hence the logits, differ
+    h, _ = model.link.draw_channel(model.num_frames(40))
+    rx = model.link.transmit(features_to_bits(sent, scenario.model.quant_bits), h,
+                             model.link.noise_variance(tf.fill([model.num_frames(40)], -4.0)))
+    assert float(tf.reduce_mean(rx.block_error)) == 1.0
+
+
+def test_digital_training_path_is_error_free_and_trains_the_encoder():
+    scenario = scheme_scenario(Scenario(name="d", **SMALL), "digital")
+    model = build_model(scenario, 10)
+    images = tf.random.uniform([64, 28, 28, 1])
+    with tf.GradientTape() as tape:
+        loss, _ = CrossEntropyRateLoss()(model((images, tf.constant(0.0)), training=True),
+                                         tf.zeros([64], tf.int32))
+    grad = tape.gradient(loss, model.encoder.convs[0].kernel)
+    assert grad is not None and float(tf.reduce_sum(tf.abs(grad))) > 0  # straight through the quantiser
+
+
+def test_teacher_over_channel_model_reads_feature_vectors():
+    scenario = scheme_scenario(Scenario(name="t", **SMALL), "teacher-over-channel")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 48)).astype(np.float32)
+    y = rng.integers(0, 4, 100).astype(np.int32)
+    features = Dataset("f", x, y, x[:20], y[:20], 4, tuple("abcd"), "0" * 16, modality="features")
+    from semcom_sim.system import build_model_for
+
+    model = build_model_for(scenario, features)
+    out = model((tf.constant(x[:50]), tf.constant(10.0)))
+    assert out["logits"].shape == (50, 4)
+    assert model.encoder.__class__.__name__ == "FeatureEncoder"
+    with pytest.raises(ValueError, match="features"):
+        Dataset("f", x[:, :, None], y, x[:20], y[:20], 4, tuple("abcd"), "0" * 16, modality="features")
+
+
+# -- results keyed by condition ----------------------------------------------------------------------
+
+def test_rows_of_two_conditions_of_one_channel_coexist(tmp_path):
+    store = ResultsStore(tmp_path / "r.csv")
+    row = dict(scheme="proposed", channel="TDL-A", ebno_db=0.0, esno_db=1.0, accuracy=0.5, ci_low=0.4, ci_high=0.6,
+               frames=100, correct=50, stop="ci", model_id="m")
+    store.put({**row, "csi": "ls", "condition": "TDL-A/ls"})
+    store.put({**row, "csi": "perfect", "condition": "TDL-A/perfect", "accuracy": 0.7})
+    store.put({**row, "csi": "ls", "condition": "TDL-A/ls/feedback-2bit"})
+    assert len(ResultsStore(tmp_path / "r.csv")) == 3
+    assert store.lookup("proposed", "TDL-A", 0.0, "m", "TDL-A/perfect")["accuracy"] == 0.7
+    assert store.lookup("proposed", "TDL-A", 0.0, "m", "CDL-C/ls") is None
+
+
+# -- the reduced comparison, end to end (what CI runs) ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    from semcom_sim.cli import main
+
+    out = tmp_path_factory.mktemp("compare")
+    cache = out / "cache" / "{dataset}-{name}-top{top_k}.h5"
+    args = ["compare", str(TINY_COMPARE), "--out", str(out / "run"), "--no-progress",
+            "--set", f"teacher.cache_path={cache}"]
+    assert main(args) == 0
+    return out / "run", load_scenario(TINY_COMPARE)
+
+
+@pytest.mark.slow
+def test_compare_writes_one_table_with_every_scheme_and_condition(compared):
+    out, scenario = compared
+    header = (out / "results.csv").read_text().splitlines()[0].split(",")
+    assert tuple(header) == RESULT_COLUMNS
+    rows = read_results(out / "results.csv")
+    cfg, points = scenario.compare, scenario.sweep.ebno_db
+    keys = {(r["scheme"], r["condition"], r["ebno_db"]) for r in rows}
+    for scheme in cfg.schemes:
+        for condition in cfg.conditions:
+            for e in points:
+                assert (scheme, condition, e) in keys
+    variants = {r["condition"] for r in rows} - set(cfg.conditions)
+    assert variants == {"TDL-A/ls/feedback-2bit", "TDL-A/ls/feedback-8bit", "TDL-A/ls/stale-20ms",
+                        "TDL-A/ls/fraction-0.5", "TDL-A/ls/fraction-1"}
+    for r in rows:
+        parsed = parse_condition(r["condition"])
+        assert (parsed["channel"], parsed["csi"]) == (r["channel"], r["csi"])
+        assert r["ci_low"] <= r["accuracy"] <= r["ci_high"] and r["frames"] >= scenario.sweep.min_frames
+    # the teacher's features through the same link beat chance by far; the digital link shows the cliff on
+    # AWGN: error-free LDPC at 12 dB, every frame lost at 0 dB (threshold ~4 dB for 16-QAM rate 1/2)
+    acc = {(r["scheme"], r["condition"], r["ebno_db"]): r["accuracy"] for r in rows}
+    assert acc[("teacher-over-channel", "AWGN/perfect", 12.0)] > 0.6
+    assert acc[("digital", "AWGN/perfect", 12.0)] - acc[("digital", "AWGN/perfect", 0.0)] > 0.1
+
+
+@pytest.mark.slow
+def test_compare_cost_distillation_summary_and_figures(compared):
+    out, scenario = compared
+    with open(out / "cost.csv", newline="") as f:
+        cost = {r["scheme"]: r for r in csv.DictReader(f)}
+    assert set(cost) == set(scenario.compare.schemes) | {"teacher"}
+    assert int(cost["teacher"]["parameters"]) > 10 * int(cost["proposed"]["parameters"])
+    assert int(cost["teacher"]["flops_per_sample"]) > 10 * int(cost["proposed"]["flops_per_sample"])
+    assert int(cost["proposed"]["parameters"]) > int(cost["no-adaptive"]["parameters"])
+    assert all(int(r["bytes"]) == 4 * int(r["parameters"]) for r in cost.values())
+    with open(out / "distillation.csv", newline="") as f:
+        dist = list(csv.DictReader(f))
+    epochs = {s: [int(r["epoch"]) for r in dist if r["scheme"] == s] for s in scenario.compare.schemes}
+    assert epochs["online-kd"] == [1] and epochs["proposed"] == [1, 2]
+    walls = [float(r["wall_s"]) for r in dist if r["scheme"] == "proposed"]
+    assert walls[1] > walls[0] > 0
+    summary = (out / "summary.md").read_text()
+    assert "## Where each scheme wins and loses" in summary
+    for scheme in scenario.compare.schemes:
+        assert f"| {scheme} |" in summary
+    run = json.loads((out / "run.json").read_text())["invocations"]
+    assert len(run) == 1 and run[0]["command"].startswith("semcom-sim compare")
+    for name in FIGURES.values():
+        assert (out / name).stat().st_size > 10_000, name
+
+
+@pytest.mark.slow
+def test_compare_notebook_runs_on_the_reduced_comparison(compared, tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    out, _ = compared
+    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "tests", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("SEMCOM_NOTEBOOK_COMPARE_DIR", str(out))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    nb = nbformat.read(NOTEBOOKS / "02_compare.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=300, startup_timeout=120,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
+    assert not any("skipped" in o.get("text", "") for o in outputs)
