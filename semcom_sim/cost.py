@@ -246,7 +246,7 @@ def student_forward(model, snr_db: float = _SNR_DB) -> Callable:
     return forward
 
 
-def _example(input_shape: tuple[int, ...], input_dtype: str, model) -> np.ndarray:
+def _example(input_shape: Sequence[int], input_dtype: str) -> np.ndarray:
     shape = (1,) + tuple(int(d) for d in input_shape)
     if np.issubdtype(np.dtype(input_dtype), np.integer):
         # token ids: all positions hold id 1 (0 is padding), a valid id for any vocabulary of >= 2
@@ -270,7 +270,7 @@ def student_cost(model, input_shape: Sequence[int], input_dtype: str = "float32"
     """
     import tensorflow as tf
 
-    x = _example(input_shape, input_dtype, model) if example is None else np.asarray(example, dtype=input_dtype)
+    x = _example(input_shape, input_dtype) if example is None else np.asarray(example, dtype=input_dtype)
     if x.shape != (1,) + tuple(int(d) for d in input_shape):
         raise ValueError(f"example must have shape (1, *input_shape) = {(1, *input_shape)}, got {x.shape}")
     forward = student_forward(model)

@@ -56,6 +56,19 @@ def test_batch_norm_and_a_small_model():
         count_flops(model, [tf.TensorSpec([None, 10])])
 
 
+def test_flops_inside_nested_functions_are_counted():
+    dense = _built(keras.layers.Dense(7), (None, 5))
+    inner = tf.function(lambda x: dense(x))
+
+    def outer(x):
+        return inner(x) * 2.0
+
+    spec = [tf.TensorSpec([1, 5])]
+    assert any(op.type.endswith("PartitionedCall")
+               for op in tf.function(outer).get_concrete_function(*spec).graph.get_operations())
+    assert count_flops(outer, spec) == 2 * 5 * 7 + 7 + 7
+
+
 def _matmul_conv_flops(model, spec):
     from semcom_sim.cost import student_forward
 
