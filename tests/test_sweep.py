@@ -289,7 +289,8 @@ def test_read_results_minimal_columns(tmp_path):
     (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls\n", "ebno_db"),
     (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m,ls,AWGN/ls\n", "frames"),
     (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5\n", "fewer fields"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls,extra\n", "more fields"),
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls,extra\n",
+     "more fields"),
     (",".join(RESULT_COLUMNS) + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls\n" * 2, "repeats"),
 ])
 def test_malformed_csv_names_file(tmp_path, text, problem):
