@@ -16,10 +16,10 @@ scenario = Scenario(
     training=Training(epochs=5, batch_size=128, learning_rate=1e-3, ebno_db_range=(-6.0, 18.0), beta=1e-3,
                       distillation="cached", kd_temperature=1.0, kd_lambda=0.5),
     teacher=Teacher(name="efficientnet-lite0", top_k=3, resolution=64),
-    sweep=Sweep(ebno_db=(-6.0, -2.0, 2.0, 6.0, 10.0, 16.0), ci_half_width=0.015, min_frames=1000,
-                max_frames=3000, batch_size=1000),
+    sweep=Sweep(ebno_db=(-6.0, -2.0, 2.0, 6.0, 10.0, 16.0), ci_half_width=0.01, min_frames=2000,
+                max_frames=10000, batch_size=1000),
     compare=Compare(fixed_ebno_db=10.0, digital_bits_per_symbol=4, digital_coderate=0.5, digital_quant_bits=4,
-                    online_kd_epochs=3, feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
+                    online_kd_epochs=None, feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
                     data_fractions=(0.1, 0.2, 0.5, 1.0), fraction_ebno_db=(0.0, 12.0),
                     target_accuracy=0.85, target_ebno_db=10.0, validation_samples=2000, latency_runs=50),
 )
