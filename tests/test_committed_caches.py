@@ -10,7 +10,8 @@ from semcom_sim.data import load_dataset
 from semcom_sim.teacher import TeacherCache
 
 ROOT = Path(__file__).resolve().parents[1]
-KD_SCENARIOS = ["scenarios/fmnist_kd.py", "scenarios/wordnet_kd.py"]
+KD_SCENARIOS = ["scenarios/fmnist_kd.py", "scenarios/wordnet_kd.py", "scenarios/compare_fashion_mnist.py",
+                "scenarios/compare_wordnet.py"]
 
 
 @pytest.mark.parametrize("scenario_file", KD_SCENARIOS)
