@@ -53,6 +53,16 @@ def _group(rows: Sequence[dict],
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((str(row["scheme"]), str(row["channel"])), []).append(row)
+    # a comparison's file holds several test conditions of one channel (CSI, feedback, ...): one curve
+    # per condition, named by it, instead of one curve through all of them
+    split: dict[tuple[str, str], list[dict]] = {}
+    for key, group in groups.items():
+        if len({r.get("condition") or "" for r in group}) > 1:
+            for r in group:
+                split.setdefault((key[0], str(r.get("condition") or key[1])), []).append(r)
+        else:
+            split[key] = group
+    groups = split
     if curves is None:
         return groups
     selected = {}
@@ -83,7 +93,9 @@ def _esno_fit(rows: Sequence[dict]) -> tuple[float, float] | None:
 
 def plot_accuracy(rows_or_path, *, x: str = "ebno_db", show_esno_axis: bool = False, ax=None,
                   title: str | None = None, curves: Sequence[tuple[str, str]] | None = None) -> Figure:
-    """Plots task accuracy against Eb/N0 (or Es/N0), one curve per (scheme, channel), with CI bands.
+    """Plots task accuracy against Eb/N0 (or Es/N0), one curve per (scheme, channel), with CI bands;
+    a channel with rows of several test conditions (a comparison's file) gets one curve per
+    (scheme, condition).
 
     :param rows_or_path: rows as returned by :func:`semcom_sim.sweep.read_results` (or ``run_sweep``),
         or the path of a results CSV.

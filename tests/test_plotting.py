@@ -53,6 +53,18 @@ def test_one_curve_and_band_per_scheme_channel():
     assert not _secondary_axes(ax)
 
 
+def test_a_comparison_file_gets_one_curve_per_condition_of_a_channel():
+    rows = [{**r, "csi": csi, "condition": f"{r['channel']}/{csi}"} for r in _rows({"proposed": 3.0})
+            for csi in ("ls", "perfect")]
+    (ax,) = plot_accuracy(rows).axes
+    labels = [ln.get_label() for ln in ax.lines]
+    assert labels == ["proposed, AWGN/ls", "proposed, AWGN/perfect", "proposed, TDL-A/ls", "proposed, TDL-A/perfect"]
+    assert all(len(ln.get_xdata()) == 4 for ln in ax.lines)  # not one zig-zag through both conditions
+    # one condition per channel (an ordinary run): curves keep the channel's name
+    single = [r for r in rows if r["csi"] == "ls"]
+    assert [ln.get_label() for ln in plot_accuracy(single).axes[0].lines] == ["proposed, AWGN", "proposed, TDL-A"]
+
+
 def test_curves_selection_and_esno_x():
     fig = plot_accuracy(_rows(), x="esno_db", curves=[("no-adaptive", "TDL-A"), ("proposed", "AWGN")])
     ax = fig.axes[0]
