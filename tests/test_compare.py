@@ -5,7 +5,6 @@ import csv
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,6 @@ from semcom_sim.train import seed_everything
 ROOT = Path(__file__).resolve().parents[1]
 TINY_COMPARE = ROOT / "scenarios" / "compare_tiny.py"
 NOTEBOOKS = ROOT / "notebooks"
-KERNEL = "python3"
 SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
              training=Training(epochs=1, batch_size=64, distillation="cached"))
 
@@ -217,20 +215,14 @@ def test_compare_cost_distillation_summary_and_figures(compared):
 
 
 @pytest.mark.slow
-def test_compare_notebook_runs_on_the_reduced_comparison(compared, tmp_path, monkeypatch):
+def test_compare_notebook_runs_on_the_reduced_comparison(compared, venv_kernel, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     out, _ = compared
-    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "tests", "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("SEMCOM_NOTEBOOK_COMPARE_DIR", str(out))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     nb = nbformat.read(NOTEBOOKS / "02_compare.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=300, startup_timeout=120,
+    nbclient.NotebookClient(nb, kernel_name=venv_kernel, timeout=300, startup_timeout=120,
                             resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.get("output_type") == "error"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
 import math
 import os
 import sys
@@ -486,24 +485,6 @@ def test_compare_notebook_is_clean():
         assert needle in source, needle
     for forbidden in ("Experiment", "Comparison", "compare(", "subprocess", "semcom_sim.compare "):
         assert forbidden not in source, forbidden  # it only loads and draws
-
-
-@pytest.fixture
-def venv_kernel(tmp_path, monkeypatch) -> str:
-    """A ``python3`` kernel spec whose interpreter is ``sys.executable``, found first on JUPYTER_PATH."""
-    pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL
-    spec_dir.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": f"Python 3 ({sys.prefix})", "language": "python"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    found = KernelSpecManager().get_kernel_spec(KERNEL)
-    assert found.argv[0] == sys.executable, found.argv
-    return KERNEL
 
 
 def _execute(compare_dir: Path, kernel: str, monkeypatch):

@@ -21,26 +21,6 @@ TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 KERNEL = "python3"
 
 
-@pytest.fixture
-def venv_kernel(tmp_path, monkeypatch) -> str:
-    """A ``python3`` kernel spec whose interpreter is ``sys.executable``, found first on JUPYTER_PATH.
-
-    The kernel spec that Jupyter would find by itself may belong to another interpreter (a user-wide
-    or system-wide ``python3``); this one always runs the interpreter of the tests.
-    """
-    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL
-    spec_dir.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": f"Python 3 ({sys.prefix})", "language": "python"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    found = KernelSpecManager().get_kernel_spec(KERNEL)
-    assert found.argv[0] == sys.executable, found.argv
-    return KERNEL
-
-
 def test_quickstart_notebook_is_clean():
     nb = nbformat.read(QUICKSTART, as_version=4)
     nbformat.validate(nb)
