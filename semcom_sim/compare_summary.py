@@ -6,21 +6,13 @@ accuracy difference: "better"/"worse" only where the interval excludes zero.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from pathlib import Path
 
-from semcom_sim.compare_plots import parse_condition
+from semcom_sim.compare_plots import parse_condition, read_cost, read_distillation
 from semcom_sim.sweep import difference_interval
 
 _CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
-
-
-def _read_csv(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with path.open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
 
 
 def _minutes(run: dict) -> str:
@@ -101,8 +93,8 @@ def summarize_comparison(comparison, info: dict) -> str:
     level = f"{sc.sweep.confidence:.0%}"
     rows = [{**r, "condition": r.get("condition") or ""} for r in comparison.rows()]
     grid = [r for r in rows if r["condition"] in cfg.conditions]
-    cost = _read_csv(out_dir / "cost.csv")
-    dist = _read_csv(out_dir / "distillation.csv")
+    cost = read_cost(out_dir / "cost.csv") if (out_dir / "cost.csv").is_file() else []
+    dist = read_distillation(out_dir / "distillation.csv") if (out_dir / "distillation.csv").is_file() else []
     totals = _cost_by_scheme(cost)
     ttt = _time_to_target(dist)
     runs = info.get("invocations", [info])
