@@ -17,7 +17,6 @@ handling is that of :mod:`semcom_sim.plotting`. Schemes keep one colour and mark
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -29,6 +28,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from semcom_sim.plotting import _MARKERS, Figure, _finite, save_figure
 from semcom_sim.scenario import SCHEMES
+from semcom_sim.sweep import read_typed_csv
 
 __all__ = ["COST_COLUMNS", "DISTILLATION_COLUMNS", "parse_condition", "condition_label", "read_cost",
            "read_distillation", "time_to_target", "plot_condition_grid", "plot_robustness", "plot_fraction",
@@ -153,60 +153,6 @@ def _row_condition(row: dict) -> dict | None:
 
 # -- readers ---------------------------------------------------------------------------------------
 
-def _to_int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        value = float(text)
-        if not value.is_integer():
-            raise
-        return int(value)
-
-
-def _read_typed_csv(path, types: dict, required: Sequence[str], what: str) -> list[dict]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such {what} file") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a {what} file: not UTF-8 text") from None
-    reader = csv.DictReader(text.splitlines())
-    rows: list[dict] = []
-    try:
-        header = reader.fieldnames
-        if header is None:
-            return []
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise ValueError(f"{path}: not a {what} file: missing column(s) {', '.join(missing)} "
-                             f"(expected header {','.join(types)})")
-        for raw in reader:
-            line = reader.line_num
-            if None in raw or any(v is None for v in raw.values()):
-                raise ValueError(f"{path}: line {line}: not {len(header)} fields as in the header")
-            row: dict = {}
-            for col, kind in types.items():
-                value = (raw.get(col) or "").strip()
-                if not value:
-                    if col in required:
-                        raise ValueError(f"{path}: line {line}: column {col!r} is empty")
-                    row[col] = None
-                    continue
-                try:
-                    row[col] = _to_int(value) if kind is int else kind(value)
-                except ValueError:
-                    expected = "an integer" if kind is int else "a number"
-                    raise ValueError(f"{path}: line {line}: column {col!r} is {value!r}, expected {expected}") from None
-            for col in header:  # unknown columns are kept as text
-                if col not in row:
-                    row[col] = raw[col]
-            rows.append(row)
-    except csv.Error as exc:
-        raise ValueError(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from None
-    return rows
-
-
 def read_cost(path: str | Path) -> list[dict]:
     """Reads ``cost.csv``: one dict per (scheme, component), in file order.
 
@@ -215,7 +161,7 @@ def read_cost(path: str | Path) -> list[dict]:
     columns read as ``None``; unknown columns are kept as text. A malformed file raises
     ``ValueError`` naming the file and line; a missing one ``FileNotFoundError``.
     """
-    return _read_typed_csv(path, _COST_TYPES, ("scheme", "component"), "cost")
+    return read_typed_csv(path, _COST_TYPES, ("scheme", "component"), "cost")
 
 
 def read_distillation(path: str | Path) -> list[dict]:
@@ -226,7 +172,7 @@ def read_distillation(path: str | Path) -> list[dict]:
     ``target_accuracy``, ``target_ebno_db``: float (the last two ``None`` when empty). Unknown
     columns are kept as text. A malformed file raises ``ValueError`` naming the file and line.
     """
-    return _read_typed_csv(path, _DISTILLATION_TYPES, ("scheme", "distillation", "epoch", "wall_s", "val_accuracy"),
+    return read_typed_csv(path, _DISTILLATION_TYPES, ("scheme", "distillation", "epoch", "wall_s", "val_accuracy"),
                            "distillation")
 
 

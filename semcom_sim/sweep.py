@@ -39,7 +39,7 @@ from semcom_sim.io import atomic_write_text
 from semcom_sim.scenario import ScenarioError
 
 __all__ = ["RESULT_COLUMNS", "REQUIRED_COLUMNS", "wilson_interval", "difference_interval", "point_seed",
-           "ResultsStore", "read_results", "run_sweep"]
+           "ResultsStore", "read_results", "parse_typed_csv", "read_typed_csv", "run_sweep"]
 
 RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "frames",
                   "correct", "no", "stop", "runtime_s", "model_id", "csi", "condition")
@@ -135,16 +135,23 @@ def _parse_int(text: str) -> int:
         return int(value)
 
 
-def _parse_rows(text: str, where: str) -> list[dict]:
+def parse_typed_csv(text: str, where: str, types: dict[str, type], required: Sequence[str],
+                    what: str) -> list[dict]:
+    """Rows of a CSV text as dicts typed by ``types`` (column -> ``str``, ``int`` or ``float``).
+
+    Columns of ``types`` that are absent or empty read as ``None`` (an error for ``required`` ones);
+    columns it does not name are kept as text. A malformed text raises ``ValueError`` with one line
+    naming ``where``, the line and the problem (``what`` names the kind of file).
+    """
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = reader.fieldnames
         if header is None:  # an empty file
             return []
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        missing = [c for c in required if c not in header]
         if missing:
-            raise ValueError(f"{where}: not a results file: missing column(s) {', '.join(missing)} "
-                             f"(expected header {','.join(RESULT_COLUMNS)})")
+            raise ValueError(f"{where}: not a {what} file: missing column(s) {', '.join(missing)} "
+                             f"(expected header {','.join(types)})")
         dupes = sorted({c for c in header if header.count(c) > 1})
         if dupes:
             raise ValueError(f"{where}: repeated column(s) {', '.join(dupes)} in the header")
@@ -158,25 +165,20 @@ def _parse_rows(text: str, where: str) -> list[dict]:
                 raise ValueError(f"{where}: line {line}: fewer fields than the {len(header)} columns "
                                  "of the header")
             row: dict = {}
-            for col in RESULT_COLUMNS:
+            for col, kind in types.items():
                 value = raw.get(col)
                 if value is None or value.strip() == "":
-                    if col in REQUIRED_COLUMNS:
+                    if col in required:
                         raise ValueError(f"{where}: line {line}: column {col!r} is empty")
                     row[col] = None
                     continue
                 value = value.strip()
                 try:
-                    if col in _FLOAT_COLUMNS:
-                        row[col] = float(value)
-                    elif col in _INT_COLUMNS:
-                        row[col] = _parse_int(value)
-                    else:
-                        row[col] = value
+                    row[col] = _parse_int(value) if kind is int else kind(value)
                 except ValueError:
-                    kind = "a number" if col in _FLOAT_COLUMNS else "an integer"
+                    expected = "an integer" if kind is int else "a number"
                     raise ValueError(f"{where}: line {line}: column {col!r} is {value!r}, "
-                                     f"expected {kind}") from None
+                                     f"expected {expected}") from None
             for col in header:  # columns this version does not know: kept as text
                 if col not in row:
                     row[col] = raw[col]
@@ -186,22 +188,31 @@ def _parse_rows(text: str, where: str) -> list[dict]:
     return rows
 
 
-def read_results(path: str | Path) -> list[dict]:
-    """Reads a results CSV into a list of dicts with typed values.
+_RESULT_TYPES = {c: float if c in _FLOAT_COLUMNS else int if c in _INT_COLUMNS else str for c in RESULT_COLUMNS}
 
-    Floats for ``ebno_db, esno_db, accuracy, ci_low, ci_high, no, runtime_s``; ints for ``frames``
-    and ``correct``; strings for ``scheme, channel, stop, model_id, csi, condition``. Optional columns that are
-    absent or empty read as ``None``. A malformed file raises ``ValueError`` with one line naming
-    the file and the problem.
-    """
+
+def read_typed_csv(path: str | Path, types: dict[str, type], required: Sequence[str], what: str) -> list[dict]:
+    """:func:`parse_typed_csv` of a file: a missing one raises ``FileNotFoundError``, one that is not
+    UTF-8 text ``ValueError``, each with one line naming the file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such results file") from None
+        raise FileNotFoundError(f"{path}: no such {what} file") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a results file: not UTF-8 text") from None
-    return _parse_rows(text, str(path))
+        raise ValueError(f"{path}: not a {what} file: not UTF-8 text") from None
+    return parse_typed_csv(text, str(path), types, required, what)
+
+
+def read_results(path: str | Path) -> list[dict]:
+    """Reads a results CSV into a list of dicts with typed values.
+
+    Floats for ``ebno_db, esno_db, accuracy, ci_low, ci_high, no, runtime_s``; ints for ``frames``
+    and ``correct``; strings for ``scheme, channel, stop, model_id, csi, condition``. Optional
+    columns that are absent or empty read as ``None``. A malformed file raises ``ValueError`` with one line naming
+    the file and the problem.
+    """
+    return read_typed_csv(path, _RESULT_TYPES, REQUIRED_COLUMNS, "results")
 
 
 def _format_value(value) -> str:
