@@ -1,6 +1,6 @@
 # Quickstart: Fashion-MNIST over a 3GPP TDL-A channel with pilot-based LS channel estimation.
 # Trains the semantic link with and without the channel-adaptive module, then sweeps task
-# accuracy over Eb/N0. About 3.5 minutes on a 2-core CPU:  semcom-sim run scenarios/quickstart.py
+# accuracy over Eb/N0. About 5 minutes on a 2-core CPU:  semcom-sim run scenarios/quickstart.py
 from semcom_sim import Data, Model, Phy, Scenario, Sweep, Training
 
 scenario = Scenario(

@@ -40,6 +40,7 @@ INTERPOLATIONS = ("nn", "lin", "lin_time_avg")
 PILOT_PATTERNS = ("kronecker", "empty")
 SNR_ESTIMATORS = ("pilots", "genie")
 DISTILLATION = ("none", "cached", "online")
+BATCH_NORM_STATISTICS = ("recompute", "moving-average")
 IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
 TEXT_TEACHERS = ("all-minilm-l6-v2",)
 SCHEMES = ("proposed", "no-adaptive", "no-kd", "online-kd", "teacher-over-channel", "digital", "fixed-snr")
@@ -355,6 +356,12 @@ class Training(_Section):
     :param train_fraction: train on a stratified fraction of the training set (1.0: all of it).
     :param seed: seed of weights, shuffling and channel draws.
     :param jit_compile: XLA-compile the train step (``False`` runs eagerly, for debugging).
+    :param batch_norm_statistics: the statistics that batch normalisation uses at evaluation:
+        ``"recompute"`` (default) averages the batch statistics of the trained weights over the training
+        samples, in batches of ``batch_size``, before any evaluation (at the end of training and before
+        each epoch-end evaluation), so that a short training evaluates like a long one;
+        ``"moving-average"`` keeps Keras' moving averages (momentum 0.99), which lag the weights by a few
+        hundred steps. See docs/conventions.md.
     """
 
     _section = "training"
@@ -370,9 +377,11 @@ class Training(_Section):
     train_fraction: float = 1.0
     seed: int = 0
     jit_compile: bool = True
+    batch_norm_statistics: str = "recompute"
 
     def _validate(self):
         self._positive("epochs", "batch_size", "learning_rate")
+        self._one_of("batch_norm_statistics", BATCH_NORM_STATISTICS)
         self._positive("beta", allow_zero=True)
         self._one_of("distillation", DISTILLATION)
         self._positive("kd_temperature")

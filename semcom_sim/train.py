@@ -25,7 +25,10 @@ from semcom_sim.phy import seed_generators, uniform_ebno_db
 from semcom_sim.scenario import Scenario
 from semcom_sim.system import SemanticLink, build_model_for, scheme_scenario
 
-__all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model", "training_rows", "load_or_train"]
+__all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model", "training_rows", "load_or_train",
+           "recompute_batch_norm_statistics"]
+
+_BATCH_NORM_STREAM = 211  # seeded_rng stream of the batch order that recomputes the normalisation statistics
 
 
 def seed_everything(seed: int) -> None:
@@ -141,6 +144,57 @@ class CachedTeacherTargets:
         return targets
 
 
+def _batch_norm_layers(layer: keras.layers.Layer) -> list[keras.layers.BatchNormalization]:
+    return [sub for sub in layer._flatten_layers(include_self=True, recursive=True)
+            if isinstance(sub, keras.layers.BatchNormalization)]
+
+
+def recompute_batch_norm_statistics(model: SemanticLink, inputs: np.ndarray, rows: np.ndarray, batch_size: int,
+                                    seed: int, jit_compile: bool = True) -> int:
+    """Sets every batch-normalisation layer's moving mean and variance to the average of its batch
+    statistics over the training samples ``rows``, computed with the current weights ("precise BN").
+
+    Keras' moving averages (momentum 0.99) mix statistics of weights from the last few hundred steps
+    with their initial values (mean 0, variance 1): after a short training they do not match the
+    weights, and the model evaluates near chance although it trains well. The batches visit ``rows``
+    in a seeded random order, ``batch_size`` samples each (the batch statistics that training
+    normalised with), all full batches. Only the encoder holds normalisation layers, so the channel is
+    not needed: the encoder runs alone in training mode. A frozen (non-trainable) encoder keeps its
+    statistics. Nothing random is drawn from TensorFlow's or Keras' generators.
+
+    :param inputs: the model's training inputs (``dataset.x_train``); ``rows``: positions in it.
+    :return: the number of layers whose statistics were recomputed.
+    """
+    layers = _batch_norm_layers(model.encoder)
+    if len(_batch_norm_layers(model)) != len(layers):
+        raise NotImplementedError("batch normalisation outside the encoder would see the channel: recompute its "
+                                  "statistics through the link or use training.batch_norm_statistics='moving-average'")
+    layers = [layer for layer in layers if layer.trainable]
+    num_batches = rows.size // batch_size
+    if not layers or num_batches == 0:
+        return 0
+    order = rows[seeded_rng(seed, _BATCH_NORM_STREAM).permutation(rows.size)]
+    momenta = [layer.momentum for layer in layers]
+    sums = [[np.zeros(layer.moving_mean.shape, np.float64), np.zeros(layer.moving_variance.shape, np.float64)]
+            for layer in layers]
+    try:
+        for layer in layers:  # with momentum 0 a training-mode call leaves the batch's own statistics behind
+            layer.momentum = 0.0
+        forward = tf.function(lambda x: model.encoder(x, training=True), jit_compile=jit_compile)
+        for i in range(num_batches):
+            forward(tf.constant(inputs[order[i * batch_size:(i + 1) * batch_size]]))
+            for layer, (mean, variance) in zip(layers, sums):
+                mean += np.asarray(layer.moving_mean.numpy(), np.float64)
+                variance += np.asarray(layer.moving_variance.numpy(), np.float64)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+    for layer, (mean, variance) in zip(layers, sums):
+        layer.moving_mean.assign((mean / num_batches).astype(np.float32))
+        layer.moving_variance.assign((variance / num_batches).astype(np.float32))
+    return len(layers)
+
+
 EpochCallback = Callable[[SemanticLink, int], dict]
 
 
@@ -152,7 +206,9 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     Adam with a cosine learning-rate decay from ``training.learning_rate`` to 5% of it over the run.
     Each epoch visits the training set in a new random order (batches of ``training.batch_size``; a
     last partial batch is dropped so the compiled step keeps one shape); every frame of a batch draws
-    its own Eb/N0 uniformly from ``training.ebno_db_range``.
+    its own Eb/N0 uniformly from ``training.ebno_db_range``. With ``training.batch_norm_statistics =
+    "recompute"`` the normalisation statistics are recomputed for the trained weights
+    (:func:`recompute_batch_norm_statistics`) before each epoch-end callback and at the end.
 
     ``on_epoch_end(model, epoch)`` (optional) runs after each epoch, outside the timed part; the dict
     it returns (e.g. a validation accuracy) joins that epoch's history record.
@@ -204,6 +260,10 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
         record = {"epoch": epoch + 1, **{k: v / num_steps for k, v in totals.items()},
                   "train_accuracy": correct / (num_steps * cfg.batch_size),
                   "seconds": time.perf_counter() - start}
+        if on_epoch_end is not None or epoch + 1 == cfg.epochs:
+            if cfg.batch_norm_statistics == "recompute":
+                recompute_batch_norm_statistics(model, dataset.x_train, rows, cfg.batch_size, cfg.seed,
+                                                cfg.jit_compile)
         if on_epoch_end is not None:
             record.update(on_epoch_end(model, epoch + 1))
         history.append(record)
