@@ -14,13 +14,15 @@ from semcom_sim.scenario import (  # noqa: E402
     Phy,
     Scenario,
     ScenarioError,
+    Scheme,
     Sweep,
     Teacher,
     Training,
     apply_overrides,
     load_scenario,
 )
+from semcom_sim.schemes import Ref  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Compare", "Data", "Model", "Output", "Phy", "Scenario", "ScenarioError", "Sweep", "Teacher", "Training",
-           "apply_overrides", "load_scenario"]
+__all__ = ["Compare", "Data", "Model", "Output", "Phy", "Ref", "Scenario", "ScenarioError", "Scheme", "Sweep",
+           "Teacher", "Training", "apply_overrides", "load_scenario"]

@@ -37,8 +37,8 @@ from semcom_sim.compare_plots import COST_COLUMNS, DISTILLATION_COLUMNS, conditi
 from semcom_sim.io import atomic_write_text
 from semcom_sim.runner import RESULTS_CSV, Experiment
 from semcom_sim.scenario import Scenario
+from semcom_sim.schemes import resolve_scheme
 from semcom_sim.sweep import ResultsStore, read_results, run_sweep
-from semcom_sim.system import scheme_scenario
 
 __all__ = ["Comparison", "compare", "condition_scenario", "fraction_scenario", "COST_CSV", "DISTILLATION_CSV",
            "SUMMARY_MD", "FIGURES"]
@@ -105,6 +105,9 @@ class Comparison:
              stream: TextIO = sys.stdout, show_progress: bool = True) -> Comparison:
         base = dataclasses.replace(scenario, sweep=dataclasses.replace(scenario.sweep,
                                                                        schemes=scenario.compare.schemes))
+        for scheme in dict.fromkeys(scenario.compare.schemes + scenario.compare.robustness_schemes
+                                    + scenario.compare.fraction_schemes):
+            resolve_scheme(base, scheme)  # a bad patch fails here, before anything is trained
         experiment = Experiment.open(base, out_dir, log=log)
         return cls(base, experiment.out_dir, experiment, log, stream, show_progress)
 
@@ -147,7 +150,7 @@ class Comparison:
         from semcom_sim.teacher.stage import build_cache
 
         for scheme in schemes:
-            resolved = scheme_scenario(self.scenario, scheme)
+            resolved = resolve_scheme(self.scenario, scheme)
             if resolved.training.distillation != "cached":
                 continue
             path = resolved.teacher.resolved_cache_path(self.experiment.dataset.name)
@@ -219,7 +222,7 @@ class Comparison:
             scenario = condition_scenario(self.scenario, channel, csi)
             for scheme in self.cfg.schemes:
                 checkpoint = self._checkpoint(scenario, scheme)
-                model = load_checkpoint(checkpoint, scenario, self.experiment.dataset_for(scheme))
+                model = load_checkpoint(checkpoint, scenario, self.experiment.dataset_for(scheme), for_test=True)
                 self._sweep(model, scheme, checkpoint, scenario, condition_label(channel, csi), points, store)
         phy = self.scenario.phy
         variants = ([("feedback", float(b), {"snr_feedback_bits": int(b)}) for b in self.cfg.feedback_bits]
@@ -228,7 +231,7 @@ class Comparison:
             scenario = condition_scenario(self.scenario, phy.channel, phy.csi, **fields)
             for scheme in self.cfg.robustness_schemes:
                 checkpoint = self.experiment.checkpoints[scheme]
-                model = load_checkpoint(checkpoint, scenario, self.experiment.dataset_for(scheme))
+                model = load_checkpoint(checkpoint, scenario, self.experiment.dataset_for(scheme), for_test=True)
                 self._sweep(model, scheme, checkpoint, scenario, condition_label(phy.channel, phy.csi, variant, value),
                             points, store)
         self.timings["sweep_s"] = time.perf_counter() - start
@@ -267,8 +270,8 @@ class Comparison:
                          else "student encoder + decoder")
             row = student_cost(model, dataset.x_test.shape[1:], dtype, runs=self.cfg.latency_runs).as_row()
             rows.append({**row, "scheme": scheme, "component": component})
-        uses_teacher = any(scheme_scenario(self.scenario, s).training.distillation != "none"
-                           or scheme_scenario(self.scenario, s).model.source == "teacher-features"
+        uses_teacher = any(resolve_scheme(self.scenario, s).training.distillation != "none"
+                           or resolve_scheme(self.scenario, s).model.source == "teacher-features"
                            for s in self.cfg.schemes)
         if uses_teacher:
             from semcom_sim.teacher.cost import teacher_cost

@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from semcom_sim.compare_plots import parse_condition, read_cost, read_distillation
+from semcom_sim.schemes import resolve_scheme
 from semcom_sim.sweep import difference_interval
 
 _CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
@@ -49,16 +50,18 @@ def _where(points: dict) -> str:
     return "; ".join(f"{c} at {_fmt_points(v)}" for c, v in sorted(points.items())) or "nowhere"
 
 
-def _cost_by_scheme(cost: list[dict]) -> dict[str, dict]:
+def _cost_by_scheme(cost: list[dict], runs_teacher: set[str] = frozenset()) -> dict[str, dict]:
+    """Per scheme: parameters, FLOPs and latency summed over its components; a scheme of ``runs_teacher``
+    (its encoder reads the teacher's features) also counts the teacher's."""
     totals: dict[str, dict] = {}
     for r in cost:
         t = totals.setdefault(r["scheme"], {"parameters": 0, "flops_per_sample": 0, "latency_ms": 0.0})
         t["parameters"] += int(r["parameters"])
         t["flops_per_sample"] += int(r["flops_per_sample"])
         t["latency_ms"] += float(r["latency_ms"])
-    if "teacher-over-channel" in totals and "teacher" in totals:  # it runs the teacher, then its channel encoder
-        for key in totals["teacher"]:
-            totals["teacher-over-channel"][key] += totals["teacher"][key]
+    for scheme in runs_teacher & set(totals):  # it runs the teacher, then its channel encoder
+        for key in totals.get("teacher", {}):
+            totals[scheme][key] += totals["teacher"][key]
     return totals
 
 
@@ -95,7 +98,8 @@ def summarize_comparison(comparison, info: dict) -> str:
     grid = [r for r in rows if r["condition"] in cfg.conditions]
     cost = read_cost(out_dir / "cost.csv") if (out_dir / "cost.csv").is_file() else []
     dist = read_distillation(out_dir / "distillation.csv") if (out_dir / "distillation.csv").is_file() else []
-    totals = _cost_by_scheme(cost)
+    reads_teacher = {s for s in cfg.schemes if resolve_scheme(sc, s).model.source == "teacher-features"}
+    totals = _cost_by_scheme(cost, reads_teacher)
     ttt = _time_to_target(dist)
     runs = info.get("invocations", [info])
     first = runs[0]
@@ -218,10 +222,9 @@ def summarize_comparison(comparison, info: dict) -> str:
 
 
 def _cache_seconds(comparison) -> float | None:
-    from semcom_sim.system import scheme_scenario
     from semcom_sim.teacher.cache import TeacherCache
 
-    resolved = scheme_scenario(comparison.scenario, "proposed")
+    resolved = resolve_scheme(comparison.scenario, "proposed")
     if resolved.training.distillation != "cached":
         return None
     path = resolved.teacher.resolved_cache_path(comparison.experiment.dataset.name)

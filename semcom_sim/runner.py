@@ -18,6 +18,7 @@ import numpy as np
 from semcom_sim.data import Dataset, load_dataset
 from semcom_sim.io import atomic_write_text
 from semcom_sim.scenario import Scenario, ScenarioError
+from semcom_sim.schemes import resolve_scheme, resolve_test_scenario, scheme_table
 from semcom_sim.sweep import ResultsStore, difference_interval, read_results, run_sweep
 
 RESULTS_CSV = "results.csv"
@@ -60,12 +61,14 @@ class Experiment:
         """The test condition of the scenario's own ``phy``: ``"CHANNEL/CSI"``."""
         return f"{self.scenario.phy.channel}/{self.scenario.phy.csi}"
 
+    def test_phy(self, scheme: str):
+        """The ``phy`` a scheme is evaluated under: the scenario's, with the scheme's patch and test patch."""
+        return resolve_test_scenario(self.scenario, scheme).phy
+
     def dataset_for(self, scheme: str) -> Dataset:
         """The dataset a scheme reads: the teacher's features (computed once, kept in
         ``out_dir/teacher_features``) for ``teacher-over-channel``, else the scenario's dataset."""
-        from semcom_sim.system import scheme_scenario
-
-        if scheme_scenario(self.scenario, scheme).model.source != "teacher-features":
+        if resolve_scheme(self.scenario, scheme).model.source != "teacher-features":
             return self.dataset
         if self._features is None:
             from semcom_sim.teacher.features import feature_dataset
@@ -112,17 +115,21 @@ class Experiment:
         """Sweeps every scheme over ``sweep.ebno_db``; rows land in ``results.csv`` point by point."""
         from semcom_sim.evaluate import AccuracyEvaluator
         from semcom_sim.phy import esno_db_from_no
+        from semcom_sim.train import load_checkpoint
 
         self.load_trained()
         self._write_scenario()
-        cfg, phy = self.scenario.sweep, self.scenario.phy
+        cfg = self.scenario.sweep
         store = ResultsStore(self.results_path)
         rows = []
         for scheme in cfg.schemes:
-            model = self.models[scheme]
             dataset = self.dataset_for(scheme)
+            model = self.models[scheme]
+            if scheme_table(self.scenario)[scheme].test_patch:  # evaluated under its own test phy
+                model = load_checkpoint(self.checkpoints[scheme], self.scenario, dataset, for_test=True)
             evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, cfg.batch_size,
                                           jit_compile=self.scenario.training.jit_compile)
+            phy = self.test_phy(scheme)
 
             def no_of(ebno_db: float, link=model.link) -> float:
                 return float(np.asarray(link.noise_variance(np.float32(ebno_db))))
@@ -134,7 +141,7 @@ class Experiment:
                               store=store, ci_half_width=cfg.ci_half_width, confidence=cfg.confidence,
                               min_frames=cfg.min_frames, max_frames=cfg.max_frames, base_seed=cfg.seed,
                               show_progress=show_progress, stream=stream, reraise_interrupt=True,
-                              csi=phy.csi, condition=self.condition)
+                              csi=phy.csi, condition=f"{phy.channel}/{phy.csi}")
         return rows
 
     def current_rows(self) -> list[dict]:
@@ -142,9 +149,10 @@ class Experiment:
         points, and (once the models are loaded) the current models (``model_id``)."""
         points = {float(e) for e in self.scenario.sweep.ebno_db}
         ids = {s: self.model_id(s) for s in self.checkpoints}
+        phys = {s: self.test_phy(s) for s in self.scenario.sweep.schemes}
         return [r for r in read_results(self.results_path)
-                if r["scheme"] in self.scenario.sweep.schemes and r["channel"] == self.scenario.phy.channel
-                and r.get("condition") in (None, self.condition)
+                if r["scheme"] in phys and r["channel"] == phys[r["scheme"]].channel
+                and r.get("condition") in (None, f"{phys[r['scheme']].channel}/{phys[r['scheme']].csi}")
                 and float(r["ebno_db"]) in points and (r["scheme"] not in ids or r["model_id"] == ids[r["scheme"]])]
 
     def plot(self, path: str | Path | None = None) -> Path:
@@ -152,7 +160,7 @@ class Experiment:
         from semcom_sim.plotting import plot_accuracy, save_figure
 
         path = Path(path) if path is not None else self.out_dir / PLOT_PNG
-        curves = [(s, self.scenario.phy.channel) for s in self.scenario.sweep.schemes]
+        curves = [(s, self.test_phy(s).channel) for s in self.scenario.sweep.schemes]
         fig = plot_accuracy(self.current_rows(), curves=curves, show_esno_axis=self.scenario.output.plot_esno,
                             title=f"{self.scenario.name} ({_CSI_TEXT[self.scenario.phy.csi]})")
         save_figure(fig, path)
@@ -174,10 +182,16 @@ def summarize(rows: list[dict], scenario: Scenario) -> str:
     channel = scenario.phy.channel
     schemes = scenario.sweep.schemes
     level = f"{scenario.sweep.confidence:.0%}"
-    by_key = {(r["scheme"], float(r["ebno_db"])): r for r in rows if r["channel"] == channel}
+    tested = {s: resolve_test_scenario(scenario, s).phy for s in schemes}
+    by_key = {(r["scheme"], float(r["ebno_db"])): r for r in rows
+              if r["scheme"] in tested and r["channel"] == tested[r["scheme"]].channel}
     points = sorted({e for (s, e) in by_key if s in schemes})
+    own = [f"{s} under {p.channel}, {_CSI_TEXT[p.csi]}" for s, p in tested.items()
+           if (p.channel, p.csi) != (channel, scenario.phy.csi)]
     lines = [f"# {scenario.name}", "",
-             f"Channel {channel}, {_CSI_TEXT[scenario.phy.csi]}; accuracy with its {level} Wilson interval.", "",
+             f"Channel {channel}, {_CSI_TEXT[scenario.phy.csi]}"
+             + (f" (test patches: {'; '.join(own)})" if own else "")
+             + f"; accuracy with its {level} Wilson interval.", "",
              "| Eb/N0 [dB] | Es/N0 [dB] | " + " | ".join(schemes) + " |",
              "|---:|---:|" + "---:|" * len(schemes)]
     for e in points:

@@ -27,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from semcom_sim.errors import ScenarioError
+from semcom_sim.schemes import BUILTIN_NAMES, Scheme, resolve_scheme, scheme_table
+
 __all__ = [
     "ScenarioError", "Data", "Model", "Phy", "Training", "Teacher", "Sweep", "Compare", "Output", "Scenario",
-    "load_scenario", "apply_overrides", "CHANNELS", "SCHEMES",
+    "Scheme", "load_scenario", "apply_overrides", "CHANNELS", "SCHEMES",
 ]
 
 CHANNELS = ("AWGN", "Rayleigh") + tuple(f"TDL-{m}" for m in "ABCDE") + tuple(f"CDL-{m}" for m in "ABCDE")
@@ -43,21 +46,13 @@ DISTILLATION = ("none", "cached", "online")
 BATCH_NORM_STATISTICS = ("recompute", "moving-average")
 IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
 TEXT_TEACHERS = ("all-minilm-l6-v2",)
-SCHEMES = ("proposed", "no-adaptive", "no-kd", "online-kd", "teacher-over-channel", "digital", "fixed-snr")
+SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHEMES); a scenario may add its own
 SOURCES = ("student", "teacher-features")
 TRANSMISSIONS = ("analog", "digital")
 
 
-class ScenarioError(ValueError):
-    """A scenario field has a value that is not allowed. The message is one line: ``section.field: why``."""
-
-
 def _fail(where: str, why: str):
     raise ScenarioError(f"{where}: {why}")
-
-
-def _type_name(tp) -> str:
-    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
 
 
 def _coerce(value, tp, where: str):
@@ -459,9 +454,10 @@ class Sweep(_Section):
     :param min_frames: at least this many samples per point.
     :param max_frames: at most this many samples per point (the interval may then be wider).
     :param batch_size: samples per Monte Carlo batch.
-    :param schemes: model variants to train and sweep: ``"proposed"`` (adaptive module on),
-        ``"no-adaptive"`` (the same model trained and run without it), or any other scheme of the
-        ``compare`` section (``semcom-sim compare`` runs ``compare.schemes`` instead).
+    :param schemes: model variants to train and sweep: built-in schemes (``"proposed"``, the scenario
+        as written; ``"no-adaptive"``, the same model without the adaptive module; the others of
+        ``semcom_sim.schemes.BUILTIN_SCHEMES``) or the scenario's own ``schemes`` (``semcom-sim compare``
+        runs ``compare.schemes`` instead).
     :param seed: base seed; every point draws from a seed derived from it, the scheme and the
         point, so a resumed sweep reproduces the rows of an uninterrupted one.
     """
@@ -488,9 +484,8 @@ class Sweep(_Section):
             _fail(self._where("min_frames"), f"{self.min_frames} exceeds sweep.max_frames={self.max_frames}")
         if not self.schemes:
             _fail(self._where("schemes"), "needs at least one scheme")
-        for s in self.schemes:
-            if s not in SCHEMES:
-                _fail(self._where("schemes"), f"{s!r} is not one of {', '.join(SCHEMES)}")
+        if len(set(self.schemes)) != len(self.schemes):
+            _fail(self._where("schemes"), f"has repeated schemes: {self.schemes!r}")
 
 
 _CONDITIONS = ("AWGN/perfect", "AWGN/ls", "Rayleigh/perfect", "Rayleigh/ls", "TDL-A/perfect", "TDL-A/ls",
@@ -501,7 +496,7 @@ _CONDITIONS = ("AWGN/perfect", "AWGN/ls", "Rayleigh/perfect", "Rayleigh/ls", "TD
 class Compare(_Section):
     """What ``semcom-sim compare`` runs: schemes, test conditions and the paper's four evaluation axes.
 
-    Schemes (each a variant of this scenario, see :func:`semcom_sim.system.scheme_scenario`):
+    Schemes (each a variant of this scenario, see :mod:`semcom_sim.schemes`):
     ``proposed`` (the scenario as written: cached KD + IB loss + adaptive module), ``no-adaptive``,
     ``no-kd`` (labels only), ``online-kd`` (teacher in the loop), ``teacher-over-channel`` (the
     teacher's features through the same link), ``digital`` (quantised features -> 5G LDPC -> QAM)
@@ -559,9 +554,6 @@ class Compare(_Section):
             _fail(self._where("schemes"), "needs at least one scheme")
         for name in ("schemes", "robustness_schemes", "fraction_schemes"):
             values = getattr(self, name)
-            for s in values:
-                if s not in SCHEMES:
-                    _fail(self._where(name), f"{s!r} is not one of {', '.join(SCHEMES)}")
             if len(set(values)) != len(values):
                 _fail(self._where(name), f"has repeated schemes: {values!r}")
         if not self.conditions:
@@ -612,9 +604,18 @@ class Output(_Section):
     plot_esno: bool = True
 
 
+_VALIDATING_SCHEMES = []  # non-empty while a scenario resolves its schemes (their scenarios skip that step)
+
+
 @dataclass(frozen=True)
 class Scenario:
-    """One experiment: data, model, physical layer, training, sweep and output."""
+    """One experiment: data, model, physical layer, training, sweep and output.
+
+    ``schemes`` holds the scenario's own :class:`~semcom_sim.schemes.Scheme` objects (named in
+    ``sweep.schemes`` or ``compare.schemes`` like the built-in ones). Every name must be known, and the
+    scenario's own schemes and those of ``sweep.schemes`` are resolved when the scenario is built, so a
+    bad patch fails at load time (``semcom-sim compare`` resolves ``compare.schemes`` when it starts).
+    """
 
     name: str
     data: Data = field(default_factory=Data)
@@ -625,11 +626,12 @@ class Scenario:
     sweep: Sweep = field(default_factory=Sweep)
     compare: Compare = field(default_factory=Compare)
     output: Output = field(default_factory=Output)
+    schemes: tuple[Scheme, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
             _fail("name", f"must be a non-empty string, got {self.name!r}")
-        for f in dataclasses.fields(self)[1:]:
+        for f in _section_fields():
             value = getattr(self, f.name)
             if not isinstance(value, f.default_factory):
                 _fail(f.name, f"must be a {f.default_factory.__name__}(...), got {type(value).__name__}")
@@ -643,24 +645,60 @@ class Scenario:
             _fail("model.num_channel_uses",
                   f"{self.model.num_channel_uses} exceeds the {self.phy.num_data_symbols} data resource "
                   "elements of one frame; enlarge phy.fft_size or phy.num_ofdm_symbols")
+        self._check_schemes()
+
+    def _check_schemes(self):
+        if isinstance(self.schemes, (list, Scheme)):
+            object.__setattr__(self, "schemes", tuple(self.schemes) if isinstance(self.schemes, list)
+                               else (self.schemes,))
+        if not isinstance(self.schemes, tuple) or not all(isinstance(s, Scheme) for s in self.schemes):
+            _fail("schemes", f"must be a tuple of Scheme(...), got {self.schemes!r}")
+        own = [s.name for s in self.schemes]
+        for name in own:
+            if name in BUILTIN_NAMES:
+                _fail("schemes", f"{name!r} is a built-in scheme; give your scheme another name")
+            if own.count(name) > 1:
+                _fail("schemes", f"{name!r} is defined twice")
+        table = scheme_table(self)
+        named = {"sweep.schemes": self.sweep.schemes, "compare.schemes": self.compare.schemes,
+                 "compare.robustness_schemes": self.compare.robustness_schemes,
+                 "compare.fraction_schemes": self.compare.fraction_schemes}
+        for where, names in named.items():
+            for name in names:
+                if name not in table:
+                    _fail(where, f"{name!r} is not one of {', '.join(table)}")
+        if _VALIDATING_SCHEMES:  # a scheme's own scenario: its patches were checked by the scenario it came from
+            return
+        _VALIDATING_SCHEMES.append(self.name)
+        try:
+            # the scenario's own schemes and those it trains by default; `compare` resolves its schemes when it starts
+            for name in dict.fromkeys([*own, *self.sweep.schemes]):
+                resolve_scheme(self, name)
+        finally:
+            _VALIDATING_SCHEMES.pop()
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = {"name": self.name, **{f.name: dataclasses.asdict(getattr(self, f.name)) for f in _section_fields()}}
+        return {**out, "schemes": [s.to_dict() for s in self.schemes]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scenario:
-        sections = {f.name: f.default_factory for f in dataclasses.fields(cls)[1:]}
-        unknown = set(d) - set(sections) - {"name"}
+        sections = {f.name: f.default_factory for f in _section_fields()}
+        unknown = set(d) - set(sections) - {"name", "schemes"}
         if unknown:
-            _fail(sorted(unknown)[0], f"unknown section; sections are name, {', '.join(sections)}")
+            _fail(sorted(unknown)[0], f"unknown section; sections are name, {', '.join(sections)}, schemes")
         kwargs = {"name": d.get("name")}
         for name, section_cls in sections.items():
             if name in d:
                 kwargs[name] = _build_section(section_cls, name, d[name])
+        if d.get("schemes"):
+            if not isinstance(d["schemes"], (list, tuple)):
+                _fail("schemes", f"expected a list of schemes, got {d['schemes']!r}")
+            kwargs["schemes"] = tuple(Scheme.from_dict(s) for s in d["schemes"])
         return cls(**kwargs)
 
     def fingerprint(self, *sections: str) -> str:
@@ -676,6 +714,11 @@ class Scenario:
 
     def resolved_out_dir(self) -> Path:
         return Path(self.output.out_dir.replace("{name}", _slug(self.name)))
+
+
+def _section_fields() -> tuple[dataclasses.Field, ...]:
+    """The section fields of :class:`Scenario` (``data`` .. ``output``), without ``name`` and ``schemes``."""
+    return tuple(f for f in dataclasses.fields(Scenario) if f.name not in ("name", "schemes"))
 
 
 # Where files live and how fast a teacher runs do not change what a model learns (the data's and the
@@ -734,7 +777,8 @@ def apply_overrides(scenario: Scenario, overrides: list[str] | tuple[str, ...]) 
             continue
         section, dot, name = key.partition(".")
         if not dot or section not in d or not isinstance(d[section], dict):
-            _fail(key, f"unknown section {section!r}; sections are {', '.join(k for k in d if k != 'name')}")
+            _fail(key, f"unknown section {section!r}; sections are "
+                  f"{', '.join(k for k in d if k not in ('name', 'schemes'))}")
         if name not in d[section]:
             _fail(key, f"unknown field; {section} has {', '.join(sorted(d[section]))}")
         d[section][name] = _parse_value(text)

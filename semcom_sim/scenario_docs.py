@@ -10,6 +10,7 @@ import re
 import typing
 
 from semcom_sim.scenario import Compare, Data, Model, Output, Phy, Sweep, Teacher, Training
+from semcom_sim.schemes import BUILTIN_SCHEMES, Ref
 
 SECTIONS = (Data, Model, Phy, Training, Teacher, Sweep, Compare, Output)
 
@@ -59,7 +60,27 @@ def render() -> str:
             text = params.get(f.name, "").replace("``", "`").replace("|", "\\|")
             out.append(f"| `{f.name}` | {_type_text(hints[f.name])} | `{default!r}` | {text} |")
         out.append("")
+    out += ["## Schemes", "",
+            "A scheme is a name plus a patch of scenario fields (`semcom_sim/schemes.py`). A scenario defines its "
+            "own with `Scenario(..., schemes=(Scheme(\"name\", {\"section.field\": value}, "
+            "test_patch={\"phy.field\": value}, description=\"...\"),))` and names them in `sweep.schemes` or "
+            "`compare.schemes` like the built-in ones below. A value `Ref(\"section.field\")` reads another "
+            "field of the scenario; a test patch changes only `phy` fields, at evaluation. Patches are checked "
+            "when the scenario is built.", "",
+            "| scheme | patch | meaning |", "|---|---|---|"]
+    for scheme in BUILTIN_SCHEMES:
+        patch = ", ".join(f"`{k}` = {_value_text(v)}" for k, v in scheme.patch.items()) or "(none)"
+        out.append(f"| `{scheme.name}` | {patch} | {scheme.description} |")
+    out.append("")
     return "\n".join(out)
+
+
+def _value_text(value) -> str:
+    if isinstance(value, Ref):
+        return f"`{value.field}`" + (f" (else `{value.fallback}`)" if value.fallback else "")
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_value_text(v) for v in value) + ")"
+    return f"`{value!r}`"
 
 
 if __name__ == "__main__":

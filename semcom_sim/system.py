@@ -22,47 +22,6 @@ from semcom_sim.semantic import (
 from semcom_sim.semantic.quantizer import UniformQuantizer, bits_to_features, features_to_bits
 
 
-def _replace(scenario: Scenario, **sections) -> Scenario:
-    return dataclasses.replace(scenario, **{name: dataclasses.replace(getattr(scenario, name), **fields)
-                                            for name, fields in sections.items()})
-
-
-def scheme_scenario(scenario: Scenario, scheme: str) -> Scenario:
-    """The scenario as a scheme sees it (``compare`` holds the settings of the baselines).
-
-    * ``proposed``: the scenario as written (paper A: cached KD + IB loss + adaptive module).
-    * ``no-adaptive``: the adaptive module off.
-    * ``no-kd``: trained on the labels only (CE + rate term).
-    * ``online-kd``: the same loss with the teacher run on every batch (``compare.online_kd_epochs``).
-    * ``teacher-over-channel``: the frozen teacher's features through a dense channel encoder, the
-      same link and decoder, trained on the labels.
-    * ``digital``: the student's features quantised to ``compare.digital_quant_bits`` bits, 5G LDPC at
-      ``compare.digital_coderate``, QAM with ``compare.digital_bits_per_symbol`` bits, same OFDM chain.
-    * ``fixed-snr``: no KD, no adaptive module, trained at ``compare.fixed_ebno_db`` only.
-    """
-    cmp = scenario.compare
-    no_kd = {"distillation": "none", "feature_kd_weight": 0.0}
-    if scheme == "proposed":
-        return scenario
-    if scheme == "no-adaptive":
-        return _replace(scenario, model={"adaptive": False})
-    if scheme == "no-kd":
-        return _replace(scenario, training=no_kd)
-    if scheme == "online-kd":
-        return _replace(scenario, training={"distillation": "online", "feature_kd_weight": 0.0,
-                                            "epochs": cmp.online_kd_epochs or scenario.training.epochs})
-    if scheme == "teacher-over-channel":
-        return _replace(scenario, model={"source": "teacher-features"}, training=no_kd)
-    if scheme == "digital":
-        return _replace(scenario, model={"transmission": "digital", "adaptive": False,
-                                         "quant_bits": cmp.digital_quant_bits},
-                        phy={"bits_per_symbol": float(cmp.digital_bits_per_symbol), "coderate": cmp.digital_coderate})
-    if scheme == "fixed-snr":
-        return _replace(scenario, model={"adaptive": False},
-                        training={**no_kd, "ebno_db_range": (cmp.fixed_ebno_db, cmp.fixed_ebno_db)})
-    raise ValueError(f"sweep.schemes: unknown scheme {scheme!r}")
-
-
 def digital_num_features(model: Model, phy: Phy) -> int:
     """Features per sample of the digital link: the information bits that ``model.num_channel_uses``
     QAM symbols carry at ``phy.coderate``, divided by ``model.quant_bits``."""

@@ -23,7 +23,8 @@ from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
 from semcom_sim.phy import seed_generators, uniform_ebno_db
 from semcom_sim.scenario import Scenario
-from semcom_sim.system import SemanticLink, build_model_for, scheme_scenario
+from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
+from semcom_sim.system import SemanticLink, build_model_for
 
 __all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model", "training_rows", "load_or_train",
            "recompute_batch_norm_statistics"]
@@ -51,7 +52,7 @@ class Checkpoint:
 
     @classmethod
     def for_scheme(cls, out_dir: str | Path, scenario: Scenario, scheme: str, dataset: Dataset) -> Checkpoint:
-        resolved = scheme_scenario(scenario, scheme)
+        resolved = resolve_scheme(scenario, scheme)
         extra = ""
         if resolved.training.distillation == "cached":  # a rebuilt cache is another experiment
             from semcom_sim.teacher.cache import cache_checksum
@@ -216,7 +217,7 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     :return: the trained model and one history dict per epoch (loss parts, train accuracy, seconds:
         the epoch's training time, the teacher's time included for online KD).
     """
-    resolved = scheme_scenario(scenario, scheme)
+    resolved = resolve_scheme(scenario, scheme)
     cfg = resolved.training
     rows = training_rows(resolved, dataset)
     if rows.size < cfg.batch_size:
@@ -281,16 +282,19 @@ def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scena
             "dataset_fingerprint": dataset.fingerprint, "num_classes": dataset.num_classes,
             "input_shape": list(dataset.x_train.shape[1:]), "modality": dataset.modality,
             "teacher_feature_dim": model.teacher_feature_dim,
-            "scenario": scheme_scenario(scenario, checkpoint.scheme).to_dict(), "history": history,
+            "scenario": resolve_scheme(scenario, checkpoint.scheme).to_dict(), "history": history,
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                          "sionna": importlib.metadata.version("sionna-no-rt")}}
     atomic_write_text(checkpoint.meta_path, json.dumps(meta, indent=2))
 
 
-def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset) -> SemanticLink:
-    """Rebuilds the scheme's model and loads its weights."""
+def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset, *,
+                    for_test: bool = False) -> SemanticLink:
+    """Rebuilds the scheme's model and loads its weights; ``for_test``: with the scheme's test patch
+    (its evaluation ``phy``) applied."""
     meta = json.loads(checkpoint.meta_path.read_text())
-    model = build_model_for(scheme_scenario(scenario, checkpoint.scheme), dataset, meta.get("teacher_feature_dim"))
+    resolved = (resolve_test_scenario if for_test else resolve_scheme)(scenario, checkpoint.scheme)
+    model = build_model_for(resolved, dataset, meta.get("teacher_feature_dim"))
     model.load_weights(str(checkpoint.weights_path))
     return model
 

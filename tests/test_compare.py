@@ -17,9 +17,10 @@ from semcom_sim.compare_plots import parse_condition
 from semcom_sim.data import Dataset
 from semcom_sim.losses import CrossEntropyRateLoss
 from semcom_sim.scenario import SCHEMES
+from semcom_sim.schemes import resolve_scheme
 from semcom_sim.semantic.quantizer import features_to_bits
 from semcom_sim.sweep import RESULT_COLUMNS, ResultsStore, read_results
-from semcom_sim.system import build_model, digital_num_features, scheme_scenario
+from semcom_sim.system import build_model, digital_num_features
 from semcom_sim.train import seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_u
 ])
 def test_bad_compare_fields_name_the_field(fields, where):
     with pytest.raises(ScenarioError, match=where.replace(".", r"\.")):
-        Compare(**fields)
+        Scenario(name="c", compare=Compare(**fields))
 
 
 def test_digital_model_refuses_the_adaptive_module():
@@ -55,7 +56,7 @@ def test_digital_model_refuses_the_adaptive_module():
 
 def test_scheme_scenarios_change_only_what_the_scheme_says():
     base = Scenario(name="s", compare=Compare(fixed_ebno_db=7.0, online_kd_epochs=2, digital_quant_bits=2), **SMALL)
-    s = {name: scheme_scenario(base, name) for name in SCHEMES}
+    s = {name: resolve_scheme(base, name) for name in SCHEMES}
     assert s["proposed"] == base
     assert s["no-adaptive"].model.adaptive is False and s["no-adaptive"].training == base.training
     assert s["no-kd"].training.distillation == "none" and s["no-kd"].model == base.model
@@ -82,7 +83,7 @@ def test_fraction_scenario_keeps_the_optimizer_steps():
 # -- the digital model ------------------------------------------------------------------------------
 
 def test_digital_scheme_uses_the_same_channel_uses_as_the_analog_link():
-    scenario = scheme_scenario(Scenario(name="d", model=Model(num_channel_uses=64)), "digital")
+    scenario = resolve_scheme(Scenario(name="d", model=Model(num_channel_uses=64)), "digital")
     # 64 channel uses x 4 bits x rate 1/2 = 128 information bits = 32 features of 4 bits
     assert digital_num_features(scenario.model, scenario.phy) == 32
     digital = build_model(scenario, 10)
@@ -93,7 +94,7 @@ def test_digital_scheme_uses_the_same_channel_uses_as_the_analog_link():
 
 def test_digital_model_decodes_error_free_at_high_snr_and_fails_below_the_cliff():
     seed_everything(3)
-    scenario = scheme_scenario(Scenario(name="d", phy=Phy(channel="AWGN", csi="perfect"), **SMALL), "digital")
+    scenario = resolve_scheme(Scenario(name="d", phy=Phy(channel="AWGN", csi="perfect"), **SMALL), "digital")
     model = build_model(scenario, 10)
     images = tf.random.uniform([40, 28, 28, 1])
     mu, _ = model.encoder(images)
@@ -108,7 +109,7 @@ def test_digital_model_decodes_error_free_at_high_snr_and_fails_below_the_cliff(
 
 
 def test_digital_training_path_is_error_free_and_trains_the_encoder():
-    scenario = scheme_scenario(Scenario(name="d", **SMALL), "digital")
+    scenario = resolve_scheme(Scenario(name="d", **SMALL), "digital")
     model = build_model(scenario, 10)
     images = tf.random.uniform([64, 28, 28, 1])
     with tf.GradientTape() as tape:
@@ -119,7 +120,7 @@ def test_digital_training_path_is_error_free_and_trains_the_encoder():
 
 
 def test_teacher_over_channel_model_reads_feature_vectors():
-    scenario = scheme_scenario(Scenario(name="t", **SMALL), "teacher-over-channel")
+    scenario = resolve_scheme(Scenario(name="t", **SMALL), "teacher-over-channel")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(100, 48)).astype(np.float32)
     y = rng.integers(0, 4, 100).astype(np.int32)

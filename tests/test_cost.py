@@ -16,7 +16,8 @@ from semcom_sim.cost import (
     flops_by_op,
     student_cost,
 )
-from semcom_sim.system import build_model, scheme_scenario
+from semcom_sim.schemes import resolve_scheme
+from semcom_sim.system import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(runs=3, warmup=1)
@@ -104,7 +105,7 @@ def test_student_cost_counts_encoder_adaptive_decoder(tiny):
     assert _matmul_conv_flops(model, tf.TensorSpec([1, 28, 28, 1])) == closed
     assert closed < cost.flops_per_sample < 1.05 * closed  # plus biases, normalisation, gating
 
-    plain = build_model(scheme_scenario(tiny, "no-adaptive"), 10)
+    plain = build_model(resolve_scheme(tiny, "no-adaptive"), 10)
     plain_cost = student_cost(plain, (28, 28, 1), **FAST)
     assert plain.adaptive is None
     assert cost.parameters - plain_cost.parameters == model.adaptive.count_params() > 0
@@ -130,7 +131,7 @@ def test_student_cost_of_a_text_student(tiny):
 
 def test_student_cost_of_the_digital_baseline(tiny):
     try:
-        scenario = scheme_scenario(tiny, "digital")
+        scenario = resolve_scheme(tiny, "digital")
     except ValueError:
         pytest.skip("no digital scheme")
     model = build_model(scenario, 10)

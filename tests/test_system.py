@@ -7,7 +7,8 @@ import tensorflow as tf
 from semcom_sim import Data, Model, Phy, Scenario, Sweep, Training
 from semcom_sim.data import load_dataset
 from semcom_sim.losses import CrossEntropyRateLoss
-from semcom_sim.system import build_model, scheme_scenario
+from semcom_sim.schemes import resolve_scheme
+from semcom_sim.system import build_model
 from semcom_sim.train import Checkpoint, load_checkpoint, save_checkpoint, seed_everything, train_model
 
 SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
@@ -46,10 +47,10 @@ def test_model_outputs_and_the_snr_the_transmitter_knows():
 
 def test_no_adaptive_scheme_has_no_adaptive_module():
     scenario = Scenario(name="s", **SMALL)
-    assert scheme_scenario(scenario, "no-adaptive").model.adaptive is False
-    assert build_model(scheme_scenario(scenario, "no-adaptive"), 10).adaptive is None
+    assert resolve_scheme(scenario, "no-adaptive").model.adaptive is False
+    assert build_model(resolve_scheme(scenario, "no-adaptive"), 10).adaptive is None
     with pytest.raises(ValueError, match="unknown scheme"):
-        scheme_scenario(scenario, "magic")
+        resolve_scheme(scenario, "magic")
 
 
 def test_training_is_repeatable_and_checkpoints_round_trip(tmp_path):

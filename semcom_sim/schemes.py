@@ -1,0 +1,223 @@
+"""Schemes as data: a scheme is a name plus a patch of scenario fields.
+
+The built-in schemes are the table :data:`BUILTIN_SCHEMES`; a scenario file defines its own the same
+way and names them in ``sweep.schemes`` / ``compare.schemes`` beside the built-in names::
+
+    from semcom_sim import Scenario, Scheme, Sweep
+
+    wide = Scheme("wide-decoder", {"model.decoder_units": (512, 512)}, description="a wider decoder")
+    scenario = Scenario(name="...", schemes=(wide,), sweep=Sweep(schemes=("proposed", "wide-decoder")))
+
+A patch maps ``"section.field"`` to a value, or to a :class:`Ref` that reads another field of the
+scenario being patched (so ``fixed-snr`` trains at whatever ``compare.fixed_ebno_db`` says). A
+``test_patch`` changes only the ``phy`` section, and only at evaluation (a test condition: the
+trained weights are the same). Patches are validated when the scenario is built: an unknown field or
+a bad value fails with one line naming the scheme and the field.
+
+Adding a built-in scheme means adding one row to :data:`BUILTIN_SCHEMES` (and, if it needs a knob, a
+field of the section it patches).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from semcom_sim.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from semcom_sim.scenario import Scenario
+
+__all__ = ["Ref", "Scheme", "BUILTIN_SCHEMES", "BUILTIN_NAMES", "scheme_table", "resolve_scheme",
+           "resolve_test_scenario", "apply_patch"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A patch value read from another field of the scenario being patched, ``"section.field"``;
+    if that field is ``None``, from ``fallback`` (another ``"section.field"``) instead."""
+
+    field: str
+    fallback: str | None = None
+
+    def value(self, scenario: Scenario, where: str) -> Any:
+        out = _get(scenario, self.field, where)
+        if out is None and self.fallback is not None:
+            out = _get(scenario, self.fallback, where)
+        return out
+
+    def to_dict(self) -> dict:
+        return {"ref": self.field, **({"fallback": self.fallback} if self.fallback else {})}
+
+
+def _get(scenario: Scenario, key: str, where: str) -> Any:
+    section, dot, name = key.partition(".")
+    value = getattr(scenario, section, None) if dot else None
+    if value is None or not dataclasses.is_dataclass(value) or not hasattr(value, name):
+        raise ScenarioError(f"{where}: {key!r} is not a field of the scenario (section.field)")
+    return getattr(value, name)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping) and set(value) <= {"ref", "fallback"} and "ref" in value:
+        return Ref(value["ref"], value.get("fallback"))
+    if isinstance(value, (list, tuple, range)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A named variant of a scenario.
+
+    :param name: the name used in ``sweep.schemes`` / ``compare.schemes`` and in every result row.
+    :param patch: ``{"section.field": value}`` applied before training (values may be :class:`Ref`).
+    :param test_patch: ``{"phy.field": value}`` applied on top of ``patch`` at evaluation only.
+    :param description: one line for the docs and summaries.
+    """
+
+    name: str
+    patch: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    test_patch: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip() or self.name != self.name.strip():
+            raise ScenarioError(f"schemes: a scheme name must be a non-empty string without surrounding blanks, "
+                                f"got {self.name!r}")
+        for attr in ("patch", "test_patch"):
+            value = getattr(self, attr)
+            if not isinstance(value, Mapping):
+                raise ScenarioError(f"scheme {self.name!r}: {attr} must be a mapping of 'section.field' to values, "
+                                    f"got {type(value).__name__}")
+            # frozen, ordered and hashable: a tuple of (key, value) pairs behind a read-only mapping view
+            object.__setattr__(self, attr, _FrozenPatch((str(k), _freeze(v)) for k, v in value.items()))
+        for key in self.test_patch:
+            if not key.startswith("phy."):
+                raise ScenarioError(f"scheme {self.name!r}: test_patch key {key!r}: a test patch changes only "
+                                    "phy fields (the trained weights stay the same)")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "patch": {k: _thaw(v) for k, v in self.patch.items()},
+                "test_patch": {k: _thaw(v) for k, v in self.test_patch.items()}, "description": self.description}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Scheme:
+        if not isinstance(d, Mapping) or "name" not in d:
+            raise ScenarioError(f"schemes: each scheme needs a name and a patch, got {d!r}")
+        unknown = set(d) - {"name", "patch", "test_patch", "description"}
+        if unknown:
+            raise ScenarioError(f"schemes: unknown scheme field {sorted(unknown)[0]!r}; a scheme has name, patch, "
+                                "test_patch, description")
+        return cls(d["name"], d.get("patch", {}), d.get("test_patch", {}), d.get("description", ""))
+
+
+class _FrozenPatch(Mapping):
+    """An immutable, hashable, ordered mapping (a scheme's patch)."""
+
+    def __init__(self, items):
+        self._items = tuple(items)
+        self._dict = dict(self._items)
+
+    def __getitem__(self, key):
+        return self._dict[key]
+
+    def __iter__(self):
+        return iter(self._dict)
+
+    def __len__(self):
+        return len(self._dict)
+
+    def __hash__(self):
+        return hash(self._items)
+
+    def __eq__(self, other):
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __repr__(self):
+        return repr(self._dict)
+
+
+_NO_KD = {"training.distillation": "none", "training.feature_kd_weight": 0.0}
+
+#: The built-in schemes, in the order figures and tables list them.
+BUILTIN_SCHEMES: tuple[Scheme, ...] = (
+    Scheme("proposed", {}, description="the scenario as written (paper A: cached KD + IB loss + adaptive module)"),
+    Scheme("no-adaptive", {"model.adaptive": False}, description="the adaptive module off"),
+    Scheme("no-kd", _NO_KD, description="trained on the labels only (CE + rate term)"),
+    Scheme("online-kd", {"training.distillation": "online", "training.feature_kd_weight": 0.0,
+                         "training.epochs": Ref("compare.online_kd_epochs", fallback="training.epochs")},
+           description="the same loss with the teacher run on every batch (compare.online_kd_epochs)"),
+    Scheme("teacher-over-channel", {"model.source": "teacher-features", **_NO_KD},
+           description="the frozen teacher's features through a dense channel encoder, the same link and decoder"),
+    Scheme("digital", {"model.transmission": "digital", "model.adaptive": False,
+                       "model.quant_bits": Ref("compare.digital_quant_bits"),
+                       "phy.bits_per_symbol": Ref("compare.digital_bits_per_symbol"),
+                       "phy.coderate": Ref("compare.digital_coderate")},
+           description="features quantised (compare.digital_quant_bits) -> 5G LDPC -> QAM, the same OFDM chain"),
+    Scheme("fixed-snr", {"model.adaptive": False, **_NO_KD,
+                         "training.ebno_db_range": (Ref("compare.fixed_ebno_db"), Ref("compare.fixed_ebno_db"))},
+           description="no KD, no adaptive module, trained at compare.fixed_ebno_db only (DeepJSCC practice)"),
+)
+BUILTIN_NAMES: tuple[str, ...] = tuple(s.name for s in BUILTIN_SCHEMES)
+
+
+def scheme_table(scenario: Scenario) -> dict[str, Scheme]:
+    """The schemes a scenario can name: the built-in ones, then the scenario's own (which may not reuse a
+    built-in name)."""
+    return {**{s.name: s for s in BUILTIN_SCHEMES}, **{s.name: s for s in scenario.schemes}}
+
+
+def _resolve_value(value: Any, scenario: Scenario, where: str) -> Any:
+    if isinstance(value, Ref):
+        return value.value(scenario, where)
+    if isinstance(value, tuple):
+        return tuple(_resolve_value(v, scenario, where) for v in value)
+    return value
+
+
+def apply_patch(scenario: Scenario, patch: Mapping[str, Any], where: str) -> Scenario:
+    """``scenario`` with the ``"section.field"`` values of ``patch`` (refs read from ``scenario``) set;
+    any bad key or value fails with one line that starts with ``where``."""
+    if not patch:
+        return scenario
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in patch.items():
+        section, dot, name = key.partition(".")
+        current = getattr(scenario, section, None) if dot and section != "schemes" else None
+        if not dataclasses.is_dataclass(current):
+            raise ScenarioError(f"{where}: {key!r}: unknown section {section!r}; sections are "
+                                f"{', '.join(f.name for f in dataclasses.fields(scenario)[1:] if f.name != 'schemes')}")
+        known = {f.name for f in dataclasses.fields(current)}
+        if name not in known:
+            raise ScenarioError(f"{where}: {key!r}: unknown field; {section} has {', '.join(sorted(known))}")
+        sections.setdefault(section, {})[name] = _resolve_value(value, scenario, f"{where}: {key!r}")
+    try:
+        replaced = {s: dataclasses.replace(getattr(scenario, s), **fields) for s, fields in sections.items()}
+        return dataclasses.replace(scenario, **replaced)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def resolve_scheme(scenario: Scenario, name: str) -> Scenario:
+    """The scenario as scheme ``name`` trains it (its patch applied)."""
+    table = scheme_table(scenario)
+    if name not in table:
+        raise ScenarioError(f"schemes: unknown scheme {name!r}; known: {', '.join(table)}")
+    return apply_patch(scenario, table[name].patch, f"scheme {name!r}")
+
+
+def resolve_test_scenario(scenario: Scenario, name: str) -> Scenario:
+    """The scenario as scheme ``name`` is evaluated (its patch, then its test patch)."""
+    scheme = scheme_table(scenario)[name]
+    return apply_patch(resolve_scheme(scenario, name), scheme.test_patch, f"scheme {name!r} (test_patch)")

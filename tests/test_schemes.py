@@ -1,0 +1,125 @@
+"""Schemes are data: built-in and scenario-defined schemes are patches of scenario fields."""
+
+import csv
+import dataclasses
+import json
+
+import pytest
+
+from semcom_sim import (
+    Compare,
+    Ref,
+    Scenario,
+    ScenarioError,
+    Scheme,
+    Sweep,
+    Training,
+    apply_overrides,
+    load_scenario,
+)
+from semcom_sim.schemes import BUILTIN_NAMES, BUILTIN_SCHEMES, resolve_scheme, resolve_test_scenario
+
+WIDE = Scheme("wide-decoder", {"model.decoder_units": (64, 64)}, description="a wider decoder")
+
+
+def _one_line_error(fn) -> str:
+    with pytest.raises(ScenarioError) as info:
+        fn()
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_builtin_table_is_the_one_list_of_scheme_names():
+    assert BUILTIN_NAMES == tuple(s.name for s in BUILTIN_SCHEMES)
+    assert Compare().schemes == BUILTIN_NAMES
+    assert all(s.description for s in BUILTIN_SCHEMES)
+
+
+def test_refs_read_the_patched_scenario_and_fall_back():
+    base = Scenario(name="r", training=Training(epochs=4), compare=Compare(fixed_ebno_db=3.5, online_kd_epochs=None))
+    assert resolve_scheme(base, "fixed-snr").training.ebno_db_range == (3.5, 3.5)
+    assert resolve_scheme(base, "online-kd").training.epochs == 4  # compare.online_kd_epochs is None
+    two = dataclasses.replace(base, compare=dataclasses.replace(base.compare, online_kd_epochs=2))
+    assert resolve_scheme(two, "online-kd").training.epochs == 2
+    digital = resolve_scheme(base, "digital")
+    assert digital.phy.bits_per_symbol == 4.0 and isinstance(digital.phy.bits_per_symbol, float)
+
+
+def test_a_scenario_defines_its_own_scheme_and_names_it_like_a_builtin():
+    scenario = Scenario(name="c", schemes=(WIDE,), sweep=Sweep(schemes=("proposed", "wide-decoder")))
+    resolved = resolve_scheme(scenario, "wide-decoder")
+    assert resolved.model.decoder_units == (64, 64)
+    assert resolved.model.encoder_filters == scenario.model.encoder_filters
+    assert resolved.fingerprint() != scenario.fingerprint()
+    # the scenario round-trips through its dict (scenario.json, --set) with its schemes
+    again = Scenario.from_dict(json.loads(scenario.to_json()))
+    assert again == scenario
+    assert apply_overrides(scenario, ["model.decoder_units=(16,)"]).schemes == (WIDE,)
+
+
+def test_bad_scheme_patches_fail_when_the_scenario_is_built_naming_scheme_and_field():
+    bad_field = Scheme("x", {"model.decoder_unitz": (8,)})
+    message = _one_line_error(lambda: Scenario(name="b", schemes=(bad_field,)))
+    assert message.startswith("scheme 'x': 'model.decoder_unitz': unknown field; model has ")
+    bad_value = Scheme("y", {"phy.channel": "TDL-Z"})
+    message = _one_line_error(lambda: Scenario(name="b", schemes=(bad_value,)))
+    assert message.startswith("scheme 'y': phy.channel: 'TDL-Z' is not one of AWGN")
+    bad_section = Scheme("z", {"radio.power": 1.0})
+    assert "unknown section 'radio'" in _one_line_error(lambda: Scenario(name="b", schemes=(bad_section,)))
+    bad_ref = Scheme("r", {"training.epochs": Ref("compare.epochz")})
+    assert "'compare.epochz' is not a field" in _one_line_error(lambda: Scenario(name="b", schemes=(bad_ref,)))
+    # a cross-section rule holds for the patched scenario too
+    too_long = Scheme("long", {"model.num_channel_uses": 10_000})
+    assert "model.num_channel_uses" in _one_line_error(lambda: Scenario(name="b", schemes=(too_long,)))
+
+
+def test_scheme_names_are_checked_against_the_builtin_and_the_scenarios_own():
+    message = _one_line_error(lambda: Scenario(name="n", sweep=Sweep(schemes=("wide-decoder",))))
+    assert message.startswith("sweep.schemes: 'wide-decoder' is not one of proposed, no-adaptive")
+    message = _one_line_error(lambda: Scenario(name="n", compare=Compare(schemes=("proposed", "magic"))))
+    assert message.startswith("compare.schemes: 'magic'")
+    clash = Scheme("no-kd", {"training.epochs": 1})
+    assert "built-in scheme" in _one_line_error(lambda: Scenario(name="n", schemes=(clash,)))
+    assert "defined twice" in _one_line_error(lambda: Scenario(name="n", schemes=(WIDE, WIDE)))
+    assert "changes only phy" in _one_line_error(lambda: Scheme("t", test_patch={"model.adaptive": False}))
+    assert "mapping" in _one_line_error(lambda: Scheme("t", patch=[("model.adaptive", False)]))
+
+
+def test_test_patch_changes_only_the_evaluation_phy():
+    late = Scheme("late-feedback", {}, test_patch={"phy.snr_feedback_delay_ms": 5.0})
+    scenario = Scenario(name="t", schemes=(late,), sweep=Sweep(schemes=("late-feedback",)))
+    assert resolve_scheme(scenario, "late-feedback").phy.snr_feedback_delay_ms == 0.0
+    assert resolve_test_scenario(scenario, "late-feedback").phy.snr_feedback_delay_ms == 5.0
+
+
+def test_a_scenario_file_with_its_own_scheme_runs_trains_and_reuses_its_checkpoint(tmp_path):
+    from semcom_sim import runner
+
+    path = tmp_path / "custom_scheme.py"
+    path.write_text(
+        "from semcom_sim import Data, Model, Phy, Scenario, Scheme, Sweep, Training\n"
+        "narrow = Scheme('narrow', {'model.decoder_units': (8,)}, test_patch={'phy.csi': 'perfect'})\n"
+        "scenario = Scenario(name='custom', schemes=(narrow,), data=Data(dataset='synthetic', num_train=256, "
+        "num_test=128), model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(16,)),\n"
+        "    phy=Phy(channel='AWGN', csi='ls', fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,\n"
+        "            pilot_ofdm_symbol_indices=(2,)),\n"
+        "    training=Training(epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,), min_frames=128, "
+        "max_frames=128, batch_size=128, schemes=('proposed', 'narrow')))\n")
+    scenario = load_scenario(path)
+    out = tmp_path / "out"
+    lines = []
+    runner.run(scenario, out, show_progress=False, log=lines.append)
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert sorted(r["scheme"] for r in rows) == ["narrow", "proposed"]
+    # the scheme's test patch is its evaluation condition, and its rows say so
+    assert {r["scheme"]: r["condition"] for r in rows} == {"proposed": "AWGN/ls", "narrow": "AWGN/perfect"}
+    summary = (out / "summary.md").read_text()
+    assert "Channel AWGN, LS CSI (test patches: narrow under AWGN, perfect CSI)" in summary
+    assert "| proposed | narrow |" in summary
+    meta = [json.loads(p.read_text()) for p in (out / "checkpoints").glob("narrow-*.json")]
+    assert len(meta) == 1 and meta[0]["scenario"]["model"]["decoder_units"] == [8]
+    assert meta[0]["scenario"]["schemes"][0]["name"] == "narrow"
+    lines.clear()
+    runner.run(scenario, out, show_progress=False, log=lines.append)
+    assert sum("reusing checkpoint" in line for line in lines) == 2
