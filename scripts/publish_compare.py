@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from semcom_sim.compare import FIGURES  # noqa: E402
 from semcom_sim.io import atomic_write_text  # noqa: E402
+from semcom_sim.results import FIGURES, RUN_JSON, SUMMARY_MD  # noqa: E402
 
 BEGIN, END = "<!-- compare-results:begin -->", "<!-- compare-results:end -->"
 RUNS = (("Fashion-MNIST (image task, EfficientNet-Lite0 teacher)", "docs/results/compare_fashion_mnist"),
@@ -47,13 +47,13 @@ def sections(summary: str) -> dict[str, str]:
 
 def block(title: str, run_dir: str) -> str:
     run = ROOT / run_dir
-    if not (run / "summary.md").is_file() or not (run / "run.json").is_file():
+    if not (run / SUMMARY_MD).is_file() or not (run / RUN_JSON).is_file():
         raise SystemExit(f"{run} has no summary.md/run.json: run the compare command of its scenario first")
-    first = json.loads((run / "run.json").read_text())["invocations"][0]
+    first = json.loads((run / RUN_JSON).read_text())["invocations"][0]
     minutes = first.get("timings_s", {}).get("total_s", float("nan")) / 60
     provenance = (f"`{first['command']}` — run on {first['date']}, {first['machine']}, commit {first['commit']}, "
                   f"{minutes:.0f} min")
-    parts = sections((run / "summary.md").read_text())
+    parts = sections((run / SUMMARY_MD).read_text())
     out = [f"### {title}", "", f"Every figure and table below comes from {provenance}; the full tables are in "
            f"[`{run_dir}/summary.md`]({run_dir}/summary.md) and the rows in `{run_dir}/results.csv`.", ""]
     for name, file in FIGURES.items():
@@ -67,7 +67,7 @@ def block(title: str, run_dir: str) -> str:
 
 
 def main() -> None:
-    text = "\n".join(block(title, run) for title, run in RUNS if (ROOT / run / "run.json").is_file())
+    text = "\n".join(block(title, run) for title, run in RUNS if (ROOT / run / RUN_JSON).is_file())
     if not text:
         raise SystemExit("no finished comparison under docs/results/: run the compare scenarios first")
     readme = (ROOT / "README.md").read_text()

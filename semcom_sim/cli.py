@@ -8,8 +8,9 @@
     semcom-sim teacher finetune SCENARIO.py   prepare the scenario's teacher once
     semcom-sim teacher cache SCENARIO.py      run it once over the training set -> HDF5 teacher cache
 
-Bad input (scenario fields, paths, data) ends with one line on stderr and exit code 2
-(set ``SEMCOM_DEBUG=1`` to see the traceback instead).
+Bad input (scenario fields, paths, data, teacher caches, results files) ends with one line on stderr
+and exit code 2 (set ``SEMCOM_DEBUG=1`` to see the traceback instead); any other exception is a bug
+and shows its traceback.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _plot(args) -> None:
+    from semcom_sim.errors import InputError
     from semcom_sim.plotting import plot_accuracy, save_figure
-    from semcom_sim.runner import PLOT_PNG, RESULTS_CSV
+    from semcom_sim.results import PLOT_PNG, RESULTS_CSV
 
     path = Path(args.results)
     if path.is_dir():
@@ -73,7 +75,13 @@ def _plot(args) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"results: no such file: {path}")
     out = Path(args.out) if args.out else path.parent / PLOT_PNG
-    save_figure(plot_accuracy(path, x=args.x, show_esno_axis=args.x == "ebno_db"), out)
+    try:
+        figure = plot_accuracy(path, x=args.x, show_esno_axis=args.x == "ebno_db")
+    except InputError:
+        raise
+    except ValueError as exc:  # the rows of the user's file cannot be drawn (no rows, no finite values, ...)
+        raise InputError(f"{path}: {exc}") from None
+    save_figure(figure, out)
     print(f"wrote {out}")
 
 
@@ -139,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "plot":
         _import_tensorflow_quietly()
     from semcom_sim.data import DataError
-    from semcom_sim.scenario import ScenarioError
+    from semcom_sim.errors import InputError
     from semcom_sim.teacher.cache import CacheError
     from semcom_sim.teacher.runner_base import TeacherError
 
@@ -154,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("semcom-sim: interrupted; finished sweep points are saved, rerun the same command "
                          "to resume\n")
         return 130
-    except (ScenarioError, DataError, CacheError, TeacherError, OSError, ValueError) as exc:
+    except (InputError, DataError, CacheError, TeacherError, OSError) as exc:  # bad input; bugs keep their traceback
         if os.environ.get("SEMCOM_DEBUG"):
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -19,49 +19,50 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import math
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
-from semcom_sim.compare_plots import COST_COLUMNS, DISTILLATION_COLUMNS, condition_label
+from semcom_sim import compare_plots as cp
+from semcom_sim.compare_plots import condition_label
+from semcom_sim.compare_summary import summarize_comparison
+from semcom_sim.cost import device_name, student_cost
+from semcom_sim.evaluate import AccuracyEvaluator
 from semcom_sim.io import atomic_write_text
-from semcom_sim.runner import RESULTS_CSV, Experiment
+from semcom_sim.phy import esno_db_from_no
+from semcom_sim.plotting import save_figure
+from semcom_sim.results import (
+    COST_COLUMNS,
+    COST_CSV,
+    DISTILLATION_COLUMNS,
+    DISTILLATION_CSV,
+    FIGURES,
+    RESULTS_CSV,
+    RUN_JSON,
+    SUMMARY_MD,
+    ResultsStore,
+    git_commit,
+    machine,
+    model_id,
+    read_cost,
+    read_distillation,
+    read_results,
+    write_csv,
+)
+from semcom_sim.runner import Experiment
 from semcom_sim.scenario import Scenario
 from semcom_sim.schemes import resolve_scheme
-from semcom_sim.sweep import ResultsStore, read_results, run_sweep
+from semcom_sim.sweep import run_sweep
+from semcom_sim.train import Checkpoint, load_checkpoint, load_or_train
 
-__all__ = ["Comparison", "compare", "condition_scenario", "fraction_scenario", "COST_CSV", "DISTILLATION_CSV",
-           "SUMMARY_MD", "FIGURES"]
-
-COST_CSV = "cost.csv"
-DISTILLATION_CSV = "distillation.csv"
-SUMMARY_MD = "summary.md"
-RUN_JSON = "run.json"
-FIGURES = {"grid": "accuracy_grid.png", "robustness": "robustness.png", "fraction": "data_fraction.png",
-           "distillation": "distillation_time.png", "cost": "cost.png"}
-_CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
-
-
-def _csv_text(columns: tuple[str, ...], rows: list[dict]) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
+__all__ = ["Comparison", "compare", "condition_scenario", "fraction_scenario"]
 
 def condition_scenario(scenario: Scenario, channel: str, csi: str, **phy) -> Scenario:
     """``scenario`` with ``phy.channel``, ``phy.csi`` (and any other ``phy`` fields) replaced."""
@@ -75,17 +76,6 @@ def fraction_scenario(scenario: Scenario, fraction: float) -> Scenario:
     training = dataclasses.replace(scenario.training, train_fraction=fraction,
                                    epochs=math.ceil(scenario.training.epochs / fraction - 1e-9))
     return dataclasses.replace(scenario, training=training)
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=10, cwd=Path(__file__).resolve().parent).stdout.strip()
-        return out.stdout.strip() + ("+local changes" if dirty else "") if out.returncode == 0 else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 @dataclass
@@ -121,15 +111,11 @@ class Comparison:
         return condition_label(self.scenario.phy.channel, self.scenario.phy.csi)
 
     def _model_id(self, checkpoint) -> str:
-        sweep = {k: v for k, v in asdict(self.scenario.sweep).items() if k not in ("ebno_db", "schemes")}
-        digest = hashlib.sha256(json.dumps(sweep, sort_keys=True).encode()).hexdigest()[:6]
-        return f"{checkpoint.fingerprint}-{checkpoint.weights_digest()[:6]}-{digest}"
+        return model_id(checkpoint, self.scenario.sweep)
 
     def _validator(self, scheme: str):
         """``on_epoch_end`` for training: accuracy on ``compare.validation_samples`` test samples at
         ``compare.target_ebno_db`` through the scenario's channel."""
-        from semcom_sim.evaluate import AccuracyEvaluator
-
         cfg, dataset = self.cfg, self.experiment.dataset_for(scheme)
         num = min(cfg.validation_samples, dataset.num_test)
         batch = min(self.scenario.sweep.batch_size, num)
@@ -162,9 +148,6 @@ class Comparison:
             return
 
     def _sweep(self, model, scheme: str, checkpoint, scenario: Scenario, label: str, ebno_db, store) -> list[dict]:
-        from semcom_sim.evaluate import AccuracyEvaluator
-        from semcom_sim.phy import esno_db_from_no
-
         cfg = self.scenario.sweep
         dataset = self.experiment.dataset_for(scheme)
         evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, cfg.batch_size,
@@ -185,8 +168,6 @@ class Comparison:
     def train(self, retrain: bool = False) -> None:
         """Trains (or reuses) every scheme under the scenario's ``phy`` (and under every condition with
         ``compare.retrain_per_condition``), with the per-epoch validation of the distillation axis."""
-        from semcom_sim.train import load_or_train
-
         start = time.perf_counter()
         self.experiment._write_scenario()
         self._ensure_teacher_cache(self.cfg.schemes)
@@ -204,16 +185,12 @@ class Comparison:
         self.timings["train_s"] = time.perf_counter() - start
 
     def _checkpoint(self, scenario: Scenario, scheme: str):
-        from semcom_sim.train import Checkpoint
-
         if not self.cfg.retrain_per_condition or scenario.phy == self.scenario.phy:
             return self.experiment.checkpoints[scheme]
         return Checkpoint.for_scheme(self.out_dir, scenario, scheme, self.experiment.dataset_for(scheme))
 
     def sweep(self) -> None:
         """The accuracy grid (every scheme x condition) and the robustness variants."""
-        from semcom_sim.train import load_checkpoint
-
         start = time.perf_counter()
         store = ResultsStore(self.out_dir / RESULTS_CSV)
         points = self.scenario.sweep.ebno_db
@@ -238,8 +215,6 @@ class Comparison:
 
     def fractions(self, retrain: bool = False) -> None:
         """Accuracy vs training-data fraction (equal optimizer steps) at ``compare.fraction_ebno_db``."""
-        from semcom_sim.train import load_or_train
-
         start = time.perf_counter()
         store = ResultsStore(self.out_dir / RESULTS_CSV)
         phy = self.scenario.phy
@@ -260,7 +235,6 @@ class Comparison:
 
     def cost(self) -> list[dict]:
         """Size, FLOPs and batch-1 latency of each scheme's transceiver (without the PHY) and of the teacher."""
-        from semcom_sim.cost import student_cost
 
         rows = []
         for scheme in self.cfg.schemes:
@@ -282,7 +256,7 @@ class Comparison:
             teacher = LoadedTeacher(self.scenario, dataset).model
             row = teacher_cost(teacher, sample, runs=self.cfg.latency_runs).as_row()
             rows.append({"scheme": "teacher", **row, "component": f"teacher ({self.scenario.teacher.name})"})
-        atomic_write_text(self.out_dir / COST_CSV, _csv_text(COST_COLUMNS, rows))
+        write_csv(self.out_dir / COST_CSV, COST_COLUMNS, rows)
         return rows
 
     def distillation(self) -> list[dict]:
@@ -300,7 +274,7 @@ class Comparison:
                              "epoch": record["epoch"], "wall_s": round(wall, 3),
                              "val_accuracy": record["val_accuracy"], "target_accuracy": cfg.target_accuracy,
                              "target_ebno_db": cfg.target_ebno_db})
-        atomic_write_text(self.out_dir / DISTILLATION_CSV, _csv_text(DISTILLATION_COLUMNS, rows))
+        write_csv(self.out_dir / DISTILLATION_CSV, DISTILLATION_COLUMNS, rows)
         return rows
 
     def rows(self) -> list[dict]:
@@ -313,9 +287,6 @@ class Comparison:
 
     def plot(self) -> dict[str, Path]:
         """Draws the figures of :data:`FIGURES` that have data; returns their paths."""
-        from semcom_sim import compare_plots as cp
-        from semcom_sim.plotting import save_figure
-
         rows = self.rows()
         grid = [r for r in rows if r.get("condition") in self.cfg.conditions]
         figures = {"grid": lambda: cp.plot_condition_grid(grid, schemes=self.cfg.schemes,
@@ -323,8 +294,8 @@ class Comparison:
                    "robustness": lambda: cp.plot_robustness(rows, scheme=self.cfg.robustness_schemes[0],
                                                             base=self.base_label),
                    "fraction": lambda: cp.plot_fraction(rows, schemes=self.cfg.fraction_schemes),
-                   "distillation": lambda: cp.plot_distillation(cp.read_distillation(self.out_dir / DISTILLATION_CSV)),
-                   "cost": lambda: cp.plot_cost(cp.read_cost(self.out_dir / COST_CSV))}
+                   "distillation": lambda: cp.plot_distillation(read_distillation(self.out_dir / DISTILLATION_CSV)),
+                   "cost": lambda: cp.plot_cost(read_cost(self.out_dir / COST_CSV))}
         written = {}
         for name, make in figures.items():
             try:
@@ -339,10 +310,8 @@ class Comparison:
     def write_summary(self, command: str | None = None) -> str:
         """Writes ``summary.md`` and appends this invocation (date, machine, commit, command, stage times)
         to ``run.json``."""
-        from semcom_sim.compare_summary import summarize_comparison
-
         info = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                "machine": _machine(), "commit": _git_commit(),
+                "machine": machine(device_name()), "commit": git_commit(),
                 "command": command or f"semcom-sim compare <scenario> --out {self.out_dir}",
                 "timings_s": {k: round(v, 1) for k, v in self.timings.items()}}
         path = self.out_dir / RUN_JSON
@@ -352,12 +321,6 @@ class Comparison:
         text = summarize_comparison(self, {"invocations": runs})
         atomic_write_text(self.out_dir / SUMMARY_MD, text)
         return text
-
-
-def _machine() -> str:
-    from semcom_sim.cost import device_name
-
-    return f"{platform.node() or 'unknown host'}, {device_name()}"
 
 
 def compare(scenario: Scenario, out_dir: str | Path | None = None, *, retrain: bool = False,

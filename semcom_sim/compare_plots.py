@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -28,24 +27,9 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from semcom_sim.plotting import _MARKERS, Figure, _finite, save_figure
 from semcom_sim.scenario import SCHEMES
-from semcom_sim.sweep import read_typed_csv
 
-__all__ = ["COST_COLUMNS", "DISTILLATION_COLUMNS", "parse_condition", "condition_label", "read_cost",
-           "read_distillation", "time_to_target", "plot_condition_grid", "plot_robustness", "plot_fraction",
-           "plot_distillation", "plot_cost", "save_figure"]
-
-COST_COLUMNS = ("scheme", "component", "parameters", "bytes", "flops_per_sample", "latency_ms", "latency_p90_ms",
-                "device")
-"""Columns of ``cost.csv``; ``scheme`` and ``component`` are required."""
-
-DISTILLATION_COLUMNS = ("scheme", "distillation", "epoch", "wall_s", "val_accuracy", "target_accuracy",
-                        "target_ebno_db")
-"""Columns of ``distillation.csv``; all but ``target_accuracy`` and ``target_ebno_db`` are required."""
-
-_COST_TYPES = {"scheme": str, "component": str, "parameters": int, "bytes": int, "flops_per_sample": float,
-               "latency_ms": float, "latency_p90_ms": float, "device": str}
-_DISTILLATION_TYPES = {"scheme": str, "distillation": str, "epoch": int, "wall_s": float, "val_accuracy": float,
-                       "target_accuracy": float, "target_ebno_db": float}
+__all__ = ["parse_condition", "condition_label", "time_to_target", "plot_condition_grid", "plot_robustness",
+           "plot_fraction", "plot_distillation", "plot_cost", "save_figure"]
 
 # -- condition labels ------------------------------------------------------------------------------
 
@@ -149,31 +133,6 @@ def _row_condition(row: dict) -> dict | None:
             return None
         return parse_condition(condition_label(str(channel), str(csi)))
     return parse_condition(str(label).strip())
-
-
-# -- readers ---------------------------------------------------------------------------------------
-
-def read_cost(path: str | Path) -> list[dict]:
-    """Reads ``cost.csv``: one dict per (scheme, component), in file order.
-
-    Types: ``scheme``, ``component``, ``device``: str; ``parameters``, ``bytes``: int;
-    ``flops_per_sample``, ``latency_ms``, ``latency_p90_ms``: float. Empty or absent optional
-    columns read as ``None``; unknown columns are kept as text. A malformed file raises
-    ``ValueError`` naming the file and line; a missing one ``FileNotFoundError``.
-    """
-    return read_typed_csv(path, _COST_TYPES, ("scheme", "component"), "cost")
-
-
-def read_distillation(path: str | Path) -> list[dict]:
-    """Reads ``distillation.csv``: one dict per (scheme, epoch), in file order.
-
-    Types: ``scheme``, ``distillation`` (``none | cached | online``): str; ``epoch``: int;
-    ``wall_s`` (cumulative training seconds at the end of the epoch), ``val_accuracy``,
-    ``target_accuracy``, ``target_ebno_db``: float (the last two ``None`` when empty). Unknown
-    columns are kept as text. A malformed file raises ``ValueError`` naming the file and line.
-    """
-    return read_typed_csv(path, _DISTILLATION_TYPES, ("scheme", "distillation", "epoch", "wall_s", "val_accuracy"),
-                           "distillation")
 
 
 # -- shared helpers --------------------------------------------------------------------------------

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from semcom_sim.compare_plots import parse_condition, read_cost, read_distillation
+from semcom_sim.compare_plots import parse_condition
+from semcom_sim.results import COST_CSV, DISTILLATION_CSV, read_cost, read_distillation
 from semcom_sim.schemes import resolve_scheme
 from semcom_sim.sweep import difference_interval
+from semcom_sim.teacher.cache import TeacherCache
 
 _CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
 
@@ -96,8 +98,8 @@ def summarize_comparison(comparison, info: dict) -> str:
     level = f"{sc.sweep.confidence:.0%}"
     rows = [{**r, "condition": r.get("condition") or ""} for r in comparison.rows()]
     grid = [r for r in rows if r["condition"] in cfg.conditions]
-    cost = read_cost(out_dir / "cost.csv") if (out_dir / "cost.csv").is_file() else []
-    dist = read_distillation(out_dir / "distillation.csv") if (out_dir / "distillation.csv").is_file() else []
+    cost = read_cost(out_dir / COST_CSV) if (out_dir / COST_CSV).is_file() else []
+    dist = read_distillation(out_dir / DISTILLATION_CSV) if (out_dir / DISTILLATION_CSV).is_file() else []
     reads_teacher = {s for s in cfg.schemes if resolve_scheme(sc, s).model.source == "teacher-features"}
     totals = _cost_by_scheme(cost, reads_teacher)
     ttt = _time_to_target(dist)
@@ -222,8 +224,6 @@ def summarize_comparison(comparison, info: dict) -> str:
 
 
 def _cache_seconds(comparison) -> float | None:
-    from semcom_sim.teacher.cache import TeacherCache
-
     resolved = resolve_scheme(comparison.scenario, "proposed")
     if resolved.training.distillation != "cached":
         return None

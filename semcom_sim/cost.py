@@ -41,6 +41,7 @@ Conventions, documented here once:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import platform
 import statistics
@@ -49,6 +50,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
+from keras import ops
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+from tensorflow.python.profiler import model_analyzer, option_builder
 
 __all__ = ["ModelCost", "MATMUL_CONV_OPS", "cpu_name", "device_name", "count_flops", "flops_by_op",
            "latency_ms", "student_cost", "student_forward"]
@@ -105,21 +110,11 @@ def _cpu_threads() -> int:
         return os.cpu_count() or 1
 
 
-def device_name(kind: str = "tf") -> str:
-    """Where ``kind`` (``"tf"`` or ``"torch"``) runs a computation by default.
-
-    ``"GPU: <name>"`` when that framework sees a GPU (its first one, where it places ops by default),
-    else ``"CPU: <model name> (<n> threads)"`` (TensorFlow's intra-op threads, or torch's
-    ``get_num_threads()``). ``"torch"`` imports torch (through :mod:`semcom_sim.teacher.cost`).
+def device_name() -> str:
+    """Where TensorFlow runs a computation by default: ``"GPU: <name>"`` when it sees a GPU (its first
+    one, where it places ops by default), else ``"CPU: <model name> (<n> threads)"`` (its intra-op
+    threads). The teacher's device is :func:`semcom_sim.teacher.cost.torch_device_name`.
     """
-    if kind == "torch":
-        from semcom_sim.teacher.cost import torch_device_name
-
-        return torch_device_name()
-    if kind != "tf":
-        raise ValueError(f"kind must be 'tf' or 'torch', got {kind!r}")
-    import tensorflow as tf
-
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
@@ -129,8 +124,6 @@ def device_name(kind: str = "tf") -> str:
 
 
 def _concrete(fn: Callable, input_signature: Sequence[Any]):
-    import tensorflow as tf
-
     if hasattr(fn, "structured_input_signature") and hasattr(fn, "graph"):  # already a ConcreteFunction
         return fn
     if not hasattr(fn, "get_concrete_function"):
@@ -141,9 +134,6 @@ def _concrete(fn: Callable, input_signature: Sequence[Any]):
 def _profiled_graph(concrete):
     """The function's graph with nested function calls inlined (control flow lowered), so the
     profiler sees every op; variables become constants (the profiler ignores reads)."""
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
     calls = {"PartitionedCall", "StatefulPartitionedCall", "While", "StatelessWhile", "If", "StatelessIf",
              "Case", "StatelessCase"}
     if not any(op.type in calls for op in concrete.graph.get_operations()):
@@ -163,11 +153,6 @@ def flops_by_op(fn: Callable, input_signature: Sequence[Any]) -> dict[str, int]:
         per-sample FLOPs). Ignored for a concrete function.
     :return: ``{op type: FLOPs}`` for the op types with non-zero FLOPs.
     """
-    import logging
-
-    import tensorflow as tf
-    from tensorflow.python.profiler import model_analyzer, option_builder
-
     for spec in input_signature:
         if isinstance(spec, tf.TensorSpec) and not spec.shape.is_fully_defined():
             raise ValueError(f"count_flops needs fully defined input shapes (batch 1), got {spec}")
@@ -228,8 +213,6 @@ def student_forward(model, snr_db: float = _SNR_DB) -> Callable:
     and every SNR input is the constant ``snr_db``. A digital model (``model.digital``) sends
     ``quantizer(tanh(mu))`` instead and its decoder gets zeros for the SNR, as in its own call.
     """
-    from keras import ops
-
     encoder, adaptive, decoder = model.encoder, getattr(model, "adaptive", None), model.decoder
     quantizer = getattr(model, "quantizer", None) if getattr(model, "digital", False) else None
 
@@ -268,8 +251,6 @@ def student_cost(model, input_shape: Sequence[int], input_dtype: str = "float32"
     :return: parameters and bytes of the encoder, adaptive module and decoder weights (not the
         sampler, not the optional ``feature_head``); FLOPs and latency of :func:`student_forward`.
     """
-    import tensorflow as tf
-
     x = _example(input_shape, input_dtype) if example is None else np.asarray(example, dtype=input_dtype)
     if x.shape != (1,) + tuple(int(d) for d in input_shape):
         raise ValueError(f"example must have shape (1, *input_shape) = {(1, *input_shape)}, got {x.shape}")
@@ -286,4 +267,4 @@ def student_cost(model, input_shape: Sequence[int], input_dtype: str = "float32"
     concrete(x)  # the first call of a new function pays one-off costs: not a warm-up sample
     median, p90 = latency_ms(lambda: concrete(x).numpy(), runs=runs, warmup=warmup)
     return ModelCost(component=component, parameters=int(parameters), bytes=int(size), flops_per_sample=flops,
-                     latency_ms=median, latency_p90_ms=p90, device=device_name("tf"))
+                     latency_ms=median, latency_p90_ms=p90, device=device_name())

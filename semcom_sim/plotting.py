@@ -33,7 +33,7 @@ if not _backend_chosen():
 from matplotlib.figure import Figure  # noqa: E402
 
 from semcom_sim.io import atomic_path  # noqa: E402
-from semcom_sim.sweep import read_results  # noqa: E402
+from semcom_sim.results import read_results  # noqa: E402
 
 __all__ = ["plot_accuracy", "save_figure"]
 

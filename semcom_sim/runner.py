@@ -5,26 +5,33 @@ The CLI and the notebooks call these functions; each step can also be run on its
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
 from semcom_sim.data import Dataset, load_dataset
+from semcom_sim.evaluate import AccuracyEvaluator
 from semcom_sim.io import atomic_write_text
+from semcom_sim.phy import esno_db_from_no
+from semcom_sim.plotting import plot_accuracy, save_figure
+from semcom_sim.results import (
+    PLOT_PNG,
+    RESULTS_CSV,
+    SCENARIO_JSON,
+    SUMMARY_MD,
+    ResultsStore,
+    model_id,
+    read_results,
+)
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.schemes import resolve_scheme, resolve_test_scenario, scheme_table
-from semcom_sim.sweep import ResultsStore, difference_interval, read_results, run_sweep
+from semcom_sim.sweep import difference_interval, run_sweep
+from semcom_sim.train import Checkpoint, load_checkpoint, load_or_train
 
-RESULTS_CSV = "results.csv"
-PLOT_PNG = "accuracy_vs_ebno.png"
-SCENARIO_JSON = "scenario.json"
-SUMMARY_MD = "summary.md"
 _CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
 
 
@@ -80,8 +87,6 @@ class Experiment:
     # -- steps -------------------------------------------------------------------------------------
     def train(self, retrain: bool = False, show_progress: bool = True) -> None:
         """Trains each scheme of ``sweep.schemes`` unless a matching checkpoint exists."""
-        from semcom_sim.train import load_or_train
-
         self._write_scenario()
         for scheme in self.scenario.sweep.schemes:
             model, checkpoint = load_or_train(self.scenario, scheme, self.dataset_for(scheme), self.out_dir,
@@ -90,8 +95,6 @@ class Experiment:
 
     def load_trained(self) -> None:
         """Loads every scheme's checkpoint; a missing one is an error that says how to make it."""
-        from semcom_sim.train import Checkpoint, load_checkpoint
-
         for scheme in self.scenario.sweep.schemes:
             if scheme in self.models:
                 continue
@@ -106,17 +109,10 @@ class Experiment:
     def model_id(self, scheme: str) -> str:
         """Identifies a results row's origin: the checkpoint (its experiment and its weights, so a
         retrained model never reuses old rows) and the sweep settings that shape a point."""
-        sweep = {k: v for k, v in asdict(self.scenario.sweep).items() if k not in ("ebno_db", "schemes")}
-        digest = hashlib.sha256(json.dumps(sweep, sort_keys=True).encode()).hexdigest()[:6]
-        checkpoint = self.checkpoints[scheme]
-        return f"{checkpoint.fingerprint}-{checkpoint.weights_digest()[:6]}-{digest}"
+        return model_id(self.checkpoints[scheme], self.scenario.sweep)
 
     def sweep(self, show_progress: bool = True, stream: TextIO = sys.stdout) -> list[dict]:
         """Sweeps every scheme over ``sweep.ebno_db``; rows land in ``results.csv`` point by point."""
-        from semcom_sim.evaluate import AccuracyEvaluator
-        from semcom_sim.phy import esno_db_from_no
-        from semcom_sim.train import load_checkpoint
-
         self.load_trained()
         self._write_scenario()
         cfg = self.scenario.sweep
@@ -157,8 +153,6 @@ class Experiment:
 
     def plot(self, path: str | Path | None = None) -> Path:
         """Draws accuracy vs Eb/N0 of this scenario's schemes from ``results.csv``."""
-        from semcom_sim.plotting import plot_accuracy, save_figure
-
         path = Path(path) if path is not None else self.out_dir / PLOT_PNG
         curves = [(s, self.test_phy(s).channel) for s in self.scenario.sweep.schemes]
         fig = plot_accuracy(self.current_rows(), curves=curves, show_esno_axis=self.scenario.output.plot_esno,

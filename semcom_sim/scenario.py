@@ -680,7 +680,7 @@ class Scenario:
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out = {"name": self.name, **{f.name: dataclasses.asdict(getattr(self, f.name)) for f in _section_fields()}}
-        return {**out, "schemes": [s.to_dict() for s in self.schemes]}
+        return {**out, "schemes": [s.to_dict() for s in self.schemes]} if self.schemes else out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)

@@ -10,7 +10,8 @@ Here a **frame** is one transmitted sample, i.e. one semantic message (one image
 not an OFDM resource grid: ``frames`` counts samples and ``correct`` counts correctly classified
 samples. ``accuracy = correct / frames``.
 
-Every finished point is written at once to a CSV file (:class:`ResultsStore`, rewritten atomically),
+Every finished point is written at once to a CSV file (:class:`semcom_sim.results.ResultsStore`, rewritten
+atomically),
 so an interrupted sweep resumes point by point: rerunning the same command reuses the completed
 points of the same model (``model_id``) and computes the rest. Each point draws its randomness from
 :func:`point_seed`, so a resumed sweep reproduces the rows of an uninterrupted one.
@@ -21,37 +22,22 @@ This module is generic: it knows nothing of TensorFlow or Sionna. The evaluator 
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
-import io
 import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from statistics import NormalDist
 from typing import TextIO
 
 from tqdm import tqdm
 
-from semcom_sim.io import atomic_write_text
-from semcom_sim.scenario import ScenarioError
+from semcom_sim.errors import ScenarioError
+from semcom_sim.results import ResultsStore, point_key
 
-__all__ = ["RESULT_COLUMNS", "REQUIRED_COLUMNS", "wilson_interval", "difference_interval", "point_seed",
-           "ResultsStore", "read_results", "parse_typed_csv", "read_typed_csv", "run_sweep"]
+__all__ = ["wilson_interval", "difference_interval", "point_seed", "run_sweep"]
 
-RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "frames",
-                  "correct", "no", "stop", "runtime_s", "model_id", "csi", "condition")
-"""Columns of the results CSV, in file order. The first eight are required when reading a file.
-``condition`` names the test condition of a row (``"TDL-A/ls"``, or a variant of it such as
-``"TDL-A/ls/feedback-2bit"``); rows are keyed by ``(scheme, channel, condition, ebno_db)``."""
-
-REQUIRED_COLUMNS = RESULT_COLUMNS[:8]
-_FLOAT_COLUMNS = frozenset({"ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "no", "runtime_s"})
-_INT_COLUMNS = frozenset({"frames", "correct"})
-_STR_COLUMNS = frozenset({"scheme", "channel", "stop", "model_id", "csi", "condition"})
-_COMPLETED_STOPS = ("ci", "max_frames")
 _STATUS_TEXT = {"ci": "reached CI target", "max_frames": "reached max frames"}
 
 
@@ -115,180 +101,6 @@ def point_seed(base_seed: int, scheme: str, ebno_db: float) -> int:
     return int.from_bytes(digest[:8], "big") % (2**31 - 1)
 
 
-# -- the results file ------------------------------------------------------------------------------
-
-def _key(scheme, channel, ebno_db, condition=None) -> tuple[str, str, str, float]:
-    return str(scheme), str(channel), str(condition or ""), round(float(ebno_db), 9) + 0.0
-
-
-def _row_key(row: dict) -> tuple[str, str, str, float]:
-    return _key(row["scheme"], row["channel"], row["ebno_db"], row.get("condition"))
-
-
-def _parse_int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        value = float(text)
-        if not value.is_integer():
-            raise
-        return int(value)
-
-
-def parse_typed_csv(text: str, where: str, types: dict[str, type], required: Sequence[str],
-                    what: str) -> list[dict]:
-    """Rows of a CSV text as dicts typed by ``types`` (column -> ``str``, ``int`` or ``float``).
-
-    Columns of ``types`` that are absent or empty read as ``None`` (an error for ``required`` ones);
-    columns it does not name are kept as text. A malformed text raises ``ValueError`` with one line
-    naming ``where``, the line and the problem (``what`` names the kind of file).
-    """
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = reader.fieldnames
-        if header is None:  # an empty file
-            return []
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise ValueError(f"{where}: not a {what} file: missing column(s) {', '.join(missing)} "
-                             f"(expected header {','.join(types)})")
-        dupes = sorted({c for c in header if header.count(c) > 1})
-        if dupes:
-            raise ValueError(f"{where}: repeated column(s) {', '.join(dupes)} in the header")
-        rows: list[dict] = []
-        for raw in reader:
-            line = reader.line_num
-            if None in raw:
-                raise ValueError(f"{where}: line {line}: more fields than the {len(header)} columns "
-                                 "of the header")
-            if any(v is None for v in raw.values()):
-                raise ValueError(f"{where}: line {line}: fewer fields than the {len(header)} columns "
-                                 "of the header")
-            row: dict = {}
-            for col, kind in types.items():
-                value = raw.get(col)
-                if value is None or value.strip() == "":
-                    if col in required:
-                        raise ValueError(f"{where}: line {line}: column {col!r} is empty")
-                    row[col] = None
-                    continue
-                value = value.strip()
-                try:
-                    row[col] = _parse_int(value) if kind is int else kind(value)
-                except ValueError:
-                    expected = "an integer" if kind is int else "a number"
-                    raise ValueError(f"{where}: line {line}: column {col!r} is {value!r}, "
-                                     f"expected {expected}") from None
-            for col in header:  # columns this version does not know: kept as text
-                if col not in row:
-                    row[col] = raw[col]
-            rows.append(row)
-    except csv.Error as exc:
-        raise ValueError(f"{where}: line {reader.line_num}: malformed CSV: {exc}") from None
-    return rows
-
-
-_RESULT_TYPES = {c: float if c in _FLOAT_COLUMNS else int if c in _INT_COLUMNS else str for c in RESULT_COLUMNS}
-
-
-def read_typed_csv(path: str | Path, types: dict[str, type], required: Sequence[str], what: str) -> list[dict]:
-    """:func:`parse_typed_csv` of a file: a missing one raises ``FileNotFoundError``, one that is not
-    UTF-8 text ``ValueError``, each with one line naming the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such {what} file") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a {what} file: not UTF-8 text") from None
-    return parse_typed_csv(text, str(path), types, required, what)
-
-
-def read_results(path: str | Path) -> list[dict]:
-    """Reads a results CSV into a list of dicts with typed values.
-
-    Floats for ``ebno_db, esno_db, accuracy, ci_low, ci_high, no, runtime_s``; ints for ``frames``
-    and ``correct``; strings for ``scheme, channel, stop, model_id, csi, condition``. Optional
-    columns that are absent or empty read as ``None``. A malformed file raises ``ValueError`` with one line naming
-    the file and the problem.
-    """
-    return read_typed_csv(path, _RESULT_TYPES, REQUIRED_COLUMNS, "results")
-
-
-def _format_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)  # round-trips exactly
-    if hasattr(value, "item"):  # numpy scalars
-        return _format_value(value.item())
-    return str(value)
-
-
-class ResultsStore:
-    """The CSV file of sweep rows, one per ``(scheme, channel, condition, ebno_db)``, rewritten atomically
-    on every put.
-
-    Loads the existing rows if ``path`` exists (a malformed file raises ``ValueError`` naming the file
-    and the problem). Rows are kept sorted by ``(scheme, channel, condition, ebno_db)``.
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.rows: list[dict] = []
-        if self.path.exists():
-            if self.path.is_dir():
-                raise ValueError(f"{self.path}: is a directory, not a results file")
-            rows = read_results(self.path)
-            seen: dict[tuple, int] = {}
-            for i, row in enumerate(rows):
-                key = _row_key(row)
-                if key in seen:
-                    where = f"{key[1]}" + (f" ({key[2]})" if key[2] else "")
-                    raise ValueError(f"{self.path}: line {i + 2}: repeats the point {key[0]}, {where}, "
-                                     f"Eb/N0 {key[3]:g} dB of line {seen[key] + 2}")
-                seen[key] = i
-            self.rows = sorted(rows, key=_row_key)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __repr__(self) -> str:
-        return f"ResultsStore({str(self.path)!r}, {len(self.rows)} rows)"
-
-    def lookup(self, scheme: str, channel: str, ebno_db: float, model_id: str,
-               condition: str | None = None) -> dict | None:
-        """A copy of the completed row of this point computed with this ``model_id``, else ``None``."""
-        key = _key(scheme, channel, ebno_db, condition)
-        for row in self.rows:
-            if (_row_key(row) == key and row.get("stop") in _COMPLETED_STOPS
-                    and str(row.get("model_id") or "") == str(model_id)):
-                return dict(row)
-        return None
-
-    def put(self, row: dict) -> None:
-        """Replaces the row with the same ``(scheme, channel, condition, ebno_db)``, else appends; writes the file."""
-        missing = [c for c in REQUIRED_COLUMNS if row.get(c) is None]
-        if missing:
-            raise ValueError(f"results row lacks column(s) {', '.join(missing)}: {row!r}")
-        row = {**{c: None for c in RESULT_COLUMNS}, **row}
-        key = _row_key(row)
-        self.rows = [r for r in self.rows if _row_key(r) != key] + [row]
-        self.rows.sort(key=_row_key)
-        self._write()
-
-    def _write(self) -> None:
-        extra = sorted({c for r in self.rows for c in r} - set(RESULT_COLUMNS))
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(RESULT_COLUMNS + tuple(extra))
-        for r in self.rows:
-            writer.writerow([_format_value(r.get(c)) for c in RESULT_COLUMNS + tuple(extra)])
-        atomic_write_text(self.path, buf.getvalue())
-
-
 # -- the sweep -------------------------------------------------------------------------------------
 
 def _is_tty(stream) -> bool:
@@ -346,7 +158,7 @@ def _validate_sweep_args(ebno_db, ci_half_width, confidence, min_frames, max_fra
         if isinstance(v, bool) or not math.isfinite(f):
             raise ScenarioError(f"sweep.ebno_db[{i}]: expected a finite number, got {v!r}")
         values.append(f)
-    if len({_key("", "", v) for v in values}) != len(values):
+    if len({point_key("", "", v) for v in values}) != len(values):
         raise ScenarioError(f"sweep.ebno_db: has repeated points: {values!r}")
     if not (isinstance(ci_half_width, (int, float)) and ci_half_width > 0):
         raise ScenarioError(f"sweep.ci_half_width: must be > 0, got {ci_half_width!r}")

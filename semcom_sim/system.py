@@ -9,7 +9,7 @@ from keras import ops
 
 from semcom_sim.phy import AnalogLink
 from semcom_sim.phy.digital import DigitalLink
-from semcom_sim.scenario import Model, Phy, Scenario
+from semcom_sim.scenario import Model, Phy, Scenario, ScenarioError
 from semcom_sim.semantic import (
     ChannelAdaptiveModule,
     FeatureEncoder,
@@ -27,7 +27,7 @@ def digital_num_features(model: Model, phy: Phy) -> int:
     QAM symbols carry at ``phy.coderate``, divided by ``model.quant_bits``."""
     bits = int(model.num_channel_uses * phy.bits_per_symbol * phy.coderate + 1e-9)
     if bits < model.quant_bits:
-        raise ValueError(f"model.quant_bits: {model.quant_bits} bits per feature exceed the {bits} information "
+        raise ScenarioError(f"model.quant_bits: {model.quant_bits} bits per feature exceed the {bits} information "
                          "bits per sample of the digital link")
     return bits // model.quant_bits
 

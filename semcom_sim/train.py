@@ -22,9 +22,10 @@ from semcom_sim.data.base import seeded_rng, stratified_indices
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
 from semcom_sim.phy import seed_generators, uniform_ebno_db
-from semcom_sim.scenario import Scenario
+from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
 from semcom_sim.system import SemanticLink, build_model_for
+from semcom_sim.teacher.cache import CacheError, TeacherCache, cache_checksum
 
 __all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model", "training_rows", "load_or_train",
            "recompute_batch_norm_statistics"]
@@ -55,7 +56,6 @@ class Checkpoint:
         resolved = resolve_scheme(scenario, scheme)
         extra = ""
         if resolved.training.distillation == "cached":  # a rebuilt cache is another experiment
-            from semcom_sim.teacher.cache import cache_checksum
 
             extra = cache_checksum(resolved.teacher.resolved_cache_path(dataset.name))[:6]
         fingerprint = f"{resolved.fingerprint()}-{dataset.fingerprint[:8]}{extra and '-' + extra}"
@@ -116,8 +116,6 @@ class CachedTeacherTargets:
     """
 
     def __init__(self, scenario: Scenario, dataset: Dataset):
-        from semcom_sim.teacher.cache import CacheError, TeacherCache
-
         path = scenario.teacher.resolved_cache_path(dataset.name)
         self.cache = TeacherCache(path, dataset_fingerprint=dataset.fingerprint, teacher_name=scenario.teacher.name)
         if self.cache.num_samples != dataset.x_train.shape[0] or self.cache.num_classes != dataset.num_classes:
@@ -221,7 +219,7 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     cfg = resolved.training
     rows = training_rows(resolved, dataset)
     if rows.size < cfg.batch_size:
-        raise ValueError(f"training.batch_size: {cfg.batch_size} exceeds the {rows.size} training samples")
+        raise ScenarioError(f"training.batch_size: {cfg.batch_size} exceeds the {rows.size} training samples")
     if cfg.distillation == "cached":
         extras_for = CachedTeacherTargets(resolved, dataset)
     elif cfg.distillation == "online":

@@ -12,14 +12,14 @@ import pytest
 import tensorflow as tf
 
 from semcom_sim import Compare, Model, Phy, Scenario, ScenarioError, Training, load_scenario
-from semcom_sim.compare import FIGURES, fraction_scenario
+from semcom_sim.compare import fraction_scenario
 from semcom_sim.compare_plots import parse_condition
 from semcom_sim.data import Dataset
 from semcom_sim.losses import CrossEntropyRateLoss
+from semcom_sim.results import FIGURES, RESULT_COLUMNS, ResultsStore, read_results
 from semcom_sim.scenario import SCHEMES
 from semcom_sim.schemes import resolve_scheme
 from semcom_sim.semantic.quantizer import features_to_bits
-from semcom_sim.sweep import RESULT_COLUMNS, ResultsStore, read_results
 from semcom_sim.system import build_model, digital_num_features
 from semcom_sim.train import seed_everything
 

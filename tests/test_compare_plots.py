@@ -14,8 +14,6 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from semcom_sim.compare_plots import (
-    COST_COLUMNS,
-    DISTILLATION_COLUMNS,
     condition_label,
     parse_condition,
     plot_condition_grid,
@@ -23,12 +21,18 @@ from semcom_sim.compare_plots import (
     plot_distillation,
     plot_fraction,
     plot_robustness,
-    read_cost,
-    read_distillation,
     save_figure,
     time_to_target,
 )
-from semcom_sim.sweep import RESULT_COLUMNS, read_results, wilson_interval
+from semcom_sim.results import (
+    COST_COLUMNS,
+    DISTILLATION_COLUMNS,
+    RESULT_COLUMNS,
+    read_cost,
+    read_distillation,
+    read_results,
+)
+from semcom_sim.sweep import wilson_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

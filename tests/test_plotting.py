@@ -12,7 +12,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from semcom_sim.plotting import plot_accuracy, save_figure
-from semcom_sim.sweep import ResultsStore, read_results
+from semcom_sim.results import ResultsStore, read_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -11,14 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from semcom_sim.sweep import (
-    RESULT_COLUMNS,
-    ResultsStore,
-    point_seed,
-    read_results,
-    run_sweep,
-    wilson_interval,
-)
+from semcom_sim.results import RESULT_COLUMNS, ResultsStore, read_results
+from semcom_sim.sweep import point_seed, run_sweep, wilson_interval
 
 EBNO = [-4.0, 0.0, 4.0, 8.0]
 BATCH = 100

@@ -37,6 +37,7 @@ import tensorflow as tf
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import Demapper, Mapper
 
+from semcom_sim.errors import ScenarioError
 from semcom_sim.phy.conventions import ebno_db_to_no
 from semcom_sim.phy.link import OFDMLink
 from semcom_sim.scenario import Phy
@@ -60,16 +61,18 @@ def info_bits_per_frame(n: int, coderate: float) -> int:
 
     ``k = round(n * coderate)``, lowered to ``min(8448, floor(n * 948/1024))`` where 5G LDPC allows no
     more (Sionna's encoder accepts rates up to 0.95 with a printed warning above 948/1024; this keeps to
-    the 38.214 maximum). Raises ``ValueError`` where no 5G codeword fits (rate below 1/5, ``n`` too
+    the 38.214 maximum). Raises :class:`ScenarioError` where no 5G codeword fits (rate below 1/5, ``n`` too
     large, or fewer than 12 information bits).
     """
     if n > MAX_CODED_BITS:
-        raise ValueError(f"a frame of {n} coded bits exceeds 5G LDPC's {MAX_CODED_BITS}; use a smaller grid")
+        raise ScenarioError(f"phy.fft_size: a frame of {n} coded bits exceeds 5G LDPC's {MAX_CODED_BITS}; "
+                            "use a smaller grid")
     if coderate < MIN_CODERATE:
-        raise ValueError(f"phy.coderate={coderate} is below 5G LDPC's minimum rate 1/5")
+        raise ScenarioError(f"phy.coderate: {coderate} is below 5G LDPC's minimum rate 1/5")
     k = min(int(round(n * coderate)), MAX_INFO_BITS, int(math.floor(n * MAX_CODERATE)))
     if k < MIN_INFO_BITS:
-        raise ValueError(f"k={k} information bits per frame is below 5G LDPC's minimum of {MIN_INFO_BITS}")
+        raise ScenarioError(f"phy.coderate: k={k} information bits per frame is below 5G LDPC's minimum of "
+                            f"{MIN_INFO_BITS}")
     return k
 
 
@@ -110,7 +113,7 @@ class DigitalLink:
     def __init__(self, phy: Phy, bits_per_sample: int, num_bp_iterations: int = 20):
         m = phy.bits_per_symbol
         if m != int(m) or int(m) < 2 or int(m) % 2:
-            raise ValueError(f"phy.bits_per_symbol={m} is not a QAM order (an even integer >= 2)")
+            raise ScenarioError(f"phy.bits_per_symbol: {m} is not a QAM order (an even integer >= 2)")
         bits_per_sample = int(bits_per_sample)
         if bits_per_sample <= 0:
             raise ValueError(f"bits_per_sample must be > 0, got {bits_per_sample}")

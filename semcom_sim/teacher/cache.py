@@ -33,6 +33,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from semcom_sim.errors import ScenarioError
 from semcom_sim.io import atomic_path
 
 FORMAT = "semcom-sim/teacher-cache"
@@ -69,7 +70,7 @@ def compress_topk(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     probs = np.asarray(probs, dtype=np.float32)
     num_classes = probs.shape[-1]
     if not 1 <= k <= num_classes:
-        raise ValueError(f"teacher.top_k: must be in 1..{num_classes}, got {k}")
+        raise ScenarioError(f"teacher.top_k: must be in 1..{num_classes}, got {k}")
     order = np.argsort(-probs, axis=-1, kind="stable")[..., :k]
     values = np.take_along_axis(probs, order, axis=-1)
     return values.astype(np.float16), order.astype(np.int16)
@@ -97,7 +98,7 @@ def temperature_scale(probs: np.ndarray, temperature: float) -> np.ndarray:
     """``p^(1/T)`` renormalised: the distribution a softmax at temperature ``T`` of the same logits
     would give (exact for full distributions; applied to the rebuilt one for a top-K cache)."""
     if temperature <= 0:
-        raise ValueError(f"training.kd_temperature: must be > 0, got {temperature}")
+        raise ScenarioError(f"training.kd_temperature: must be > 0, got {temperature}")
     if temperature == 1.0:
         return np.asarray(probs, dtype=np.float32)
     log_p = np.log(np.maximum(np.asarray(probs, dtype=np.float64), 1e-30)) / temperature
@@ -233,8 +234,3 @@ class TeacherCache:
             raise ValueError(f"view must be in 0..{len(self.views) - 1}")
         full = rebuild_distribution(self.topk_probs[rows, view], self.topk_indices[rows, view], self.num_classes)
         return temperature_scale(full, temperature)
-
-    def storage_bytes(self) -> int:
-        """Bytes of the stored arrays (uncompressed)."""
-        return sum(a.nbytes for a in (self.topk_probs, self.topk_indices, self.sample_ids, self.logits,
-                                      self.features) if a is not None)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import importlib.metadata as md
 import json
 import statistics
 import time
@@ -39,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from semcom_sim.data.base import seeded_rng, stratified_indices
 from semcom_sim.io import atomic_path
 from semcom_sim.teacher.cache import TeacherIdentity, softmax
 from semcom_sim.teacher.hub import HubTeacher, TeacherError, load_hub_model
@@ -227,7 +229,6 @@ class MiniLMTeacher:
 def _metadata(encoder: HubTeacher, *, class_names: Sequence[str], dataset: dict, head: dict,
               report: dict) -> dict[str, Any]:
     try:
-        import importlib.metadata as md
         pkg_version = md.version(PACKAGE)
     except Exception:  # noqa: BLE001 - informational only
         pkg_version = None
@@ -254,8 +255,6 @@ def fit_minilm_teacher(dataset, out_path: str | Path, *, log: Callable[[str], An
         head), "latency_ms_per_sample" (one text, batch 1, median of 20, tokenizer + encoder + head),
         "embed_seconds", "fit_seconds"}``.
     """
-    from semcom_sim.data.base import seeded_rng, stratified_indices
-
     texts_train, y_train = list(dataset.texts_train), np.asarray(dataset.y_train)
     if max_train is not None and int(max_train) < len(texts_train):
         idx = stratified_indices(y_train, int(max_train), seeded_rng(0, 7), "max_train")
