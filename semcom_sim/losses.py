@@ -84,8 +84,52 @@ class InformationBottleneckKDLoss:
         return total, parts
 
 
-def make_loss(training: Training) -> LossFn:
-    """The loss of ``training.distillation``: plain CE + rate, or the IB distillation loss."""
+class TermsLoss:
+    """A weighted sum of named loss terms (what a training stage asks for, see ``Stage.loss_terms``).
+
+    ``ce``: cross-entropy on the labels (weight ``ce_weight``); ``rate``: the KL rate term (``beta``);
+    ``kd``: ``T^2 KL(p_teacher,T || softmax(logits / T))`` against ``extras["teacher_probs"]`` (weight 1);
+    ``feature_kd``: MSE between ``outputs["projected_features"]`` and ``extras["teacher_features"]``
+    (``feature_weight``). Output: the total (scalar) and each term's unweighted value.
+
+    :param terms: the terms to sum (a subset of ``ce, rate, kd, feature_kd``).
+    """
+
+    def __init__(self, terms, ce_weight: float = 1.0, beta: float = 1e-3, temperature: float = 1.0,
+                 feature_weight: float = 0.0):
+        unknown = set(terms) - {"ce", "rate", "kd", "feature_kd"}
+        if unknown or not terms:
+            raise ValueError(f"terms must be a non-empty subset of ce, rate, kd, feature_kd, got {tuple(terms)!r}")
+        self.terms = tuple(terms)
+        self.weights = {"ce": float(ce_weight), "rate": float(beta), "kd": 1.0, "feature_kd": float(feature_weight)}
+        self.temperature = float(temperature)
+
+    def __call__(self, outputs: Mapping, labels, extras: Mapping | None = None):
+        extras = extras or {}
+        parts = {}
+        if "ce" in self.terms:
+            parts["ce"] = ops.mean(ops.sparse_categorical_crossentropy(labels, outputs["logits"], from_logits=True))
+        if "rate" in self.terms:
+            parts["kl"] = ops.mean(outputs["kl"])
+        if "kd" in self.terms:
+            teacher = extras["teacher_probs"]
+            log_student = ops.log_softmax(outputs["logits"] / self.temperature, axis=-1)
+            log_teacher = ops.log(ops.maximum(teacher, 1e-12))
+            parts["kd"] = ops.mean(ops.sum(teacher * (log_teacher - log_student), axis=-1)) * self.temperature ** 2
+        if "feature_kd" in self.terms:
+            parts["feature_kd"] = ops.mean(ops.square(outputs["projected_features"] - extras["teacher_features"]))
+        weight = {"ce": self.weights["ce"], "kl": self.weights["rate"], "kd": 1.0,
+                  "feature_kd": self.weights["feature_kd"]}
+        total = sum(weight[name] * value for name, value in parts.items())
+        return total, parts
+
+
+def make_loss(training: Training, terms: tuple[str, ...] = ()) -> LossFn:
+    """The loss of a stage with ``terms`` (see :class:`TermsLoss`), or with ``()`` the loss of
+    ``training.distillation``: plain CE + rate, or the IB distillation loss."""
+    if terms:
+        ce_weight = training.kd_lambda if "kd" in terms else 1.0
+        return TermsLoss(terms, ce_weight, training.beta, training.kd_temperature, training.feature_kd_weight)
     if training.distillation == "none":
         return CrossEntropyRateLoss(beta=training.beta)
     return InformationBottleneckKDLoss(training.kd_temperature, training.kd_lambda, training.beta,

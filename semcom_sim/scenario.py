@@ -31,7 +31,7 @@ from semcom_sim.errors import ScenarioError
 from semcom_sim.schemes import BUILTIN_NAMES, Scheme, resolve_scheme, scheme_table
 
 __all__ = [
-    "ScenarioError", "Data", "Model", "Phy", "Training", "Teacher", "Sweep", "Compare", "Output", "Scenario",
+    "ScenarioError", "Data", "Model", "Phy", "Stage", "Training", "Teacher", "Sweep", "Compare", "Output", "Scenario",
     "Scheme", "load_scenario", "apply_overrides", "CHANNELS", "SCHEMES",
 ]
 
@@ -44,6 +44,8 @@ PILOT_PATTERNS = ("kronecker", "empty")
 SNR_ESTIMATORS = ("pilots", "genie")
 DISTILLATION = ("none", "cached", "online")
 BATCH_NORM_STATISTICS = ("recompute", "moving-average")
+PARTS = ("encoder", "adaptive", "decoder", "feature_head")
+LOSS_TERMS = ("ce", "rate", "kd", "feature_kd")
 IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
 TEXT_TEACHERS = ("all-minilm-l6-v2",)
 SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHEMES); a scenario may add its own
@@ -76,6 +78,21 @@ def _coerce(value, tp, where: str):
         if len(seq) != len(args):
             _fail(where, f"expected {len(args)} values, got {len(seq)} ({value!r})")
         return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(seq, args)))
+    if dataclasses.is_dataclass(tp):  # a nested section, e.g. a training stage
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            _fail(where, f"expected a {tp.__name__}(...) or a mapping of its fields, got {value!r}")
+        known = {f.name for f in dataclasses.fields(tp)}
+        for key in value:
+            if key not in known:
+                _fail(f"{where}.{key}", f"unknown field; {tp.__name__} has {', '.join(sorted(known))}")
+        try:
+            return tp(**value)
+        except ScenarioError as exc:  # name the element: training.stages[1].epochs
+            prefix = f"{tp._section}."
+            text = str(exc)
+            raise ScenarioError(f"{where}.{text[len(prefix):]}" if text.startswith(prefix) else text) from None
     if tp is bool:
         if not isinstance(value, bool):
             _fail(where, f"expected True or False, got {value!r}")
@@ -330,6 +347,55 @@ class Phy(_Section):
 
 
 @dataclass(frozen=True)
+class Stage(_Section):
+    """One stage of training (an element of ``training.stages``): which parts learn, with which loss
+    terms, for how long and over which Eb/N0 range. A field left at ``None`` takes the ``training``
+    section's value. Each stage has its own Adam optimiser and cosine learning-rate decay; the
+    batch-norm statistics are recomputed at its end (``training.batch_norm_statistics``), so a later
+    stage that freezes the encoder normalises with statistics that match its weights.
+
+    :param name: names the stage in the log, the history and the checkpoint metadata.
+    :param epochs: passes over the training set.
+    :param learning_rate: initial Adam learning rate, decayed (cosine) to 5 % of it over the stage.
+    :param ebno_db_range: (low, high) Eb/N0 in dB; each frame draws its own value uniformly.
+    :param trainable: the parts whose weights the stage updates: ``("all",)`` or names among
+        ``encoder`` (backbone and Gaussian head), ``adaptive``, ``decoder`` and ``feature_head`` (the
+        projection of feature-level KD); the others are frozen (a frozen encoder normalises with its
+        recomputed statistics).
+    :param loss_terms: ``()``: the loss of ``training.distillation`` (as a single stage has);
+        else a subset of ``ce`` (cross-entropy on labels; weight ``training.kd_lambda`` next to
+        ``kd``, else 1), ``rate`` (``training.beta`` times the KL rate term), ``kd`` (the rebuilt
+        teacher distribution, weight 1) and ``feature_kd`` (``training.feature_kd_weight`` times the
+        MSE to the teacher's features).
+    """
+
+    _section = "training.stages"
+    name: str = "joint"
+    epochs: int | None = None
+    learning_rate: float | None = None
+    ebno_db_range: tuple[float, float] | None = None
+    trainable: tuple[str, ...] = ("all",)
+    loss_terms: tuple[str, ...] = ()
+
+    def _validate(self):
+        if not self.name.strip():
+            _fail(self._where("name"), "must not be empty")
+        self._positive("epochs", "learning_rate")
+        if self.ebno_db_range is not None and self.ebno_db_range[0] > self.ebno_db_range[1]:
+            _fail(self._where("ebno_db_range"), f"low must not exceed high, got {self.ebno_db_range!r}")
+        if not self.trainable:
+            _fail(self._where("trainable"), "needs at least one part, or ('all',)")
+        for part in self.trainable:
+            if part not in PARTS + ("all",):
+                _fail(self._where("trainable"), f"{part!r} is not one of all, {', '.join(PARTS)}")
+        for term in self.loss_terms:
+            if term not in LOSS_TERMS:
+                _fail(self._where("loss_terms"), f"{term!r} is not one of {', '.join(LOSS_TERMS)}")
+        if self.loss_terms and not set(self.loss_terms) & {"ce", "kd", "feature_kd"}:
+            _fail(self._where("loss_terms"), "needs a task term (ce, kd or feature_kd), not the rate term alone")
+
+
+@dataclass(frozen=True)
 class Training(_Section):
     """How the link is trained end to end through the channel.
 
@@ -357,6 +423,8 @@ class Training(_Section):
         each epoch-end evaluation), so that a short training evaluates like a long one;
         ``"moving-average"`` keeps Keras' moving averages (momentum 0.99), which lag the weights by a few
         hundred steps. See docs/conventions.md.
+    :param stages: the training stages in order (:class:`Stage`); ``()`` (default): one joint stage
+        that trains every part with the fields above.
     """
 
     _section = "training"
@@ -373,6 +441,7 @@ class Training(_Section):
     seed: int = 0
     jit_compile: bool = True
     batch_norm_statistics: str = "recompute"
+    stages: tuple[Stage, ...] = ()
 
     def _validate(self):
         self._positive("epochs", "batch_size", "learning_rate")
@@ -389,6 +458,23 @@ class Training(_Section):
         lo, hi = self.ebno_db_range
         if lo > hi:
             _fail(self._where("ebno_db_range"), f"low must not exceed high, got {(lo, hi)!r}")
+        names = [stage.name for stage in self.stages]
+        for i, stage in enumerate(self.stages):
+            if names.index(stage.name) != i:
+                _fail(f"training.stages[{i}].name", f"{stage.name!r} names two stages")
+            teacher_terms = set(stage.loss_terms) & {"kd", "feature_kd"}
+            if teacher_terms and self.distillation == "none":
+                _fail(f"training.stages[{i}].loss_terms", f"{', '.join(sorted(teacher_terms))} needs the teacher: "
+                      "set training.distillation='cached' or 'online'")
+            if "feature_kd" in stage.loss_terms and self.feature_kd_weight <= 0:
+                _fail(f"training.stages[{i}].loss_terms", "feature_kd needs training.feature_kd_weight > 0")
+
+    def resolved_stages(self) -> tuple[Stage, ...]:
+        """The stages with every ``None`` filled from this section (one joint stage if none are given)."""
+        return tuple(dataclasses.replace(stage, epochs=stage.epochs or self.epochs,
+                                         learning_rate=stage.learning_rate or self.learning_rate,
+                                         ebno_db_range=stage.ebno_db_range or self.ebno_db_range)
+                     for stage in (self.stages or (Stage(),)))
 
 
 @dataclass(frozen=True)
@@ -641,6 +727,13 @@ class Scenario:
         if uses_teacher and known and (self.teacher.name in TEXT_TEACHERS) != text:
             _fail("teacher.name", f"{self.teacher.name!r} does not read {self.data.dataset!r} data; use one of "
                   f"{', '.join(TEXT_TEACHERS if text else IMAGE_TEACHERS)}")
+        for i, stage in enumerate(self.training.stages):
+            if "adaptive" in stage.trainable and not self.model.adaptive:
+                _fail(f"training.stages[{i}].trainable", "'adaptive' names a part this model does not have "
+                      "(model.adaptive=False)")
+            if "feature_head" in stage.trainable and self.training.feature_kd_weight <= 0:
+                _fail(f"training.stages[{i}].trainable", "'feature_head' exists only with "
+                      "training.feature_kd_weight > 0")
         if self.model.num_channel_uses > self.phy.num_data_symbols:
             _fail("model.num_channel_uses",
                   f"{self.model.num_channel_uses} exceeds the {self.phy.num_data_symbols} data resource "

@@ -9,10 +9,10 @@ import dataclasses
 import re
 import typing
 
-from semcom_sim.scenario import Compare, Data, Model, Output, Phy, Sweep, Teacher, Training
+from semcom_sim.scenario import Compare, Data, Model, Output, Phy, Stage, Sweep, Teacher, Training
 from semcom_sim.schemes import BUILTIN_SCHEMES, Ref
 
-SECTIONS = (Data, Model, Phy, Training, Teacher, Sweep, Compare, Output)
+SECTIONS = (Data, Model, Phy, Training, Stage, Teacher, Sweep, Compare, Output)
 
 
 def _type_text(tp) -> str:
@@ -53,7 +53,8 @@ def render() -> str:
         doc = cls.__doc__ or ""
         params = _params(doc)
         summary = doc.strip().split("\n\n")[0].strip().replace("``", "`")
-        out += [f"## `{cls._section}`: {cls.__name__}", "", summary, "",
+        title = f"{cls._section}[i]" if cls is Stage else cls._section
+        out += [f"## `{title}`: {cls.__name__}", "", summary, "",
                 "| field | type | default | meaning |", "|---|---|---|---|"]
         for f in dataclasses.fields(cls):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()

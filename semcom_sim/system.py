@@ -110,6 +110,13 @@ class SemanticLink(keras.Model):
         if self.feature_head is not None:
             self.feature_head.build((None, latent_dim))
 
+    def parts(self) -> dict[str, keras.layers.Layer]:
+        """The named parts with weights (what a training stage can train or freeze): ``encoder``,
+        ``adaptive`` (if on), ``decoder`` and ``feature_head`` (with feature-level KD)."""
+        named = {"encoder": self.encoder, "adaptive": self.adaptive, "decoder": self.decoder,
+                 "feature_head": self.feature_head}
+        return {name: layer for name, layer in named.items() if layer is not None}
+
     def num_frames(self, batch_size: int) -> int:
         """OFDM frames that a batch of ``batch_size`` samples occupies."""
         return self.link.num_frames(batch_size)

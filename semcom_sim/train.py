@@ -3,6 +3,7 @@ modules (with ``evaluate.py``): the train step is a ``tf.function``, XLA-compile
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -194,6 +195,12 @@ def recompute_batch_norm_statistics(model: SemanticLink, inputs: np.ndarray, row
     return len(layers)
 
 
+def set_trainable_parts(model: SemanticLink, parts: tuple[str, ...]) -> None:
+    """Makes the named parts of ``model`` trainable and freezes the others (``("all",)``: every part)."""
+    for name, layer in model.parts().items():
+        layer.trainable = "all" in parts or name in parts
+
+
 EpochCallback = Callable[[SemanticLink, int], dict]
 
 
@@ -202,18 +209,21 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
                 on_epoch_end: EpochCallback | None = None) -> tuple[SemanticLink, list[dict]]:
     """Trains ``scheme`` of ``scenario`` on ``dataset`` through the channel.
 
-    Adam with a cosine learning-rate decay from ``training.learning_rate`` to 5% of it over the run.
-    Each epoch visits the training set in a new random order (batches of ``training.batch_size``; a
-    last partial batch is dropped so the compiled step keeps one shape); every frame of a batch draws
-    its own Eb/N0 uniformly from ``training.ebno_db_range``. With ``training.batch_norm_statistics =
-    "recompute"`` the normalisation statistics are recomputed for the trained weights
-    (:func:`recompute_batch_norm_statistics`) before each epoch-end callback and at the end.
+    Training runs the stages of ``training.stages`` in order (one joint stage by default): each stage
+    updates only its ``trainable`` parts, with its loss terms, its own Adam optimiser and a cosine
+    learning-rate decay from its learning rate to 5% of it over the stage. Each epoch visits the
+    training set in a new random order (batches of ``training.batch_size``; a last partial batch is
+    dropped so the compiled step keeps one shape); every frame of a batch draws its own Eb/N0
+    uniformly from the stage's ``ebno_db_range``. With ``training.batch_norm_statistics = "recompute"``
+    the normalisation statistics are recomputed for the trained weights
+    (:func:`recompute_batch_norm_statistics`) before each epoch-end callback and at the end of each stage.
 
     ``on_epoch_end(model, epoch)`` (optional) runs after each epoch, outside the timed part; the dict
     it returns (e.g. a validation accuracy) joins that epoch's history record.
 
-    :return: the trained model and one history dict per epoch (loss parts, train accuracy, seconds:
-        the epoch's training time, the teacher's time included for online KD).
+    :return: the trained model (every part trainable again) and one history dict per epoch, numbered
+        across stages (stage name, loss parts, train accuracy, seconds: the epoch's training time, the
+        teacher's time included for online KD).
     """
     resolved = resolve_scheme(scenario, scheme)
     cfg = resolved.training
@@ -231,56 +241,67 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     seed_everything(cfg.seed)
     model = build_model_for(resolved, dataset, getattr(extras_for, "feature_dim", None))
     num_steps = rows.size // cfg.batch_size
-    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * num_steps,
-                                                      alpha=0.05)
-    optimizer = keras.optimizers.Adam(schedule)
-    optimizer.build(model.trainable_variables)
-    step = _train_step_fn(model, optimizer, make_loss(cfg), cfg.ebno_db_range, cfg.jit_compile)
     rng = np.random.default_rng(cfg.seed)
+    stages = cfg.resolved_stages()
+    total_epochs = sum(stage.epochs for stage in stages)
     history = []
-    for epoch in range(cfg.epochs):
-        order = rows[rng.permutation(rows.size)]
-        totals: dict[str, float] = {}
-        correct = 0.0
-        start = time.perf_counter()
-        bar = tqdm(range(num_steps), desc=f"{scheme} epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not show_progress, file=sys.stderr, mininterval=1.0)
-        for i in bar:
-            idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            extras = {name: tf.constant(value) for name, value in extras_for(idx).items()}
-            loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]), tf.constant(dataset.y_train[idx]),
-                                              extras)
-            totals["loss"] = totals.get("loss", 0.0) + float(loss)
-            for name, value in parts.items():
-                totals[name] = totals.get(name, 0.0) + float(value)
-            correct += float(batch_correct)
-            if show_progress and i % 20 == 0:
-                bar.set_postfix(loss=f"{totals['loss'] / (i + 1):.3f}")
-        record = {"epoch": epoch + 1, **{k: v / num_steps for k, v in totals.items()},
-                  "train_accuracy": correct / (num_steps * cfg.batch_size),
-                  "seconds": time.perf_counter() - start}
-        if on_epoch_end is not None or epoch + 1 == cfg.epochs:
-            if cfg.batch_norm_statistics == "recompute":
-                recompute_batch_norm_statistics(model, dataset.x_train, rows, cfg.batch_size, cfg.seed,
-                                                cfg.jit_compile)
-        if on_epoch_end is not None:
-            record.update(on_epoch_end(model, epoch + 1))
-        history.append(record)
-        parts_text = "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "seconds"))
-        log(f"[{scheme}] epoch {epoch + 1}/{cfg.epochs}  {parts_text}  ({record['seconds']:.1f} s)")
+    for stage in stages:
+        label = scheme if len(stages) == 1 else f"{scheme}/{stage.name}"
+        set_trainable_parts(model, stage.trainable)
+        schedule = keras.optimizers.schedules.CosineDecay(stage.learning_rate, decay_steps=stage.epochs * num_steps,
+                                                          alpha=0.05)
+        optimizer = keras.optimizers.Adam(schedule)
+        optimizer.build(model.trainable_variables)
+        step = _train_step_fn(model, optimizer, make_loss(cfg, stage.loss_terms), stage.ebno_db_range,
+                              cfg.jit_compile)
+        for stage_epoch in range(stage.epochs):
+            epoch = len(history) + 1
+            order = rows[rng.permutation(rows.size)]
+            totals: dict[str, float] = {}
+            correct = 0.0
+            start = time.perf_counter()
+            bar = tqdm(range(num_steps), desc=f"{label} epoch {epoch}/{total_epochs}", leave=False,
+                       disable=not show_progress, file=sys.stderr, mininterval=1.0)
+            for i in bar:
+                idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+                extras = {name: tf.constant(value) for name, value in extras_for(idx).items()}
+                loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]),
+                                                  tf.constant(dataset.y_train[idx]), extras)
+                totals["loss"] = totals.get("loss", 0.0) + float(loss)
+                for name, value in parts.items():
+                    totals[name] = totals.get(name, 0.0) + float(value)
+                correct += float(batch_correct)
+                if show_progress and i % 20 == 0:
+                    bar.set_postfix(loss=f"{totals['loss'] / (i + 1):.3f}")
+            record = {"epoch": epoch, "stage": stage.name, **{k: v / num_steps for k, v in totals.items()},
+                      "train_accuracy": correct / (num_steps * cfg.batch_size),
+                      "seconds": time.perf_counter() - start}
+            if on_epoch_end is not None or stage_epoch + 1 == stage.epochs:
+                if cfg.batch_norm_statistics == "recompute":
+                    recompute_batch_norm_statistics(model, dataset.x_train, rows, cfg.batch_size, cfg.seed,
+                                                    cfg.jit_compile)
+            if on_epoch_end is not None:
+                record.update(on_epoch_end(model, epoch))
+            history.append(record)
+            parts_text = "  ".join(f"{k} {v:.4g}" for k, v in record.items()
+                                   if k not in ("epoch", "stage", "seconds"))
+            log(f"[{label}] epoch {epoch}/{total_epochs}  {parts_text}  ({record['seconds']:.1f} s)")
+    set_trainable_parts(model, ("all",))
     return model, history
 
 
 def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset,
                     history: list[dict]) -> None:
-    """Writes the weights and their metadata atomically."""
+    """Writes the weights and their metadata (the resolved scenario, its stages, the history) atomically."""
+    resolved = resolve_scheme(scenario, checkpoint.scheme)
     with atomic_path(checkpoint.weights_path) as tmp:
         model.save_weights(str(tmp))
     meta = {"scheme": checkpoint.scheme, "fingerprint": checkpoint.fingerprint,
             "dataset_fingerprint": dataset.fingerprint, "num_classes": dataset.num_classes,
             "input_shape": list(dataset.x_train.shape[1:]), "modality": dataset.modality,
             "teacher_feature_dim": model.teacher_feature_dim,
-            "scenario": resolve_scheme(scenario, checkpoint.scheme).to_dict(), "history": history,
+            "scenario": resolved.to_dict(), "history": history,
+            "stages": [dataclasses.asdict(stage) for stage in resolved.training.resolved_stages()],
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                          "sionna": importlib.metadata.version("sionna-no-rt")}}
     atomic_write_text(checkpoint.meta_path, json.dumps(meta, indent=2))
