@@ -202,29 +202,25 @@ def latency_ms(call: Callable[[], Any], runs: int = 50, warmup: int = 10) -> tup
 
 
 def _components(model) -> list:
-    return [layer for layer in (model.encoder, getattr(model, "adaptive", None), model.decoder) if layer is not None]
+    """The parts of the transceiver that the cost counts: all but the training-only feature head."""
+    return [layer for name, layer in model.parts().items() if name != "feature_head"]
 
 
 def student_forward(model, snr_db: float = _SNR_DB) -> Callable:
-    """The student's inference path without the PHY: ``inputs -> logits``.
+    """The transceiver's inference path without the PHY, through its own parts: ``inputs -> logits``.
 
-    ``encoder(inputs, training=False)`` -> mean ``mu`` (no sampling) -> ``adaptive(mu, snr)`` (if the
-    model has one) -> ``decoder(mu', [snr, snr])``: the received features are the transmitted ones
-    and every SNR input is the constant ``snr_db``. A digital model (``model.digital``) sends
-    ``quantizer(tanh(mu))`` instead and its decoder gets zeros for the SNR, as in its own call.
+    ``model.encoder(inputs, training=False)`` -> mean ``mu`` (no sampling) ->
+    ``model.transmit_features(mu, snr)`` (the adaptive module, or the digital link's quantiser) ->
+    ``model.classify(sent, snr, snr)``: the received features are the transmitted ones and every SNR
+    input is the constant ``snr_db`` (a digital decoder sees zeros, as in its own call).
     """
-    encoder, adaptive, decoder = model.encoder, getattr(model, "adaptive", None), model.decoder
-    quantizer = getattr(model, "quantizer", None) if getattr(model, "digital", False) else None
 
     def forward(inputs):
-        mu, _ = encoder(inputs, training=False)
+        mu, _ = model.encoder(inputs, training=False)
         batch = ops.shape(mu)[0]
-        if quantizer is not None:
-            return decoder(quantizer(ops.tanh(mu)), ops.zeros((batch, 2), "float32"))
-        z = mu
-        if adaptive is not None:
-            z = adaptive(z, ops.full((batch, 1), snr_db, dtype="float32"))
-        return decoder(z, ops.full((batch, 2), snr_db, dtype="float32"))
+        sent = model.transmit_features(mu, ops.full((batch, 1), snr_db, dtype="float32"))
+        snr = ops.full((batch,), snr_db, dtype="float32")
+        return model.classify(sent, snr, snr)
 
     return forward
 
@@ -241,9 +237,8 @@ def student_cost(model, input_shape: Sequence[int], input_dtype: str = "float32"
                  warmup: int = 10, *, component: str = "student", example: np.ndarray | None = None) -> ModelCost:
     """Size, FLOPs and batch-1 latency of a student's encoder + adaptive module + decoder (no PHY).
 
-    :param model: a built :class:`~semcom_sim.system.SemanticLink` (or anything with ``encoder``,
-        ``adaptive`` (may be ``None``) and ``decoder`` of the same interfaces: the encoder maps
-        ``[batch, *input_shape]`` to ``(mu, logvar)``).
+    :param model: a built :class:`~semcom_sim.system.SemanticLink` (its ``parts``, ``encoder``,
+        ``transmit_features`` and ``classify``).
     :param input_shape: one sample's shape: ``(28, 28, 1)`` for images, ``(max_len,)`` for token ids.
     :param input_dtype: ``"float32"`` for images (uniform [0, 1) inputs), ``"int32"`` for token ids
         (all ones).

@@ -78,6 +78,14 @@ def _coerce(value, tp, where: str):
         if len(seq) != len(args):
             _fail(where, f"expected {len(args)} values, got {len(seq)} ({value!r})")
         return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(seq, args)))
+    if tp is dict:  # a JSON-like mapping, e.g. a custom layer's configuration
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            _fail(where, f"expected a mapping with string keys, got {value!r}")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            _fail(where, f"values must be JSON-like (numbers, strings, lists, mappings), got {value!r}")
+        return dict(value)
     if dataclasses.is_dataclass(tp):  # a nested section, e.g. a training stage
         if isinstance(value, tp):
             return value
@@ -163,6 +171,8 @@ class Data(_Section):
     :param seed: seed of the subset draw and of the synthetic data.
     :param max_len: text only: tokens kept per gloss (padded or cut).
     :param vocab_size: text only: words in the vocabulary built on the training texts (with pad and unknown).
+    :param image_shape: synthetic only: (height, width, channels) of the generated images (``None``:
+        28 x 28 x 1, like Fashion-MNIST; e.g. ``(32, 32, 3)`` for CIFAR-sized RGB images).
     """
 
     _section = "data"
@@ -173,10 +183,18 @@ class Data(_Section):
     seed: int = 0
     max_len: int = 32
     vocab_size: int = 20000
+    image_shape: tuple[int, int, int] | None = None
 
     def _validate(self):
         self._one_of("dataset", DATASETS)
         self._positive("num_train", "num_test", "max_len")
+        if self.image_shape is not None:
+            if self.dataset != "synthetic":
+                _fail(self._where("image_shape"), f"sets the size of the synthetic images; {self.dataset!r} has "
+                      "its own")
+            if min(self.image_shape) < 1 or min(self.image_shape[:2]) < 2 * 3:
+                _fail(self._where("image_shape"), f"needs height and width >= 6 and channels >= 1, got "
+                      f"{self.image_shape!r}")
         if self.vocab_size < 3:
             _fail(self._where("vocab_size"), f"must be >= 3 (pad, unknown and one word), got {self.vocab_size!r}")
 
@@ -203,6 +221,13 @@ class Model(_Section):
         ``"digital"`` (features quantised to ``quant_bits`` bits each -> 5G LDPC at ``phy.coderate``
         -> QAM with ``phy.bits_per_symbol`` bits: the separation baseline; see ``phy/digital.py``).
     :param quant_bits: digital only: bits per feature of the uniform quantiser.
+    :param backbone: your own encoder backbone, the registered name ``"package>ClassName"`` of a Keras
+        layer (decorated with ``@keras.saving.register_keras_serializable(package=...)``, e.g. in the
+        scenario file) that maps the inputs (images [batch, H, W, C] or token ids [batch, max_len]) to
+        features [batch, ...]; ``None``: the built-in backbone (``encoder_filters``). The Gaussian head,
+        the link and the decoder stay the same. See ``scenarios/custom_encoder.py``.
+    :param backbone_config: keyword arguments of that layer's constructor (part of the checkpoint
+        fingerprint).
     """
 
     _section = "model"
@@ -217,6 +242,8 @@ class Model(_Section):
     feature_encoder_units: tuple[int, ...] = (256,)
     transmission: str = "analog"
     quant_bits: int = 4
+    backbone: str | None = None
+    backbone_config: dict = field(default_factory=dict)
 
     def _validate(self):
         self._positive("num_channel_uses", "adaptive_hidden_ratio", "embedding_dim")
@@ -229,6 +256,13 @@ class Model(_Section):
                   "model.adaptive=False with model.transmission='digital'")
         if not self.encoder_filters:
             _fail(self._where("encoder_filters"), "needs at least one convolution")
+        if self.backbone is not None and (">" not in self.backbone or self.backbone != self.backbone.strip()):
+            _fail(self._where("backbone"), f"expected a registered name 'package>ClassName', got {self.backbone!r}")
+        if self.backbone is not None and self.source == "teacher-features":
+            _fail(self._where("backbone"), "the teacher-over-channel encoder reads the teacher's features through "
+                  "model.feature_encoder_units; a custom backbone reads the samples (model.source='student')")
+        if self.backbone_config and self.backbone is None:
+            _fail(self._where("backbone_config"), "configures model.backbone, which is not set")
         for name in ("encoder_filters", "decoder_units", "feature_encoder_units"):
             if any(v <= 0 for v in getattr(self, name)):
                 _fail(self._where(name), f"all widths must be > 0, got {getattr(self, name)!r}")

@@ -8,18 +8,45 @@ import keras
 from keras import ops
 
 from semcom_sim.phy import AnalogLink
+from semcom_sim.phy.base import Link
 from semcom_sim.phy.digital import DigitalLink
 from semcom_sim.scenario import Model, Phy, Scenario, ScenarioError
 from semcom_sim.semantic import (
     ChannelAdaptiveModule,
-    FeatureEncoder,
+    ConvBackbone,
+    DenseBackbone,
     GaussianSampler,
     SemanticDecoder,
     SemanticEncoder,
-    TextEncoder,
+    TextBackbone,
     gaussian_kl,
 )
-from semcom_sim.semantic.quantizer import UniformQuantizer, bits_to_features, features_to_bits
+from semcom_sim.semantic.codec import BitCodec, IdentityCodec
+from semcom_sim.semantic.quantizer import UniformQuantizer
+
+
+def make_backbone(model: Model, vocab_size: int | None = None) -> keras.layers.Layer:
+    """The encoder's backbone of a ``model`` section: the teacher's features through a
+    :class:`DenseBackbone` (``model.source="teacher-features"``); else ``model.backbone`` (a registered
+    Keras layer built with ``model.backbone_config``) if set; else token ids through a
+    :class:`TextBackbone` (``vocab_size`` given) or images through a :class:`ConvBackbone`."""
+    if model.source == "teacher-features":
+        return DenseBackbone(model.feature_encoder_units)
+    if model.backbone is not None:
+        cls = keras.saving.get_registered_object(model.backbone)
+        if cls is None or not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
+            raise ScenarioError(f"model.backbone: {model.backbone!r} is not a registered Keras layer; decorate its "
+                                "class with @keras.saving.register_keras_serializable(package=...) and name it "
+                                "'package>ClassName'")
+        try:
+            return cls(**model.backbone_config)
+        except (TypeError, ValueError) as exc:  # what Python and Keras raise for arguments a layer does not take
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ScenarioError(f"model.backbone_config: {model.backbone} does not take {model.backbone_config!r} "
+                                f"({first_line})") from None
+    if vocab_size is not None:
+        return TextBackbone(vocab_size, model.embedding_dim, model.encoder_filters)
+    return ConvBackbone(model.encoder_filters)
 
 
 def digital_num_features(model: Model, phy: Phy) -> int:
@@ -34,18 +61,27 @@ def digital_num_features(model: Model, phy: Phy) -> int:
 
 @keras.saving.register_keras_serializable(package="semcom_sim")
 class SemanticLink(keras.Model):
-    """Task-oriented semantic transceiver around the OFDM link of ``phy``.
+    """Task-oriented semantic transceiver of named parts around a link of the physical layer.
 
-    Causal order inside :meth:`call`: the channel of the frame is drawn; the transmitter learns an
-    SNR estimate from a sounding frame (quantised, possibly stale feedback); the encoder maps each
-    image to a Gaussian latent; the adaptive module re-weights it with that SNR; the PHY normalises,
-    maps to OFDM frames, sends them through channel + noise, estimates CSI and equalises; the decoder
-    classifies from the received features and the receiver's own SNR estimates.
+    Parts, in the order a sample crosses them (each a Keras layer with its own weights, see
+    :meth:`parts`; docs/architecture.md draws them):
 
-    Input: ``(inputs, ebno_db)``: images [batch, 28, 28, 1] float32 (or, with ``vocab_size`` set,
-    token ids [batch, max_len] int32; with ``model.source="teacher-features"``, teacher features
-    [batch, D] float32); ``ebno_db`` in dB, a scalar or one value per frame
-    [num_frames(batch)] float32.
+    ``encoder`` (a backbone, then one Gaussian head: mean and log-variance of the latent) ->
+    ``sampler`` (reparameterised sample while training, the mean at evaluation) -> ``adaptive`` (the
+    channel-adaptive module, re-weighting with the SNR the transmitter learned) -> ``codec`` (identity
+    for the analog link; quantised features -> bits for the digital one) -> ``link``
+    (:class:`~semcom_sim.phy.base.Link`: frames, channel, CSI, LMMSE, SNR estimates) -> ``codec``
+    back -> ``decoder`` (classifies from the received features and the receiver's own SNR estimates).
+
+    Causal order inside :meth:`call`: N0 of each frame; the encoder and sampler; the channel of the
+    frame is drawn; the transmitter learns an SNR estimate from a sounding frame (quantised, possibly
+    stale feedback); it re-weights (:meth:`transmit_features`); the link carries the codec's output;
+    the decoder classifies (:meth:`classify`). A link that is error-free while training (the digital
+    separation baseline) is bypassed then, and no channel is drawn.
+
+    Input: ``(inputs, ebno_db)``: images [batch, H, W, C] float32 (or, with ``vocab_size`` set, token
+    ids [batch, max_len] int32; with ``model.source="teacher-features"``, teacher features [batch, D]
+    float32); ``ebno_db`` in dB, a scalar or one value per frame [num_frames(batch)] float32.
     Output: dict of ``logits`` [batch, num_classes], ``kl`` [batch] (nats), and per sample [batch]:
     ``snr_tx_db`` (known at the transmitter), ``snr_hat_db`` (receiver's pilot estimate),
     ``snr_eff_db`` (after LMMSE), ``snr_true_db`` (genie, diagnostics only), ``no`` (N0 per sample).
@@ -54,13 +90,10 @@ class SemanticLink(keras.Model):
     :param model: the ``model`` section of a scenario (a :class:`Model` or its dict).
     :param phy: the ``phy`` section of a scenario (a :class:`Phy` or its dict).
     :param seed: seed of the encoder's sampling noise.
-    :param vocab_size: ``None`` for images; for text, the number of token ids (a :class:`TextEncoder`).
+    :param vocab_size: ``None`` for images; for text, the number of token ids (a text backbone).
     :param teacher_feature_dim: size of the teacher's feature vector for feature-level KD: adds a
         linear projection of the encoder's mean and the output ``projected_features`` [batch, dim]
         (training only; not part of the transmitted signal).
-
-    With ``model.transmission="digital"`` the link is :class:`~semcom_sim.phy.digital.DigitalLink`
-    (see :meth:`_digital`); the SNR outputs of the receiver are then only diagnostics.
     """
 
     def __init__(self, num_classes: int, model: Model | dict, phy: Phy | dict, seed: int | None = None,
@@ -76,21 +109,17 @@ class SemanticLink(keras.Model):
                              if teacher_feature_dim else None)
         m = self.model_cfg
         self.digital = m.transmission == "digital"
-        latent_dim = self.latent_dim
-        if m.source == "teacher-features":
-            self.encoder = FeatureEncoder(latent_dim, m.feature_encoder_units, name="encoder")
-        elif vocab_size is None:
-            self.encoder = SemanticEncoder(latent_dim, m.encoder_filters, name="encoder")
-        else:
-            self.encoder = TextEncoder(latent_dim, vocab_size, m.embedding_dim, m.encoder_filters, name="encoder")
+        self.encoder = SemanticEncoder(make_backbone(m, vocab_size), self.latent_dim, name="encoder")
         self.sampler = GaussianSampler(seed=seed, name="sampler")
         self.adaptive = ChannelAdaptiveModule(m.adaptive_hidden_ratio, name="adaptive") if m.adaptive else None
         self.decoder = SemanticDecoder(num_classes, m.decoder_units, name="decoder")
-        if self.digital:
+        if self.digital:  # the separation baseline: quantiser, bits, 5G LDPC + QAM
             self.quantizer = UniformQuantizer(m.quant_bits, name="quantizer")
-            self.link = DigitalLink(self.phy_cfg, latent_dim * m.quant_bits, self.phy_cfg.ldpc_iterations)
+            self.codec = BitCodec(m.quant_bits, name="codec")
+            self.link: Link = DigitalLink(self.phy_cfg, self.latent_dim * m.quant_bits, self.phy_cfg.ldpc_iterations)
         else:
             self.quantizer = None
+            self.codec = IdentityCodec(name="codec")
             self.link = AnalogLink(self.phy_cfg, m.num_channel_uses)
 
     @property
@@ -121,6 +150,24 @@ class SemanticLink(keras.Model):
         """OFDM frames that a batch of ``batch_size`` samples occupies."""
         return self.link.num_frames(batch_size)
 
+    def transmit_features(self, z, snr_tx_db):
+        """What the transmitter sends for latent ``z`` [batch, d], knowing ``snr_tx_db`` [batch, 1]: the
+        adaptive module's re-weighting (if on), or for the digital link the quantised ``tanh(z)``."""
+        if self.adaptive is not None:
+            z = self.adaptive(z, snr_tx_db)
+        if self.quantizer is not None:
+            z = self.quantizer(ops.tanh(z))
+        return z
+
+    def classify(self, received, snr_hat_db, snr_eff_db):
+        """Logits [batch, num_classes] from the received features and the receiver's SNR estimates
+        ([batch] each, dB); a link whose decoder sees no SNR (digital: hard decisions) feeds zeros."""
+        if self.link.decoder_sees_snr:
+            snr_rx_db = ops.stack([snr_hat_db, snr_eff_db], axis=-1)
+        else:
+            snr_rx_db = ops.zeros((ops.shape(received)[0], 2), "float32")
+        return self.decoder(received, snr_rx_db)
+
     def call(self, inputs, training=False):
         images, ebno_db = inputs
         batch = images.shape[0]
@@ -134,39 +181,20 @@ class SemanticLink(keras.Model):
         z = self.sampler(mu, logvar, training=training and self.model_cfg.stochastic)
         kl = gaussian_kl(mu, logvar) if self.model_cfg.stochastic else ops.zeros_like(mu[:, 0])
         extra = {"projected_features": self.feature_head(mu)} if self.feature_head is not None else {}
-        if self.digital:
-            return {**self._digital(z, no, batch, num_frames, training), "kl": kl, **extra}
-
-        h, h_sound = self.link.draw_channel(num_frames)
-        snr_tx_db = self.link.sound(h_sound, no, batch)
-        if self.adaptive is not None:
-            z = self.adaptive(z, snr_tx_db[:, None])
-        rx = self.link.transmit(z, h, no)
-        snr_rx_db = ops.stack([rx.snr_hat_db, rx.snr_eff_db], axis=-1)
-        logits = self.decoder(rx.features, snr_rx_db)
-        return {"logits": logits, "kl": kl, "snr_tx_db": snr_tx_db, "snr_hat_db": rx.snr_hat_db,
-                "snr_eff_db": rx.snr_eff_db, "snr_true_db": rx.snr_true_db,
-                "no": self.link.demapper.frame_values(no, batch), **extra}
-
-    def _digital(self, z, no, batch: int, num_frames: int, training: bool) -> dict:
-        """Separation baseline: tanh -> uniform quantiser -> bits -> LDPC/QAM/OFDM -> bits -> decoder.
-
-        While training, the bit pipe is error-free (the source code is learned apart from the channel
-        code, as a separation design does); at evaluation the bits cross the digital link. The decoder
-        gets no SNR (zeros): after channel decoding the bits carry no soft reliability.
-        """
-        quantised = self.quantizer(ops.tanh(z))
-        no_per_sample = ops.repeat(no, self.link.samples_per_frame)[:batch]
-        zeros = ops.zeros((batch,), "float32")
-        snr = {"snr_tx_db": zeros, "snr_hat_db": zeros, "snr_eff_db": zeros, "snr_true_db": zeros}
-        if not training:
+        if training and self.link.error_free_while_training:  # e.g. the digital bit pipe: no channel drawn
+            zeros = ops.zeros((batch,), "float32")
+            received = self.transmit_features(z, zeros[:, None])
+            snr = {"snr_tx_db": zeros, "snr_hat_db": zeros, "snr_eff_db": zeros, "snr_true_db": zeros}
+        else:
             h, h_sound = self.link.draw_channel(num_frames)
-            snr["snr_tx_db"] = self.link.sound(h_sound, no, batch)
-            rx = self.link.transmit(features_to_bits(quantised, self.model_cfg.quant_bits), h, no)
-            quantised = bits_to_features(rx.bits, self.model_cfg.quant_bits)
-            snr.update(snr_hat_db=rx.snr_hat_db, snr_true_db=rx.snr_true_db)
-        logits = self.decoder(quantised, ops.zeros((batch, 2), "float32"))
-        return {"logits": logits, **snr, "no": no_per_sample}
+            snr_tx_db = self.link.sound(h_sound, no, batch)
+            sent = self.transmit_features(z, snr_tx_db[:, None])
+            rx = self.link.transmit(self.codec.encode(sent), h, no)
+            received = self.codec.decode(rx.features)
+            snr = {"snr_tx_db": snr_tx_db, "snr_hat_db": rx.snr_hat_db, "snr_eff_db": rx.snr_eff_db,
+                   "snr_true_db": rx.snr_true_db}
+        logits = self.classify(received, snr["snr_hat_db"], snr["snr_eff_db"])
+        return {"logits": logits, "kl": kl, **snr, "no": self.link.frame_values(no, batch), **extra}
 
     def build_for(self, image_shape: tuple[int, ...]) -> SemanticLink:
         """Creates the weights for images of ``image_shape`` (needed before loading weights)."""

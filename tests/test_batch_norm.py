@@ -52,7 +52,7 @@ def test_recomputed_statistics_are_the_average_of_the_batch_moments():
     rows = np.arange(10, 100)  # 90 rows -> 4 full batches of 20, 10 rows left out
     assert recompute_batch_norm_statistics(model, x, rows, batch_size=20, seed=5, jit_compile=False) == 2
     order = rows[seeded_rng(5, 211).permutation(rows.size)]  # the order train.py draws
-    conv, norm = model.encoder.convs[0], model.encoder.norms[0]
+    conv, norm = model.encoder.backbone.convs[0], model.encoder.backbone.norms[0]
     moments = [tf.nn.moments(conv(x[order[i * 20:(i + 1) * 20]]), axes=[0, 1, 2]) for i in range(4)]
     np.testing.assert_allclose(norm.moving_mean.numpy(), np.mean([m.numpy() for m, _ in moments], 0),
                                rtol=1e-5, atol=1e-6)
@@ -60,7 +60,7 @@ def test_recomputed_statistics_are_the_average_of_the_batch_moments():
                                rtol=1e-5, atol=1e-6)
     assert norm.momentum == pytest.approx(0.99)  # restored
     # the second layer normalises what the first one normalised with the batch's own statistics
-    assert not np.allclose(model.encoder.norms[1].moving_mean.numpy(), 0.0)
+    assert not np.allclose(model.encoder.backbone.norms[1].moving_mean.numpy(), 0.0)
 
 
 def test_evaluation_uses_the_recomputed_statistics_and_a_frozen_encoder_keeps_its_own():
@@ -73,9 +73,9 @@ def test_evaluation_uses_the_recomputed_statistics_and_a_frozen_encoder_keeps_it
 
     frozen = _small_model()
     frozen.encoder.trainable = False
-    mean = frozen.encoder.norms[0].moving_mean.numpy().copy()
+    mean = frozen.encoder.backbone.norms[0].moving_mean.numpy().copy()
     assert recompute_batch_norm_statistics(frozen, x, np.arange(64), batch_size=16, seed=0, jit_compile=False) == 0
-    np.testing.assert_array_equal(frozen.encoder.norms[0].moving_mean.numpy(), mean)
+    np.testing.assert_array_equal(frozen.encoder.backbone.norms[0].moving_mean.numpy(), mean)
 
 
 def test_batch_norm_statistics_field_is_validated():

@@ -115,7 +115,7 @@ def test_digital_training_path_is_error_free_and_trains_the_encoder():
     with tf.GradientTape() as tape:
         loss, _ = CrossEntropyRateLoss()(model((images, tf.constant(0.0)), training=True),
                                          tf.zeros([64], tf.int32))
-    grad = tape.gradient(loss, model.encoder.convs[0].kernel)
+    grad = tape.gradient(loss, model.encoder.backbone.convs[0].kernel)
     assert grad is not None and float(tf.reduce_sum(tf.abs(grad))) > 0  # straight through the quantiser
 
 
@@ -130,7 +130,7 @@ def test_teacher_over_channel_model_reads_feature_vectors():
     model = build_model_for(scenario, features)
     out = model((tf.constant(x[:50]), tf.constant(10.0)))
     assert out["logits"].shape == (50, 4)
-    assert model.encoder.__class__.__name__ == "FeatureEncoder"
+    assert model.encoder.backbone.__class__.__name__ == "DenseBackbone"
     with pytest.raises(ValueError, match="features"):
         Dataset("f", x[:, :, None], y, x[:20], y[:20], 4, tuple("abcd"), "0" * 16, modality="features")
 

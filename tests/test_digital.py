@@ -7,7 +7,8 @@ import tensorflow as tf
 from sionna.phy.utils import ebnodb2no
 
 from semcom_sim import Phy
-from semcom_sim.phy.digital import DigitalLink, DigitalOutput
+from semcom_sim.phy.base import Link, LinkOutput
+from semcom_sim.phy.digital import DigitalLink
 from semcom_sim.semantic.quantizer import UniformQuantizer, bits_to_features, features_to_bits
 
 BITS_PER_SAMPLE = 128
@@ -89,9 +90,9 @@ def test_noise_variance_counts_eb_against_the_bits_that_carry_samples(awgn_link)
 def test_bits_decode_without_errors_at_high_ebno_and_the_filler_is_dropped(awgn_link):
     batch = 2 * awgn_link.samples_per_frame + 3  # the last frame is partly filled
     bits, out = _send(awgn_link, batch, 12.0, seed=3)
-    assert isinstance(out, DigitalOutput)
-    assert out.bits.shape == (batch, BITS_PER_SAMPLE) and out.bits.dtype == tf.float32
-    np.testing.assert_array_equal(out.bits.numpy(), bits.numpy())
+    assert isinstance(out, LinkOutput) and isinstance(awgn_link, Link)
+    assert out.features.shape == (batch, BITS_PER_SAMPLE) and out.features.dtype == tf.float32
+    np.testing.assert_array_equal(out.features.numpy(), bits.numpy())
     np.testing.assert_array_equal(out.block_error.numpy(), np.zeros(batch))
 
 
@@ -101,7 +102,7 @@ def test_frame_errors_fall_off_a_cliff(awgn_link):
     assert _frame_error_rate(awgn_link, 30, 2.5, seed=5) >= 0.95
     assert _frame_error_rate(awgn_link, 30, 6.0, seed=6) <= 0.05
     _, out = _send(awgn_link, 30, -2.0, seed=7)
-    assert np.mean(out.bits.numpy() != 0) > 0  # hard decisions, not a constant
+    assert np.mean(out.features.numpy() != 0) > 0  # hard decisions, not a constant
 
 
 def test_bits_per_sample_larger_than_a_frame_is_refused(awgn_link):
@@ -124,11 +125,11 @@ def test_a_tdl_link_with_ls_csi_returns_per_sample_outputs_in_a_tf_function():
 
     snr_tx_db, out = step(bits, tf.fill([num_frames], 10.0))
     assert snr_tx_db.shape == (batch,) and snr_tx_db.dtype == tf.float32
-    assert out.bits.shape == (batch, 100)
+    assert out.features.shape == (batch, 100)
     for value in out:
         assert value.dtype == tf.float32
         assert np.all(np.isfinite(value.numpy()))
     for value in out[1:]:
         assert value.shape == (batch,)
-    assert set(np.unique(out.bits.numpy())) <= {0.0, 1.0}
+    assert set(np.unique(out.features.numpy())) <= {0.0, 1.0}
     assert set(np.unique(out.block_error.numpy())) <= {0.0, 1.0}

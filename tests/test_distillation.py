@@ -132,7 +132,7 @@ def test_gradients_flow_from_the_kd_term(tmp_path):
     with tf.GradientTape() as tape:
         total, _ = loss(model((images, tf.constant(5.0)), training=True), tf.zeros([32], tf.int32),
                         {"teacher_probs": teacher})
-    grad = tape.gradient(total, model.encoder.convs[0].kernel)
+    grad = tape.gradient(total, model.encoder.backbone.convs[0].kernel)
     assert grad is not None and float(tf.reduce_sum(tf.abs(grad))) > 0
 
 

@@ -144,3 +144,19 @@ def test_filler_energy_counts_as_overhead_in_eb_n0():
     energy = 14 * (1 + 6 / 72) * 60
     expected_no = energy / (2.0 * 704) / 10 ** (ebno_db / 10)
     np.testing.assert_allclose(np.asarray(link.noise_variance(ebno_db)), expected_no, rtol=1e-5)
+
+
+def test_the_frame_packer_packs_samples_in_order_and_fills_the_rest_with_fixed_filler():
+    from semcom_sim.phy.base import FramePacker
+
+    packer = FramePacker(3, 10, lambda num: np.full(num, -1.0, np.float32), "values")
+    assert (packer.samples_per_frame, packer.used) == (3, 9)
+    values = tf.constant(np.arange(12, dtype=np.float32).reshape(4, 3))
+    frames = packer.pack(values).numpy()
+    assert frames.shape == (packer.num_frames(4), 10) == (2, 10)
+    np.testing.assert_array_equal(frames[0], [0, 1, 2, 3, 4, 5, 6, 7, 8, -1])  # one slot of tail filler
+    np.testing.assert_array_equal(frames[1], [9, 10, 11, -1, -1, -1, -1, -1, -1, -1])  # two filler samples
+    np.testing.assert_array_equal(packer.unpack(tf.constant(frames), 4).numpy(), values.numpy())
+    np.testing.assert_array_equal(packer.frame_values(tf.constant([5.0, 7.0]), 4).numpy(), [5, 5, 5, 7])
+    with pytest.raises(ValueError, match="exceeds the 10"):
+        FramePacker(11, 10, lambda num: np.zeros(num, np.float32))

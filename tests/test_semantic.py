@@ -7,9 +7,13 @@ from keras import ops
 
 from semcom_sim.semantic import (
     ChannelAdaptiveModule,
+    ConvBackbone,
+    DenseBackbone,
+    GaussianHead,
     GaussianSampler,
     SemanticDecoder,
     SemanticEncoder,
+    TextBackbone,
     gaussian_kl,
 )
 
@@ -37,9 +41,13 @@ def test_adaptive_module_reweights_channels_of_a_feature_map():
 
 
 def test_encoder_shapes_and_sampler_behaviour():
-    encoder = SemanticEncoder(latent_dim=24, filters=(8, 16))
+    encoder = SemanticEncoder(ConvBackbone(filters=(8, 16)), latent_dim=24)
     mu, logvar = encoder(np.zeros((3, 28, 28, 1), "float32"))
     assert mu.shape == logvar.shape == (3, 24)
+    # any image size and channel count: 32x32 RGB through two stride-2 convolutions -> 8 x 8 x 16 features
+    rgb = SemanticEncoder(ConvBackbone(filters=(8, 16)), latent_dim=24)
+    assert rgb(np.zeros((2, 32, 32, 3), "float32"))[0].shape == (2, 24)
+    assert rgb.head.mu.kernel.shape == (8 * 8 * 16, 24)
     sampler = GaussianSampler(seed=1)
     mu = ops.ones((1000, 24))
     logvar = ops.full((1000, 24), np.log(0.25))
@@ -69,7 +77,8 @@ def test_decoder_sees_the_snr():
 
 
 @pytest.mark.parametrize("layer", [ChannelAdaptiveModule(hidden_ratio=0.3, snr_scale_db=5.0),
-                                   SemanticEncoder(latent_dim=16, filters=(4, 8)),
+                                   SemanticEncoder(ConvBackbone(filters=(4, 8)), latent_dim=16),
+                                   SemanticEncoder(DenseBackbone(units=(8,)), latent_dim=4), GaussianHead(6),
                                    SemanticDecoder(num_classes=3, units=(8, 4)), GaussianSampler(seed=4)])
 def test_layers_round_trip_through_get_config(layer):
     clone = type(layer).from_config(layer.get_config())
@@ -77,10 +86,8 @@ def test_layers_round_trip_through_get_config(layer):
 
 
 def test_text_encoder_shapes_and_padding_mask():
-    from semcom_sim.semantic import TextEncoder
-
     keras.utils.set_random_seed(5)
-    encoder = TextEncoder(latent_dim=16, vocab_size=50, embedding_dim=8, filters=(12,))
+    encoder = SemanticEncoder(TextBackbone(vocab_size=50, embedding_dim=8, filters=(12,)), latent_dim=16)
     tokens = np.array([[5, 6, 7, 0, 0, 0], [5, 6, 7, 0, 0, 0], [0, 0, 0, 0, 0, 0]], np.int32)
     mu, logvar = encoder(tokens)
     assert mu.shape == logvar.shape == (3, 16)
@@ -88,4 +95,8 @@ def test_text_encoder_shapes_and_padding_mask():
     longer = np.array([[5, 6, 7] + [0] * 20], np.int32)
     np.testing.assert_allclose(np.asarray(encoder(longer)[0])[0], np.asarray(mu)[0], rtol=1e-5, atol=1e-6)
     assert np.all(np.isfinite(np.asarray(mu)))
-    assert TextEncoder.from_config(encoder.get_config()).get_config() == encoder.get_config()
+    clone = SemanticEncoder.from_config(encoder.get_config())
+    assert clone.get_config() == encoder.get_config()
+    clone(tokens)
+    clone.set_weights(encoder.get_weights())
+    np.testing.assert_allclose(np.asarray(clone(tokens)[0]), np.asarray(mu), rtol=1e-6)

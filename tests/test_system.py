@@ -25,7 +25,7 @@ def test_gradients_reach_the_first_encoder_weights_through_the_sionna_chain(chan
     loss_fn = CrossEntropyRateLoss(beta=1e-3)
     with tf.GradientTape() as tape:
         loss, _ = loss_fn(model((images, tf.constant(5.0)), training=True), labels)
-    first = model.encoder.convs[0].kernel
+    first = model.encoder.backbone.convs[0].kernel
     grads = tape.gradient(loss, [first, *model.adaptive.trainable_variables])
     assert all(g is not None for g in grads)
     assert all(np.all(np.isfinite(g.numpy())) for g in grads)

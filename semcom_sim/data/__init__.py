@@ -56,7 +56,8 @@ def _load_fashion_mnist(data: Data) -> Dataset:
 
 def _load_synthetic(data: Data) -> Dataset:
     """The synthetic set of ``data.seed`` with ``data.num_train`` / ``data.num_test`` samples."""
-    arrays = synthetic.make_arrays(data.seed, data.num_train, data.num_test)
+    shape = data.image_shape or synthetic.IMAGE_SHAPE
+    arrays = synthetic.make_arrays(data.seed, data.num_train, data.num_test, shape)
     return _make(synthetic.NAME, tuple(read_only(a) for a in arrays), synthetic.CLASS_NAMES)
 
 
@@ -96,7 +97,8 @@ def load_dataset(data: Data) -> Dataset:
     ``data.seed``. The synthetic set is generated from ``data.seed`` with ``num_train`` / ``num_test``
     samples (default 2000 / 500).
 
-    :returns: a :class:`Dataset` with read-only float32 ``[N, 28, 28, 1]`` images in [0, 1] and
+    :returns: a :class:`Dataset` with read-only float32 ``[N, H, W, C]`` images in [0, 1] (28 x 28 x 1
+        for Fashion-MNIST, ``data.image_shape`` for the synthetic set) and
         int32 ``[N]`` labels; its ``fingerprint`` covers exactly the selected samples.
     :raises DataError: files missing or corrupt, or a requested subset larger than the data (one line).
     """

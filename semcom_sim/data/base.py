@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Dataset", "DataError", "IMAGE_SHAPE", "fingerprint_arrays", "stratified_indices", "seeded_rng"]
-
-IMAGE_SHAPE = (28, 28, 1)
+__all__ = ["Dataset", "DataError", "fingerprint_arrays", "stratified_indices", "seeded_rng"]
 
 
 class DataError(RuntimeError):
@@ -27,8 +25,9 @@ class Dataset:
     Equality is identity (``eq=False``): compare :attr:`fingerprint` to compare contents.
 
     :param name: ``"fashion-mnist"``, ``"synthetic"`` or ``"wordnet-nouns"``.
-    :param x_train: images float32 ``[N, 28, 28, 1]`` in [0, 1], token ids int32 ``[N, max_len]``, or
-        feature vectors float32 ``[N, D]`` (a frozen teacher's features, see ``teacher/features.py``).
+    :param x_train: images float32 ``[N, H, W, C]`` in [0, 1] (any size, grey or RGB), token ids int32
+        ``[N, max_len]``, or feature vectors float32 ``[N, D]`` (a frozen teacher's features, see
+        ``teacher/features.py``).
     :param y_train: int32 ``[N]``, values in ``0 .. num_classes - 1``.
     :param x_test: like ``x_train``, ``M`` samples.
     :param y_test: int32 ``[M]``.
@@ -57,8 +56,8 @@ class Dataset:
     def __post_init__(self):
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
-            if self.modality == "image" and (x.dtype != np.float32 or x.shape[1:] != IMAGE_SHAPE):
-                raise ValueError(f"x_{split} must be float32 [N, 28, 28, 1], got {x.dtype} {x.shape}")
+            if self.modality == "image" and (x.dtype != np.float32 or x.ndim != 4 or min(x.shape[1:]) < 1):
+                raise ValueError(f"x_{split} must be float32 images [N, H, W, C], got {x.dtype} {x.shape}")
             if self.modality == "text" and (x.dtype != np.int32 or x.ndim != 2):
                 raise ValueError(f"x_{split} must be int32 token ids [N, max_len], got {x.dtype} {x.shape}")
             if self.modality == "features" and (x.dtype != np.float32 or x.ndim != 2):

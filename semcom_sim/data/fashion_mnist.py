@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from semcom_sim.data.base import IMAGE_SHAPE, DataError, fingerprint_arrays, read_only, resolve_data_dir
+from semcom_sim.data.base import DataError, fingerprint_arrays, read_only, resolve_data_dir
+
+IMAGE_SHAPE = (28, 28, 1)
 
 __all__ = [
     "CLASS_NAMES", "NAME", "DEFAULT_DATA_DIR", "ENV_VAR", "FILES", "IMAGES_MAGIC", "LABELS_MAGIC",

@@ -24,13 +24,12 @@ overhead, like pilots and the cyclic prefix, so a digital and an analog scheme a
 the same energy per information bit they deliver.
 
 The receiver takes hard decisions: below the code's threshold whole frames fail (the "cliff effect"),
-above it they decode error-free. ``DigitalOutput.block_error`` flags the failed frames.
+above it they decode error-free. ``LinkOutput.block_error`` flags the samples of failed frames.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -38,7 +37,7 @@ from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import Demapper, Mapper
 
 from semcom_sim.errors import ScenarioError
-from semcom_sim.phy.conventions import ebno_db_to_no
+from semcom_sim.phy.base import FramePacker, Link, LinkOutput
 from semcom_sim.phy.link import OFDMLink
 from semcom_sim.scenario import Phy
 
@@ -76,39 +75,22 @@ def info_bits_per_frame(n: int, coderate: float) -> int:
     return k
 
 
-class DigitalOutput(NamedTuple):
-    """Receiver side of the digital link, per sample.
-
-    * ``bits`` [batch, bits_per_sample] float32: hard decisions in {0, 1} after LDPC decoding.
-    * ``snr_hat_db`` [batch] float32: pilot SNR estimate of the sample's frame.
-    * ``snr_true_db`` [batch] float32: true mean |h|^2 Es/N0 of the sample's frame (diagnostics).
-    * ``block_error`` [batch] float32: 1.0 if the frame's decoded information bits (all ``k``, filler
-      included) differ from those sent, else 0.0.
-    """
-
-    bits: tf.Tensor
-    snr_hat_db: tf.Tensor
-    snr_true_db: tf.Tensor
-    block_error: tf.Tensor
-
-
-class DigitalLink:
-    """The digital separation link of a scenario's ``phy`` carrying ``bits_per_sample`` bits per sample.
-
-    Usage, in causal order (the same as :class:`~semcom_sim.phy.analog.AnalogLink`)::
-
-        no = link.noise_variance(ebno_db)          # ebno_db [num_frames]
-        h, h_sound = link.draw_channel(num_frames)
-        snr_tx_db = link.sound(h_sound, no, batch)  # [batch]: what the transmitter knows
-        out = link.transmit(bits, h, no)            # DigitalOutput
+class DigitalLink(Link):
+    """The digital separation link of a scenario's ``phy`` carrying ``bits_per_sample`` bits per sample:
+    bits in, decoded bits out, one 5G LDPC codeword per OFDM frame (see the module docstring and
+    :class:`~semcom_sim.phy.base.Link` for the causal order of its calls).
 
     Works eagerly and inside ``tf.function`` with a static batch size, with or without
-    ``jit_compile`` (Sionna 1.2's BP decoder compiles under XLA on CPU).
+    ``jit_compile`` (Sionna 1.2's BP decoder compiles under XLA on CPU). While a model trains, the
+    link is an error-free bit pipe (``error_free_while_training``), and its decoder sees no SNR.
 
     :param phy: the scenario's physical layer; ``phy.bits_per_symbol`` must be an even integer (QAM).
     :param bits_per_sample: bits each sample carries (e.g. features x bits per feature of a quantiser).
     :param num_bp_iterations: belief-propagation iterations of the decoder (no early stopping).
     """
+
+    decoder_sees_snr = False
+    error_free_while_training = True
 
     def __init__(self, phy: Phy, bits_per_sample: int, num_bp_iterations: int = 20):
         m = phy.bits_per_symbol
@@ -121,22 +103,18 @@ class DigitalLink:
         self.bits_per_symbol = m = int(m)
         self.bits_per_sample = bits_per_sample
         self.ofdm = OFDMLink(phy)
-        self.resource_grid = self.ofdm.resource_grid
         self._n = self.ofdm.num_data_symbols * m
         self._k = info_bits_per_frame(self._n, phy.coderate)
-        self._samples_per_frame = self._k // bits_per_sample
-        if self._samples_per_frame == 0:
+        if bits_per_sample > self._k:
             raise ValueError(f"bits_per_sample={bits_per_sample} exceeds the k={self._k} information bits "
                              "of one frame; enlarge the grid or phy.coderate, or send fewer bits")
+        self.packer = FramePacker(bits_per_sample, self._k, _filler_bits, "bits")
+        self.coderate_eff = self.packer.used / self._n
         self.encoder = LDPC5GEncoder(self._k, self._n, num_bits_per_symbol=m)
         self.decoder = LDPC5GDecoder(self.encoder, hard_out=True, num_iter=int(num_bp_iterations))
         self.mapper = Mapper("qam", m)
         self.demapper = Demapper("app", "qam", m)
-        used = self._samples_per_frame * bits_per_sample
-        self._tail = tf.constant(_filler_bits(self._k - used))
-        self._filler_sample = tf.constant(_filler_bits(bits_per_sample))
 
-    # -- sizes ------------------------------------------------------------------------------------
     @property
     def n(self) -> int:
         """Coded bits per frame (one codeword): ``num_data_symbols * bits_per_symbol``."""
@@ -147,55 +125,19 @@ class DigitalLink:
         """Information bits per frame (one codeword)."""
         return self._k
 
-    @property
-    def samples_per_frame(self) -> int:
-        return self._samples_per_frame
-
-    @property
-    def coderate_eff(self) -> float:
-        """Information bits that carry samples per coded bit: ``samples_per_frame * bits_per_sample / n``."""
-        return self._samples_per_frame * self.bits_per_sample / self._n
-
-    def num_frames(self, batch_size: int) -> int:
-        return -(-int(batch_size) // self._samples_per_frame)
-
-    # -- link -------------------------------------------------------------------------------------
-    def noise_variance(self, ebno_db) -> tf.Tensor:
-        """N0 for Eb/N0 in dB (same shape), counted against the bits that carry samples (see the module)."""
-        return ebno_db_to_no(ebno_db, self.bits_per_symbol, self.coderate_eff, self.resource_grid)
-
-    def draw_channel(self, num_frames: int):
-        """``(h, h_sound)`` of :meth:`OFDMLink.draw_channel`."""
-        return self.ofdm.draw_channel(num_frames)
-
-    def _frame_values(self, values: tf.Tensor, batch_size: int) -> tf.Tensor:
-        return tf.repeat(values, self._samples_per_frame)[:batch_size]
-
-    def sound(self, h_sound, no, batch_size: int) -> tf.Tensor:
-        """SNR in dB known at the transmitter, per sample [batch] float32."""
-        return self._frame_values(self.ofdm.sound(h_sound, no), batch_size)
-
     def pack(self, bits: tf.Tensor) -> tf.Tensor:
         """[batch, bits_per_sample] -> information bits of the frames [num_frames, k] float32 (with filler)."""
-        bits = tf.cast(bits, tf.float32)
-        batch = bits.shape[0]
-        num_frames = self.num_frames(batch)
-        pad = num_frames * self._samples_per_frame - batch
-        if pad:
-            bits = tf.concat([bits, tf.tile(self._filler_sample[None], [pad, 1])], axis=0)
-        frames = tf.reshape(bits, [num_frames, self._samples_per_frame * self.bits_per_sample])
-        if self._tail.shape[0]:
-            frames = tf.concat([frames, tf.tile(self._tail[None], [num_frames, 1])], axis=1)
-        return frames
+        return self.packer.pack(bits)
 
     def unpack(self, frames: tf.Tensor, batch_size: int) -> tf.Tensor:
         """[num_frames, k] -> [batch, bits_per_sample] (drops the filler)."""
-        used = frames[:, : self._samples_per_frame * self.bits_per_sample]
-        return tf.reshape(used, [-1, self.bits_per_sample])[:batch_size]
+        return self.packer.unpack(frames, batch_size)
 
-    def transmit(self, bits: tf.Tensor, h, no) -> DigitalOutput:
+    def transmit(self, bits: tf.Tensor, h, no) -> LinkOutput:
         """Sends ``bits`` [batch, bits_per_sample] (float32 or int, values in {0, 1}) over the frames
-        of ``h`` with noise variances ``no`` [num_frames]; returns :class:`DigitalOutput`."""
+        of ``h`` with noise variances ``no`` [num_frames]; ``features`` of the output are the decoded
+        bits [batch, bits_per_sample] float32 and ``block_error`` flags the samples of failed frames
+        (all ``k`` decoded information bits of the frame, filler included, compared)."""
         batch = bits.shape[0]
         info = self.pack(bits)
         x = self.mapper(self.encoder(info))
@@ -203,9 +145,10 @@ class DigitalLink:
         llr = self.demapper(out.x_hat, out.no_eff)
         info_hat = self.decoder(llr)
         frame_error = tf.cast(tf.reduce_any(tf.not_equal(info_hat, info), axis=-1), tf.float32)
-        return DigitalOutput(
-            bits=self.unpack(info_hat, batch),
-            snr_hat_db=self._frame_values(out.snr_hat_db, batch),
-            snr_true_db=self._frame_values(out.snr_true_db, batch),
-            block_error=self._frame_values(frame_error, batch),
+        return LinkOutput(
+            features=self.unpack(info_hat, batch),
+            snr_hat_db=self.frame_values(out.snr_hat_db, batch),
+            snr_eff_db=tf.zeros([batch], tf.float32),
+            snr_true_db=self.frame_values(out.snr_true_db, batch),
+            block_error=self.frame_values(frame_error, batch),
         )

@@ -17,7 +17,7 @@ from semcom_sim.phy.snr import _db, estimate_no_from_nulls, estimate_snr_db_from
 from semcom_sim.scenario import Phy
 
 
-class LinkOutput(NamedTuple):
+class OFDMOutput(NamedTuple):
     """What the receiver has after one data frame (all tensors have ``num_frames`` first).
 
     * ``x_hat`` [num_frames, num_data_symbols] complex64: LMMSE-equalised data symbols.
@@ -44,7 +44,7 @@ class OFDMLink(Block):
        CN(0, N0) noise, estimates CSI (perfect or LS) and equalises (LMMSE).
 
     Input of :meth:`call`: ``x`` [num_frames, num_data_symbols] complex64 with unit average energy,
-    ``h`` from :meth:`draw_channel`, ``no`` [num_frames] float32. Output: :class:`LinkOutput`.
+    ``h`` from :meth:`draw_channel`, ``no`` [num_frames] float32. Output: :class:`OFDMOutput`.
     """
 
     def __init__(self, phy: Phy, **kwargs):
@@ -134,5 +134,5 @@ class OFDMLink(Block):
             h_hat, err_var = self._estimator(y, no_hat)
             no_eq = no_hat
         x_hat, no_eff = self._equalizer(y, h_hat, err_var, tf.reshape(no_eq, [-1, 1, 1]))
-        return LinkOutput(x_hat=x_hat[:, 0, 0, :], no_eff=no_eff[:, 0, 0, :],
+        return OFDMOutput(x_hat=x_hat[:, 0, 0, :], no_eff=no_eff[:, 0, 0, :],
                           snr_hat_db=self._snr_db(y, h, no, no_hat), snr_true_db=self._true_snr_db(h, no))

@@ -2,7 +2,15 @@
 
 from semcom_sim.semantic.adaptive import ChannelAdaptiveModule
 from semcom_sim.semantic.decoder import SemanticDecoder
-from semcom_sim.semantic.encoder import FeatureEncoder, GaussianSampler, SemanticEncoder, TextEncoder, gaussian_kl
+from semcom_sim.semantic.encoder import (
+    ConvBackbone,
+    DenseBackbone,
+    GaussianHead,
+    GaussianSampler,
+    SemanticEncoder,
+    TextBackbone,
+    gaussian_kl,
+)
 
-__all__ = ["ChannelAdaptiveModule", "SemanticDecoder", "SemanticEncoder", "TextEncoder", "FeatureEncoder",
-           "GaussianSampler", "gaussian_kl"]
+__all__ = ["ChannelAdaptiveModule", "SemanticDecoder", "SemanticEncoder", "ConvBackbone", "TextBackbone",
+           "DenseBackbone", "GaussianHead", "GaussianSampler", "gaussian_kl"]

@@ -149,7 +149,7 @@ def teacher_cost(teacher: Any, sample: Any, runs: int = 50, warmup: int = 10, *,
         image = np.asarray(sample, dtype=np.float32)
         image = image[None] if image.ndim == 3 else image
         if image.ndim != 4 or image.shape[0] != 1:
-            raise ValueError(f"sample must be one image [H, W, 1], got shape {np.shape(sample)}")
+            raise ValueError(f"sample must be one image [H, W, C], got shape {np.shape(sample)}")
         return torch_cost(teacher.model, image, name, runs=runs, warmup=warmup,
                           forward=lambda x: teacher.predict(x, batch_size=1))
     if isinstance(teacher, MiniLMTeacher):

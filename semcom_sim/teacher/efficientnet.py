@@ -147,7 +147,8 @@ def _forward(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def _to_input(x: torch.Tensor, resolution: int) -> torch.Tensor:
-    """[N, 1, H, W] float in [0, 1] -> [N, 3, R, R] float32 normalised to [-1, 1]."""
+    """[N, 1 or 3, H, W] float in [0, 1] -> [N, 3, R, R] float32 normalised to [-1, 1] (grey copied to
+    three channels)."""
     x = x.to(torch.float32)
     if tuple(x.shape[-2:]) != (resolution, resolution):
         x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False,
@@ -158,13 +159,14 @@ def _to_input(x: torch.Tensor, resolution: int) -> torch.Tensor:
 
 def _as_images(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images, dtype=np.float32)
-    if images.ndim != 4 or images.shape[-1] != 1:
-        raise ValueError(f"images must be [N, H, W, 1] grey images in [0, 1], got shape {images.shape}")
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must be [N, H, W, 1] grey or [N, H, W, 3] RGB images in [0, 1], got shape "
+                         f"{images.shape}")
     return images
 
 
 def preprocess(images: np.ndarray, resolution: int) -> torch.Tensor:
-    """[N, H, W, 1] float in [0, 1] (28x28 for Fashion-MNIST) -> float32 [N, 3, R, R] teacher input.
+    """[N, H, W, 1] grey or [N, H, W, 3] RGB float in [0, 1] (any H x W) -> float32 [N, 3, R, R] teacher input.
 
     Bilinear resize to ``resolution`` (antialiased when shrinking), grey copied to three channels,
     ``(255 x - 127) / 128`` (the TF EfficientNet-Lite normalisation; 0 -> -0.992, 1 -> 1).
@@ -176,7 +178,7 @@ def preprocess(images: np.ndarray, resolution: int) -> torch.Tensor:
 
 
 def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random horizontal flip (p = 0.5) and random crop of the zero-padded image: [B, 1, H, W]."""
+    """Random horizontal flip (p = 0.5) and random crop of the zero-padded image: [B, C, H, W]."""
     b, _, h, w = x.shape
     flip = torch.rand(b, generator=generator) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
@@ -186,7 +188,8 @@ def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     dx = torch.randint(0, 2 * s + 1, (b,), generator=generator)
     rows = (dy[:, None] + torch.arange(h))[:, :, None]
     cols = (dx[:, None] + torch.arange(w))[:, None, :]
-    return padded[torch.arange(b)[:, None, None], 0, rows, cols][:, None]
+    # advanced indices split by the channel slice come first: [B, H, W, C] -> [B, C, H, W]
+    return padded[torch.arange(b)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
 
 
 def _state_dict_sha256(state_dict: dict[str, torch.Tensor]) -> str:
