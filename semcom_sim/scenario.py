@@ -89,14 +89,8 @@ def _coerce(value, tp, where: str):
     if dataclasses.is_dataclass(tp):  # a nested section, e.g. a training stage
         if isinstance(value, tp):
             return value
-        if not isinstance(value, dict):
-            _fail(where, f"expected a {tp.__name__}(...) or a mapping of its fields, got {value!r}")
-        known = {f.name for f in dataclasses.fields(tp)}
-        for key in value:
-            if key not in known:
-                _fail(f"{where}.{key}", f"unknown field; {tp.__name__} has {', '.join(sorted(known))}")
         try:
-            return tp(**value)
+            return _build_section(tp, where, value)
         except ScenarioError as exc:  # name the element: training.stages[1].epochs
             prefix = f"{tp._section}."
             text = str(exc)
