@@ -23,12 +23,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from semcom_sim.errors import ScenarioError
 
-if TYPE_CHECKING:
-    from semcom_sim.scenario import Scenario
+Scenario = Any  # a semcom_sim.scenario.Scenario; not imported, since scenario.py imports this module
 
 __all__ = ["Ref", "Scheme", "BUILTIN_SCHEMES", "BUILTIN_NAMES", "scheme_table", "resolve_scheme",
            "resolve_test_scenario", "apply_patch"]

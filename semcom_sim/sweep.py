@@ -22,12 +22,14 @@ This module is generic: it knows nothing of TensorFlow or Sionna. The evaluator 
 
 from __future__ import annotations
 
+import abc
 import functools
 import hashlib
 import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TextIO
 
@@ -36,7 +38,8 @@ from tqdm import tqdm
 from semcom_sim.errors import ScenarioError
 from semcom_sim.results import ResultsStore, point_key
 
-__all__ = ["wilson_interval", "difference_interval", "point_seed", "run_sweep"]
+__all__ = ["wilson_interval", "difference_interval", "point_seed", "run_sweep", "SweepPoint", "PointResult",
+           "evaluate_point", "Executor", "InProcessExecutor"]
 
 _STATUS_TEXT = {"ci": "reached CI target", "max_frames": "reached max frames"}
 
@@ -206,12 +209,90 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
             close()
 
 
+# -- points as jobs, and executors -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a sweep as an independent, picklable job: what to evaluate and when to stop.
+
+    ``seed`` is :func:`point_seed` of the sweep's base seed, the scheme and the point, so a point's
+    result depends on nothing but this job and the evaluator's model.
+    """
+
+    scheme: str
+    channel: str
+    condition: str | None
+    ebno_db: float
+    seed: int
+    ci_half_width: float
+    confidence: float
+    min_frames: int
+    max_frames: int
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """What evaluating a :class:`SweepPoint` gives: counts, the Wilson interval, why it stopped, seconds."""
+
+    correct: int
+    frames: int
+    ci_low: float
+    ci_high: float
+    stop: str
+    runtime_s: float
+
+
+def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
+                   pbar=None) -> PointResult:
+    """Draws ``make_batches(point.ebno_db, point.seed)`` until the point's stopping rule holds."""
+    start = time.perf_counter()
+    bar = pbar if pbar is not None else tqdm(total=point.max_frames, disable=True)
+    correct, frames, low, high, stop = _run_point(
+        make_batches, point.ebno_db, point.seed, ci_half_width=point.ci_half_width, confidence=point.confidence,
+        min_frames=point.min_frames, max_frames=point.max_frames, pbar=bar)
+    return PointResult(correct, frames, low, high, stop, time.perf_counter() - start)
+
+
+class Executor(abc.ABC):
+    """Evaluates sweep points; the sweep logic (resume, rows, the results file) stays in :func:`run_sweep`.
+
+    A distributed executor receives picklable points and a picklable ``make_batches`` (one that can
+    rebuild its model in a worker) and must yield the results **in the order of the points**; the
+    driver alone writes the results file, as each result arrives.
+    """
+
+    @abc.abstractmethod
+    def map(self, make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
+            points: Sequence[SweepPoint]) -> Iterator[PointResult]:
+        """Yields :func:`evaluate_point` of every point, in order."""
+
+
+class InProcessExecutor(Executor):
+    """Evaluates the points one after the other in this process, with a progress bar per point.
+
+    :param show_progress: draw the bars (only on a terminal).
+    :param stream: where the bars go.
+    """
+
+    def __init__(self, show_progress: bool = True, stream: TextIO = sys.stdout):
+        self.show_progress = show_progress
+        self.stream = stream
+
+    def map(self, make_batches, points):
+        disable = not self.show_progress or not _is_tty(self.stream)
+        for point in points:
+            with tqdm(total=point.max_frames, disable=disable, file=self.stream, leave=False, unit="frame",
+                      desc=f"{point.scheme} {point.channel} {point.ebno_db:g} dB", dynamic_ncols=True) as pbar:
+                yield evaluate_point(point, make_batches, pbar)
+
+
 def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[float],
               make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
               esno_db_of: Callable[[float], float], no_of: Callable[[float], float],
               store: ResultsStore, ci_half_width: float, confidence: float, min_frames: int, max_frames: int,
               base_seed: int, show_progress: bool = True, stream: TextIO = sys.stdout,
-              reraise_interrupt: bool = False, csi: str | None = None, condition: str | None = None) -> list[dict]:
+              reraise_interrupt: bool = False, csi: str | None = None, condition: str | None = None,
+              executor: Executor | None = None) -> list[dict]:
     """Sweeps task accuracy over ``ebno_db`` for one scheme and channel; returns the rows, in point order.
 
     For each point in order: a completed row of the same ``(scheme, channel, condition, ebno_db)`` and
@@ -225,6 +306,10 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
 
     A frame is one transmitted sample (one semantic message).
 
+    Each point still to compute is a :class:`SweepPoint` job that ``executor`` (default: an
+    :class:`InProcessExecutor`) evaluates; its results come back in point order and this function alone
+    writes them, as they arrive.
+
     On ``KeyboardInterrupt`` the sweep stops, says where the finished points are saved and how to
     resume, and returns the rows done so far (the interrupted point is not stored), or, with
     ``reraise_interrupt``, raises the ``KeyboardInterrupt`` again so that a caller stops as well.
@@ -232,39 +317,38 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
     points = _validate_sweep_args(ebno_db, ci_half_width, confidence, min_frames, max_frames)
     min_frames, max_frames = int(min_frames), int(max_frames)
     confidence, ci_half_width = float(confidence), float(ci_half_width)
-    disable_bar = not show_progress or not _is_tty(stream)
+    executor = executor if executor is not None else InProcessExecutor(show_progress, stream)
     table = _Table(confidence, stream)
     print(f"Sweep: scheme={scheme}, channel={channel}{f', condition={condition}' if condition else ''}, "
           f"model={model_id}, {len(points)} Eb/N0 points, "
           f"target {100 * confidence:g}% CI half-width <= {ci_half_width:g}, frames (samples) "
           f"{min_frames}..{max_frames}", file=stream, flush=True)
     table.header()
+    stored = {ebno: store.lookup(scheme, channel, ebno, model_id, condition) for ebno in points}
+    todo = [SweepPoint(scheme=str(scheme), channel=str(channel), condition=condition, ebno_db=ebno,
+                       seed=point_seed(base_seed, scheme, ebno), ci_half_width=ci_half_width, confidence=confidence,
+                       min_frames=min_frames, max_frames=max_frames)
+            for ebno in points if stored[ebno] is None]
+    results = executor.map(make_batches, todo)  # lazily, in order: a result is drawn when its point comes
     rows: list[dict] = []
     ebno = points[0]
     try:
         for ebno in points:
-            stored = store.lookup(scheme, channel, ebno, model_id, condition)
-            if stored is not None:
-                rows.append(stored)
-                table.row(stored, "resumed (stored)")
+            if stored[ebno] is not None:
+                rows.append(stored[ebno])
+                table.row(stored[ebno], "resumed (stored)")
                 continue
-            start = time.perf_counter()
-            seed = point_seed(base_seed, scheme, ebno)
-            with tqdm(total=max_frames, disable=disable_bar, file=stream, leave=False, unit="frame",
-                      desc=f"{scheme} {channel} {ebno:g} dB", dynamic_ncols=True) as pbar:
-                correct, frames, low, high, stop = _run_point(
-                    make_batches, ebno, seed, ci_half_width=ci_half_width, confidence=confidence,
-                    min_frames=min_frames, max_frames=max_frames, pbar=pbar)
+            result = next(results)
             row = {
                 "scheme": str(scheme), "channel": str(channel), "ebno_db": ebno,
-                "esno_db": float(esno_db_of(ebno)), "accuracy": correct / frames,
-                "ci_low": low, "ci_high": high, "frames": frames, "correct": correct,
-                "no": float(no_of(ebno)), "stop": stop, "runtime_s": time.perf_counter() - start,
-                "model_id": str(model_id), "csi": csi, "condition": condition,
+                "esno_db": float(esno_db_of(ebno)), "accuracy": result.correct / result.frames,
+                "ci_low": result.ci_low, "ci_high": result.ci_high, "frames": result.frames,
+                "correct": result.correct, "no": float(no_of(ebno)), "stop": result.stop,
+                "runtime_s": result.runtime_s, "model_id": str(model_id), "csi": csi, "condition": condition,
             }
             store.put(row)
             rows.append(row)
-            table.row(row, _STATUS_TEXT[stop])
+            table.row(row, _STATUS_TEXT[result.stop])
     except KeyboardInterrupt:
         print(f"\nInterrupted at Eb/N0 {ebno:g} dB: {len(rows)} of {len(points)} points of scheme {scheme!r} "
               f"({channel}) are done. Partial results are saved in {store.path}; rerun the same command "
