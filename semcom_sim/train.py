@@ -23,6 +23,7 @@ from semcom_sim.data.base import seeded_rng, stratified_indices
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
 from semcom_sim.phy import seed_generators, uniform_ebno_db
+from semcom_sim.results import CHECKPOINTS_DIR
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
 from semcom_sim.system import SemanticLink, build_model_for
@@ -60,7 +61,7 @@ class Checkpoint:
 
             extra = cache_checksum(resolved.teacher.resolved_cache_path(dataset.name))[:6]
         fingerprint = f"{resolved.fingerprint()}-{dataset.fingerprint[:8]}{extra and '-' + extra}"
-        return cls(Path(out_dir) / "checkpoints", scheme, fingerprint)
+        return cls(Path(out_dir) / CHECKPOINTS_DIR, scheme, fingerprint)
 
     @property
     def weights_path(self) -> Path:
