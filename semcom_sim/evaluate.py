@@ -19,7 +19,7 @@ class AccuracyEvaluator:
     generators from ``seed``, so a point's result does not depend on the points before it.
 
     :param model: a built :class:`SemanticLink`.
-    :param x: test images [num, 28, 28, 1] float32; ``y``: labels [num] int32.
+    :param x: test inputs [num, ...] (images [num, H, W, C] float32, token ids, features); ``y``: labels [num] int32.
     :param batch_size: samples per Monte Carlo batch (fixed, so the function compiles once).
     :param jit_compile: XLA-compile the forward pass.
     """
