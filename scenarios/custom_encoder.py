@@ -54,7 +54,7 @@ scenario = Scenario(
     schemes=(Scheme("wide-decoder", {"model.decoder_units": (512, 512)},
                     description="the same encoder with a decoder twice as wide"),),
     training=Training(epochs=5, batch_size=128, ebno_db_range=(-6.0, 18.0)),
-    sweep=Sweep(ebno_db=(-6.0, 0.0, 6.0, 12.0, 18.0), ci_half_width=0.01, min_frames=2000, max_frames=10000,
+    sweep=Sweep(ebno_db=(-6.0, 0.0, 6.0, 12.0, 18.0), ci_half_width=0.01, min_samples=2000, max_samples=10000,
                 schemes=("proposed", "wide-decoder")),
     compare=Compare(schemes=("proposed", "no-adaptive", "wide-decoder"), conditions=("TDL-A/ls", "AWGN/perfect"),
                     robustness_schemes=("proposed",), feedback_bits=(2, 8), feedback_delay_ms=(),

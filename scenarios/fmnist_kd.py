@@ -13,6 +13,6 @@ scenario = Scenario(
                       distillation="cached", kd_temperature=1.0, kd_lambda=0.5),
     teacher=Teacher(name="efficientnet-lite0", top_k=3, resolution=64, finetune_epochs=3,
                     finetune_batch_size=128, finetune_learning_rate=1e-3, batch_size=256),
-    sweep=Sweep(ebno_db=tuple(range(-6, 19, 3)), ci_half_width=0.01, min_frames=2000, max_frames=10000,
+    sweep=Sweep(ebno_db=tuple(range(-6, 19, 3)), ci_half_width=0.01, min_samples=2000, max_samples=10000,
                 batch_size=1000, schemes=("proposed",)),
 )

@@ -12,6 +12,6 @@ scenario = Scenario(
             num_guard_carriers=(5, 6), dc_null=True, pilot_ofdm_symbol_indices=(2, 11),
             csi="ls", interpolation="lin", snr_estimator="pilots", snr_feedback_bits=4),
     training=Training(epochs=10, batch_size=128, learning_rate=1e-3, ebno_db_range=(-6.0, 18.0), beta=1e-3),
-    sweep=Sweep(ebno_db=tuple(range(-6, 19, 3)), ci_half_width=0.01, min_frames=2000, max_frames=10000,
+    sweep=Sweep(ebno_db=tuple(range(-6, 19, 3)), ci_half_width=0.01, min_samples=2000, max_samples=10000,
                 batch_size=1000, schemes=("proposed", "no-adaptive")),
 )

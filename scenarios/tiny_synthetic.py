@@ -8,6 +8,6 @@ scenario = Scenario(
     phy=Phy(channel="TDL-A", csi="ls", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
             pilot_ofdm_symbol_indices=(2,)),
     training=Training(epochs=15, batch_size=64, learning_rate=3e-3, ebno_db_range=(0.0, 15.0)),
-    sweep=Sweep(ebno_db=(0.0, 10.0), ci_half_width=0.05, min_frames=256, max_frames=512, batch_size=128,
+    sweep=Sweep(ebno_db=(0.0, 10.0), ci_half_width=0.05, min_samples=256, max_samples=512, batch_size=128,
                 schemes=("proposed", "no-adaptive")),
 )

@@ -9,6 +9,6 @@ scenario = Scenario(
     model=Model(num_channel_uses=64, embedding_dim=64, encoder_filters=(128, 128), decoder_units=(256,)),
     phy=Phy(channel="TDL-A", delay_spread_ns=100.0, speed_mps=3.0, csi="ls", snr_feedback_bits=4),
     training=Training(epochs=6, batch_size=128, learning_rate=2e-3, ebno_db_range=(-6.0, 18.0)),
-    sweep=Sweep(ebno_db=tuple(range(-6, 19, 6)), ci_half_width=0.01, min_frames=2000, max_frames=16000,
+    sweep=Sweep(ebno_db=tuple(range(-6, 19, 6)), ci_half_width=0.01, min_samples=2000, max_samples=16000,
                 batch_size=1000, schemes=("proposed", "no-adaptive")),
 )

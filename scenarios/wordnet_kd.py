@@ -13,6 +13,6 @@ scenario = Scenario(
                       distillation="cached", kd_temperature=1.0, kd_lambda=0.5),
     teacher=Teacher(name="all-minilm-l6-v2", top_k=3, cache_path="teacher_cache/{dataset}-{name}-top{top_k}.h5",
                     weights_path="teachers/{name}-{dataset}.teacher", batch_size=256),
-    sweep=Sweep(ebno_db=tuple(range(-6, 19, 6)), ci_half_width=0.01, min_frames=2000, max_frames=16000,
+    sweep=Sweep(ebno_db=tuple(range(-6, 19, 6)), ci_half_width=0.01, min_samples=2000, max_samples=16000,
                 batch_size=1000, schemes=("proposed",)),
 )

@@ -16,6 +16,7 @@ and shows its traceback.
 from __future__ import annotations
 
 import argparse
+import shlex
 import os
 import sys
 from pathlib import Path
@@ -66,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _plot(args) -> None:
     from semcom_sim.errors import InputError
-    from semcom_sim.plotting import plot_accuracy, save_figure
+    from semcom_sim.report.figures import plot_accuracy, save_figure
     from semcom_sim.results import PLOT_PNG, RESULTS_CSV
 
     path = Path(args.results)
@@ -99,28 +100,25 @@ def _teacher_command(args) -> None:
 
 
 def _scenario_command(args) -> None:
-    from semcom_sim import load_scenario, runner
+    from semcom_sim import experiment as ex
+    from semcom_sim import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     show = not args.no_progress
+    words = ["semcom-sim", args.command, args.scenario] + [w for o in args.overrides for w in ("--set", o)]
+    command = " ".join(shlex.quote(w) for w in words + (["--out", args.out] if args.out else []))
     if args.command == "compare":
-        import shlex
-
-        from semcom_sim.compare import compare
-
-        words = ["semcom-sim", "compare", args.scenario] + [w for o in args.overrides for w in ("--set", o)]
-        command = " ".join(shlex.quote(w) for w in words + (["--out", args.out] if args.out else []))
-        experiment = compare(scenario, args.out, retrain=args.retrain, show_progress=show, command=command)
+        experiment = ex.compare(scenario, args.out, retrain=args.retrain, show_progress=show, command=command)
     elif args.command == "run":
-        experiment = runner.run(scenario, args.out, retrain=args.retrain, show_progress=show)
+        experiment = ex.run(scenario, args.out, retrain=args.retrain, show_progress=show, command=command)
     else:
-        experiment = runner.Experiment.open(scenario, args.out)
+        experiment = ex.Experiment.open(scenario, args.out, show_progress=show)
         if args.command == "train":
-            experiment.train(retrain=args.retrain, show_progress=show)
+            experiment.train(retrain=args.retrain)
         else:
-            experiment.sweep(show_progress=show)
+            experiment.sweep()
             experiment.plot()
-            print("\n" + experiment.write_summary())
+            print("\n" + experiment.write_summary(command))
     print(f"outputs in {experiment.out_dir}")
 
 

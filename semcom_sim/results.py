@@ -22,6 +22,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import platform
 import subprocess
 from collections.abc import Sequence
@@ -48,16 +49,32 @@ FIGURES = {"grid": "accuracy_grid.png", "robustness": "robustness.png", "fractio
            "distillation": "distillation_time.png", "cost": "cost.png"}
 """The figures of a comparison, by what they show."""
 
-RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "frames",
-                  "correct", "no", "stop", "runtime_s", "model_id", "csi", "condition")
+RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "samples",
+                  "correct", "no", "stop", "runtime_s", "model_id", "csi", "variant", "snr_feedback_bits",
+                  "snr_feedback_delay_ms", "train_fraction")
 """Columns of the results CSV, in file order. The first eight are required when reading a file.
-``condition`` names the test condition of a row (``"TDL-A/ls"``, or a variant of it such as
-``"TDL-A/ls/feedback-2bit"``); rows are keyed by ``(scheme, channel, condition, ebno_db)``."""
+
+A row is one point: a scheme's accuracy at one Eb/N0 under one test condition. The test condition is
+in typed columns, never in a label: ``channel`` and ``csi``; ``variant`` says which study the row
+belongs to (:data:`VARIANTS`), and ``snr_feedback_bits``, ``snr_feedback_delay_ms`` (the ``phy``
+fields the model was evaluated with) and ``train_fraction`` (the ``training`` field it was trained
+with) the value that study varies. Rows are keyed by :func:`row_key`."""
+
+VARIANTS = ("", "feedback", "stale", "fraction")
+"""``variant`` of a results row: ``""`` the plain evaluation (``run``, ``sweep``, the accuracy grid of
+``compare``); ``"feedback"`` / ``"stale"`` the robustness studies (``phy.snr_feedback_bits`` /
+``phy.snr_feedback_delay_ms`` patched at test time); ``"fraction"`` the data-requirement study
+(``training.train_fraction`` patched)."""
+
+RENAMED_COLUMNS = {"frames": "samples", "condition": "variant, snr_feedback_bits, snr_feedback_delay_ms, "
+                                                     "train_fraction"}
+"""Columns of results files written before the typed schema, and what replaced them."""
 
 REQUIRED_COLUMNS = RESULT_COLUMNS[:8]
-_FLOAT_COLUMNS = frozenset({"ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "no", "runtime_s"})
-_INT_COLUMNS = frozenset({"frames", "correct"})
-_STR_COLUMNS = frozenset({"scheme", "channel", "stop", "model_id", "csi", "condition"})
+_FLOAT_COLUMNS = frozenset({"ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "no", "runtime_s",
+                            "snr_feedback_delay_ms", "train_fraction"})
+_INT_COLUMNS = frozenset({"samples", "correct", "snr_feedback_bits"})
+_STR_COLUMNS = frozenset({"scheme", "channel", "stop", "model_id", "csi", "variant"})
 COST_COLUMNS = ("scheme", "component", "parameters", "bytes", "flops_per_sample", "latency_ms", "latency_p90_ms",
                 "device")
 """Columns of ``cost.csv``; ``scheme`` and ``component`` are required."""
@@ -71,16 +88,76 @@ _COST_TYPES = {"scheme": str, "component": str, "parameters": int, "bytes": int,
 _DISTILLATION_TYPES = {"scheme": str, "distillation": str, "epoch": int, "wall_s": float, "val_accuracy": float,
                        "target_accuracy": float, "target_ebno_db": float}
 
-_COMPLETED_STOPS = ("ci", "max_frames")
+_COMPLETED_STOPS = ("ci", "max_samples")
 
 # -- the results file (results.csv) ------------------------------------------------------------------------------
 
-def point_key(scheme, channel, ebno_db, condition=None) -> tuple[str, str, str, float]:
-    return str(scheme), str(channel), str(condition or ""), round(float(ebno_db), 9) + 0.0
+def _opt_float(value) -> float | None:
+    return None if value is None or value == "" else round(float(value), 9) + 0.0
 
 
-def _row_key(row: dict) -> tuple[str, str, str, float]:
-    return point_key(row["scheme"], row["channel"], row["ebno_db"], row.get("condition"))
+def point_key(scheme, channel, ebno_db, *, csi=None, variant="", snr_feedback_bits=None,
+              snr_feedback_delay_ms=None, train_fraction=None) -> tuple:
+    """The identity of a results row: scheme, channel and test condition (the typed columns), Eb/N0."""
+    bits = None if snr_feedback_bits is None or snr_feedback_bits == "" else int(snr_feedback_bits)
+    return (str(scheme), str(channel), str(csi or ""), str(variant or ""), -1 if bits is None else bits,
+            _opt_float(snr_feedback_delay_ms) or 0.0, _opt_float(train_fraction) or 1.0,
+            round(float(ebno_db), 9) + 0.0)
+
+
+CONDITION_COLUMNS = ("csi", "variant", "snr_feedback_bits", "snr_feedback_delay_ms", "train_fraction")
+"""The columns beside ``scheme``, ``channel`` and ``ebno_db`` that name a row's test condition."""
+
+
+def row_key(row: dict) -> tuple:
+    """:func:`point_key` of a results row."""
+    return point_key(row["scheme"], row["channel"], row["ebno_db"], **{c: row.get(c) for c in CONDITION_COLUMNS})
+
+
+def condition_of(scenario, variant: str = "") -> dict:
+    """The condition columns of a row evaluated under ``scenario`` (its ``phy`` and ``training``)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    return {"csi": scenario.phy.csi, "variant": variant, "snr_feedback_bits": scenario.phy.snr_feedback_bits,
+            "snr_feedback_delay_ms": float(scenario.phy.snr_feedback_delay_ms),
+            "train_fraction": float(scenario.training.train_fraction)}
+
+
+_VARIANT_COLUMN = {"feedback": "snr_feedback_bits", "stale": "snr_feedback_delay_ms", "fraction": "train_fraction"}
+_VARIANT_TEXT = {"feedback": "{:g}-bit feedback", "stale": "feedback {:g} ms old", "fraction": "fraction {:g}"}
+
+
+def row_condition(row: dict) -> dict | None:
+    """A results row's test condition: ``{"label": "CHANNEL/CSI", "channel", "csi", "variant", "value"}``
+    (``value``: what the variant varies, ``None`` for a plain row); ``None`` without a ``csi``."""
+    channel, csi = row.get("channel"), row.get("csi")
+    if not channel or not csi:
+        return None
+    variant = row.get("variant") or ""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r} in a results row; variants are {', '.join(VARIANTS[1:])}")
+    value = None
+    if variant:
+        value = row.get(_VARIANT_COLUMN[variant])
+        if not _finite(value):
+            raise ValueError(f"a {variant} row needs a number in column {_VARIANT_COLUMN[variant]!r}, got {value!r}")
+        value = float(value) + 0.0
+    return {"label": f"{channel}/{csi}", "channel": str(channel), "csi": str(csi), "variant": variant, "value": value}
+
+
+def condition_name(row: dict) -> str:
+    """A short name of a row's test condition for legends: ``"TDL-A/ls"``, ``"TDL-A/ls, 2-bit feedback"``."""
+    cond = row_condition(row)
+    if cond is None:
+        return str(row.get("channel"))
+    return cond["label"] + (f", {_VARIANT_TEXT[cond['variant']].format(cond['value'])}" if cond["variant"] else "")
+
+
+def _finite(value) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _parse_int(text: str) -> int:
@@ -94,18 +171,24 @@ def _parse_int(text: str) -> int:
 
 
 def parse_typed_csv(text: str, where: str, types: dict[str, type], required: Sequence[str],
-                    what: str) -> list[dict]:
+                    what: str, renamed: dict[str, str] | None = None) -> list[dict]:
     """Rows of a CSV text as dicts typed by ``types`` (column -> ``str``, ``int`` or ``float``).
 
     Columns of ``types`` that are absent or empty read as ``None`` (an error for ``required`` ones);
     columns it does not name are kept as text. A malformed text raises ``ValueError`` with one line
-    naming ``where``, the line and the problem (``what`` names the kind of file).
+    naming ``where``, the line and the problem (``what`` names the kind of file); so does a header
+    with a column of ``renamed`` (an old name -> what replaced it).
     """
+    renamed = renamed or {}
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = reader.fieldnames
         if header is None:  # an empty file
             return []
+        old = [c for c in header if c in renamed]
+        if old:
+            raise ResultsFileError(f"{where}: written by an older semcom-sim: column {old[0]!r} is now "
+                                   f"{renamed[old[0]]}; move the file away and rerun")
         missing = [c for c in required if c not in header]
         if missing:
             raise ResultsFileError(f"{where}: not a {what} file: missing column(s) {', '.join(missing)} "
@@ -149,7 +232,8 @@ def parse_typed_csv(text: str, where: str, types: dict[str, type], required: Seq
 _RESULT_TYPES = {c: float if c in _FLOAT_COLUMNS else int if c in _INT_COLUMNS else str for c in RESULT_COLUMNS}
 
 
-def read_typed_csv(path: str | Path, types: dict[str, type], required: Sequence[str], what: str) -> list[dict]:
+def read_typed_csv(path: str | Path, types: dict[str, type], required: Sequence[str], what: str,
+                   renamed: dict[str, str] | None = None) -> list[dict]:
     """:func:`parse_typed_csv` of a file: a missing one raises ``FileNotFoundError``, one that is not
     UTF-8 text ``ValueError``, each with one line naming the file."""
     path = Path(path)
@@ -159,18 +243,20 @@ def read_typed_csv(path: str | Path, types: dict[str, type], required: Sequence[
         raise FileNotFoundError(f"{path}: no such {what} file") from None
     except UnicodeDecodeError:
         raise ResultsFileError(f"{path}: not a {what} file: not UTF-8 text") from None
-    return parse_typed_csv(text, str(path), types, required, what)
+    return parse_typed_csv(text, str(path), types, required, what, renamed)
 
 
 def read_results(path: str | Path) -> list[dict]:
     """Reads a results CSV into a list of dicts with typed values.
 
-    Floats for ``ebno_db, esno_db, accuracy, ci_low, ci_high, no, runtime_s``; ints for ``frames``
-    and ``correct``; strings for ``scheme, channel, stop, model_id, csi, condition``. Optional
+    Floats for ``ebno_db, esno_db, accuracy, ci_low, ci_high, no, runtime_s, snr_feedback_delay_ms,
+    train_fraction``; ints for ``samples``, ``correct`` and ``snr_feedback_bits``; strings for ``scheme,
+    channel, stop, model_id, csi, variant``. A file with a column of the old schema (``frames``,
+    ``condition``) is refused with one line saying what replaced it. Optional
     columns that are absent or empty read as ``None``. A malformed file raises ``ValueError`` with one line naming
     the file and the problem.
     """
-    return read_typed_csv(path, _RESULT_TYPES, REQUIRED_COLUMNS, "results")
+    return read_typed_csv(path, _RESULT_TYPES, REQUIRED_COLUMNS, "results", RENAMED_COLUMNS)
 
 
 def _format_value(value) -> str:
@@ -186,11 +272,10 @@ def _format_value(value) -> str:
 
 
 class ResultsStore:
-    """The CSV file of sweep rows, one per ``(scheme, channel, condition, ebno_db)``, rewritten atomically
-    on every put.
+    """The CSV file of sweep rows, one per point (:func:`row_key`), rewritten atomically on every put.
 
     Loads the existing rows if ``path`` exists (a malformed file raises ``ValueError`` naming the file
-    and the problem). Rows are kept sorted by ``(scheme, channel, condition, ebno_db)``.
+    and the problem). Rows are kept sorted by :func:`row_key`.
     """
 
     def __init__(self, path: str | Path):
@@ -202,13 +287,14 @@ class ResultsStore:
             rows = read_results(self.path)
             seen: dict[tuple, int] = {}
             for i, row in enumerate(rows):
-                key = _row_key(row)
+                key = row_key(row)
                 if key in seen:
-                    where = f"{key[1]}" + (f" ({key[2]})" if key[2] else "")
-                    raise ResultsFileError(f"{self.path}: line {i + 2}: repeats the point {key[0]}, {where}, "
-                                     f"Eb/N0 {key[3]:g} dB of line {seen[key] + 2}")
+                    where = ", ".join(f"{c}={row.get(c)}" for c in CONDITION_COLUMNS if row.get(c) not in (None, ""))
+                    raise ResultsFileError(f"{self.path}: line {i + 2}: repeats the point {key[0]}, {key[1]}"
+                                           f"{f' ({where})' if where else ''}, Eb/N0 {key[-1]:g} dB of line "
+                                           f"{seen[key] + 2}")
                 seen[key] = i
-            self.rows = sorted(rows, key=_row_key)
+            self.rows = sorted(rows, key=row_key)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -216,25 +302,25 @@ class ResultsStore:
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.path)!r}, {len(self.rows)} rows)"
 
-    def lookup(self, scheme: str, channel: str, ebno_db: float, model_id: str,
-               condition: str | None = None) -> dict | None:
-        """A copy of the completed row of this point computed with this ``model_id``, else ``None``."""
-        key = point_key(scheme, channel, ebno_db, condition)
+    def lookup(self, scheme: str, channel: str, ebno_db: float, model_id: str, **condition) -> dict | None:
+        """A copy of the completed row of this point (``condition``: the :data:`CONDITION_COLUMNS`)
+        computed with this ``model_id``, else ``None``."""
+        key = point_key(scheme, channel, ebno_db, **condition)
         for row in self.rows:
-            if (_row_key(row) == key and row.get("stop") in _COMPLETED_STOPS
+            if (row_key(row) == key and row.get("stop") in _COMPLETED_STOPS
                     and str(row.get("model_id") or "") == str(model_id)):
                 return dict(row)
         return None
 
     def put(self, row: dict) -> None:
-        """Replaces the row with the same ``(scheme, channel, condition, ebno_db)``, else appends; writes the file."""
+        """Replaces the row of the same point (:func:`row_key`), else appends; writes the file."""
         missing = [c for c in REQUIRED_COLUMNS if row.get(c) is None]
         if missing:
             raise ValueError(f"results row lacks column(s) {', '.join(missing)}: {row!r}")
         row = {**{c: None for c in RESULT_COLUMNS}, **row}
-        key = _row_key(row)
-        self.rows = [r for r in self.rows if _row_key(r) != key] + [row]
-        self.rows.sort(key=_row_key)
+        key = row_key(row)
+        self.rows = [r for r in self.rows if row_key(r) != key] + [row]
+        self.rows.sort(key=row_key)
         self._write()
 
     def _write(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from semcom_sim.errors import ScenarioError
+from semcom_sim.errors import RENAMED_FIELDS, ScenarioError, unknown_field
 from semcom_sim.schemes import BUILTIN_NAMES, Scheme, resolve_scheme, scheme_table
 
 __all__ = [
@@ -213,7 +214,7 @@ class Model(_Section):
     :param feature_encoder_units: hidden widths of that dense channel encoder.
     :param transmission: ``"analog"`` (features -> complex symbols, the semantic link) or
         ``"digital"`` (features quantised to ``quant_bits`` bits each -> 5G LDPC at ``phy.coderate``
-        -> QAM with ``phy.bits_per_symbol`` bits: the separation baseline; see ``phy/digital.py``).
+        -> QAM with ``phy.num_bits_per_symbol`` bits: the separation baseline; see ``phy/digital.py``).
     :param quant_bits: digital only: bits per feature of the uniform quantiser.
     :param backbone: your own encoder backbone, the registered name ``"package>ClassName"`` of a Keras
         layer (decorated with ``@keras.saving.register_keras_serializable(package=...)``, e.g. in the
@@ -289,7 +290,7 @@ class Phy(_Section):
     :param snr_feedback_range_db: range of that quantiser in dB.
     :param snr_feedback_delay_ms: time between the sounding frame and the data frame (staleness);
         rounded to whole OFDM symbols.
-    :param bits_per_symbol: bits that one complex channel use is counted for in Eb/N0 (an analog
+    :param num_bits_per_symbol: bits that one complex channel use is counted for in Eb/N0 (an analog
         scheme has no bits; this is the accounting convention, see docs/conventions.md).
     :param coderate: code rate that Eb/N0 is counted against (1 for the analog link); the LDPC
         code rate of the digital link.
@@ -316,14 +317,14 @@ class Phy(_Section):
     snr_feedback_bits: int | None = None
     snr_feedback_range_db: tuple[float, float] = (-10.0, 30.0)
     snr_feedback_delay_ms: float = 0.0
-    bits_per_symbol: float = 2.0
+    num_bits_per_symbol: float = 2.0
     coderate: float = 1.0
     ldpc_iterations: int = 20
 
     def _validate(self):
         self._one_of("channel", CHANNELS, _CHANNELS_TEXT)
         self._positive("fft_size", "num_ofdm_symbols", "subcarrier_spacing_hz", "carrier_frequency_hz",
-                       "bits_per_symbol")
+                       "num_bits_per_symbol")
         self._positive("cyclic_prefix_length", "delay_spread_ns", "speed_mps", "snr_feedback_delay_ms",
                        allow_zero=True)
         if min(self.num_guard_carriers) < 0:
@@ -565,8 +566,8 @@ class Sweep(_Section):
     :param ebno_db: Eb/N0 points in dB.
     :param ci_half_width: stop a point once the Wilson interval's half-width is below this.
     :param confidence: confidence level of the interval.
-    :param min_frames: at least this many samples per point.
-    :param max_frames: at most this many samples per point (the interval may then be wider).
+    :param min_samples: at least this many samples per point.
+    :param max_samples: at most this many samples per point (the interval may then be wider).
     :param batch_size: samples per Monte Carlo batch.
     :param schemes: model variants to train and sweep: built-in schemes (``"proposed"``, the scenario
         as written; ``"no-adaptive"``, the same model without the adaptive module; the others of
@@ -580,8 +581,8 @@ class Sweep(_Section):
     ebno_db: tuple[float, ...] = tuple(float(v) for v in range(-4, 17, 2))
     ci_half_width: float = 0.01
     confidence: float = 0.95
-    min_frames: int = 1000
-    max_frames: int = 20000
+    min_samples: int = 1000
+    max_samples: int = 20000
     batch_size: int = 1000
     schemes: tuple[str, ...] = ("proposed",)
     seed: int = 1
@@ -591,11 +592,11 @@ class Sweep(_Section):
             _fail(self._where("ebno_db"), "needs at least one Eb/N0 point")
         if len(set(self.ebno_db)) != len(self.ebno_db):
             _fail(self._where("ebno_db"), f"has repeated points: {self.ebno_db!r}")
-        self._positive("ci_half_width", "min_frames", "max_frames", "batch_size")
+        self._positive("ci_half_width", "min_samples", "max_samples", "batch_size")
         if not 0 < self.confidence < 1:
             _fail(self._where("confidence"), f"must be in (0, 1), got {self.confidence!r}")
-        if self.min_frames > self.max_frames:
-            _fail(self._where("min_frames"), f"{self.min_frames} exceeds sweep.max_frames={self.max_frames}")
+        if self.min_samples > self.max_samples:
+            _fail(self._where("min_samples"), f"{self.min_samples} exceeds sweep.max_samples={self.max_samples}")
         if not self.schemes:
             _fail(self._where("schemes"), "needs at least one scheme")
         if len(set(self.schemes)) != len(self.schemes):
@@ -622,10 +623,10 @@ class Compare(_Section):
     :param retrain_per_condition: train every scheme under every condition (``False``: train once under
         the scenario's own ``phy`` and evaluate the same weights under each condition).
     :param fixed_ebno_db: the single training Eb/N0 of ``fixed-snr``.
-    :param digital_bits_per_symbol: QAM bits per symbol of ``digital``.
+    :param digital_num_bits_per_symbol: QAM bits per symbol of ``digital``.
     :param digital_coderate: LDPC code rate of ``digital``.
     :param digital_quant_bits: bits per feature of ``digital``; it sends
-        ``num_channel_uses * digital_bits_per_symbol * digital_coderate // digital_quant_bits``
+        ``num_channel_uses * digital_num_bits_per_symbol * digital_coderate // digital_quant_bits``
         features per sample, so every scheme uses the same channel uses per sample.
     :param online_kd_epochs: epochs of ``online-kd`` (``None``: ``training.epochs``; fewer bounds its
         CPU cost, and its accuracy curves are then those of a shorter training).
@@ -648,7 +649,7 @@ class Compare(_Section):
     conditions: tuple[str, ...] = _CONDITIONS
     retrain_per_condition: bool = False
     fixed_ebno_db: float = 10.0
-    digital_bits_per_symbol: int = 4
+    digital_num_bits_per_symbol: int = 4
     digital_coderate: float = 0.5
     digital_quant_bits: int = 4
     online_kd_epochs: int | None = None
@@ -679,9 +680,9 @@ class Compare(_Section):
                       f"and CSI one of {', '.join(CSI_MODES)}")
         if len(set(self.conditions)) != len(self.conditions):
             _fail(self._where("conditions"), f"has repeated conditions: {self.conditions!r}")
-        if self.digital_bits_per_symbol not in (2, 4, 6, 8):
-            _fail(self._where("digital_bits_per_symbol"), f"must be 2, 4, 6 or 8 (QPSK..256-QAM), got "
-                  f"{self.digital_bits_per_symbol!r}")
+        if self.digital_num_bits_per_symbol not in (2, 4, 6, 8):
+            _fail(self._where("digital_num_bits_per_symbol"), f"must be 2, 4, 6 or 8 (QPSK..256-QAM), got "
+                  f"{self.digital_num_bits_per_symbol!r}")
         if not 0 < self.digital_coderate < 1:
             _fail(self._where("digital_coderate"), f"must be in (0, 1), got {self.digital_coderate!r}")
         if not 1 <= self.digital_quant_bits <= 16:
@@ -842,6 +843,24 @@ def _section_fields() -> tuple[dataclasses.Field, ...]:
     return tuple(f for f in dataclasses.fields(Scenario) if f.name not in ("name", "schemes"))
 
 
+def _refuse_renamed_keywords(cls) -> None:
+    """Makes ``cls(old_name=...)`` fail with the one line of :func:`unknown_field` (not a TypeError)."""
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        for name in kwargs:
+            if f"{cls._section}.{name}" in RENAMED_FIELDS:
+                unknown_field(cls._section, name, ())
+        init(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+
+
+for _cls in _Section.__subclasses__():
+    _refuse_renamed_keywords(_cls)
+
+
 # Where files live and how fast a teacher runs do not change what a model learns (the data's and the
 # cache's own fingerprints cover their contents).
 _NOT_IN_FINGERPRINT = {"data": ("data_dir",), "teacher": ("cache_path", "weights_path", "batch_size")}
@@ -857,7 +876,7 @@ def _build_section(section_cls, name: str, values: dict[str, Any]):
     known = {f.name for f in dataclasses.fields(section_cls)}
     for key in values:
         if key not in known:
-            _fail(f"{name}.{key}", f"unknown field; {name} has {', '.join(sorted(known))}")
+            unknown_field(name, key, known)
     return section_cls(**values)
 
 
@@ -901,7 +920,7 @@ def apply_overrides(scenario: Scenario, overrides: list[str] | tuple[str, ...]) 
             _fail(key, f"unknown section {section!r}; sections are "
                   f"{', '.join(k for k in d if k not in ('name', 'schemes'))}")
         if name not in d[section]:
-            _fail(key, f"unknown field; {section} has {', '.join(sorted(d[section]))}")
+            unknown_field(section, name, d[section], key)
         d[section][name] = _parse_value(text)
     return Scenario.from_dict(d)
 

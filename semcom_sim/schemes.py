@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from semcom_sim.errors import ScenarioError
+from semcom_sim.errors import ScenarioError, unknown_field
 
 Scenario = Any  # a semcom_sim.scenario.Scenario; not imported, since scenario.py imports this module
 
@@ -162,7 +162,7 @@ BUILTIN_SCHEMES: tuple[Scheme, ...] = (
            description="the frozen teacher's features through a dense channel encoder, the same link and decoder"),
     Scheme("digital", {"model.transmission": "digital", "model.adaptive": False,
                        "model.quant_bits": Ref("compare.digital_quant_bits"),
-                       "phy.bits_per_symbol": Ref("compare.digital_bits_per_symbol"),
+                       "phy.num_bits_per_symbol": Ref("compare.digital_num_bits_per_symbol"),
                        "phy.coderate": Ref("compare.digital_coderate")},
            description="features quantised (compare.digital_quant_bits) -> 5G LDPC -> QAM, the same OFDM chain"),
     Scheme("fixed-snr", {"model.adaptive": False, **_NO_KD,
@@ -200,7 +200,7 @@ def apply_patch(scenario: Scenario, patch: Mapping[str, Any], where: str) -> Sce
                                 f"{', '.join(f.name for f in dataclasses.fields(scenario)[1:] if f.name != 'schemes')}")
         known = {f.name for f in dataclasses.fields(current)}
         if name not in known:
-            raise ScenarioError(f"{where}: {key!r}: unknown field; {section} has {', '.join(sorted(known))}")
+            unknown_field(section, name, known, f"{where}: {key!r}")
         sections.setdefault(section, {})[name] = _resolve_value(value, scenario, f"{where}: {key!r}")
     try:
         replaced = {s: dataclasses.replace(getattr(scenario, s), **fields) for s, fields in sections.items()}

@@ -4,11 +4,11 @@ This is Sionna's ``sim_ber`` for a semantic link: at each Eb/N0 point Monte Carl
 until the accuracy is known well enough. Task accuracy has an error floor (a classifier is wrong on
 some samples even over a perfect channel), so "stop after N errors" does not work; instead a point
 stops once the Wilson confidence interval of the accuracy is narrower than a target, or when a
-frame budget is spent.
+sample budget is spent.
 
-Here a **frame** is one transmitted sample, i.e. one semantic message (one image through the link),
-not an OFDM resource grid: ``frames`` counts samples and ``correct`` counts correctly classified
-samples. ``accuracy = correct / frames``.
+A **sample** is one semantic message (one image or one text through the link); an OFDM **frame** is
+one resource grid, which carries several samples. ``samples`` counts the evaluated samples and
+``correct`` the correctly classified ones: ``accuracy = correct / samples``.
 
 Every finished point is written at once to a CSV file (:class:`semcom_sim.results.ResultsStore`, rewritten
 atomically),
@@ -17,7 +17,7 @@ points of the same model (``model_id``) and computes the rest. Each point draws 
 :func:`point_seed`, so a resumed sweep reproduces the rows of an uninterrupted one.
 
 This module is generic: it knows nothing of TensorFlow or Sionna. The evaluator is a callable
-``make_batches(ebno_db, seed)`` that yields ``(num_correct, num_frames)`` per batch.
+``make_batches(ebno_db, seed)`` that yields ``(num_correct, num_samples)`` per batch.
 """
 
 from __future__ import annotations
@@ -28,20 +28,20 @@ import hashlib
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TextIO
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from semcom_sim.errors import ScenarioError
-from semcom_sim.results import ResultsStore, point_key
+from semcom_sim.results import CONDITION_COLUMNS, ResultsStore, point_key
 
 __all__ = ["wilson_interval", "difference_interval", "point_seed", "run_sweep", "SweepPoint", "PointResult",
            "evaluate_point", "Executor", "InProcessExecutor"]
 
-_STATUS_TEXT = {"ci": "reached CI target", "max_frames": "reached max frames"}
+_STATUS_TEXT = {"ci": "reached CI target", "max_samples": "reached max samples"}
 
 
 # -- statistics ------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ class _Table:
 
     def __init__(self, confidence: float, stream: TextIO):
         self.stream = stream
-        self.titles = ("EbNo [dB]", "EsNo [dB]", "accuracy", f"{100 * confidence:g}% CI", "frames", "correct",
+        self.titles = ("EbNo [dB]", "EsNo [dB]", "accuracy", f"{100 * confidence:g}% CI", "samples", "correct",
                        "runtime [s]", "status")
         self.widths = (9, 9, 8, 16, 8, 8, 11, 18)
         self.widths = tuple(max(w, len(t)) for w, t in zip(self.widths, self.titles))
@@ -138,13 +138,13 @@ class _Table:
     def row(self, row: dict, status: str) -> None:
         self.header()
         cells = (f"{row['ebno_db']:.2f}", f"{row['esno_db']:.2f}", f"{row['accuracy']:.4f}",
-                 f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]", f"{row['frames']}",
+                 f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]", f"{row['samples']}",
                  "" if row.get("correct") is None else f"{row['correct']}",
                  "" if row.get("runtime_s") is None else f"{row['runtime_s']:.2f}", status)
         self._print(" | ".join(c.rjust(w) for c, w in zip(cells, self.widths)))
 
 
-def _validate_sweep_args(ebno_db, ci_half_width, confidence, min_frames, max_frames) -> list[float]:
+def _validate_sweep_args(ebno_db, ci_half_width, confidence, min_samples, max_samples) -> list[float]:
     try:
         points = list(ebno_db)
     except TypeError:
@@ -167,17 +167,17 @@ def _validate_sweep_args(ebno_db, ci_half_width, confidence, min_frames, max_fra
         raise ScenarioError(f"sweep.ci_half_width: must be > 0, got {ci_half_width!r}")
     if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
         raise ScenarioError(f"sweep.confidence: must be in (0, 1), got {confidence!r}")
-    if int(max_frames) < 1:
-        raise ScenarioError(f"sweep.max_frames: must be > 0, got {max_frames!r}")
-    if int(min_frames) < 0:
-        raise ScenarioError(f"sweep.min_frames: must be >= 0, got {min_frames!r}")
-    if int(min_frames) > int(max_frames):
-        raise ScenarioError(f"sweep.min_frames: {min_frames} exceeds sweep.max_frames={max_frames}")
+    if int(max_samples) < 1:
+        raise ScenarioError(f"sweep.max_samples: must be > 0, got {max_samples!r}")
+    if int(min_samples) < 0:
+        raise ScenarioError(f"sweep.min_samples: must be >= 0, got {min_samples!r}")
+    if int(min_samples) > int(max_samples):
+        raise ScenarioError(f"sweep.min_samples: {min_samples} exceeds sweep.max_samples={max_samples}")
     return values
 
 
 def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, confidence: float,
-               min_frames: int, max_frames: int, pbar) -> tuple[int, int, float, float, str]:
+               min_samples: int, max_samples: int, pbar) -> tuple[int, int, float, float, str]:
     correct = total = 0
     low, high = 0.0, 1.0
     batches = make_batches(ebno, seed)
@@ -186,23 +186,23 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
             try:
                 k, n = next(batches)
             except StopIteration:
-                raise RuntimeError(f"make_batches stopped at Eb/N0 {ebno:g} dB after {total} frames; it must "
-                                   "yield (num_correct, num_frames) until the sweep stops") from None
+                raise RuntimeError(f"make_batches stopped at Eb/N0 {ebno:g} dB after {total} samples; it must "
+                                   "yield (num_correct, num_samples) until the sweep stops") from None
             k, n = int(k), int(n)
             if n <= 0 or not 0 <= k <= n:
-                raise ValueError(f"make_batches yielded (num_correct={k}, num_frames={n}) "
-                                 f"at Eb/N0 {ebno:g} dB; need num_frames > 0 and "
-                                 "0 <= num_correct <= num_frames")
+                raise ValueError(f"make_batches yielded (num_correct={k}, num_samples={n}) "
+                                 f"at Eb/N0 {ebno:g} dB; need num_samples > 0 and "
+                                 "0 <= num_correct <= num_samples")
             correct += k
             total += n
             low, high = wilson_interval(correct, total, confidence)
             half = (high - low) / 2.0
             pbar.update(n)
             pbar.set_postfix_str(f"acc={correct / total:.4f} ±{half:.4f}", refresh=False)
-            if total >= min_frames and half <= ci_half_width:
+            if total >= min_samples and half <= ci_half_width:
                 return correct, total, low, high, "ci"
-            if total >= max_frames:
-                return correct, total, low, high, "max_frames"
+            if total >= max_samples:
+                return correct, total, low, high, "max_samples"
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -221,13 +221,13 @@ class SweepPoint:
 
     scheme: str
     channel: str
-    condition: str | None
+    condition: tuple[tuple[str, Any], ...]
     ebno_db: float
     seed: int
     ci_half_width: float
     confidence: float
-    min_frames: int
-    max_frames: int
+    min_samples: int
+    max_samples: int
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ class PointResult:
     """What evaluating a :class:`SweepPoint` gives: counts, the Wilson interval, why it stopped, seconds."""
 
     correct: int
-    frames: int
+    samples: int
     ci_low: float
     ci_high: float
     stop: str
@@ -246,11 +246,11 @@ def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Itera
                    pbar=None) -> PointResult:
     """Draws ``make_batches(point.ebno_db, point.seed)`` until the point's stopping rule holds."""
     start = time.perf_counter()
-    bar = pbar if pbar is not None else tqdm(total=point.max_frames, disable=True)
-    correct, frames, low, high, stop = _run_point(
+    bar = pbar if pbar is not None else tqdm(total=point.max_samples, disable=True)
+    correct, samples, low, high, stop = _run_point(
         make_batches, point.ebno_db, point.seed, ci_half_width=point.ci_half_width, confidence=point.confidence,
-        min_frames=point.min_frames, max_frames=point.max_frames, pbar=bar)
-    return PointResult(correct, frames, low, high, stop, time.perf_counter() - start)
+        min_samples=point.min_samples, max_samples=point.max_samples, pbar=bar)
+    return PointResult(correct, samples, low, high, stop, time.perf_counter() - start)
 
 
 class Executor(abc.ABC):
@@ -281,7 +281,7 @@ class InProcessExecutor(Executor):
     def map(self, make_batches, points):
         disable = not self.show_progress or not _is_tty(self.stream)
         for point in points:
-            with tqdm(total=point.max_frames, disable=disable, file=self.stream, leave=False, unit="frame",
+            with tqdm(total=point.max_samples, disable=disable, file=self.stream, leave=False, unit="sample",
                       desc=f"{point.scheme} {point.channel} {point.ebno_db:g} dB", dynamic_ncols=True) as pbar:
                 yield evaluate_point(point, make_batches, pbar)
 
@@ -289,22 +289,20 @@ class InProcessExecutor(Executor):
 def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[float],
               make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
               esno_db_of: Callable[[float], float], no_of: Callable[[float], float],
-              store: ResultsStore, ci_half_width: float, confidence: float, min_frames: int, max_frames: int,
+              store: ResultsStore, ci_half_width: float, confidence: float, min_samples: int, max_samples: int,
               base_seed: int, show_progress: bool = True, stream: TextIO = sys.stdout,
-              reraise_interrupt: bool = False, csi: str | None = None, condition: str | None = None,
+              reraise_interrupt: bool = False, condition: Mapping[str, Any] | None = None,
               executor: Executor | None = None) -> list[dict]:
     """Sweeps task accuracy over ``ebno_db`` for one scheme and channel; returns the rows, in point order.
 
-    For each point in order: a completed row of the same ``(scheme, channel, condition, ebno_db)`` and
-    ``model_id``
-    in ``store`` is reused (status ``resumed``). Otherwise ``make_batches(ebno_db, point_seed(base_seed,
-    scheme, ebno_db))`` is iterated; it yields ``(num_correct, num_frames)`` per Monte Carlo batch until
-    closed. Batches are drawn until at least ``min_frames`` frames are done and the Wilson interval's
-    half-width is at most ``ci_half_width`` (``stop="ci"``), or until ``max_frames`` frames are done
-    (``stop="max_frames"``; frames may exceed it by less than one batch). The row is then put into
+    ``condition`` holds the row's test-condition columns (``semcom_sim.results.CONDITION_COLUMNS``,
+    e.g. from :func:`semcom_sim.results.condition_of`). For each point in order: a completed row of the
+    same point (scheme, channel, condition, Eb/N0) and ``model_id`` in ``store`` is reused (status ``resumed``). Otherwise ``make_batches(ebno_db, point_seed(base_seed,
+    scheme, ebno_db))`` is iterated; it yields ``(num_correct, num_samples)`` per Monte Carlo batch until
+    closed. Batches are drawn until at least ``min_samples`` samples are done and the Wilson interval's
+    half-width is at most ``ci_half_width`` (``stop="ci"``), or until ``max_samples`` samples are done
+    (``stop="max_samples"``; samples may exceed it by less than one batch). The row is then put into
     ``store`` at once and a line of the status table is printed to ``stream``.
-
-    A frame is one transmitted sample (one semantic message).
 
     Each point still to compute is a :class:`SweepPoint` job that ``executor`` (default: an
     :class:`InProcessExecutor`) evaluates; its results come back in point order and this function alone
@@ -314,20 +312,26 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
     resume, and returns the rows done so far (the interrupted point is not stored), or, with
     ``reraise_interrupt``, raises the ``KeyboardInterrupt`` again so that a caller stops as well.
     """
-    points = _validate_sweep_args(ebno_db, ci_half_width, confidence, min_frames, max_frames)
-    min_frames, max_frames = int(min_frames), int(max_frames)
+    points = _validate_sweep_args(ebno_db, ci_half_width, confidence, min_samples, max_samples)
+    min_samples, max_samples = int(min_samples), int(max_samples)
     confidence, ci_half_width = float(confidence), float(ci_half_width)
     executor = executor if executor is not None else InProcessExecutor(show_progress, stream)
     table = _Table(confidence, stream)
-    print(f"Sweep: scheme={scheme}, channel={channel}{f', condition={condition}' if condition else ''}, "
+    condition = dict(condition or {})
+    unknown = set(condition) - set(CONDITION_COLUMNS)
+    if unknown:
+        raise ValueError(f"condition: unknown column(s) {', '.join(sorted(unknown))}; known: "
+                         f"{', '.join(CONDITION_COLUMNS)}")
+    where = "".join(f", {c}={condition[c]}" for c in ("csi", "variant") if condition.get(c))
+    print(f"Sweep: scheme={scheme}, channel={channel}{where}, "
           f"model={model_id}, {len(points)} Eb/N0 points, "
-          f"target {100 * confidence:g}% CI half-width <= {ci_half_width:g}, frames (samples) "
-          f"{min_frames}..{max_frames}", file=stream, flush=True)
+          f"target {100 * confidence:g}% CI half-width <= {ci_half_width:g}, samples "
+          f"{min_samples}..{max_samples}", file=stream, flush=True)
     table.header()
-    stored = {ebno: store.lookup(scheme, channel, ebno, model_id, condition) for ebno in points}
-    todo = [SweepPoint(scheme=str(scheme), channel=str(channel), condition=condition, ebno_db=ebno,
+    stored = {ebno: store.lookup(scheme, channel, ebno, model_id, **condition) for ebno in points}
+    todo = [SweepPoint(scheme=str(scheme), channel=str(channel), condition=tuple(condition.items()), ebno_db=ebno,
                        seed=point_seed(base_seed, scheme, ebno), ci_half_width=ci_half_width, confidence=confidence,
-                       min_frames=min_frames, max_frames=max_frames)
+                       min_samples=min_samples, max_samples=max_samples)
             for ebno in points if stored[ebno] is None]
     results = executor.map(make_batches, todo)  # lazily, in order: a result is drawn when its point comes
     rows: list[dict] = []
@@ -341,10 +345,11 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
             result = next(results)
             row = {
                 "scheme": str(scheme), "channel": str(channel), "ebno_db": ebno,
-                "esno_db": float(esno_db_of(ebno)), "accuracy": result.correct / result.frames,
-                "ci_low": result.ci_low, "ci_high": result.ci_high, "frames": result.frames,
+                "esno_db": float(esno_db_of(ebno)), "accuracy": result.correct / result.samples,
+                "ci_low": result.ci_low, "ci_high": result.ci_high, "samples": result.samples,
                 "correct": result.correct, "no": float(no_of(ebno)), "stop": result.stop,
-                "runtime_s": result.runtime_s, "model_id": str(model_id), "csi": csi, "condition": condition,
+                "runtime_s": result.runtime_s, "model_id": str(model_id),
+                **{c: condition.get(c) for c in CONDITION_COLUMNS},
             }
             store.put(row)
             rows.append(row)

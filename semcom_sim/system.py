@@ -52,7 +52,7 @@ def make_backbone(model: Model, vocab_size: int | None = None) -> keras.layers.L
 def digital_num_features(model: Model, phy: Phy) -> int:
     """Features per sample of the digital link: the information bits that ``model.num_channel_uses``
     QAM symbols carry at ``phy.coderate``, divided by ``model.quant_bits``."""
-    bits = int(model.num_channel_uses * phy.bits_per_symbol * phy.coderate + 1e-9)
+    bits = int(model.num_channel_uses * phy.num_bits_per_symbol * phy.coderate + 1e-9)
     if bits < model.quant_bits:
         raise ScenarioError(f"model.quant_bits: {model.quant_bits} bits per feature exceed the {bits} information "
                          "bits per sample of the digital link")

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 SCHEMES = ("proposed", "no-adaptive")
 EBNO = (0.0, 10.0)
-HEADER_PREFIX = "scheme,channel,ebno_db,esno_db,accuracy,ci_low,ci_high,frames"
+HEADER_PREFIX = "scheme,channel,ebno_db,esno_db,accuracy,ci_low,ci_high,samples"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.slow
@@ -130,9 +130,9 @@ def test_results_rows_are_consistent(full_run):
         assert r["channel"] == "TDL-A"
         accuracy, low, high = float(r["accuracy"]), float(r["ci_low"]), float(r["ci_high"])
         assert 0.0 <= low <= accuracy <= high <= 1.0, r
-        frames, correct = int(r["frames"]), int(r["correct"])
+        frames, correct = int(r["samples"]), int(r["correct"])
         assert 256 <= frames <= 512 + 128 and accuracy == pytest.approx(correct / frames)
-        assert r["stop"] in ("ci", "max_frames")
+        assert r["stop"] in ("ci", "max_samples")
         offsets.append(float(r["esno_db"]) - float(r["ebno_db"]))
     assert max(offsets) - min(offsets) < 1e-4, offsets
 

@@ -12,9 +12,8 @@ import pytest
 import tensorflow as tf
 
 from semcom_sim import Compare, Model, Phy, Scenario, ScenarioError, Training, load_scenario
-from semcom_sim.compare import fraction_scenario
-from semcom_sim.compare_plots import parse_condition
 from semcom_sim.data import Dataset
+from semcom_sim.experiment import Variant, fraction_scenario
 from semcom_sim.losses import CrossEntropyRateLoss
 from semcom_sim.results import FIGURES, RESULT_COLUMNS, ResultsStore, read_results
 from semcom_sim.scenario import SCHEMES
@@ -38,7 +37,7 @@ SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_u
     ({"schemes": ("proposed", "magic")}, "compare.schemes"),
     ({"schemes": ("proposed", "proposed")}, "compare.schemes"),
     ({"digital_coderate": 1.0}, "compare.digital_coderate"),
-    ({"digital_bits_per_symbol": 3}, "compare.digital_bits_per_symbol"),
+    ({"digital_num_bits_per_symbol": 3}, "compare.digital_num_bits_per_symbol"),
     ({"data_fractions": (0.0, 1.0)}, "compare.data_fractions"),
     ({"feedback_delay_ms": (-1.0,)}, "compare.feedback_delay_ms"),
     ({"fraction_ebno_db": (float("nan"),)}, "compare.fraction_ebno_db"),
@@ -64,7 +63,7 @@ def test_scheme_scenarios_change_only_what_the_scheme_says():
     assert s["teacher-over-channel"].model.source == "teacher-features"
     assert s["teacher-over-channel"].training.distillation == "none"
     assert s["digital"].model.transmission == "digital" and s["digital"].model.quant_bits == 2
-    assert (s["digital"].phy.bits_per_symbol, s["digital"].phy.coderate) == (4.0, 0.5)
+    assert (s["digital"].phy.num_bits_per_symbol, s["digital"].phy.coderate) == (4.0, 0.5)
     assert s["digital"].training.distillation == "cached"  # the same student learning, another link
     assert s["fixed-snr"].training.ebno_db_range == (7.0, 7.0)
     assert s["fixed-snr"].model.adaptive is False and s["fixed-snr"].training.distillation == "none"
@@ -135,18 +134,34 @@ def test_teacher_over_channel_model_reads_feature_vectors():
         Dataset("f", x[:, :, None], y, x[:20], y[:20], 4, tuple("abcd"), "0" * 16, modality="features")
 
 
-# -- results keyed by condition ----------------------------------------------------------------------
+# -- results keyed by the condition columns ----------------------------------------------------------
 
 def test_rows_of_two_conditions_of_one_channel_coexist(tmp_path):
     store = ResultsStore(tmp_path / "r.csv")
     row = dict(scheme="proposed", channel="TDL-A", ebno_db=0.0, esno_db=1.0, accuracy=0.5, ci_low=0.4, ci_high=0.6,
-               frames=100, correct=50, stop="ci", model_id="m")
-    store.put({**row, "csi": "ls", "condition": "TDL-A/ls"})
-    store.put({**row, "csi": "perfect", "condition": "TDL-A/perfect", "accuracy": 0.7})
-    store.put({**row, "csi": "ls", "condition": "TDL-A/ls/feedback-2bit"})
-    assert len(ResultsStore(tmp_path / "r.csv")) == 3
-    assert store.lookup("proposed", "TDL-A", 0.0, "m", "TDL-A/perfect")["accuracy"] == 0.7
-    assert store.lookup("proposed", "TDL-A", 0.0, "m", "CDL-C/ls") is None
+               samples=100, correct=50, stop="ci", model_id="m", snr_feedback_bits=4, snr_feedback_delay_ms=0.0,
+               train_fraction=1.0)
+    store.put({**row, "csi": "ls", "variant": ""})
+    store.put({**row, "csi": "perfect", "variant": "", "accuracy": 0.7})
+    store.put({**row, "csi": "ls", "variant": "feedback", "snr_feedback_bits": 2})
+    # the feedback study at the scenario's own resolution is its own point, beside the plain one
+    store.put({**row, "csi": "ls", "variant": "feedback", "accuracy": 0.55})
+    assert len(ResultsStore(tmp_path / "r.csv")) == 4
+    plain = dict(variant="", snr_feedback_bits=4, snr_feedback_delay_ms=0.0, train_fraction=1.0)
+    assert store.lookup("proposed", "TDL-A", 0.0, "m", csi="perfect", **plain)["accuracy"] == 0.7
+    assert store.lookup("proposed", "TDL-A", 0.0, "m", csi="ls", **plain)["accuracy"] == 0.5
+    assert store.lookup("proposed", "TDL-A", 0.0, "m", csi="ls", **dict(plain, variant="feedback"))["accuracy"] == 0.55
+    assert store.lookup("proposed", "CDL-C", 0.0, "m", csi="ls", **plain) is None
+
+
+def test_variants_are_patches_of_the_scenario():
+    scenario = Scenario(name="v", training=Training(epochs=3))
+    assert Variant.feedback(2).apply(scenario).phy.snr_feedback_bits == 2
+    assert Variant.stale(5).apply(scenario).phy.snr_feedback_delay_ms == 5.0
+    assert not Variant.feedback(2).retrains and Variant.fraction(scenario, 0.25).retrains
+    assert Variant.fraction(scenario, 1.0).apply(scenario) == scenario
+    with pytest.raises(ScenarioError, match="compare: fraction variant 0: training.train_fraction"):
+        Variant("fraction", 0.0, {"training.train_fraction": 0.0}).apply(scenario)
 
 
 # -- the reduced comparison, end to end (what CI runs) ------------------------------------------------
@@ -170,21 +185,23 @@ def test_compare_writes_one_table_with_every_scheme_and_condition(compared):
     assert tuple(header) == RESULT_COLUMNS
     rows = read_results(out / "results.csv")
     cfg, points = scenario.compare, scenario.sweep.ebno_db
-    keys = {(r["scheme"], r["condition"], r["ebno_db"]) for r in rows}
+    keys = {(r["scheme"], f"{r['channel']}/{r['csi']}", r["ebno_db"]) for r in rows if not r["variant"]}
     for scheme in cfg.schemes:
         for condition in cfg.conditions:
             for e in points:
                 assert (scheme, condition, e) in keys
-    variants = {r["condition"] for r in rows} - set(cfg.conditions)
-    assert variants == {"TDL-A/ls/feedback-2bit", "TDL-A/ls/feedback-8bit", "TDL-A/ls/stale-20ms",
-                        "TDL-A/ls/fraction-0.5", "TDL-A/ls/fraction-1"}
+    base = scenario.phy
+    studies = {(r["variant"], r["snr_feedback_bits"], r["snr_feedback_delay_ms"], r["train_fraction"])
+               for r in rows if r["variant"]}
+    bits, delay = base.snr_feedback_bits, base.snr_feedback_delay_ms
+    assert studies == {("feedback", 2, delay, 1.0), ("feedback", 8, delay, 1.0), ("stale", bits, 20.0, 1.0),
+                       ("fraction", bits, delay, 0.5), ("fraction", bits, delay, 1.0)}
     for r in rows:
-        parsed = parse_condition(r["condition"])
-        assert (parsed["channel"], parsed["csi"]) == (r["channel"], r["csi"])
-        assert r["ci_low"] <= r["accuracy"] <= r["ci_high"] and r["frames"] >= scenario.sweep.min_frames
+        assert not r["variant"] or (r["channel"], r["csi"]) == (base.channel, base.csi)
+        assert r["ci_low"] <= r["accuracy"] <= r["ci_high"] and r["samples"] >= scenario.sweep.min_samples
     # the teacher's features through the same link beat chance by far; the digital link shows the cliff on
     # AWGN: error-free LDPC at 12 dB, every frame lost at 0 dB (threshold ~4 dB for 16-QAM rate 1/2)
-    acc = {(r["scheme"], r["condition"], r["ebno_db"]): r["accuracy"] for r in rows}
+    acc = {(r["scheme"], f"{r['channel']}/{r['csi']}", r["ebno_db"]): r["accuracy"] for r in rows if not r["variant"]}
     assert acc[("teacher-over-channel", "AWGN/perfect", 12.0)] > 0.6
     assert acc[("digital", "AWGN/perfect", 12.0)] - acc[("digital", "AWGN/perfect", 0.0)] > 0.1
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from semcom_sim import Model, Scenario, ScenarioError, load_scenario
-from semcom_sim.compare import compare
+from semcom_sim.experiment import compare
 from semcom_sim.results import read_cost, read_results
-from semcom_sim.runner import run
+from semcom_sim.experiment import run
 from semcom_sim.system import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ SCENARIO = ROOT / "scenarios" / "custom_encoder.py"
 TINY = ["data.dataset=synthetic", "data.num_train=256", "data.num_test=128", "model.num_channel_uses=16",
         "phy.fft_size=36", "phy.num_guard_carriers=(2, 3)", "phy.num_ofdm_symbols=7",
         "phy.pilot_ofdm_symbol_indices=(2,)", "training.epochs=1", "training.batch_size=64",
-        "sweep.ebno_db=(10.0,)", "sweep.min_frames=128", "sweep.max_frames=128", "sweep.batch_size=128",
+        "sweep.ebno_db=(10.0,)", "sweep.min_samples=128", "sweep.max_samples=128", "sweep.batch_size=128",
         "compare.conditions=('TDL-A/ls',)", "compare.feedback_bits=(2,)", "compare.data_fractions=(1.0,)",
         "compare.fraction_ebno_db=(10.0,)", "compare.validation_samples=64", "compare.latency_runs=2"]
 

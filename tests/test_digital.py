@@ -50,7 +50,7 @@ def test_quantizer_has_a_straight_through_gradient_and_clips_outside_the_range()
 # -- the digital link on AWGN ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def awgn_link():
-    return DigitalLink(Phy(channel="AWGN", csi="perfect", bits_per_symbol=4, coderate=0.5), BITS_PER_SAMPLE)
+    return DigitalLink(Phy(channel="AWGN", csi="perfect", num_bits_per_symbol=4, coderate=0.5), BITS_PER_SAMPLE)
 
 
 def _send(link, batch, ebno_db, seed):
@@ -112,7 +112,7 @@ def test_bits_per_sample_larger_than_a_frame_is_refused(awgn_link):
 
 def test_a_tdl_link_with_ls_csi_returns_per_sample_outputs_in_a_tf_function():
     sionna.phy.config.seed = 8
-    link = DigitalLink(Phy(channel="TDL-A", csi="ls", bits_per_symbol=2, coderate=0.5), 100, num_bp_iterations=5)
+    link = DigitalLink(Phy(channel="TDL-A", csi="ls", num_bits_per_symbol=2, coderate=0.5), 100, num_bp_iterations=5)
     batch = 9
     num_frames = link.num_frames(batch)
     bits = tf.cast(tf.random.uniform([batch, 100], 0, 2, tf.int32), tf.float32)

@@ -33,7 +33,7 @@ def _sweep(tmp_path, name, executor=None):
     return run_sweep(scheme="proposed", channel="AWGN", model_id="m1", ebno_db=EBNO, make_batches=FakeEvaluator(),
                      esno_db_of=lambda e: e + 3.0, no_of=lambda e: 10 ** (-(e + 3.0) / 10),
                      store=ResultsStore(tmp_path / f"{name}.csv"), ci_half_width=0.05, confidence=0.95,
-                     min_frames=200, max_frames=2000, base_seed=7, show_progress=False, stream=io.StringIO(),
+                     min_samples=200, max_samples=2000, base_seed=7, show_progress=False, stream=io.StringIO(),
                      executor=executor)
 
 
@@ -51,12 +51,12 @@ def test_a_distributed_executor_gives_the_rows_of_the_in_process_one(tmp_path):
 
 def test_a_point_is_a_picklable_job_whose_result_depends_only_on_itself():
     point = SweepPoint(scheme="proposed", channel="AWGN", condition=None, ebno_db=2.0,
-                       seed=point_seed(7, "proposed", 2.0), ci_half_width=0.05, confidence=0.95, min_frames=200,
-                       max_frames=2000)
+                       seed=point_seed(7, "proposed", 2.0), ci_half_width=0.05, confidence=0.95, min_samples=200,
+                       max_samples=2000)
     assert pickle.loads(pickle.dumps(point)) == point
     first = evaluate_point(point, FakeEvaluator())
     again = evaluate_point(point, FakeEvaluator())
-    assert (first.correct, first.frames, first.stop) == (again.correct, again.frames, again.stop)
-    assert first.frames >= 200 and first.stop in ("ci", "max_frames")
+    assert (first.correct, first.samples, first.stop) == (again.correct, again.samples, again.stop)
+    assert first.samples >= 200 and first.stop in ("ci", "max_samples")
     in_process = next(InProcessExecutor(show_progress=False).map(FakeEvaluator(), [point]))
-    assert (in_process.correct, in_process.frames) == (first.correct, first.frames)
+    assert (in_process.correct, in_process.samples) == (first.correct, first.samples)

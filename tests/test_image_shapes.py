@@ -6,7 +6,7 @@ import pytest
 from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Sweep, Training
 from semcom_sim.data import load_dataset
 from semcom_sim.results import read_results
-from semcom_sim.runner import run
+from semcom_sim.experiment import run
 
 RGB = Data(dataset="synthetic", num_train=256, num_test=128, image_shape=(32, 32, 3))
 
@@ -32,12 +32,12 @@ def test_rgb_images_train_and_sweep_through_the_link(tmp_path):
                         phy=Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
                                 pilot_ofdm_symbol_indices=(2,)),
                         training=Training(epochs=1, batch_size=64),
-                        sweep=Sweep(ebno_db=(10.0,), min_frames=128, max_frames=128, batch_size=128))
+                        sweep=Sweep(ebno_db=(10.0,), min_samples=128, max_samples=128, batch_size=128))
     experiment = run(scenario, tmp_path, show_progress=False, log=lambda s: None)
     model = experiment.models["proposed"]
     assert model.encoder.head.mu.kernel.shape == (8 * 8 * 16, 32)  # 32 x 32 halved twice, 16 filters
     rows = read_results(tmp_path / "results.csv")
-    assert len(rows) == 1 and rows[0]["frames"] == 128
+    assert len(rows) == 1 and rows[0]["samples"] == 128
 
 
 def test_the_image_teacher_reads_rgb_and_grey_images_alike():

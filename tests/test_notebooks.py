@@ -64,7 +64,7 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch, venv_kernel):
 
     assert (out / "results.csv").is_file()
     header, *rows = (out / "results.csv").read_text().splitlines()
-    assert header.startswith("scheme,channel,ebno_db,esno_db,accuracy,ci_low,ci_high,frames")
+    assert header.startswith("scheme,channel,ebno_db,esno_db,accuracy,ci_low,ci_high,samples")
     assert len(rows) == 4  # two schemes, two Eb/N0 points
     assert json.loads((out / "scenario.json").read_text())["training"]["epochs"] == 1
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]

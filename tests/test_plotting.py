@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from semcom_sim.plotting import plot_accuracy, save_figure
+from semcom_sim.report.figures import plot_accuracy, save_figure
 from semcom_sim.results import ResultsStore, read_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -25,7 +25,7 @@ def _rows(offsets=None):
             for e in (-4.0, 0.0, 4.0, 8.0):
                 acc = 0.5 + 0.05 * e + (0.05 if scheme == "proposed" else 0.0)
                 rows.append(dict(scheme=scheme, channel=channel, ebno_db=e, esno_db=e + off, accuracy=acc,
-                                 ci_low=acc - 0.02, ci_high=acc + 0.02, frames=1000, correct=int(acc * 1000),
+                                 ci_low=acc - 0.02, ci_high=acc + 0.02, samples=1000, correct=int(acc * 1000),
                                  no=1.0, stop="ci", runtime_s=0.1, model_id="m"))
     return rows
 
@@ -54,8 +54,7 @@ def test_one_curve_and_band_per_scheme_channel():
 
 
 def test_a_comparison_file_gets_one_curve_per_condition_of_a_channel():
-    rows = [{**r, "csi": csi, "condition": f"{r['channel']}/{csi}"} for r in _rows({"proposed": 3.0})
-            for csi in ("ls", "perfect")]
+    rows = [{**r, "csi": csi, "variant": ""} for r in _rows({"proposed": 3.0}) for csi in ("ls", "perfect")]
     (ax,) = plot_accuracy(rows).axes
     labels = [ln.get_label() for ln in ax.lines]
     assert labels == ["proposed, AWGN/ls", "proposed, AWGN/perfect", "proposed, TDL-A/ls", "proposed, TDL-A/perfect"]
@@ -63,6 +62,11 @@ def test_a_comparison_file_gets_one_curve_per_condition_of_a_channel():
     # one condition per channel (an ordinary run): curves keep the channel's name
     single = [r for r in rows if r["csi"] == "ls"]
     assert [ln.get_label() for ln in plot_accuracy(single).axes[0].lines] == ["proposed, AWGN", "proposed, TDL-A"]
+    # a study's rows (here 2-bit SNR feedback) are a condition of their own, named by what they vary
+    study = single + [{**r, "variant": "feedback", "snr_feedback_bits": 2} for r in single]
+    assert [ln.get_label() for ln in plot_accuracy(study).axes[0].lines] == [
+        "proposed, AWGN/ls", "proposed, AWGN/ls, 2-bit feedback", "proposed, TDL-A/ls",
+        "proposed, TDL-A/ls, 2-bit feedback"]
 
 
 def test_curves_selection_and_esno_x():
@@ -116,7 +120,7 @@ def test_save_figure_png_atomic(tmp_path):
 
 
 def test_backend_left_alone_when_chosen():
-    code = "import matplotlib, semcom_sim.plotting; print(matplotlib.get_backend())"
+    code = "import matplotlib, semcom_sim.report.figures; print(matplotlib.get_backend())"
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**env, "MPLBACKEND": "svg"})

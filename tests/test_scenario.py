@@ -121,7 +121,7 @@ def test_low_above_high_is_rejected():
     assert "low" in _error(lambda: Phy(snr_feedback_range_db=(30.0, -10.0)), "phy.snr_feedback_range_db")
     _error(lambda: Phy(snr_feedback_range_db=(5.0, 5.0)), "phy.snr_feedback_range_db")
     assert Training(ebno_db_range=(5.0, 5.0)).ebno_db_range == (5.0, 5.0)  # a single training SNR is fine
-    _error(lambda: Sweep(min_frames=2000, max_frames=1000), "sweep.min_frames")
+    _error(lambda: Sweep(min_samples=2000, max_samples=1000), "sweep.min_samples")
 
 
 @pytest.mark.parametrize("indices", [(2, 14), (-1, 3), (2, 2), ()])
@@ -322,7 +322,7 @@ def test_fingerprint_changes_with_what_shapes_a_model(tiny, override):
 
 
 @pytest.mark.parametrize("override", [
-    "sweep.ebno_db=[1, 2, 3]", "sweep.max_frames=1024", "sweep.ci_half_width=0.02", "sweep.seed=9",
+    "sweep.ebno_db=[1, 2, 3]", "sweep.max_samples=1024", "sweep.ci_half_width=0.02", "sweep.seed=9",
     "sweep.schemes=('proposed',)", "output.out_dir=elsewhere", "output.plot_esno=false", "name=other",
 ])
 def test_fingerprint_ignores_sweep_and_output(tiny, override):
@@ -332,7 +332,7 @@ def test_fingerprint_ignores_sweep_and_output(tiny, override):
 def test_fingerprint_is_stable_and_selectable(tiny):
     assert tiny.fingerprint() == load_scenario(TINY).fingerprint()
     assert re.fullmatch(r"[0-9a-f]{12}", tiny.fingerprint())
-    changed = apply_overrides(tiny, ["sweep.max_frames=1024"])
+    changed = apply_overrides(tiny, ["sweep.max_samples=1024"])
     assert changed.fingerprint("sweep") != tiny.fingerprint("sweep")
 
 
@@ -399,3 +399,31 @@ def test_scenario_file_gets_its_own_namespace(tmp_path):
     s = load_scenario(path)
     assert s.name == "ok" and s.output == Output(out_dir="x/{name}")
     assert load_scenario(str(path)) == s  # a str path works too
+
+
+# -- renamed fields ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("old, new", [("phy.bits_per_symbol", "phy.num_bits_per_symbol"),
+                                      ("sweep.min_frames", "sweep.min_samples"),
+                                      ("sweep.max_frames", "sweep.max_samples"),
+                                      ("compare.digital_bits_per_symbol", "compare.digital_num_bits_per_symbol")])
+def test_a_renamed_field_given_by_its_old_name_names_the_new_one(tmp_path, old, new):
+    import semcom_sim
+    from semcom_sim.schemes import Scheme
+
+    section, name = old.split(".")
+    cls = {"phy": semcom_sim.Phy, "sweep": semcom_sim.Sweep, "compare": semcom_sim.Compare}[section]
+    value = 4 if "bits" in name else 100
+    expected = f"{old}: renamed to {new}"
+    with pytest.raises(ScenarioError, match=f"^{expected}$"):
+        cls(**{name: value})  # in a scenario file
+    with pytest.raises(ScenarioError, match=f"^{expected}$"):
+        apply_overrides(Scenario(name="s"), [f"{old}={value}"])  # --set
+    with pytest.raises(ScenarioError, match=f"^{expected}$"):
+        Scenario.from_dict({"name": "s", section: {name: value}})  # scenario.json
+    with pytest.raises(ScenarioError, match=f"^scheme 'old': '{old}': renamed to {new}$"):
+        Scenario(name="s", schemes=(Scheme("old", {old: value}),), sweep=semcom_sim.Sweep(schemes=("old",)))
+    path = tmp_path / "old.py"
+    path.write_text(f"from semcom_sim import *\nscenario = Scenario(name='s', {section}={cls.__name__}({name}={value}))\n")
+    with pytest.raises(ScenarioError, match=f"^{expected}$"):
+        load_scenario(path)

@@ -17,6 +17,7 @@ from semcom_sim import (
     apply_overrides,
     load_scenario,
 )
+from semcom_sim.experiment import run
 from semcom_sim.schemes import BUILTIN_NAMES, BUILTIN_SCHEMES, resolve_scheme, resolve_test_scenario
 
 WIDE = Scheme("wide-decoder", {"model.decoder_units": (64, 64)}, description="a wider decoder")
@@ -43,7 +44,7 @@ def test_refs_read_the_patched_scenario_and_fall_back():
     two = dataclasses.replace(base, compare=dataclasses.replace(base.compare, online_kd_epochs=2))
     assert resolve_scheme(two, "online-kd").training.epochs == 2
     digital = resolve_scheme(base, "digital")
-    assert digital.phy.bits_per_symbol == 4.0 and isinstance(digital.phy.bits_per_symbol, float)
+    assert digital.phy.num_bits_per_symbol == 4.0 and isinstance(digital.phy.num_bits_per_symbol, float)
 
 
 def test_a_scenario_defines_its_own_scheme_and_names_it_like_a_builtin():
@@ -94,8 +95,6 @@ def test_test_patch_changes_only_the_evaluation_phy():
 
 
 def test_a_scenario_file_with_its_own_scheme_runs_trains_and_reuses_its_checkpoint(tmp_path):
-    from semcom_sim import runner
-
     path = tmp_path / "custom_scheme.py"
     path.write_text(
         "from semcom_sim import Data, Model, Phy, Scenario, Scheme, Sweep, Training\n"
@@ -104,16 +103,17 @@ def test_a_scenario_file_with_its_own_scheme_runs_trains_and_reuses_its_checkpoi
         "num_test=128), model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(16,)),\n"
         "    phy=Phy(channel='AWGN', csi='ls', fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,\n"
         "            pilot_ofdm_symbol_indices=(2,)),\n"
-        "    training=Training(epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,), min_frames=128, "
-        "max_frames=128, batch_size=128, schemes=('proposed', 'narrow')))\n")
+        "    training=Training(epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,), min_samples=128, "
+        "max_samples=128, batch_size=128, schemes=('proposed', 'narrow')))\n")
     scenario = load_scenario(path)
     out = tmp_path / "out"
     lines = []
-    runner.run(scenario, out, show_progress=False, log=lines.append)
+    run(scenario, out, show_progress=False, log=lines.append)
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert sorted(r["scheme"] for r in rows) == ["narrow", "proposed"]
     # the scheme's test patch is its evaluation condition, and its rows say so
-    assert {r["scheme"]: r["condition"] for r in rows} == {"proposed": "AWGN/ls", "narrow": "AWGN/perfect"}
+    assert {r["scheme"]: (r["channel"], r["csi"], r["variant"]) for r in rows} == {
+        "proposed": ("AWGN", "ls", ""), "narrow": ("AWGN", "perfect", "")}
     summary = (out / "summary.md").read_text()
     assert "Channel AWGN, LS CSI (test patches: narrow under AWGN, perfect CSI)" in summary
     assert "| proposed | narrow |" in summary
@@ -121,5 +121,5 @@ def test_a_scenario_file_with_its_own_scheme_runs_trains_and_reuses_its_checkpoi
     assert len(meta) == 1 and meta[0]["scenario"]["model"]["decoder_units"] == [8]
     assert meta[0]["scenario"]["schemes"][0]["name"] == "narrow"
     lines.clear()
-    runner.run(scenario, out, show_progress=False, log=lines.append)
+    run(scenario, out, show_progress=False, log=lines.append)
     assert sum("reusing checkpoint" in line for line in lines) == 2

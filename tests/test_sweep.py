@@ -54,12 +54,12 @@ class FakeEvaluator:
             b += 1
 
 
-def _sweep(store, evaluator, *, ebno=EBNO, model_id="m1", ci=0.05, max_frames=2000, stream=None,
+def _sweep(store, evaluator, *, ebno=EBNO, model_id="m1", ci=0.05, max_samples=2000, stream=None,
            show_progress=True):
     return run_sweep(scheme="proposed", channel="AWGN", model_id=model_id, ebno_db=ebno,
                      make_batches=evaluator, esno_db_of=lambda e: e + 3.0,
                      no_of=lambda e: 10 ** (-(e + 3.0) / 10), store=store, ci_half_width=ci,
-                     confidence=0.95, min_frames=200, max_frames=max_frames, base_seed=7,
+                     confidence=0.95, min_samples=200, max_samples=max_samples, base_seed=7,
                      show_progress=show_progress, stream=stream if stream is not None else io.StringIO())
 
 
@@ -124,7 +124,7 @@ def test_point_seed_stable():
 
 
 def test_generic_modules_do_not_import_tensorflow():
-    code = ("import sys, semcom_sim.sweep, semcom_sim.plotting; "
+    code = ("import sys, semcom_sim.sweep, semcom_sim.report.figures; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'sionna') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -134,12 +134,12 @@ def test_generic_modules_do_not_import_tensorflow():
 
 def test_loose_target_stops_by_ci(tmp_path):
     ev = FakeEvaluator()
-    rows = _sweep(ResultsStore(tmp_path / "r.csv"), ev, ci=0.05, max_frames=20000)
+    rows = _sweep(ResultsStore(tmp_path / "r.csv"), ev, ci=0.05, max_samples=20000)
     assert [r["stop"] for r in rows] == ["ci"] * len(EBNO)
     for r, e in zip(rows, EBNO):
-        assert r["frames"] % BATCH == 0 and 200 <= r["frames"] < 20000
+        assert r["samples"] % BATCH == 0 and 200 <= r["samples"] < 20000
         assert (r["ci_high"] - r["ci_low"]) / 2 <= 0.05
-        assert r["accuracy"] == r["correct"] / r["frames"]
+        assert r["accuracy"] == r["correct"] / r["samples"]
         assert r["ci_low"] <= r["accuracy"] <= r["ci_high"]
         assert abs(r["accuracy"] - _accuracy(e)) < 0.1
         assert r["esno_db"] == e + 3.0 and r["no"] == pytest.approx(10 ** (-(e + 3) / 10))
@@ -148,18 +148,18 @@ def test_loose_target_stops_by_ci(tmp_path):
     assert [c[1] for c in ev.calls] == [point_seed(7, "proposed", e) for e in EBNO]
 
 
-def test_tight_target_stops_by_max_frames(tmp_path):
-    rows = _sweep(ResultsStore(tmp_path / "r.csv"), FakeEvaluator(batch=300), ci=0.001, max_frames=1000)
-    assert [r["stop"] for r in rows] == ["max_frames"] * len(EBNO)
-    assert all(r["frames"] == 1200 for r in rows)  # the first multiple of 300 past 1000
+def test_tight_target_stops_by_max_samples(tmp_path):
+    rows = _sweep(ResultsStore(tmp_path / "r.csv"), FakeEvaluator(batch=300), ci=0.001, max_samples=1000)
+    assert [r["stop"] for r in rows] == ["max_samples"] * len(EBNO)
+    assert all(r["samples"] == 1200 for r in rows)  # the first multiple of 300 past 1000
 
 
-def test_min_frames_respected(tmp_path):
+def test_min_samples_respected(tmp_path):
     rows = run_sweep(scheme="s", channel="AWGN", model_id="m", ebno_db=[30.0],
                      make_batches=lambda e, s: iter(lambda: (10, 10), None), esno_db_of=lambda e: e,
                      no_of=lambda e: 1.0, store=ResultsStore(tmp_path / "r.csv"), ci_half_width=0.5,
-                     confidence=0.95, min_frames=95, max_frames=1000, base_seed=0, stream=io.StringIO())
-    assert rows[0]["frames"] == 100 and rows[0]["stop"] == "ci" and rows[0]["accuracy"] == 1.0
+                     confidence=0.95, min_samples=95, max_samples=1000, base_seed=0, stream=io.StringIO())
+    assert rows[0]["samples"] == 100 and rows[0]["stop"] == "ci" and rows[0]["accuracy"] == 1.0
 
 
 def test_status_table_and_no_progress_spam(tmp_path):
@@ -170,7 +170,7 @@ def test_status_table_and_no_progress_spam(tmp_path):
     lines = text.splitlines()
     header = [ln for ln in lines if ln.lstrip().startswith("EbNo [dB]")]
     assert len(header) == 1
-    for title in ("EsNo [dB]", "accuracy", "95% CI", "frames", "correct", "runtime [s]", "status"):
+    for title in ("EsNo [dB]", "accuracy", "95% CI", "samples", "correct", "runtime [s]", "status"):
         assert title in header[0]
     assert sum("reached CI target" in ln for ln in lines) == len(EBNO)
 
@@ -187,12 +187,12 @@ def test_bad_batches_rejected(tmp_path):
         run_sweep(scheme="s", channel="AWGN", model_id="m", ebno_db=[0.0],
                   make_batches=lambda e, s: iter([(11, 10)]), esno_db_of=lambda e: e, no_of=lambda e: 1.0,
                   store=ResultsStore(tmp_path / "r.csv"), ci_half_width=0.1, confidence=0.95,
-                  min_frames=10, max_frames=100, base_seed=0, stream=io.StringIO())
+                  min_samples=10, max_samples=100, base_seed=0, stream=io.StringIO())
     with pytest.raises(RuntimeError, match="stopped"):
         run_sweep(scheme="s", channel="AWGN", model_id="m", ebno_db=[0.0],
                   make_batches=lambda e, s: iter([(5, 10)]), esno_db_of=lambda e: e, no_of=lambda e: 1.0,
                   store=ResultsStore(tmp_path / "r.csv"), ci_half_width=0.01, confidence=0.95,
-                  min_frames=10, max_frames=100, base_seed=0, stream=io.StringIO())
+                  min_samples=10, max_samples=100, base_seed=0, stream=io.StringIO())
 
 
 # -- resume ----------------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def test_changed_model_id_recomputes(tmp_path):
 
 def _row(scheme="proposed", channel="AWGN", ebno=0.0, **kw):
     row = dict(scheme=scheme, channel=channel, ebno_db=ebno, esno_db=ebno + 3, accuracy=0.5, ci_low=0.4,
-               ci_high=0.6, frames=100, correct=50, no=0.5, stop="ci", runtime_s=1.25, model_id="m")
+               ci_high=0.6, samples=100, correct=50, no=0.5, stop="ci", runtime_s=1.25, model_id="m")
     row.update(kw)
     return row
 
@@ -254,7 +254,7 @@ def test_store_put_replaces_sorts_and_round_trips(tmp_path):
     header = path.read_text().splitlines()[0]
     assert header == ",".join(RESULT_COLUMNS)
     r = read_results(path)[0]
-    assert isinstance(r["frames"], int) and isinstance(r["correct"], int)
+    assert isinstance(r["samples"], int) and isinstance(r["correct"], int)
     assert all(isinstance(r[c], float) for c in ("ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "no"))
     assert store.lookup("proposed", "AWGN", 4.0, "m")["accuracy"] == 0.75
     assert store.lookup("proposed", "AWGN", 4.0, "other") is None
@@ -271,21 +271,21 @@ def test_store_writes_atomically(tmp_path):
 
 def test_read_results_minimal_columns(tmp_path):
     path = tmp_path / "r.csv"
-    path.write_text("scheme,channel,ebno_db,esno_db,accuracy,ci_low,ci_high,frames\n"
+    path.write_text("scheme,channel,ebno_db,esno_db,accuracy,ci_low,ci_high,samples\n"
                     "proposed,AWGN,0,3,0.5,0.4,0.6,100\n")
     (row,) = read_results(path)
-    assert row["frames"] == 100 and row["ebno_db"] == 0.0 and row["model_id"] is None
+    assert row["samples"] == 100 and row["ebno_db"] == 0.0 and row["model_id"] is None
     assert ResultsStore(path).lookup("proposed", "AWGN", 0.0, "m") is None
 
 
 @pytest.mark.parametrize("text,problem", [
     ("scheme,channel,accuracy\nproposed,AWGN,0.5\n", "missing column"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls\n", "ebno_db"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m,ls,AWGN/ls\n", "frames"),
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0\n", "ebno_db"),
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m,ls,,4,0.0,1.0\n", "samples"),
     (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5\n", "fewer fields"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls,extra\n",
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,extra\n",
      "more fields"),
-    (",".join(RESULT_COLUMNS) + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,AWGN/ls\n" * 2, "repeats"),
+    (",".join(RESULT_COLUMNS) + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0\n" * 2, "repeats"),
 ])
 def test_malformed_csv_names_file(tmp_path, text, problem):
     path = tmp_path / "bad.csv"
@@ -311,7 +311,7 @@ class _Tty(io.StringIO):
 def test_progress_bar_only_on_a_tty_when_asked(tmp_path):
     out = _Tty()
     _sweep(ResultsStore(tmp_path / "a.csv"), FakeEvaluator(), ebno=[0.0], stream=out)
-    assert "frame" in out.getvalue() and "\r" in out.getvalue()
+    assert "sample" in out.getvalue() and "\r" in out.getvalue()
     out = _Tty()
     _sweep(ResultsStore(tmp_path / "b.csv"), FakeEvaluator(), ebno=[0.0], stream=out, show_progress=False)
     assert "\r" not in out.getvalue()

@@ -64,7 +64,7 @@ class AnalogLink(Link):
     features in, equalised real features out (see :class:`~semcom_sim.phy.base.Link` for the causal
     order of its calls).
 
-    Eb/N0 is counted against ``phy.bits_per_symbol`` and ``phy.coderate`` per complex channel use; only
+    Eb/N0 is counted against ``phy.num_bits_per_symbol`` and ``phy.coderate`` per complex channel use; only
     the data REs that carry samples carry information, so the filler's energy counts as overhead, like
     pilots, through ``coderate_eff = coderate * used_fraction``.
     """
@@ -74,7 +74,7 @@ class AnalogLink(Link):
         self.ofdm = OFDMLink(phy)
         self.mapper = FeatureMapper(num_channel_uses, self.ofdm.num_data_symbols)
         self.packer = self.mapper.packer
-        self.bits_per_symbol = phy.bits_per_symbol
+        self.num_bits_per_symbol = phy.num_bits_per_symbol
         self.coderate_eff = phy.coderate * self.used_fraction
 
     @property

@@ -10,7 +10,7 @@ the vectors back with the SNR side information. In causal order (what
     snr_tx_db = link.sound(h_sound, no, batch)   # [batch]: what the transmitter knows
     out = link.transmit(x, h, no)                # LinkOutput, per sample
 
-A subclass implements :meth:`Link.transmit` and sets ``packer``, ``bits_per_symbol`` and
+A subclass implements :meth:`Link.transmit` and sets ``packer``, ``num_bits_per_symbol`` and
 ``coderate_eff`` (what Eb/N0 is counted against).
 """
 
@@ -102,7 +102,7 @@ class Link(abc.ABC):
 
     :ivar ofdm: the :class:`OFDMLink` of the scenario's ``phy``.
     :ivar packer: the :class:`FramePacker` of one sample's vector into frames.
-    :ivar bits_per_symbol: bits one complex channel use is counted for in Eb/N0.
+    :ivar num_bits_per_symbol: bits one complex channel use is counted for in Eb/N0.
     :ivar coderate_eff: information bits that carry samples per coded bit (filler counts as overhead).
     :ivar decoder_sees_snr: whether the receiver's SNR estimates reach the semantic decoder.
     :ivar error_free_while_training: the link is an error-free pipe during training (a separation
@@ -111,7 +111,7 @@ class Link(abc.ABC):
 
     ofdm: OFDMLink
     packer: FramePacker
-    bits_per_symbol: float
+    num_bits_per_symbol: float
     coderate_eff: float
     decoder_sees_snr: bool = True
     error_free_while_training: bool = False
@@ -133,9 +133,9 @@ class Link(abc.ABC):
         return self.packer.frame_values(values, batch_size)
 
     def noise_variance(self, ebno_db) -> tf.Tensor:
-        """N0 for Eb/N0 in dB (same shape), counted against ``bits_per_symbol`` and ``coderate_eff`` with
+        """N0 for Eb/N0 in dB (same shape), counted against ``num_bits_per_symbol`` and ``coderate_eff`` with
         the grid's pilot and cyclic-prefix overhead (Sionna's ``ebnodb2no``)."""
-        return ebno_db_to_no(ebno_db, self.bits_per_symbol, self.coderate_eff, self.resource_grid)
+        return ebno_db_to_no(ebno_db, self.num_bits_per_symbol, self.coderate_eff, self.resource_grid)
 
     def draw_channel(self, num_frames: int):
         """``(h, h_sound)`` of :meth:`OFDMLink.draw_channel`."""

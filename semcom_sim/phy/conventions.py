@@ -3,7 +3,7 @@
 * Es/N0 = 1 / N0 (per complex data resource element).
 * Eb/N0 follows Sionna's ``ebnodb2no(ebno_db, num_bits_per_symbol, coderate, resource_grid)``: the
   energy spent on pilots and on the cyclic prefix counts against Eb, guards and DC do not.
-  An analog scheme carries no bits; it declares ``phy.bits_per_symbol`` and ``phy.coderate``, the
+  An analog scheme carries no bits; it declares ``phy.num_bits_per_symbol`` and ``phy.coderate``, the
   accounting its Eb is counted against (default 2 and 1: one complex channel use = one QPSK symbol).
 """
 

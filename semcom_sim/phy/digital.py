@@ -2,7 +2,7 @@
 
 Chain (one 5G NR LDPC codeword per OFDM frame, the grid of :class:`~semcom_sim.phy.link.OFDMLink`):
 
-* ``m = phy.bits_per_symbol`` (QAM order: 2 = QPSK, 4 = 16-QAM, 6 = 64-QAM) and ``phy.coderate``
+* ``m = phy.num_bits_per_symbol`` (QAM order: 2 = QPSK, 4 = 16-QAM, 6 = 64-QAM) and ``phy.coderate``
   set the codeword: ``n = num_data_symbols * m`` coded bits and ``k = round(n * coderate)`` information
   bits, lowered to what 5G LDPC allows (``k <= 8448`` and a rate ``k / n <= 948/1024``, the highest
   code rate of 38.214; see :func:`info_bits_per_frame`);
@@ -84,7 +84,7 @@ class DigitalLink(Link):
     ``jit_compile`` (Sionna 1.2's BP decoder compiles under XLA on CPU). While a model trains, the
     link is an error-free bit pipe (``error_free_while_training``), and its decoder sees no SNR.
 
-    :param phy: the scenario's physical layer; ``phy.bits_per_symbol`` must be an even integer (QAM).
+    :param phy: the scenario's physical layer; ``phy.num_bits_per_symbol`` must be an even integer (QAM).
     :param bits_per_sample: bits each sample carries (e.g. features x bits per feature of a quantiser).
     :param num_bp_iterations: belief-propagation iterations of the decoder (no early stopping).
     """
@@ -93,14 +93,14 @@ class DigitalLink(Link):
     error_free_while_training = True
 
     def __init__(self, phy: Phy, bits_per_sample: int, num_bp_iterations: int = 20):
-        m = phy.bits_per_symbol
+        m = phy.num_bits_per_symbol
         if m != int(m) or int(m) < 2 or int(m) % 2:
-            raise ScenarioError(f"phy.bits_per_symbol: {m} is not a QAM order (an even integer >= 2)")
+            raise ScenarioError(f"phy.num_bits_per_symbol: {m} is not a QAM order (an even integer >= 2)")
         bits_per_sample = int(bits_per_sample)
         if bits_per_sample <= 0:
             raise ValueError(f"bits_per_sample must be > 0, got {bits_per_sample}")
         self.phy = phy
-        self.bits_per_symbol = m = int(m)
+        self.num_bits_per_symbol = m = int(m)
         self.bits_per_sample = bits_per_sample
         self.ofdm = OFDMLink(phy)
         self._n = self.ofdm.num_data_symbols * m
@@ -117,7 +117,7 @@ class DigitalLink(Link):
 
     @property
     def n(self) -> int:
-        """Coded bits per frame (one codeword): ``num_data_symbols * bits_per_symbol``."""
+        """Coded bits per frame (one codeword): ``num_data_symbols * num_bits_per_symbol``."""
         return self._n
 
     @property

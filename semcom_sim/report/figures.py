@@ -1,151 +1,225 @@
-"""Figures of ``semcom-sim compare``: the four evaluation axes (matplotlib only, no TensorFlow).
+"""Every figure of a run directory (matplotlib only, no TensorFlow).
 
-``semcom-sim compare`` writes into its output directory:
+What each figure shows, whichever command wrote the rows:
 
-- ``results.csv``: sweep rows (read with :func:`semcom_sim.sweep.read_results`) with two extra text
-  columns, ``csi`` and ``condition``. ``condition`` is a label parsed by :func:`parse_condition`:
-  ``"CHANNEL/CSI"`` for the accuracy-vs-Eb/N0 grid, ``"CHANNEL/CSI/feedback-<b>bit"`` and
-  ``"CHANNEL/CSI/stale-<d>ms"`` for the robustness variants of the base condition, and
-  ``"CHANNEL/CSI/fraction-<f>"`` for the training-data axis (numbers formatted with ``:g``);
-- ``cost.csv``: size, FLOPs and latency per scheme and component (:func:`read_cost`);
-- ``distillation.csv``: validation accuracy after every training epoch (:func:`read_distillation`).
+- :func:`plot_accuracy`: accuracy vs Eb/N0 (or Es/N0) per (scheme, channel), with CI bands
+  (``run``, ``sweep``, ``semcom-sim plot``);
+- :func:`plot_condition_grid`: one panel per test condition (channel x CSI), one curve per scheme;
+- :func:`plot_robustness`: one scheme under SNR-feedback quantisation and delay;
+- :func:`plot_fraction`: accuracy vs training-data fraction;
+- :func:`plot_distillation`: validation accuracy vs cumulative training time;
+- :func:`plot_cost`: parameters, FLOPs and latency per scheme.
 
-Every ``plot_*`` function returns a :class:`matplotlib.figure.Figure` (no pyplot; write it with
-:func:`save_figure`) and raises ``ValueError`` with one line when it has nothing to draw. Backend
-handling is that of :mod:`semcom_sim.plotting`. Schemes keep one colour and marker in every figure.
+The test condition of a results row is read from its typed columns (``channel``, ``csi``,
+``variant``, ``snr_feedback_bits``, ``snr_feedback_delay_ms``, ``train_fraction``; see
+:mod:`semcom_sim.results`). Figures are built with :class:`matplotlib.figure.Figure` directly, not
+through pyplot, so plotting works headless and never opens a window or leaks figures; write them with
+:func:`save_figure`. Importing this module selects the Agg backend only if no backend has been chosen
+yet (no ``MPLBACKEND``, no backend in matplotlibrc, pyplot not imported), so notebooks keep their
+inline backend. Every ``plot_*`` function raises ``ValueError`` with one line when it has nothing to
+draw. Schemes keep one colour and marker in every figure.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
 import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import matplotlib
-import numpy as np
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+import numpy as np
 
-from semcom_sim.plotting import _MARKERS, Figure, _finite, save_figure
-from semcom_sim.scenario import SCHEMES
 
-__all__ = ["parse_condition", "condition_label", "time_to_target", "plot_condition_grid", "plot_robustness",
-           "plot_fraction", "plot_distillation", "plot_cost", "save_figure"]
+def _backend_chosen() -> bool:
+    if "matplotlib.pyplot" in sys.modules or os.environ.get("MPLBACKEND"):
+        return True
+    getter = getattr(matplotlib.rcParams, "_get_backend_or_none", None)
+    if getter is not None:
+        return getter() is not None
+    sentinel = getattr(matplotlib.rcsetup, "_auto_backend_sentinel", None)
+    return dict.__getitem__(matplotlib.rcParams, "backend") is not sentinel
 
-# -- condition labels ------------------------------------------------------------------------------
 
-_VARIANTS = {"feedback": ("feedback-", "bit"), "stale": ("stale-", "ms"), "fraction": ("fraction-", "")}
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_LABEL_HELP = "expected CHANNEL/CSI, CHANNEL/CSI/feedback-<b>bit, CHANNEL/CSI/stale-<d>ms or CHANNEL/CSI/fraction-<f>"
+if not _backend_chosen():
+    matplotlib.use("Agg")
+
+from matplotlib.figure import Figure  # noqa: E402
+
+from semcom_sim.io import atomic_path  # noqa: E402
+from semcom_sim.results import condition_name, read_results, row_condition  # noqa: E402
+from semcom_sim.schemes import BUILTIN_NAMES  # noqa: E402
+
+__all__ = ["plot_accuracy", "plot_condition_grid", "plot_robustness", "plot_fraction", "plot_distillation",
+           "plot_cost", "time_to_target", "save_figure"]
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+_X_LABELS = {"ebno_db": "Eb/N0 [dB]", "esno_db": "Es/N0 [dB]"}
+
+
+def _finite(value) -> bool:
+    try:
+        return value is not None and bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _group(rows: Sequence[dict],
+           curves: Sequence[tuple[str, str]] | None) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((str(row["scheme"]), str(row["channel"])), []).append(row)
+    # a comparison's file holds several test conditions of one channel (CSI, feedback, ...): one curve
+    # per condition, named by it, instead of one curve through all of them
+    split: dict[tuple[str, str], list[dict]] = {}
+    for key, group in groups.items():
+        if len({condition_name(r) for r in group}) > 1:
+            for r in group:
+                split.setdefault((key[0], condition_name(r)), []).append(r)
+        else:
+            split[key] = group
+    groups = split
+    if curves is None:
+        return groups
+    selected = {}
+    for curve in curves:
+        key = (str(curve[0]), str(curve[1]))
+        if key not in groups:
+            available = "; ".join(f"{s}, {c}" for s, c in groups) or "none"
+            raise ValueError(f"no rows for curve ({key[0]}, {key[1]}); curves in the results: {available}")
+        selected[key] = groups[key]
+    return selected
+
+
+def _esno_fit(rows: Sequence[dict]) -> tuple[float, float] | None:
+    """``(slope, offset)`` of Es/N0 = slope * Eb/N0 + offset over ``rows``, or None without Es/N0 values."""
+    pts = [(float(r["ebno_db"]), float(r["esno_db"])) for r in rows
+           if _finite(r.get("ebno_db")) and _finite(r.get("esno_db"))]
+    if not pts:
+        return None
+    xs = np.array([p[0] for p in pts])
+    ys = np.array([p[1] for p in pts])
+    if len(np.unique(xs)) < 2:
+        return 1.0, float(np.mean(ys - xs))
+    slope, offset = np.polyfit(xs, ys, 1)
+    if abs(slope) < 1e-9:  # not invertible; Es/N0 is Eb/N0 plus a constant for any real scheme
+        return 1.0, float(np.mean(ys - xs))
+    return float(slope), float(offset)
+
+
+def plot_accuracy(rows_or_path, *, x: str = "ebno_db", show_esno_axis: bool = False, ax=None,
+                  title: str | None = None, curves: Sequence[tuple[str, str]] | None = None) -> Figure:
+    """Plots task accuracy against Eb/N0 (or Es/N0), one curve per (scheme, channel), with CI bands;
+    a channel with rows of several test conditions (a comparison's file) gets one curve per
+    (scheme, condition).
+
+    :param rows_or_path: rows as returned by :func:`semcom_sim.sweep.read_results` (or ``run_sweep``),
+        or the path of a results CSV.
+    :param x: ``"ebno_db"`` or ``"esno_db"``: the quantity on the x axis.
+    :param show_esno_axis: with ``x="ebno_db"``, add a top x axis in Es/N0 (fitted from the first
+        curve's rows; if other curves have another Eb/N0 -> Es/N0 offset, the axis names that curve).
+    :param ax: draw into these axes (default: a new figure).
+    :param title: axes title.
+    :param curves: the ``(scheme, channel)`` pairs to draw, in this order (default: all, in row order).
+    :returns: the figure (``ax.figure`` when ``ax`` is given).
+    """
+    if x not in _X_LABELS:
+        raise ValueError(f"x must be one of {', '.join(_X_LABELS)}, got {x!r}")
+    if isinstance(rows_or_path, (str, os.PathLike)):
+        rows = read_results(rows_or_path)
+        source = str(rows_or_path)
+    else:
+        rows = list(rows_or_path)
+        source = "the given rows"
+    if not rows:
+        raise ValueError(f"no results to plot in {source}")
+    groups = _group(rows, curves)
+
+    if ax is None:
+        fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+
+    for i, ((scheme, channel), group) in enumerate(groups.items()):
+        group = [r for r in group if _finite(r.get(x))]
+        if not group:
+            raise ValueError(f"curve ({scheme}, {channel}) has no finite {x} values in {source}")
+        group.sort(key=lambda r: float(r[x]))
+        xs = np.array([float(r[x]) for r in group])
+        acc = np.array([float(r["accuracy"]) for r in group])
+        low = np.array([float(r["ci_low"]) for r in group])
+        high = np.array([float(r["ci_high"]) for r in group])
+        (line,) = ax.plot(xs, acc, marker=_MARKERS[i % len(_MARKERS)], markersize=5,
+                          label=f"{scheme}, {channel}")
+        ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+
+    ax.set_xlabel(_X_LABELS[x])
+    ax.set_ylabel("Task accuracy")
+    ax.set_ylim(0.0, 1.0)
+    ax.grid(True, which="major", alpha=0.5)
+    ax.grid(True, which="minor", alpha=0.2)
+    ax.minorticks_on()
+    ax.legend(loc="lower right")
+    if title is not None:
+        ax.set_title(title)
+
+    if show_esno_axis and x == "ebno_db":
+        fits = {key: _esno_fit(group) for key, group in groups.items()}
+        first_key = next(iter(groups))
+        first = fits[first_key]
+        if first is None:
+            raise ValueError(f"cannot draw an Es/N0 axis: curve ({first_key[0]}, {first_key[1]}) "
+                             f"has no esno_db values in {source}")
+        slope, offset = first
+        label = "Es/N0 [dB]"
+        if any(f is not None and (abs(f[0] - slope) > 1e-6 or abs(f[1] - offset) > 1e-6)
+               for f in fits.values()):
+            label = f"Es/N0 [dB] ({first_key[0]}, {first_key[1]})"
+        secax = ax.secondary_xaxis("top", functions=(lambda e: slope * np.asarray(e) + offset,
+                                                     lambda s: (np.asarray(s) - offset) / slope))
+        secax.set_xlabel(label)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> None:
+    """Writes ``fig`` to ``path`` atomically; the format follows the suffix (PNG when there is none)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
+
+
+# -- test conditions from the typed columns -----------------------------------------------------------
+
 _CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
-
-
-def _check_name(what: str, text) -> str:
-    if not isinstance(text, str) or not text or "/" in text or text != text.strip():
-        raise ValueError(f"{what} must be a non-empty string without '/' or surrounding spaces, got {text!r}")
-    return text
-
-
-def _check_value(variant: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"a {variant} condition needs a number, got {value!r}")
-    value = float(value) + 0.0  # -0.0 -> 0.0
-    if not math.isfinite(value):
-        raise ValueError(f"a {variant} condition needs a finite number, got {value!r}")
-    if variant == "feedback" and not (value >= 1 and value.is_integer()):
-        raise ValueError(f"feedback bits must be a whole number >= 1, got {value!r}")
-    if variant == "stale" and value < 0:
-        raise ValueError(f"a feedback delay must be >= 0 ms, got {value!r}")
-    if variant == "fraction" and not 0 < value <= 1:
-        raise ValueError(f"a training-data fraction must be in (0, 1], got {value!r}")
-    return value
-
-
-def condition_label(channel: str, csi: str, variant: str = "", value: float | None = None) -> str:
-    """The ``condition`` label of ``results.csv``: the inverse of :func:`parse_condition`.
-
-    :param channel: channel model, e.g. ``"TDL-A"``.
-    :param csi: CSI mode, e.g. ``"ls"``.
-    :param variant: ``""`` (main grid), ``"feedback"`` (bits), ``"stale"`` (delay in ms) or
-        ``"fraction"`` (training-data fraction).
-    :param value: the variant's number (``None`` for the main grid), written with ``:g``, so
-        ``parse_condition(condition_label(...))["value"]`` gives it back when it has at most six
-        significant digits.
-    :returns: e.g. ``"TDL-A/ls"``, ``"TDL-A/ls/feedback-4bit"``, ``"TDL-A/ls/stale-0.5ms"``,
-        ``"TDL-A/ls/fraction-0.1"``.
-    """
-    base = f"{_check_name('channel', channel)}/{_check_name('csi', csi)}"
-    if variant == "":
-        if value is not None:
-            raise ValueError(f"a main-grid condition takes no value, got {value!r}")
-        return base
-    if variant not in _VARIANTS:
-        raise ValueError(f"variant must be '', {', '.join(_VARIANTS)}; got {variant!r}")
-    prefix, suffix = _VARIANTS[variant]
-    return f"{base}/{prefix}{_check_value(variant, value):g}{suffix}"
-
-
-def parse_condition(label: str) -> dict:
-    """Splits a ``condition`` label of ``results.csv``; the inverse of :func:`condition_label`.
-
-    :param label: ``"CHANNEL/CSI"`` or ``"CHANNEL/CSI/VARIANT"`` with VARIANT ``feedback-<b>bit``,
-        ``stale-<d>ms`` or ``fraction-<f>``, numbers in their ``:g`` form (``stale-5ms``, not
-        ``stale-5.0ms``).
-    :returns: ``{"channel": str, "csi": str, "variant": "" | "feedback" | "stale" | "fraction",
-        "value": float | None}``.
-    :raises ValueError: (one line) on any other text, including a number not in its ``:g`` form.
-    """
-    if not isinstance(label, str):
-        raise ValueError(f"a condition label must be a string, got {label!r}")
-    parts = label.split("/")
-    if len(parts) not in (2, 3) or any(not p or p != p.strip() for p in parts):
-        raise ValueError(f"malformed condition {label!r}: {_LABEL_HELP}")
-    channel, csi = parts[0], parts[1]
-    if len(parts) == 2:
-        return {"channel": channel, "csi": csi, "variant": "", "value": None}
-    text = parts[2]
-    for variant, (prefix, suffix) in _VARIANTS.items():
-        if not (text.startswith(prefix) and text.endswith(suffix)):
-            continue
-        number = text[len(prefix):len(text) - len(suffix)]
-        if not _NUMBER.fullmatch(number):
-            raise ValueError(f"malformed condition {label!r}: {number!r} is not a number")
-        try:
-            value = _check_value(variant, float(number))
-        except ValueError as exc:
-            raise ValueError(f"malformed condition {label!r}: {exc}") from None
-        canonical = condition_label(channel, csi, variant, value)
-        if canonical != label:
-            raise ValueError(f"malformed condition {label!r}: write it as {canonical!r}")
-        return {"channel": channel, "csi": csi, "variant": variant, "value": value}
-    raise ValueError(f"malformed condition {label!r}: unknown variant {text!r}; {_LABEL_HELP}")
+def _split_condition(label: str) -> tuple[str, str]:
+    """``"CHANNEL/CSI"`` -> ``(channel, csi)``; anything else is a one-line ``ValueError``."""
+    parts = label.split("/") if isinstance(label, str) else []
+    if len(parts) != 2 or any(not p or p != p.strip() for p in parts):
+        raise ValueError(f"{label!r} is not a test condition CHANNEL/CSI")
+    return parts[0], parts[1]
 
 
 def _condition_title(channel: str, csi: str) -> str:
     return f"{channel}, {_CSI_TEXT.get(csi, f'{csi} CSI')}"
 
 
-def _row_condition(row: dict) -> dict | None:
-    """The parsed condition of a results row (from ``channel``/``csi`` when ``condition`` is empty)."""
-    label = row.get("condition")
-    if label is None or str(label).strip() == "":
-        channel, csi = row.get("channel"), row.get("csi")
-        if not channel or not csi:
-            return None
-        return parse_condition(condition_label(str(channel), str(csi)))
-    return parse_condition(str(label).strip())
-
-
 # -- shared helpers --------------------------------------------------------------------------------
 
 def _ordered(names: Iterable[str]) -> list[str]:
-    """Known schemes in :data:`SCHEMES` order, then the others in order of appearance."""
+    """Known schemes in :data:`BUILTIN_NAMES` order, then the others in order of appearance."""
     seen = list(dict.fromkeys(str(n) for n in names))
-    return [s for s in SCHEMES if s in seen] + [s for s in seen if s not in SCHEMES]
+    return [s for s in BUILTIN_NAMES if s in seen] + [s for s in seen if s not in BUILTIN_NAMES]
 
 
 def _style(scheme: str) -> dict:
     """One colour and marker per scheme, the same in every figure."""
-    i = SCHEMES.index(scheme) if scheme in SCHEMES else len(SCHEMES) + sum(map(ord, scheme))
+    i = BUILTIN_NAMES.index(scheme) if scheme in BUILTIN_NAMES else len(BUILTIN_NAMES) + sum(map(ord, scheme))
     return {"color": f"C{i % 10}", "marker": _MARKERS[i % len(_MARKERS)]}
 
 
@@ -199,7 +273,7 @@ def _count(v: float) -> str:
 def _parsed_rows(rows: Iterable[dict]) -> list[tuple[dict, dict]]:
     out = []
     for row in rows:
-        cond = _row_condition(row)
+        cond = row_condition(row)
         if cond is not None:
             out.append((row, cond))
     return out
@@ -209,11 +283,11 @@ def _parsed_rows(rows: Iterable[dict]) -> list[tuple[dict, dict]]:
 
 def plot_condition_grid(rows: Iterable[dict], schemes: Sequence[str] | None = None,
                         conditions: Sequence[str] | None = None, ncols: int = 4) -> Figure:
-    """Accuracy vs Eb/N0, one subplot per main-grid condition and one curve (with CI band) per scheme.
+    """Accuracy vs Eb/N0, one subplot per test condition (channel x CSI) and one curve (with CI band) per
+    scheme; only the rows of the plain evaluation (``variant`` empty) are drawn.
 
-    :param rows: rows of ``results.csv`` (:func:`semcom_sim.sweep.read_results`); only rows whose
-        ``condition`` is ``"CHANNEL/CSI"`` are drawn (rows without one use their ``channel`` and
-        ``csi`` columns when both are set).
+    :param rows: rows of ``results.csv`` (:func:`semcom_sim.results.read_results`); rows without a
+        ``csi`` are left out.
     :param schemes: schemes to draw, in legend order (default: all, known schemes in their
         canonical order); schemes without rows are left out of the figure and its legend.
     :param conditions: ``"CHANNEL/CSI"`` labels, one subplot each in this order (default: all,
@@ -222,27 +296,26 @@ def plot_condition_grid(rows: Iterable[dict], schemes: Sequence[str] | None = No
     :returns: a figure with exactly one axes per condition (shared y axis [0, 1]), one line (and
         CI band) per scheme with data there, and one figure legend.
     :raises ValueError: when no selected scheme has a row under any selected condition, or a
-        label is malformed or not a main-grid condition.
+        condition is not ``"CHANNEL/CSI"``.
     """
     if ncols < 1:
         raise ValueError(f"ncols must be >= 1, got {ncols!r}")
     by_cond: dict[str, dict[str, list[dict]]] = {}
     for row, cond in _parsed_rows(rows):
         if cond["variant"] == "":
-            label = condition_label(cond["channel"], cond["csi"])
+            label = cond["label"]
             by_cond.setdefault(label, {}).setdefault(str(row["scheme"]), []).append(row)
     if not by_cond:
-        raise ValueError("no main-grid rows (condition CHANNEL/CSI) to plot")
+        raise ValueError("no rows of the plain evaluation (variant '') to plot")
     available = ", ".join(sorted(by_cond))
     if conditions is None:
-        order = sorted(by_cond, key=lambda c: (parse_condition(c)["channel"], parse_condition(c)["csi"]))
+        order = sorted(by_cond, key=_split_condition)
     else:
         order = list(dict.fromkeys(conditions))
         if not order:
             raise ValueError("no conditions to plot (empty 'conditions')")
         for c in order:
-            if parse_condition(c)["variant"]:
-                raise ValueError(f"{c!r} is not a main-grid condition CHANNEL/CSI")
+            _split_condition(c)
         if not any(c in by_cond for c in order):
             raise ValueError(f"no rows for condition(s) {', '.join(order)}; conditions in the results: {available}")
     present = _ordered(s for c in order for s in by_cond.get(c, {}))
@@ -251,7 +324,7 @@ def plot_condition_grid(rows: Iterable[dict], schemes: Sequence[str] | None = No
     else:
         scheme_list = list(dict.fromkeys(str(s) for s in schemes))
         if not any(s in present for s in scheme_list):
-            raise ValueError(f"no main-grid rows for scheme(s) {', '.join(scheme_list) or '(none)'}; "
+            raise ValueError(f"no rows of the plain evaluation for scheme(s) {', '.join(scheme_list) or '(none)'}; "
                              f"schemes in the results: {', '.join(present)}")
 
     n = len(order)
@@ -272,8 +345,7 @@ def plot_condition_grid(rows: Iterable[dict], schemes: Sequence[str] | None = No
                 drawn += 1
         if not drawn:
             ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="0.4")
-        cond = parse_condition(label)
-        ax.set_title(_condition_title(cond["channel"], cond["csi"]), fontsize=10)
+        ax.set_title(_condition_title(*_split_condition(label)), fontsize=10)
         ax.set_ylim(0.0, 1.0)
         ax.minorticks_on()
         _grid(ax)
@@ -297,7 +369,7 @@ def plot_robustness(rows: Iterable[dict], scheme: str = "proposed", base: str | 
     Two panels: the ``feedback-<b>bit`` variants and the ``stale-<d>ms`` variants, each with the
     base condition's curve (dashed, black) for reference. A panel without variants says so.
 
-    :param rows: rows of ``results.csv`` (:func:`semcom_sim.sweep.read_results`).
+    :param rows: rows of ``results.csv`` (:func:`semcom_sim.results.read_results`).
     :param scheme: the scheme to draw.
     :param base: the base condition ``"CHANNEL/CSI"`` of the variants (default: the only one the
         scheme's variant rows name; ``ValueError`` if they name several).
@@ -308,7 +380,7 @@ def plot_robustness(rows: Iterable[dict], scheme: str = "proposed", base: str | 
     for row, cond in _parsed_rows(rows):
         if str(row["scheme"]) != scheme:
             continue
-        label = condition_label(cond["channel"], cond["csi"])
+        label = cond["label"]
         if cond["variant"] == "":
             main.setdefault(label, []).append(row)
         elif cond["variant"] in ("feedback", "stale"):
@@ -316,16 +388,16 @@ def plot_robustness(rows: Iterable[dict], scheme: str = "proposed", base: str | 
              .setdefault(cond["value"], []).append(row))
     if base is None:
         if not variants:
-            raise ValueError(f"no feedback-<b>bit or stale-<d>ms rows for scheme {scheme!r}")
+            raise ValueError(f"no feedback or stale rows for scheme {scheme!r}")
         if len(variants) > 1:
             raise ValueError(f"scheme {scheme!r} has robustness rows for several base conditions "
                              f"({', '.join(sorted(variants))}); pass base=")
         base = next(iter(variants))
-    elif parse_condition(base)["variant"]:
-        raise ValueError(f"base {base!r} is not a main-grid condition CHANNEL/CSI")
+    else:
+        _split_condition(base)
     if base not in variants:
-        raise ValueError(f"no feedback-<b>bit or stale-<d>ms rows for scheme {scheme!r} under {base!r}")
-    cond = parse_condition(base)
+        raise ValueError(f"no feedback or stale rows for scheme {scheme!r} under {base!r}")
+    channel, csi = _split_condition(base)
     cmap = matplotlib.colormaps["viridis"]
     fig = Figure(figsize=(11.0, 4.4), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
@@ -351,7 +423,7 @@ def plot_robustness(rows: Iterable[dict], scheme: str = "proposed", base: str | 
         if ax.lines:
             ax.legend(loc="lower right", fontsize=8)
     axes[0].set_ylabel("Task accuracy")
-    fig.suptitle(f"{scheme}: robustness to SNR feedback errors ({_condition_title(cond['channel'], cond['csi'])})",
+    fig.suptitle(f"{scheme}: robustness to SNR feedback errors ({_condition_title(channel, csi)})",
                  fontsize=11)
     return fig
 
@@ -361,7 +433,7 @@ def plot_robustness(rows: Iterable[dict], scheme: str = "proposed", base: str | 
 def plot_fraction(rows: Iterable[dict], schemes: Sequence[str] | None = ("proposed", "no-kd")) -> Figure:
     """Accuracy vs training-data fraction, one line (with CI error bars) per scheme and Eb/N0 point.
 
-    :param rows: rows of ``results.csv`` (:func:`semcom_sim.sweep.read_results`); only
+    :param rows: rows of ``results.csv`` (:func:`semcom_sim.results.read_results`); only
         ``fraction-<f>`` rows are drawn.
     :param schemes: schemes to draw (``None``: all); schemes without fraction rows are left out,
         and ``ValueError`` is raised when none of them has any.
@@ -379,11 +451,11 @@ def plot_fraction(rows: Iterable[dict], schemes: Sequence[str] | None = ("propos
         if (wanted is not None and scheme not in wanted) or not _finite(row.get("ebno_db")):
             continue
         row = dict(row, _fraction=cond["value"])
-        key = (scheme, condition_label(cond["channel"], cond["csi"]), float(row["ebno_db"]) + 0.0)
+        key = (scheme, cond["label"], float(row["ebno_db"]) + 0.0)
         groups.setdefault(key, []).append(row)
     if not groups:
         which = "any scheme" if wanted is None else f"scheme(s) {', '.join(schemes)}"
-        raise ValueError(f"no fraction-<f> rows for {which}; schemes with such rows: "
+        raise ValueError(f"no fraction rows for {which}; schemes with such rows: "
                          f"{', '.join(_ordered(found)) or 'none'}")
     bases = {k[1] for k in groups}
     ebnos = sorted({k[2] for k in groups})
@@ -395,8 +467,7 @@ def plot_fraction(rows: Iterable[dict], schemes: Sequence[str] | None = ("propos
         for key in sorted((k for k in groups if k[0] == scheme), key=lambda k: (k[1], k[2])):
             label = f"{scheme}, {key[2]:g} dB"
             if len(bases) > 1:
-                cond = parse_condition(key[1])
-                label += f", {_condition_title(cond['channel'], cond['csi'])}"
+                label += f", {_condition_title(*_split_condition(key[1]))}"
             j = ebnos.index(key[2])
             style = _style(scheme)
             _curve(ax, groups[key], lambda r: r["_fraction"], label, band=False, color=style["color"],
@@ -413,8 +484,7 @@ def plot_fraction(rows: Iterable[dict], schemes: Sequence[str] | None = ("propos
     ax.grid(True, alpha=0.5)
     ax.legend(loc="best", fontsize=8)
     if len(bases) == 1:
-        cond = parse_condition(next(iter(bases)))
-        ax.set_title(f"Data requirement ({_condition_title(cond['channel'], cond['csi'])})", fontsize=10)
+        ax.set_title(f"Data requirement ({_condition_title(*_split_condition(next(iter(bases))))})", fontsize=10)
     return fig
 
 

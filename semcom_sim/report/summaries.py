@@ -1,7 +1,12 @@
-"""The markdown summary of a comparison (``summary.md``): every number comes from the run's files.
+"""The markdown summaries of a run directory (``summary.md``): every number comes from its files.
 
-Verdicts compare each scheme with ``proposed`` point by point with Newcombe's interval of the
-accuracy difference: "better"/"worse" only where the interval excludes zero.
+- :func:`sweep_summary`: accuracy (with its interval) per scheme and Eb/N0 under the scenario's own
+  ``phy``, and the adaptive module's gain (``run``, ``sweep``);
+- :func:`comparison_summary`: where each scheme wins and loses against ``proposed``, the accuracy under
+  every test condition, the robustness and data-fraction studies, cost and distillation (``compare``).
+
+Verdicts compare two schemes point by point with Newcombe's interval of the accuracy difference:
+"better"/"worse" only where the interval excludes zero.
 """
 
 from __future__ import annotations
@@ -9,13 +14,51 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from semcom_sim.compare_plots import parse_condition
-from semcom_sim.results import COST_CSV, DISTILLATION_CSV, read_cost, read_distillation
-from semcom_sim.schemes import resolve_scheme
+from semcom_sim.results import COST_CSV, DISTILLATION_CSV, condition_name, read_cost, read_distillation, row_condition
+from semcom_sim.scenario import Scenario
+from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
 from semcom_sim.sweep import difference_interval
 from semcom_sim.teacher.cache import TeacherCache
 
 _CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
+
+
+def sweep_summary(rows: list[dict], scenario: Scenario) -> str:
+    """A markdown table of accuracy (with CI) per scheme and Eb/N0, plus the adaptive module's gain."""
+    channel = scenario.phy.channel
+    schemes = scenario.sweep.schemes
+    level = f"{scenario.sweep.confidence:.0%}"
+    tested = {s: resolve_test_scenario(scenario, s).phy for s in schemes}
+    by_key = {(r["scheme"], float(r["ebno_db"])): r for r in rows
+              if r["scheme"] in tested and r["channel"] == tested[r["scheme"]].channel}
+    points = sorted({e for (s, e) in by_key if s in schemes})
+    own = [f"{s} under {p.channel}, {_CSI_TEXT[p.csi]}" for s, p in tested.items()
+           if (p.channel, p.csi) != (channel, scenario.phy.csi)]
+    lines = [f"# {scenario.name}", "",
+             f"Channel {channel}, {_CSI_TEXT[scenario.phy.csi]}"
+             + (f" (test patches: {'; '.join(own)})" if own else "")
+             + f"; accuracy with its {level} Wilson interval.", "",
+             "| Eb/N0 [dB] | Es/N0 [dB] | " + " | ".join(schemes) + " |",
+             "|---:|---:|" + "---:|" * len(schemes)]
+    for e in points:
+        cells = []
+        esno = next((by_key[(s, e)]["esno_db"] for s in schemes if (s, e) in by_key), float("nan"))
+        for s in schemes:
+            r = by_key.get((s, e))
+            cells.append("-" if r is None else f"{r['accuracy']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")
+        lines.append(f"| {e:g} | {esno:.2f} | " + " | ".join(cells) + " |")
+    if "proposed" in schemes and "no-adaptive" in schemes:
+        lines += ["", f"Gain of the adaptive module (proposed - no-adaptive), {level} Newcombe interval:", "",
+                  "| Eb/N0 [dB] | gain | interval | significant |", "|---:|---:|---|---|"]
+        for e in points:
+            a, b = by_key.get(("proposed", e)), by_key.get(("no-adaptive", e))
+            if a is None or b is None:
+                continue
+            d, lo, hi = difference_interval(a["correct"], a["samples"], b["correct"], b["samples"],
+                                            scenario.sweep.confidence)
+            verdict = "better" if lo > 0 else ("worse" if hi < 0 else "no")
+            lines.append(f"| {e:g} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {verdict} |")
+    return "\n".join(lines) + "\n"
 
 
 def _minutes(run: dict) -> str:
@@ -30,13 +73,13 @@ def _fmt_points(values: list[float]) -> str:
 
 def _versus(rows: list[dict], scheme: str, reference: str, confidence: float) -> dict:
     """Points of the grid where ``scheme`` is significantly better / worse than ``reference``."""
-    by_key = {(r["scheme"], r["condition"], float(r["ebno_db"])): r for r in rows}
+    by_key = {(r["scheme"], r["condition"], float(r["ebno_db"])): r for r in rows}  # rows of one variant
     out = {"better": defaultdict(list), "worse": defaultdict(list), "tied": 0, "total": 0, "diffs": []}
     for (s, condition, ebno), a in by_key.items():
         b = by_key.get((reference, condition, ebno))
         if s != scheme or b is None:
             continue
-        diff, low, high = difference_interval(a["correct"], a["frames"], b["correct"], b["frames"], confidence)
+        diff, low, high = difference_interval(a["correct"], a["samples"], b["correct"], b["samples"], confidence)
         out["total"] += 1
         out["diffs"].append(diff)
         if low > 0:
@@ -90,13 +133,19 @@ def _accuracy_table(rows: list[dict], keys: list[tuple[str, str]], points: list[
     return lines
 
 
-def summarize_comparison(comparison, info: dict) -> str:
-    """The markdown text of ``summary.md`` for a :class:`~semcom_sim.compare.Comparison`."""
-    sc, cfg = comparison.scenario, comparison.cfg
-    out_dir = Path(comparison.out_dir)
-    dataset = comparison.experiment.dataset
+def comparison_summary(experiment, info: dict) -> str:
+    """The markdown text of ``summary.md`` of a comparison (an :class:`~semcom_sim.experiment.Experiment`
+    opened with ``comparing=True``); ``info`` holds the invocations of ``run.json``."""
+    sc, cfg = experiment.scenario, experiment.cfg
+    out_dir = Path(experiment.out_dir)
+    dataset = experiment.dataset
     level = f"{sc.sweep.confidence:.0%}"
-    rows = [{**r, "condition": r.get("condition") or ""} for r in comparison.rows()]
+    base_label = f"{sc.phy.channel}/{sc.phy.csi}"
+    rows = []
+    for r in experiment.rows():
+        cond = row_condition(r)
+        if cond is not None:
+            rows.append({**r, "condition": condition_name(r), "_variant": cond["variant"], "_value": cond["value"]})
     grid = [r for r in rows if r["condition"] in cfg.conditions]
     cost = read_cost(out_dir / COST_CSV) if (out_dir / COST_CSV).is_file() else []
     dist = read_distillation(out_dir / DISTILLATION_CSV) if (out_dir / DISTILLATION_CSV).is_file() else []
@@ -147,29 +196,27 @@ def summarize_comparison(comparison, info: dict) -> str:
 
     # -- accuracy grid -------------------------------------------------------------------------
     points = sorted({float(r["ebno_db"]) for r in grid})
-    lines += ["", "## Accuracy vs Eb/N0", "", f"Figure: `{comparison.out_dir.name}/accuracy_grid.png`.", ""]
+    lines += ["", "## Accuracy vs Eb/N0", "", f"Figure: `{out_dir.name}/accuracy_grid.png`.", ""]
     lines += _accuracy_table(grid, [(c, s) for c in cfg.conditions for s in cfg.schemes], points, "condition")
 
     # -- robustness ----------------------------------------------------------------------------
-    robust = [r for r in rows if parse_condition(r["condition"])["variant"] in ("feedback", "stale")
-              or r["condition"] == comparison.base_label]
-    if any(parse_condition(r["condition"])["variant"] for r in robust):
-        labels = [comparison.base_label] + sorted({r["condition"] for r in robust} - {comparison.base_label},
-                                                  key=lambda c: (parse_condition(c)["variant"],
-                                                                 parse_condition(c)["value"]))
+    robust = [r for r in rows if r["_variant"] in ("feedback", "stale") or r["condition"] == base_label]
+    if any(r["_variant"] for r in robust):
+        order = {r["condition"]: (r["_variant"], r["_value"]) for r in robust if r["_variant"]}
+        labels = [base_label] + sorted(order, key=order.get)
         lines += ["", "## Robustness to SNR-feedback errors", "",
-                  f"The trained model under the base condition ({comparison.base_label}, feedback "
+                  f"The trained model under the base condition ({base_label}, feedback "
                   f"{sc.phy.snr_feedback_bits} bits, {sc.phy.snr_feedback_delay_ms:g} ms old, "
                   f"{sc.phy.speed_mps:g} m/s) and with the fed-back SNR quantised to other resolutions or older.", ""]
         lines += _accuracy_table(robust, [(c, s) for c in labels for s in cfg.robustness_schemes], points, "condition")
 
     # -- data fraction -------------------------------------------------------------------------
-    frac = [r for r in rows if parse_condition(r["condition"])["variant"] == "fraction"]
+    frac = [r for r in rows if r["_variant"] == "fraction"]
     if frac:
         lines += ["", "## Training-data fraction (equal optimizer steps)", "",
                   "| scheme | Eb/N0 | " + " | ".join(f"{f:g}" for f in cfg.data_fractions) + " |",
                   "|---|---:|" + "---:|" * len(cfg.data_fractions)]
-        by_key = {(r["scheme"], parse_condition(r["condition"])["value"], float(r["ebno_db"])): r for r in frac}
+        by_key = {(r["scheme"], r["_value"], float(r["ebno_db"])): r for r in frac}
         for scheme in cfg.fraction_schemes:
             for e in cfg.fraction_ebno_db:
                 cells = [by_key.get((scheme, float(f), float(e))) for f in cfg.data_fractions]
@@ -183,7 +230,7 @@ def summarize_comparison(comparison, info: dict) -> str:
                 for e in cfg.fraction_ebno_db:
                     ra, rb = by_key.get((a, float(f), float(e))), by_key.get((b, float(f), float(e)))
                     if ra and rb:
-                        d, lo, hi = difference_interval(ra["correct"], ra["frames"], rb["correct"], rb["frames"],
+                        d, lo, hi = difference_interval(ra["correct"], ra["samples"], rb["correct"], rb["samples"],
                                                         sc.sweep.confidence)
                         lines.append(f"| {f:g} | {e:g} dB | {d:+.3f} | [{lo:+.3f}, {hi:+.3f}] |")
 
@@ -216,18 +263,18 @@ def summarize_comparison(comparison, info: dict) -> str:
             hit = ttt.get(scheme)
             lines.append(f"| {scheme} | {kind} | {len(walls)} | {walls[-1] / len(walls):.1f} | {best:.3f} | "
                          + (f"{hit[1]:.0f} s (epoch {hit[0]})" if hit else "not reached") + " |")
-        cache = _cache_seconds(comparison)
+        cache = _cache_seconds(experiment)
         if cache is not None:
             lines += ["", f"One-off teacher pass that filled the cache: {cache:.0f} s "
                       "(from the cache's manifest; paid once, shared by every cached-KD training)."]
     return "\n".join(lines) + "\n"
 
 
-def _cache_seconds(comparison) -> float | None:
-    resolved = resolve_scheme(comparison.scenario, "proposed")
+def _cache_seconds(experiment) -> float | None:
+    resolved = resolve_scheme(experiment.scenario, "proposed")
     if resolved.training.distillation != "cached":
         return None
-    path = resolved.teacher.resolved_cache_path(comparison.experiment.dataset.name)
+    path = resolved.teacher.resolved_cache_path(experiment.dataset.name)
     try:
         return float(TeacherCache(path).manifest.get("creation", {}).get("teacher_seconds"))
     except Exception:
