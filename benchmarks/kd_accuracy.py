@@ -43,7 +43,7 @@ def evaluate(model, dataset, points, frames: int, seed: int = 1) -> dict[float, 
     out = {}
     for ebno in points:
         batches = list(itertools.islice(evaluator.make_batches(ebno, seed), max(1, frames // 1000)))
-        out[ebno] = (sum(c for c, _ in batches), sum(n for _, n in batches))
+        out[ebno] = (sum(b[0] for b in batches), sum(b[1] for b in batches))
     return out
 
 

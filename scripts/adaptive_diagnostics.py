@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def accuracy(model, dataset, ebno_db: float, frames: int = 10000, seed: int = 1) -> tuple[float, float, float]:
     evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 1000)
     batches = list(itertools.islice(evaluator.make_batches(ebno_db, seed), frames // 1000))
-    correct, total = sum(c for c, _ in batches), sum(n for _, n in batches)
+    correct, total = sum(b[0] for b in batches), sum(b[1] for b in batches)
     return (correct / total, *wilson_interval(correct, total))
 
 

@@ -26,9 +26,13 @@ CAPTIONS = {"grid": "Accuracy vs Eb/N0 of every scheme under each channel and CS
             "robustness": "Robustness of the proposed scheme to SNR-feedback resolution and staleness",
             "fraction": "Accuracy vs training-data fraction at equal optimizer steps (proposed vs no-KD)",
             "distillation": "Validation accuracy vs cumulative training time (cached vs online KD and the rest)",
-            "cost": "Parameters, FLOPs per sample and batch-1 latency: transceivers vs teacher"}
-SECTIONS = ("Where each scheme wins and loses", "Model size, computation and latency", "Distillation cost",
-            "Training-data fraction (equal optimizer steps)")
+            "cost": "Parameters, FLOPs per sample and batch-1 latency: transceivers vs teacher",
+            "length": "adaptive-length: accuracy and channel uses of the length policy vs every fixed length, and "
+                      "the policy L*(q)",
+            "mismatch": "adaptive-length told the SNR of one Eb/N0 while the channel is at another (paired)"}
+SECTIONS = ("Where each scheme wins and loses", "Channel adaptation", "Model size, computation and latency",
+            "Distillation cost", "Training-data fraction (equal optimizer steps)")
+"""The summary.md sections copied, in this order (a section whose heading starts with one of these)."""
 
 
 def sections(summary: str) -> dict[str, str]:
@@ -49,10 +53,12 @@ def block(title: str, run_dir: str) -> str:
     run = ROOT / run_dir
     if not (run / SUMMARY_MD).is_file() or not (run / RUN_JSON).is_file():
         raise SystemExit(f"{run} has no summary.md/run.json: run the compare command of its scenario first")
-    first = json.loads((run / RUN_JSON).read_text())["invocations"][0]
-    minutes = first.get("timings_s", {}).get("total_s", float("nan")) / 60
-    provenance = (f"`{first['command']}` — run on {first['date']}, {first['machine']}, commit {first['commit']}, "
-                  f"{minutes:.0f} min")
+    runs = json.loads((run / RUN_JSON).read_text())["invocations"]
+    first = runs[0]
+    provenance = "; ".join(f"`{r['command']}` on {r['date']}, {r['machine']}, commit {r['commit']}, "
+                           f"{r.get('timings_s', {}).get('total_s', float('nan')) / 60:.0f} min" for r in runs)
+    if len(runs) > 1:
+        provenance += " (a later invocation reuses the checkpoints and sweep points of the earlier ones)"
     parts = sections((run / SUMMARY_MD).read_text())
     out = [f"### {title}", "", f"Every figure and table below comes from {provenance}; the full tables are in "
            f"[`{run_dir}/summary.md`]({run_dir}/summary.md) and the rows in `{run_dir}/results.csv`.", ""]
@@ -60,8 +66,8 @@ def block(title: str, run_dir: str) -> str:
         if (run / file).is_file():
             out += [f"![{CAPTIONS[name]}]({run_dir}/{file})", "", f"*{CAPTIONS[name]}.* Command: `{first['command']}`",
                     ""]
-    for heading in SECTIONS:
-        if heading in parts:
+    for prefix in SECTIONS:
+        for heading in [h for h in parts if h.startswith(prefix)]:
             out += [f"#### {heading}", "", parts[heading], ""]
     return "\n".join(out)
 

@@ -16,8 +16,8 @@ and shows its traceback.
 from __future__ import annotations
 
 import argparse
-import shlex
 import os
+import shlex
 import sys
 from pathlib import Path
 

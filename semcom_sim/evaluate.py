@@ -1,22 +1,25 @@
-"""Monte Carlo evaluation batches of a trained model (TensorFlow-specific, like ``train.py``)."""
+"""Monte Carlo evaluation of a trained model (TensorFlow-specific, like ``train.py``): the sweep's batches,
+per-sample outcomes for paired studies, and the fit of the length policy of nested lengths."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from semcom_sim.system import SemanticLink
-from semcom_sim.train import seed_everything
+from semcom_sim.system import SemanticLink, seed_everything
 
 
 class AccuracyEvaluator:
-    """Yields ``(num_correct, num_samples)`` per batch over the test set with fresh channel and noise.
+    """Yields ``(num_correct, num_samples, channel_uses)`` per batch over a test set with fresh channel
+    and noise (``channel_uses``: the complex channel uses the batch's samples sent, summed).
 
     The test set is visited in a random order and then again in a new order, for as long as the
     sweep asks; every batch draws new channels and noise. ``make_batches(ebno_db, seed)`` reseeds all
-    generators from ``seed``, so a point's result does not depend on the points before it.
+    generators from ``seed``, so a point's result does not depend on the points before it, and two
+    calls with the same seed see the same samples, channels and noise: :meth:`outcomes` uses this
+    to compare what a model does with and without a change of what the transmitter is told (paired).
 
     :param model: a built :class:`SemanticLink`.
     :param x: test inputs [num, ...] (images [num, H, W, C] float32, token ids, features); ``y``: labels [num] int32.
@@ -28,19 +31,21 @@ class AccuracyEvaluator:
                  jit_compile: bool = True):
         self.model, self.x, self.y = model, x, y
         self.batch_size = int(batch_size)
+        self.jit_compile = jit_compile
 
         @tf.function(jit_compile=jit_compile)
         def correct(images, labels, ebno_db):
             outputs = model((images, ebno_db), training=False)
             hits = tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels
-            return tf.reduce_sum(tf.cast(hits, tf.int32))
+            return tf.reduce_sum(tf.cast(hits, tf.int32)), tf.reduce_sum(outputs["channel_uses"])
 
         self._correct = correct
+        self._per_sample = {}
 
-    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int]]:
+    def _batches(self, seed: int) -> Iterator[np.ndarray]:
+        """Indices of the samples of each batch: the test set in random orders (reseeds everything)."""
         seed_everything(seed)
         rng = np.random.default_rng(seed)
-        ebno = tf.constant(float(ebno_db), tf.float32)
         order = rng.permutation(len(self.y))
         position = 0
         while True:
@@ -49,16 +54,124 @@ class AccuracyEvaluator:
                 while len(order) < self.batch_size:  # a batch larger than the test set repeats it
                     order = np.concatenate([order, rng.permutation(len(self.y))])
                 position = 0
-            idx = order[position:position + self.batch_size]
+            yield order[position:position + self.batch_size]
             position += self.batch_size
-            yield int(self._correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno)), len(idx)
+
+    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float]]:
+        ebno = tf.constant(float(ebno_db), tf.float32)
+        for idx in self._batches(seed):
+            k, uses = self._correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno)
+            yield int(k), len(idx), float(uses)
 
     def accuracy(self, ebno_db: float, num_samples: int, seed: int) -> float:
         """Accuracy over at least ``num_samples`` samples at one Eb/N0 (whole batches)."""
         correct = total = 0
         batches = self.make_batches(ebno_db, seed)
         while total < num_samples:
-            k, n = next(batches)
+            k, n, _ = next(batches)
             correct, total = correct + k, total + n
         batches.close()
         return correct / total
+
+    def _per_sample_fn(self, fed: bool, shuffle: bool, length: bool):
+        key = (fed, shuffle, length)
+        if key not in self._per_sample:
+            model = self.model
+
+            @tf.function(jit_compile=self.jit_compile)
+            def run(images, labels, ebno_db, fed_snr_db, permutation, forced_length):
+                outputs = model((images, ebno_db), training=False, fed_snr_db=fed_snr_db if fed else None,
+                                snr_permutation=permutation if shuffle else None,
+                                length=forced_length if length else None)
+                hits = tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels
+                return hits, outputs["channel_uses"], outputs["snr_tx_db"]
+
+            self._per_sample[key] = run
+        return self._per_sample[key]
+
+    def outcomes(self, ebno_db: float, num_samples: int, seed: int, *, fed_snr_db: float | None = None,
+                 shuffle: bool = False, length: float | None = None) -> dict[str, np.ndarray]:
+        """Per-sample outcomes of at least ``num_samples`` samples (whole batches) at one Eb/N0.
+
+        The same ``seed`` gives the same samples, channel and noise draws whatever the keyword
+        arguments, so outcomes of two calls are paired sample by sample.
+
+        :param fed_snr_db: tell the transmitter this SNR (dB) instead of what it learned by sounding.
+        :param shuffle: permute the learned SNRs across each batch (a permutation drawn from ``seed``
+            apart from every other draw).
+        :param length: nested lengths: every sample sends this many channel uses.
+        :returns: ``correct`` [N] bool, ``channel_uses`` [N] float32, ``snr_tx_db`` [N] float32 (what the
+            transmitter used).
+        """
+        run = self._per_sample_fn(fed_snr_db is not None, shuffle, length is not None)
+        permutations = np.random.default_rng([seed, 7]).permuted(
+            np.tile(np.arange(self.batch_size, dtype=np.int32), (max(1, -(-num_samples // self.batch_size)), 1)),
+            axis=1)
+        ebno = tf.constant(float(ebno_db), tf.float32)
+        fed = tf.constant(0.0 if fed_snr_db is None else float(fed_snr_db), tf.float32)
+        forced = tf.constant(0.0 if length is None else float(length), tf.float32)
+        parts: dict[str, list[np.ndarray]] = {"correct": [], "channel_uses": [], "snr_tx_db": []}
+        total = 0
+        for i, idx in enumerate(self._batches(seed)):
+            if total >= num_samples:
+                break
+            hits, uses, snr = run(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno, fed,
+                                  tf.constant(permutations[i]), forced)
+            for name, value in (("correct", hits), ("channel_uses", uses), ("snr_tx_db", snr)):
+                parts[name].append(value.numpy())
+            total += len(idx)
+        return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+# -- the length policy of nested lengths -------------------------------------------------------------
+
+def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db: Sequence[float], *,
+                      tolerance: float, seed: int, batch_size: int, jit_compile: bool = True,
+                      min_samples_per_level: int = 200) -> dict:
+    """Fits ``L*(q)`` of a model with nested lengths on held-out samples and sets it in the model.
+
+    Every held-out sample is sent at each Eb/N0 of ``ebno_db`` with every length of ``model.lengths``;
+    for one Eb/N0 all lengths see the same samples, channel and noise draws (paired). Samples are
+    grouped by the feedback level ``q`` their transmitter learned (the level nearest to its fed-back
+    SNR), and ``acc(q, L)`` is their accuracy. Then:
+
+    - ``raw(q)``: the smallest ``L`` with ``acc(q, L) >= acc(q, L_max) - tolerance``; a level with
+      fewer than ``min_samples_per_level`` samples takes the value of the nearest level that has
+      enough (levels outside the Eb/N0 range are never seen);
+    - ``L*(q) = max over q' >= q of raw(q')``: non-increasing in the SNR, so a higher fed-back SNR never
+      sends more; where ``raw`` is already monotone the two agree.
+
+    :returns: ``{"levels_db", "lengths", "ebno_db", "samples" [K], "accuracy" [K][len(lengths)], "raw",
+        "policy", "tolerance"}`` (lists, JSON-ready); ``policy`` is set in ``model.length_policy``.
+    """
+    lengths = [int(v) for v in model.model_cfg.lengths]
+    levels = np.asarray(model.length_policy.levels, dtype=np.float64)
+    evaluator = AccuracyEvaluator(model, x, y, min(batch_size, len(y)), jit_compile)
+    num = len(y)
+    hits = np.zeros((len(levels), len(lengths)))
+    counts = np.zeros(len(levels))
+    for i, ebno in enumerate(ebno_db):
+        level_of = None
+        for j, length in enumerate(lengths):
+            out = evaluator.outcomes(float(ebno), num, seed + i, length=float(length))
+            if level_of is None:  # the same draws for every length: the same levels
+                level_of = np.argmin(np.abs(out["snr_tx_db"][:, None] - levels[None, :]), axis=1)
+                np.add.at(counts, level_of, 1)
+            np.add.at(hits[:, j], level_of, out["correct"].astype(np.float64))
+    accuracy = np.divide(hits, counts[:, None], out=np.full_like(hits, np.nan), where=counts[:, None] > 0)
+    enough = counts >= min_samples_per_level
+    raw = np.full(len(levels), lengths[-1], dtype=np.int64)
+    for k in np.flatnonzero(enough):
+        ok = accuracy[k] >= accuracy[k, -1] - tolerance
+        raw[k] = lengths[int(np.argmax(ok))]
+    if enough.any():
+        populated = np.flatnonzero(enough)
+        for k in np.flatnonzero(~enough):
+            raw[k] = raw[populated[np.argmin(np.abs(populated - k))]]
+    policy = np.maximum.accumulate(raw[::-1])[::-1]
+    model.length_policy.set_table(policy)
+    return {"levels_db": [round(float(v), 6) for v in levels], "lengths": lengths,
+            "ebno_db": [float(v) for v in ebno_db], "samples": counts.astype(int).tolist(),
+            "accuracy": [[None if np.isnan(a) else round(float(a), 6) for a in row] for row in accuracy],
+            "raw": raw.tolist(), "policy": policy.tolist(), "tolerance": float(tolerance),
+            "min_samples_per_level": int(min_samples_per_level)}

@@ -35,6 +35,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from semcom_sim.adaptation import adaptation_rows
 from semcom_sim.cost import device_name, student_cost
 from semcom_sim.data import Dataset, load_dataset
 from semcom_sim.evaluate import AccuracyEvaluator
@@ -42,6 +43,8 @@ from semcom_sim.io import atomic_write_text
 from semcom_sim.phy import esno_db_from_no
 from semcom_sim.report import figures, summaries
 from semcom_sim.results import (
+    ADAPTATION_COLUMNS,
+    ADAPTATION_CSV,
     COST_COLUMNS,
     COST_CSV,
     DISTILLATION_COLUMNS,
@@ -57,6 +60,7 @@ from semcom_sim.results import (
     git_commit,
     machine,
     model_id,
+    read_adaptation,
     read_cost,
     read_distillation,
     read_results,
@@ -65,7 +69,7 @@ from semcom_sim.results import (
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.schemes import apply_patch, resolve_scheme, resolve_test_scenario
 from semcom_sim.sweep import Executor, run_sweep
-from semcom_sim.train import Checkpoint, load_checkpoint, load_or_train
+from semcom_sim.train import Checkpoint, load_checkpoint, load_or_train, load_resolved
 
 __all__ = ["Experiment", "Variant", "run", "compare", "condition_scenario", "fraction_scenario"]
 
@@ -100,6 +104,12 @@ class Variant:
     def stale(cls, delay_ms: float) -> Variant:
         """The fed-back SNR ``delay_ms`` old."""
         return cls("stale", float(delay_ms), {"phy.snr_feedback_delay_ms": float(delay_ms)})
+
+    @classmethod
+    def length(cls, length: int) -> Variant:
+        """Nested lengths: every sample sends ``length`` channel uses whatever the SNR (the SNR-blind
+        reference)."""
+        return cls("length", float(length), {"model.fixed_length": int(length)})
 
     @classmethod
     def fraction(cls, scenario: Scenario, fraction: float) -> Variant:
@@ -158,6 +168,10 @@ class Experiment:
             named = scenario.sweep.schemes
         for scheme in dict.fromkeys(named):
             resolve_test_scenario(scenario, scheme)
+        if comparing:
+            for scheme in scenario.compare.length_schemes:
+                if scheme in scenario.compare.schemes and not resolve_scheme(scenario, scheme).model.lengths:
+                    raise ScenarioError(f"compare.length_schemes: {scheme!r} has no nested lengths (model.lengths)")
         out = Path(out_dir) if out_dir is not None else scenario.resolved_out_dir()
         if out.exists() and not out.is_dir():
             raise ScenarioError(f"--out: {out} exists and is not a directory")
@@ -288,20 +302,24 @@ class Experiment:
         return model_id(self.checkpoints[scheme], self.scenario.sweep)
 
     # -- evaluation ----------------------------------------------------------------------------------
-    def evaluate(self, scheme: str, scenario: Scenario, ebno_db, store: ResultsStore, *, variant: str = "",
-                 model=None, checkpoint: Checkpoint | None = None) -> list[dict]:
-        """Sweeps ``scheme`` over ``ebno_db`` under ``scenario`` (its test patch applied): the one path
-        every row of every command takes. ``model``/``checkpoint``: the trained model (default: the one
-        trained under the experiment's scenario, reloaded for the test ``phy`` when that differs)."""
+    def evaluate(self, scheme: str, scenario: Scenario, ebno_db, store: ResultsStore, *,
+                 variant: Variant | None = None, model=None, checkpoint: Checkpoint | None = None) -> list[dict]:
+        """Sweeps ``scheme`` over ``ebno_db`` under ``scenario`` (the scheme's patch and test patch applied,
+        then a test-time ``variant``'s patch): the one path every row of every command takes.
+        ``model``/``checkpoint``: the trained model (default: the one trained under the experiment's
+        scenario, rebuilt for the test scenario when its ``phy`` or ``model`` differs)."""
         cfg = self.scenario.sweep
         tested = self.test_scenario(scheme, scenario)
+        if variant is not None and not variant.retrains:
+            tested = variant.apply(tested)
         checkpoint = checkpoint or self._checkpoint(scenario, scheme)
         dataset = self.dataset_for(scheme)
         if model is None:
             model = self.models.get(scheme)
+            trained = resolve_scheme(self.scenario, scheme)
             if model is None or checkpoint is not self.checkpoints.get(scheme) \
-                    or tested.phy != resolve_scheme(self.scenario, scheme).phy:
-                model = load_checkpoint(checkpoint, scenario, dataset, for_test=True)
+                    or (tested.phy, tested.model) != (trained.phy, trained.model):
+                model = load_resolved(checkpoint, tested, dataset)
         evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, cfg.batch_size,
                                       jit_compile=self.scenario.training.jit_compile)
 
@@ -309,16 +327,18 @@ class Experiment:
             return float(np.asarray(link.noise_variance(np.float32(ebno))))
 
         phy = tested.phy
+        kind = variant.kind if variant is not None else ""
         what = {"feedback": f", {phy.snr_feedback_bits}-bit SNR feedback",
                 "stale": f", SNR feedback {phy.snr_feedback_delay_ms:g} ms old",
-                "fraction": f", trained on {tested.training.train_fraction:g} of the data"}.get(variant, "")
+                "fraction": f", trained on {tested.training.train_fraction:g} of the data",
+                "length": f", every sample sending {tested.model.fixed_length} channel uses"}.get(kind, "")
         self.stream.write(f"\n[{scheme}] {phy.channel}, {_CSI_TEXT[phy.csi]}{what}: accuracy vs Eb/N0\n")
         return run_sweep(scheme=scheme, channel=phy.channel, model_id=model_id(checkpoint, cfg), ebno_db=ebno_db,
                          make_batches=evaluator.make_batches, esno_db_of=lambda e: float(esno_db_from_no(no_of(e))),
                          no_of=no_of, store=store, ci_half_width=cfg.ci_half_width, confidence=cfg.confidence,
                          min_samples=cfg.min_samples, max_samples=cfg.max_samples, base_seed=cfg.seed,
                          show_progress=self.show_progress, stream=self.stream, reraise_interrupt=True,
-                         condition=condition_of(tested, variant), executor=self.executor)
+                         condition=condition_of(tested, kind), executor=self.executor)
 
     def sweep(self) -> list[dict]:
         """Every scheme over ``sweep.ebno_db`` under every test condition; rows land in ``results.csv``
@@ -343,11 +363,42 @@ class Experiment:
                     + [Variant.stale(d) for d in self.cfg.feedback_delay_ms])
         rows = []
         for variant in variants:
-            for scheme in self.cfg.robustness_schemes:
-                rows += self.evaluate(scheme, variant.apply(self.scenario), self.scenario.sweep.ebno_db, store,
-                                      variant=variant.kind, checkpoint=self.checkpoints[scheme])
+            for scheme in self._trained(self.cfg.robustness_schemes, "compare.robustness_schemes"):
+                rows += self.evaluate(scheme, self.scenario, self.scenario.sweep.ebno_db, store, variant=variant,
+                                      checkpoint=self.checkpoints[scheme])
         self.timings["sweep_s"] = self.timings.get("sweep_s", 0.0) + time.perf_counter() - start
         return rows
+
+    def _trained(self, schemes, where: str) -> list[str]:
+        """The schemes of ``schemes`` that this comparison trains; the others are skipped with a line."""
+        skipped = [s for s in schemes if s not in self.schemes]
+        if skipped:
+            self.log(f"[{where}] skipped {', '.join(skipped)}: not in compare.schemes")
+        return [s for s in schemes if s in self.schemes]
+
+    def adaptation(self) -> list[dict]:
+        """The proof that a scheme with nested lengths adapts to the SNR (``compare.length_schemes``):
+
+        1. the SNR-blind reference: every length of the scheme sent at every Eb/N0 (rows of
+           ``results.csv`` with ``variant="length"``);
+        2. into ``adaptation.csv`` (:func:`semcom_sim.adaptation.adaptation_rows`): the mismatch matrix
+           (fed SNR x true SNR), the shuffle test and the gate's activity, each paired on the same
+           samples, channel and noise draws.
+        """
+        start = time.perf_counter()
+        store = ResultsStore(self.results_path)
+        out = []
+        for scheme in self._trained(self.cfg.length_schemes, "compare.length_schemes"):
+            for length in resolve_scheme(self.scenario, scheme).model.lengths:
+                self.evaluate(scheme, self.scenario, self.scenario.sweep.ebno_db, store,
+                              variant=Variant.length(length), checkpoint=self.checkpoints[scheme])
+            dataset = self.dataset_for(scheme)
+            out += adaptation_rows(self.models[scheme], scheme, self.test_scenario(scheme), dataset.x_test,
+                                   dataset.y_test, log=self.log)
+        if out:
+            write_csv(self.out_dir / ADAPTATION_CSV, ADAPTATION_COLUMNS, out)
+        self.timings["adaptation_s"] = time.perf_counter() - start
+        return out
 
     def fractions(self, retrain: bool = False) -> list[dict]:
         """Accuracy vs training-data fraction (equal optimizer steps) at ``compare.fraction_ebno_db``."""
@@ -365,7 +416,7 @@ class Experiment:
                     model, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir,
                                                       retrain=retrain, show_progress=self.show_progress,
                                                       log=self.log)
-                rows += self.evaluate(scheme, scenario, self.cfg.fraction_ebno_db, store, variant="fraction",
+                rows += self.evaluate(scheme, scenario, self.cfg.fraction_ebno_db, store, variant=variant,
                                       model=model, checkpoint=checkpoint)
         self.timings["fractions_s"] = time.perf_counter() - start
         return rows
@@ -450,6 +501,12 @@ class Experiment:
                   "fraction": lambda: figures.plot_fraction(rows, schemes=cfg.fraction_schemes),
                   "distillation": lambda: figures.plot_distillation(read_distillation(self.out_dir / DISTILLATION_CSV)),
                   "cost": lambda: figures.plot_cost(read_cost(self.out_dir / COST_CSV))}
+        studied = [s for s in cfg.length_schemes if s in self.checkpoints]
+        if studied:
+            meta = json.loads(self.checkpoints[studied[0]].meta_path.read_text())
+            makers["length"] = lambda: figures.plot_length_adaptation(rows, studied[0], meta.get("length_policy"), base)
+            makers["mismatch"] = lambda: figures.plot_mismatch(read_adaptation(self.out_dir / ADAPTATION_CSV),
+                                                               studied[0])
         written = {}
         for name, make in makers.items():
             try:
@@ -508,6 +565,7 @@ def compare(scenario: Scenario, out_dir: str | Path | None = None, *, retrain: b
     experiment.train(retrain=retrain)
     experiment.sweep()
     experiment.robustness()
+    experiment.adaptation()
     experiment.fractions(retrain=retrain)
     experiment.cost()
     experiment.distillation()

@@ -44,27 +44,33 @@ SUMMARY_MD = "summary.md"
 COST_CSV = "cost.csv"
 DISTILLATION_CSV = "distillation.csv"
 RUN_JSON = "run.json"
+ADAPTATION_CSV = "adaptation.csv"
 CHECKPOINTS_DIR = "checkpoints"
 FIGURES = {"grid": "accuracy_grid.png", "robustness": "robustness.png", "fraction": "data_fraction.png",
-           "distillation": "distillation_time.png", "cost": "cost.png"}
+           "distillation": "distillation_time.png", "cost": "cost.png", "length": "length_adaptation.png",
+           "mismatch": "snr_mismatch.png"}
 """The figures of a comparison, by what they show."""
 
 RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "samples",
                   "correct", "no", "stop", "runtime_s", "model_id", "csi", "variant", "snr_feedback_bits",
-                  "snr_feedback_delay_ms", "train_fraction")
+                  "snr_feedback_delay_ms", "train_fraction", "channel_uses", "fixed_length")
 """Columns of the results CSV, in file order. The first eight are required when reading a file.
 
 A row is one point: a scheme's accuracy at one Eb/N0 under one test condition. The test condition is
 in typed columns, never in a label: ``channel`` and ``csi``; ``variant`` says which study the row
 belongs to (:data:`VARIANTS`), and ``snr_feedback_bits``, ``snr_feedback_delay_ms`` (the ``phy``
 fields the model was evaluated with) and ``train_fraction`` (the ``training`` field it was trained
-with) the value that study varies. Rows are keyed by :func:`row_key`."""
+with) the value that study varies; ``fixed_length`` the length every sample sent in the ``length``
+study (nested lengths, empty otherwise). ``channel_uses`` is the mean number of complex channel uses a
+sample sent (``model.num_channel_uses`` unless nested lengths shorten it). Rows are keyed by
+:func:`row_key`."""
 
-VARIANTS = ("", "feedback", "stale", "fraction")
+VARIANTS = ("", "feedback", "stale", "fraction", "length")
 """``variant`` of a results row: ``""`` the plain evaluation (``run``, ``sweep``, the accuracy grid of
 ``compare``); ``"feedback"`` / ``"stale"`` the robustness studies (``phy.snr_feedback_bits`` /
 ``phy.snr_feedback_delay_ms`` patched at test time); ``"fraction"`` the data-requirement study
-(``training.train_fraction`` patched)."""
+(``training.train_fraction`` patched); ``"length"`` the SNR-blind reference of nested lengths
+(``model.fixed_length`` patched at test time)."""
 
 RENAMED_COLUMNS = {"frames": "samples", "condition": "variant, snr_feedback_bits, snr_feedback_delay_ms, "
                                                      "train_fraction"}
@@ -72,8 +78,8 @@ RENAMED_COLUMNS = {"frames": "samples", "condition": "variant, snr_feedback_bits
 
 REQUIRED_COLUMNS = RESULT_COLUMNS[:8]
 _FLOAT_COLUMNS = frozenset({"ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "no", "runtime_s",
-                            "snr_feedback_delay_ms", "train_fraction"})
-_INT_COLUMNS = frozenset({"samples", "correct", "snr_feedback_bits"})
+                            "snr_feedback_delay_ms", "train_fraction", "channel_uses"})
+_INT_COLUMNS = frozenset({"samples", "correct", "snr_feedback_bits", "fixed_length"})
 _STR_COLUMNS = frozenset({"scheme", "channel", "stop", "model_id", "csi", "variant"})
 COST_COLUMNS = ("scheme", "component", "parameters", "bytes", "flops_per_sample", "latency_ms", "latency_p90_ms",
                 "device")
@@ -82,6 +88,21 @@ COST_COLUMNS = ("scheme", "component", "parameters", "bytes", "flops_per_sample"
 DISTILLATION_COLUMNS = ("scheme", "distillation", "epoch", "wall_s", "val_accuracy", "target_accuracy",
                         "target_ebno_db")
 """Columns of ``distillation.csv``; all but ``target_accuracy`` and ``target_ebno_db`` are required."""
+
+ADAPTATION_COLUMNS = ("scheme", "study", "ebno_db", "fed_ebno_db", "fed_snr_db", "samples", "correct", "accuracy",
+                      "ci_low", "ci_high", "channel_uses", "reference", "difference", "diff_low", "diff_high",
+                      "p_value", "better", "worse", "active_features")
+"""Columns of ``adaptation.csv`` (nested lengths: what the transmitter does with the SNR; see
+:mod:`semcom_sim.adaptation`). ``study``: ``mismatch`` (the transmitter told the SNR of ``fed_ebno_db``
+while the channel is at ``ebno_db``), ``deployed`` (told what it learned by sounding), ``shuffle`` (those
+learned SNRs permuted across the batch) or ``gate`` (the adaptive module's activity). ``reference``
+names the row a paired difference is taken against (``matched``: the same column's cell with
+``fed_ebno_db == ebno_db``; ``deployed``); ``difference``, ``diff_low``, ``diff_high``, ``p_value``
+(exact McNemar), ``better``, ``worse`` (discordant samples) are that paired comparison."""
+
+_ADAPTATION_TYPES = {c: (str if c in ("scheme", "study", "reference") else
+                         int if c in ("samples", "correct", "better", "worse") else float)
+                     for c in ADAPTATION_COLUMNS}
 
 _COST_TYPES = {"scheme": str, "component": str, "parameters": int, "bytes": int, "flops_per_sample": float,
                "latency_ms": float, "latency_p90_ms": float, "device": str}
@@ -96,16 +117,20 @@ def _opt_float(value) -> float | None:
     return None if value is None or value == "" else round(float(value), 9) + 0.0
 
 
+def _opt_int(value) -> int:
+    return -1 if value is None or value == "" else int(value)
+
+
 def point_key(scheme, channel, ebno_db, *, csi=None, variant="", snr_feedback_bits=None,
-              snr_feedback_delay_ms=None, train_fraction=None) -> tuple:
+              snr_feedback_delay_ms=None, train_fraction=None, fixed_length=None) -> tuple:
     """The identity of a results row: scheme, channel and test condition (the typed columns), Eb/N0."""
-    bits = None if snr_feedback_bits is None or snr_feedback_bits == "" else int(snr_feedback_bits)
-    return (str(scheme), str(channel), str(csi or ""), str(variant or ""), -1 if bits is None else bits,
-            _opt_float(snr_feedback_delay_ms) or 0.0, _opt_float(train_fraction) or 1.0,
+    return (str(scheme), str(channel), str(csi or ""), str(variant or ""), _opt_int(snr_feedback_bits),
+            _opt_float(snr_feedback_delay_ms) or 0.0, _opt_float(train_fraction) or 1.0, _opt_int(fixed_length),
             round(float(ebno_db), 9) + 0.0)
 
 
-CONDITION_COLUMNS = ("csi", "variant", "snr_feedback_bits", "snr_feedback_delay_ms", "train_fraction")
+CONDITION_COLUMNS = ("csi", "variant", "snr_feedback_bits", "snr_feedback_delay_ms", "train_fraction",
+                     "fixed_length")
 """The columns beside ``scheme``, ``channel`` and ``ebno_db`` that name a row's test condition."""
 
 
@@ -120,11 +145,13 @@ def condition_of(scenario, variant: str = "") -> dict:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     return {"csi": scenario.phy.csi, "variant": variant, "snr_feedback_bits": scenario.phy.snr_feedback_bits,
             "snr_feedback_delay_ms": float(scenario.phy.snr_feedback_delay_ms),
-            "train_fraction": float(scenario.training.train_fraction)}
+            "train_fraction": float(scenario.training.train_fraction), "fixed_length": scenario.model.fixed_length}
 
 
-_VARIANT_COLUMN = {"feedback": "snr_feedback_bits", "stale": "snr_feedback_delay_ms", "fraction": "train_fraction"}
-_VARIANT_TEXT = {"feedback": "{:g}-bit feedback", "stale": "feedback {:g} ms old", "fraction": "fraction {:g}"}
+_VARIANT_COLUMN = {"feedback": "snr_feedback_bits", "stale": "snr_feedback_delay_ms", "fraction": "train_fraction",
+                   "length": "fixed_length"}
+_VARIANT_TEXT = {"feedback": "{:g}-bit feedback", "stale": "feedback {:g} ms old", "fraction": "fraction {:g}",
+                 "length": "fixed L = {:g}"}
 
 
 def row_condition(row: dict) -> dict | None:
@@ -356,6 +383,11 @@ def read_distillation(path: str | Path) -> list[dict]:
     """
     return read_typed_csv(path, _DISTILLATION_TYPES, ("scheme", "distillation", "epoch", "wall_s", "val_accuracy"),
                            "distillation")
+
+
+def read_adaptation(path: str | Path) -> list[dict]:
+    """Reads ``adaptation.csv`` (:data:`ADAPTATION_COLUMNS`), typed; empty cells read as ``None``."""
+    return read_typed_csv(path, _ADAPTATION_TYPES, ("scheme", "study", "ebno_db"), "adaptation")
 
 
 def write_csv(path: str | Path, columns: Sequence[str], rows: Sequence[dict]) -> None:

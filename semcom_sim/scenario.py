@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from semcom_sim.errors import RENAMED_FIELDS, ScenarioError, unknown_field
-from semcom_sim.schemes import BUILTIN_NAMES, Scheme, resolve_scheme, scheme_table
+from semcom_sim.schemes import BUILTIN_NAMES, RESOLVING, Scheme, resolve_scheme, scheme_table
 
 __all__ = [
     "ScenarioError", "Data", "Model", "Phy", "Stage", "Training", "Teacher", "Sweep", "Compare", "Output", "Scenario",
@@ -51,6 +51,7 @@ IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
 TEXT_TEACHERS = ("all-minilm-l6-v2",)
 SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHEMES); a scenario may add its own
 SOURCES = ("student", "teacher-features")
+ADAPTIVE_CONDITIONING = ("concat", "film")
 TRANSMISSIONS = ("analog", "digital")
 
 
@@ -206,6 +207,17 @@ class Model(_Section):
     :param decoder_units: widths of the decoder's hidden dense layers.
     :param adaptive: use the channel-adaptive module (paper A's Phi) at the transmitter.
     :param adaptive_hidden_ratio: hidden width of Phi as a fraction of the feature channels.
+    :param adaptive_conditioning: how Phi sees the SNR: ``"concat"`` (paper A: the SNR, one scalar, next
+        to the pooled features at the input) or ``"film"`` (the SNR, and with nested lengths ``L / n``,
+        scale and shift Phi's hidden units: feature-wise linear modulation).
+    :param lengths: nested lengths: the numbers ``L`` of complex channel uses a sample may send (the
+        first ``L`` of ``num_channel_uses``; the largest must be ``num_channel_uses``). Training draws
+        ``L`` per sample uniformly from this set; at evaluation the transmitter sends ``L*(q)`` of the
+        length policy for the fed-back SNR level ``q``. ``()``: every sample sends all of them.
+    :param fixed_length: evaluation only: every sample sends this ``L`` whatever the SNR (the SNR-blind
+        reference); ``None``: the length policy. Not part of the checkpoint fingerprint.
+    :param policy_tolerance: the length policy ``L*(q)`` is the smallest ``L`` whose held-out accuracy at
+        level ``q`` is within this much (a fraction: 0.005 is half a point) of the longest ``L``'s.
     :param stochastic: sample the latent with the reparameterisation trick during training
         (needed for the rate term); the mean is sent at evaluation.
     :param source: what the encoder reads: ``"student"`` (the images or token ids) or
@@ -232,6 +244,10 @@ class Model(_Section):
     decoder_units: tuple[int, ...] = (256, 256)
     adaptive: bool = True
     adaptive_hidden_ratio: float = 0.25
+    adaptive_conditioning: str = "concat"
+    lengths: tuple[int, ...] = ()
+    fixed_length: int | None = None
+    policy_tolerance: float = 0.005
     stochastic: bool = True
     source: str = "student"
     feature_encoder_units: tuple[int, ...] = (256,)
@@ -251,6 +267,8 @@ class Model(_Section):
                   "model.adaptive=False with model.transmission='digital'")
         if not self.encoder_filters:
             _fail(self._where("encoder_filters"), "needs at least one convolution")
+        self._one_of("adaptive_conditioning", ADAPTIVE_CONDITIONING)
+        self._validate_lengths()
         if self.backbone is not None and (">" not in self.backbone or self.backbone != self.backbone.strip()):
             _fail(self._where("backbone"), f"expected a registered name 'package>ClassName', got {self.backbone!r}")
         if self.backbone is not None and self.source == "teacher-features":
@@ -261,6 +279,30 @@ class Model(_Section):
         for name in ("encoder_filters", "decoder_units", "feature_encoder_units"):
             if any(v <= 0 for v in getattr(self, name)):
                 _fail(self._where(name), f"all widths must be > 0, got {getattr(self, name)!r}")
+
+    @property
+    def auto_lengths(self) -> tuple[int, ...]:
+        """The default nested lengths: 1/32, 1/16, 1/8, 1/4, 3/8, 1/2, 3/4 and 1 of ``num_channel_uses``,
+        rounded (at least 1, duplicates dropped)."""
+        n = self.num_channel_uses
+        return tuple(sorted({max(1, round(n * f)) for f in (1 / 32, 1 / 16, 1 / 8, 1 / 4, 3 / 8, 1 / 2, 3 / 4, 1)}))
+
+    def _validate_lengths(self):
+        n, lengths = self.num_channel_uses, self.lengths
+        if lengths:
+            if list(lengths) != sorted(set(lengths)) or lengths[0] < 1:
+                _fail(self._where("lengths"), f"must be increasing positive channel-use counts, got {lengths!r}")
+            if lengths[-1] != n:
+                _fail(self._where("lengths"), f"the largest length must be model.num_channel_uses={n}, got {lengths!r}")
+            if self.transmission == "digital":
+                _fail(self._where("lengths"), "nested lengths need the analog link (model.transmission='analog')")
+        if self.fixed_length is not None:
+            if not lengths:
+                _fail(self._where("fixed_length"), "needs nested lengths (model.lengths)")
+            if not 1 <= self.fixed_length <= n:
+                _fail(self._where("fixed_length"), f"must be in 1..{n}, got {self.fixed_length!r}")
+        if not 0 <= self.policy_tolerance < 1:
+            _fail(self._where("policy_tolerance"), f"must be in [0, 1), got {self.policy_tolerance!r}")
 
 
 @dataclass(frozen=True)
@@ -444,6 +486,8 @@ class Training(_Section):
         encoder's mean and the teacher's feature vector (needs a cache built with
         ``teacher.store_features=True``; 0 switches it off).
     :param train_fraction: train on a stratified fraction of the training set (1.0: all of it).
+    :param validation_samples: training samples held out from training (stratified, seeded by
+        ``data.seed``): the length policy of nested lengths (``model.lengths``) is fitted on them.
     :param seed: seed of weights, shuffling and channel draws.
     :param jit_compile: XLA-compile the train step (``False`` runs eagerly, for debugging).
     :param batch_norm_statistics: the statistics that batch normalisation uses at evaluation:
@@ -467,6 +511,7 @@ class Training(_Section):
     kd_lambda: float = 0.5
     feature_kd_weight: float = 0.0
     train_fraction: float = 1.0
+    validation_samples: int = 0
     seed: int = 0
     jit_compile: bool = True
     batch_norm_statistics: str = "recompute"
@@ -474,6 +519,7 @@ class Training(_Section):
 
     def _validate(self):
         self._positive("epochs", "batch_size", "learning_rate")
+        self._positive("validation_samples", allow_zero=True)
         self._one_of("batch_norm_statistics", BATCH_NORM_STATISTICS)
         self._positive("beta", allow_zero=True)
         self._one_of("distillation", DISTILLATION)
@@ -642,6 +688,18 @@ class Compare(_Section):
         test samples through the scenario's channel).
     :param validation_samples: test samples of the per-epoch validation.
     :param latency_runs: warm batch-1 runs behind each latency median.
+    :param lengths: the nested lengths of ``adaptive-length`` (``model.lengths``; the largest must be
+        ``model.num_channel_uses``); ``None``: ``model.auto_lengths``, i.e. 1/32, 1/16, 1/8, 1/4, 3/8, 1/2,
+        3/4 and all of ``model.num_channel_uses`` (2, 4, 8, 16, 24, 32, 48, 64 for 64).
+    :param policy_validation_samples: training samples ``adaptive-length`` holds out to fit its length
+        policy (``training.validation_samples``).
+    :param length_schemes: schemes with nested lengths whose adaptation is studied: the SNR-blind
+        reference (every length of the scheme sent whatever the SNR), the mismatch matrix, the shuffle
+        test and the gate's activity (``adaptation.csv``; see docs/adaptation.md).
+    :param mismatch_ebno_db: Eb/N0 points of the mismatch matrix (fed SNR x true SNR) and of the
+        shuffle and gate studies.
+    :param adaptation_samples: test samples per cell of those studies (the same samples, channel and
+        noise draws in every cell of a column: paired).
     """
 
     _section = "compare"
@@ -653,7 +711,7 @@ class Compare(_Section):
     digital_coderate: float = 0.5
     digital_quant_bits: int = 4
     online_kd_epochs: int | None = None
-    robustness_schemes: tuple[str, ...] = ("proposed",)
+    robustness_schemes: tuple[str, ...] = ("proposed", "adaptive-length")
     feedback_bits: tuple[int, ...] = (2, 4, 8)
     feedback_delay_ms: tuple[float, ...] = (5.0, 20.0)
     data_fractions: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0)
@@ -663,11 +721,20 @@ class Compare(_Section):
     target_ebno_db: float = 10.0
     validation_samples: int = 2000
     latency_runs: int = 50
+    lengths: tuple[int, ...] | None = None
+    policy_validation_samples: int = 2000
+    length_schemes: tuple[str, ...] = ("adaptive-length",)
+    mismatch_ebno_db: tuple[float, ...] = (-6.0, 0.0, 6.0, 12.0, 18.0)
+    adaptation_samples: int = 2000
 
     def _validate(self):
         if not self.schemes:
             _fail(self._where("schemes"), "needs at least one scheme")
-        for name in ("schemes", "robustness_schemes", "fraction_schemes"):
+        self._positive("policy_validation_samples", "adaptation_samples")
+        if not all(math.isfinite(v) for v in self.mismatch_ebno_db) or len(set(self.mismatch_ebno_db)) != len(
+                self.mismatch_ebno_db):
+            _fail(self._where("mismatch_ebno_db"), f"must be distinct finite values, got {self.mismatch_ebno_db!r}")
+        for name in ("schemes", "robustness_schemes", "fraction_schemes", "length_schemes"):
             values = getattr(self, name)
             if len(set(values)) != len(values):
                 _fail(self._where(name), f"has repeated schemes: {values!r}")
@@ -719,7 +786,6 @@ class Output(_Section):
     plot_esno: bool = True
 
 
-_VALIDATING_SCHEMES = []  # non-empty while a scenario resolves its schemes (their scenarios skip that step)
 
 
 @dataclass(frozen=True)
@@ -767,6 +833,9 @@ class Scenario:
             _fail("model.num_channel_uses",
                   f"{self.model.num_channel_uses} exceeds the {self.phy.num_data_symbols} data resource "
                   "elements of one frame; enlarge phy.fft_size or phy.num_ofdm_symbols")
+        if self.model.lengths and self.training.validation_samples < 1:
+            _fail("model.lengths", "the length policy is fitted on held-out samples: set training.validation_samples "
+                  "> 0 (e.g. 2000)")
         self._check_schemes()
 
     def _check_schemes(self):
@@ -789,15 +858,11 @@ class Scenario:
             for name in names:
                 if name not in table:
                     _fail(where, f"{name!r} is not one of {', '.join(table)}")
-        if _VALIDATING_SCHEMES:  # a scheme's own scenario: its patches were checked by the scenario it came from
+        if RESOLVING:  # a scheme's own scenario: its patches were checked by the scenario it came from
             return
-        _VALIDATING_SCHEMES.append(self.name)
-        try:
-            # the scenario's own schemes and those it trains by default; `compare` resolves its schemes when it starts
-            for name in dict.fromkeys([*own, *self.sweep.schemes]):
-                resolve_scheme(self, name)
-        finally:
-            _VALIDATING_SCHEMES.pop()
+        # the scenario's own schemes and those it trains by default; `compare` resolves its schemes when it starts
+        for name in dict.fromkeys([*own, *self.sweep.schemes]):
+            resolve_scheme(self, name)
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -831,6 +896,9 @@ class Scenario:
         for section, names in _NOT_IN_FINGERPRINT.items():
             for name in names:
                 payload.get(section, {}).pop(name, None)
+        for (section, name), default in _ADDED_FIELDS.items():
+            if section in payload and payload[section].get(name) == default:
+                payload[section].pop(name)
         payload = json.dumps(payload, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
@@ -863,7 +931,14 @@ for _cls in _Section.__subclasses__():
 
 # Where files live and how fast a teacher runs do not change what a model learns (the data's and the
 # cache's own fingerprints cover their contents).
-_NOT_IN_FINGERPRINT = {"data": ("data_dir",), "teacher": ("cache_path", "weights_path", "batch_size")}
+_NOT_IN_FINGERPRINT = {"data": ("data_dir",), "teacher": ("cache_path", "weights_path", "batch_size"),
+                       "model": ("fixed_length",)}
+
+
+# Fields added after checkpoints were first written: at their default they leave the fingerprint as it was,
+# so a model trained before they existed is still found (it was trained with exactly that default).
+_ADDED_FIELDS = {("model", "adaptive_conditioning"): "concat", ("model", "lengths"): (),
+                 ("model", "policy_tolerance"): 0.005, ("training", "validation_samples"): 0}
 
 
 def _slug(name: str) -> str:

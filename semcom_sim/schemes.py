@@ -168,6 +168,10 @@ BUILTIN_SCHEMES: tuple[Scheme, ...] = (
     Scheme("fixed-snr", {"model.adaptive": False, **_NO_KD,
                          "training.ebno_db_range": (Ref("compare.fixed_ebno_db"), Ref("compare.fixed_ebno_db"))},
            description="no KD, no adaptive module, trained at compare.fixed_ebno_db only (DeepJSCC practice)"),
+    Scheme("adaptive-length", {"model.lengths": Ref("compare.lengths", fallback="model.auto_lengths"),
+                               "model.adaptive_conditioning": "film",
+                               "training.validation_samples": Ref("compare.policy_validation_samples")},
+           description="proposed with nested lengths: sends L*(q) of compare.lengths for the fed-back SNR level q"),
 )
 BUILTIN_NAMES: tuple[str, ...] = tuple(s.name for s in BUILTIN_SCHEMES)
 
@@ -186,6 +190,11 @@ def _resolve_value(value: Any, scenario: Scenario, where: str) -> Any:
     return value
 
 
+RESOLVING: list[str] = []
+"""The patches being applied (innermost last): a scenario built by a patch is a scheme's own scenario, whose
+schemes were checked by the scenario it came from, so it does not resolve them again."""
+
+
 def apply_patch(scenario: Scenario, patch: Mapping[str, Any], where: str) -> Scenario:
     """``scenario`` with the ``"section.field"`` values of ``patch`` (refs read from ``scenario``) set;
     any bad key or value fails with one line that starts with ``where``."""
@@ -202,11 +211,14 @@ def apply_patch(scenario: Scenario, patch: Mapping[str, Any], where: str) -> Sce
         if name not in known:
             unknown_field(section, name, known, f"{where}: {key!r}")
         sections.setdefault(section, {})[name] = _resolve_value(value, scenario, f"{where}: {key!r}")
+    RESOLVING.append(where)  # the patched scenario does not resolve its schemes again
     try:
         replaced = {s: dataclasses.replace(getattr(scenario, s), **fields) for s, fields in sections.items()}
         return dataclasses.replace(scenario, **replaced)
     except ScenarioError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
+    finally:
+        RESOLVING.pop()
 
 
 def resolve_scheme(scenario: Scenario, name: str) -> Scenario:

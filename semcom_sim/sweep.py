@@ -17,7 +17,9 @@ points of the same model (``model_id``) and computes the rest. Each point draws 
 :func:`point_seed`, so a resumed sweep reproduces the rows of an uninterrupted one.
 
 This module is generic: it knows nothing of TensorFlow or Sionna. The evaluator is a callable
-``make_batches(ebno_db, seed)`` that yields ``(num_correct, num_samples)`` per batch.
+``make_batches(ebno_db, seed)`` that yields ``(num_correct, num_samples)`` per batch, or
+``(num_correct, num_samples, channel_uses)`` with the complex channel uses the batch's samples sent (the
+row's ``channel_uses`` is then their mean per sample).
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from semcom_sim.errors import ScenarioError
-from semcom_sim.results import CONDITION_COLUMNS, ResultsStore, point_key
+from semcom_sim.results import CONDITION_COLUMNS, RESULT_COLUMNS, ResultsStore, point_key
 
-__all__ = ["wilson_interval", "difference_interval", "point_seed", "run_sweep", "SweepPoint", "PointResult",
+__all__ = ["wilson_interval", "difference_interval", "paired_difference", "mcnemar_p_value", "point_seed",
+           "run_sweep", "SweepPoint", "PointResult",
            "evaluate_point", "Executor", "InProcessExecutor"]
 
 _STATUS_TEXT = {"ci": "reached CI target", "max_samples": "reached max samples"}
@@ -89,6 +92,44 @@ def difference_interval(correct_a: int, total_a: int, correct_b: int, total_b: i
     low = diff - math.sqrt((p_a - low_a) ** 2 + (high_b - p_b) ** 2)
     high = diff + math.sqrt((high_a - p_a) ** 2 + (p_b - low_b) ** 2)
     return diff, low, high
+
+
+def mcnemar_p_value(better: int, worse: int) -> float:
+    """Exact two-sided McNemar p-value of ``better`` vs ``worse`` discordant pairs: twice the smaller tail
+    of Binomial(better + worse, 1/2), capped at 1 (1 when there is no discordant pair)."""
+    n, k = int(better) + int(worse), min(int(better), int(worse))
+    if n == 0:
+        return 1.0
+    log_half = n * math.log(0.5)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half for i in range(k + 1)]
+    top = max(terms)
+    tail = math.exp(top) * sum(math.exp(t - top) for t in terms)
+    return min(1.0, 2.0 * tail)
+
+
+def paired_difference(correct_a, correct_b, confidence: float = 0.95) -> dict:
+    """Accuracy difference ``p_a - p_b`` of two models (or settings) on the **same** samples, channel and
+    noise draws: ``correct_a``, ``correct_b`` are per-sample booleans of equal length.
+
+    Returns ``difference``; ``low``, ``high``: the Wald interval with the paired variance
+    ``(b + w - (b - w)^2 / n) / n^2`` (``b``/``w``: samples right only with ``a`` / only with ``b``);
+    ``p_value``: exact McNemar (:func:`mcnemar_p_value`); ``better``, ``worse``: the discordant counts;
+    ``samples``: ``n``.
+    """
+    a = [bool(v) for v in correct_a]
+    b = [bool(v) for v in correct_b]
+    if len(a) != len(b) or not a:
+        raise ValueError(f"paired_difference needs two non-empty outcome lists of one length, got {len(a)} and "
+                         f"{len(b)}")
+    n = len(a)
+    better = sum(x and not y for x, y in zip(a, b))
+    worse = sum(y and not x for x, y in zip(a, b))
+    diff = (better - worse) / n
+    var = max(better + worse - (better - worse) ** 2 / n, 0.0) / n ** 2
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    half = z * math.sqrt(var)
+    return {"difference": diff, "low": diff - half, "high": diff + half,
+            "p_value": mcnemar_p_value(better, worse), "better": better, "worse": worse, "samples": n}
 
 
 def point_seed(base_seed: int, scheme: str, ebno_db: float) -> int:
@@ -177,18 +218,21 @@ def _validate_sweep_args(ebno_db, ci_half_width, confidence, min_samples, max_sa
 
 
 def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, confidence: float,
-               min_samples: int, max_samples: int, pbar) -> tuple[int, int, float, float, str]:
+               min_samples: int, max_samples: int, pbar) -> tuple[int, int, float, float, str, float | None]:
     correct = total = 0
+    uses: float | None = None
     low, high = 0.0, 1.0
     batches = make_batches(ebno, seed)
     try:
         while True:
             try:
-                k, n = next(batches)
+                batch = next(batches)
             except StopIteration:
                 raise RuntimeError(f"make_batches stopped at Eb/N0 {ebno:g} dB after {total} samples; it must "
                                    "yield (num_correct, num_samples) until the sweep stops") from None
-            k, n = int(k), int(n)
+            k, n = int(batch[0]), int(batch[1])
+            if len(batch) > 2:  # the channel uses the batch's samples sent, summed
+                uses = (uses or 0.0) + float(batch[2])
             if n <= 0 or not 0 <= k <= n:
                 raise ValueError(f"make_batches yielded (num_correct={k}, num_samples={n}) "
                                  f"at Eb/N0 {ebno:g} dB; need num_samples > 0 and "
@@ -200,9 +244,9 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
             pbar.update(n)
             pbar.set_postfix_str(f"acc={correct / total:.4f} ±{half:.4f}", refresh=False)
             if total >= min_samples and half <= ci_half_width:
-                return correct, total, low, high, "ci"
+                return correct, total, low, high, "ci", None if uses is None else uses / total
             if total >= max_samples:
-                return correct, total, low, high, "max_samples"
+                return correct, total, low, high, "max_samples", None if uses is None else uses / total
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -240,6 +284,7 @@ class PointResult:
     ci_high: float
     stop: str
     runtime_s: float
+    channel_uses: float | None = None
 
 
 def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
@@ -247,10 +292,10 @@ def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Itera
     """Draws ``make_batches(point.ebno_db, point.seed)`` until the point's stopping rule holds."""
     start = time.perf_counter()
     bar = pbar if pbar is not None else tqdm(total=point.max_samples, disable=True)
-    correct, samples, low, high, stop = _run_point(
+    correct, samples, low, high, stop, uses = _run_point(
         make_batches, point.ebno_db, point.seed, ci_half_width=point.ci_half_width, confidence=point.confidence,
         min_samples=point.min_samples, max_samples=point.max_samples, pbar=bar)
-    return PointResult(correct, samples, low, high, stop, time.perf_counter() - start)
+    return PointResult(correct, samples, low, high, stop, time.perf_counter() - start, uses)
 
 
 class Executor(abc.ABC):
@@ -297,9 +342,10 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
 
     ``condition`` holds the row's test-condition columns (``semcom_sim.results.CONDITION_COLUMNS``,
     e.g. from :func:`semcom_sim.results.condition_of`). For each point in order: a completed row of the
-    same point (scheme, channel, condition, Eb/N0) and ``model_id`` in ``store`` is reused (status ``resumed``). Otherwise ``make_batches(ebno_db, point_seed(base_seed,
-    scheme, ebno_db))`` is iterated; it yields ``(num_correct, num_samples)`` per Monte Carlo batch until
-    closed. Batches are drawn until at least ``min_samples`` samples are done and the Wilson interval's
+    same point (scheme, channel, condition, Eb/N0) and ``model_id`` in ``store`` is reused (status
+    ``resumed``). Otherwise ``make_batches(ebno_db, point_seed(base_seed, scheme, ebno_db))`` is
+    iterated; it yields ``(num_correct, num_samples[, channel_uses])`` per Monte Carlo batch until closed.
+    Batches are drawn until at least ``min_samples`` samples are done and the Wilson interval's
     half-width is at most ``ci_half_width`` (``stop="ci"``), or until ``max_samples`` samples are done
     (``stop="max_samples"``; samples may exceed it by less than one batch). The row is then put into
     ``store`` at once and a line of the status table is printed to ``stream``.
@@ -348,9 +394,10 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
                 "esno_db": float(esno_db_of(ebno)), "accuracy": result.correct / result.samples,
                 "ci_low": result.ci_low, "ci_high": result.ci_high, "samples": result.samples,
                 "correct": result.correct, "no": float(no_of(ebno)), "stop": result.stop,
-                "runtime_s": result.runtime_s, "model_id": str(model_id),
+                "runtime_s": result.runtime_s, "model_id": str(model_id), "channel_uses": result.channel_uses,
                 **{c: condition.get(c) for c in CONDITION_COLUMNS},
             }
+            row = {c: row[c] for c in RESULT_COLUMNS}  # in file order
             store.put(row)
             rows.append(row)
             table.row(row, _STATUS_TEXT[result.stop])

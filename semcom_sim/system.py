@@ -7,7 +7,7 @@ import dataclasses
 import keras
 from keras import ops
 
-from semcom_sim.phy import AnalogLink
+from semcom_sim.phy import AnalogLink, seed_generators
 from semcom_sim.phy.base import Link
 from semcom_sim.phy.digital import DigitalLink
 from semcom_sim.scenario import Model, Phy, Scenario, ScenarioError
@@ -16,13 +16,23 @@ from semcom_sim.semantic import (
     ConvBackbone,
     DenseBackbone,
     GaussianSampler,
+    LengthMask,
+    LengthPolicy,
+    LengthSampler,
     SemanticDecoder,
     SemanticEncoder,
     TextBackbone,
     gaussian_kl,
+    policy_grid_db,
 )
 from semcom_sim.semantic.codec import BitCodec, IdentityCodec
 from semcom_sim.semantic.quantizer import UniformQuantizer
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds Python, NumPy, TensorFlow/Keras and Sionna's generators."""
+    keras.utils.set_random_seed(int(seed))
+    seed_generators(seed)
 
 
 def make_backbone(model: Model, vocab_size: int | None = None) -> keras.layers.Layer:
@@ -84,7 +94,14 @@ class SemanticLink(keras.Model):
     float32); ``ebno_db`` in dB, a scalar or one value per frame [num_frames(batch)] float32.
     Output: dict of ``logits`` [batch, num_classes], ``kl`` [batch] (nats), and per sample [batch]:
     ``snr_tx_db`` (known at the transmitter), ``snr_hat_db`` (receiver's pilot estimate),
-    ``snr_eff_db`` (after LMMSE), ``snr_true_db`` (genie, diagnostics only), ``no`` (N0 per sample).
+    ``snr_eff_db`` (after LMMSE), ``snr_true_db`` (genie, diagnostics only), ``no`` (N0 per sample),
+    ``channel_uses`` (complex channel uses sent).
+
+    Keyword inputs of :meth:`call` for the studies that prove what the transmitter does with the SNR
+    (every other draw stays the same, so results are paired): ``fed_snr_db`` (a scalar or [batch]:
+    what the transmitter is told instead of what it learned by sounding), ``snr_permutation``
+    ([batch] int32: the learned SNRs permuted across the batch) and ``length`` (nested lengths: a scalar
+    or [batch], the channel uses to send whatever the policy says).
 
     :param num_classes: classes of the task.
     :param model: the ``model`` section of a scenario (a :class:`Model` or its dict).
@@ -111,7 +128,14 @@ class SemanticLink(keras.Model):
         self.digital = m.transmission == "digital"
         self.encoder = SemanticEncoder(make_backbone(m, vocab_size), self.latent_dim, name="encoder")
         self.sampler = GaussianSampler(seed=seed, name="sampler")
-        self.adaptive = ChannelAdaptiveModule(m.adaptive_hidden_ratio, name="adaptive") if m.adaptive else None
+        self.adaptive = (ChannelAdaptiveModule(m.adaptive_hidden_ratio, conditioning=m.adaptive_conditioning,
+                                               name="adaptive") if m.adaptive else None)
+        self.nested = bool(m.lengths)
+        if self.nested:  # created only for nested lengths, so other models keep their random streams
+            self.length_sampler = LengthSampler(m.lengths, seed=None if seed is None else seed + 7919,
+                                                name="length_sampler")
+            self.length_policy = LengthPolicy(policy_grid_db(), m.num_channel_uses, name="length_policy")
+            self.length_mask = LengthMask(name="length_mask")
         self.decoder = SemanticDecoder(num_classes, m.decoder_units, name="decoder")
         if self.digital:  # the separation baseline: quantiser, bits, 5G LDPC + QAM
             self.quantizer = UniformQuantizer(m.quant_bits, name="quantizer")
@@ -133,9 +157,12 @@ class SemanticLink(keras.Model):
         images_shape = tuple(input_shape[0])
         latent_dim = self.latent_dim
         self.encoder.build(images_shape)
+        side = 2 if self.nested else 1  # the SNR, and L / n with nested lengths
         if self.adaptive is not None:
-            self.adaptive.build((None, latent_dim), (None, 1))
-        self.decoder.build((None, latent_dim), (None, 2))
+            self.adaptive.build((None, latent_dim), (None, side))
+        self.decoder.build((None, latent_dim), (None, side + 1))
+        if self.nested:
+            self.length_policy.build()
         if self.feature_head is not None:
             self.feature_head.build((None, latent_dim))
 
@@ -150,25 +177,53 @@ class SemanticLink(keras.Model):
         """OFDM frames that a batch of ``batch_size`` samples occupies."""
         return self.link.num_frames(batch_size)
 
-    def transmit_features(self, z, snr_tx_db):
+    def _length_fraction(self, length, batch):
+        """``L / n`` [batch, 1] (1 without a length)."""
+        if length is None:
+            return ops.ones((batch, 1), "float32")
+        return ops.cast(length, "float32")[:, None] / float(self.model_cfg.num_channel_uses)
+
+    def choose_length(self, snr_tx_db, training: bool = False):
+        """Channel uses each sample sends [batch] float32 (nested lengths), ``None`` otherwise: drawn from
+        ``model.lengths`` while training; ``model.fixed_length`` if set; else ``L*(q)`` of the length
+        policy for the fed-back SNR ``snr_tx_db`` [batch]."""
+        if not self.nested:
+            return None
+        if training:
+            return self.length_sampler(snr_tx_db)
+        if self.model_cfg.fixed_length is not None:
+            return ops.full(ops.shape(snr_tx_db), float(self.model_cfg.fixed_length), "float32")
+        return self.length_policy(snr_tx_db)
+
+    def transmit_features(self, z, snr_tx_db, length=None):
         """What the transmitter sends for latent ``z`` [batch, d], knowing ``snr_tx_db`` [batch, 1]: the
-        adaptive module's re-weighting (if on), or for the digital link the quantised ``tanh(z)``."""
+        adaptive module's re-weighting (if on; with nested lengths it also sees ``L / n``) masked to the
+        first ``length`` [batch] channel uses, or for the digital link the quantised ``tanh(z)``."""
         if self.adaptive is not None:
-            z = self.adaptive(z, snr_tx_db)
+            side = snr_tx_db
+            if self.nested:
+                side = ops.concatenate([snr_tx_db, self._length_fraction(length, ops.shape(z)[0])], axis=-1)
+            z = self.adaptive(z, side)
+        if self.nested and length is not None:
+            z = self.length_mask(z, length)
         if self.quantizer is not None:
             z = self.quantizer(ops.tanh(z))
         return z
 
-    def classify(self, received, snr_hat_db, snr_eff_db):
+    def classify(self, received, snr_hat_db, snr_eff_db, length=None):
         """Logits [batch, num_classes] from the received features and the receiver's SNR estimates
-        ([batch] each, dB); a link whose decoder sees no SNR (digital: hard decisions) feeds zeros."""
+        ([batch] each, dB), and with nested lengths ``L / n``; a link whose decoder sees no SNR
+        (digital: hard decisions) feeds zeros."""
+        batch = ops.shape(received)[0]
         if self.link.decoder_sees_snr:
             snr_rx_db = ops.stack([snr_hat_db, snr_eff_db], axis=-1)
         else:
-            snr_rx_db = ops.zeros((ops.shape(received)[0], 2), "float32")
+            snr_rx_db = ops.zeros((batch, 2), "float32")
+        if self.nested:
+            snr_rx_db = ops.concatenate([snr_rx_db, self._length_fraction(length, batch)], axis=-1)
         return self.decoder(received, snr_rx_db)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, fed_snr_db=None, snr_permutation=None, length=None):
         images, ebno_db = inputs
         batch = images.shape[0]
         if batch is None:
@@ -183,18 +238,31 @@ class SemanticLink(keras.Model):
         extra = {"projected_features": self.feature_head(mu)} if self.feature_head is not None else {}
         if training and self.link.error_free_while_training:  # e.g. the digital bit pipe: no channel drawn
             zeros = ops.zeros((batch,), "float32")
-            received = self.transmit_features(z, zeros[:, None])
+            length = self.choose_length(zeros, training)
+            received = self.transmit_features(z, zeros[:, None], length)
             snr = {"snr_tx_db": zeros, "snr_hat_db": zeros, "snr_eff_db": zeros, "snr_true_db": zeros}
         else:
             h, h_sound = self.link.draw_channel(num_frames)
             snr_tx_db = self.link.sound(h_sound, no, batch)
-            sent = self.transmit_features(z, snr_tx_db[:, None])
-            rx = self.link.transmit(self.codec.encode(sent), h, no)
+            if snr_permutation is not None:
+                snr_tx_db = ops.take(snr_tx_db, snr_permutation)
+            if fed_snr_db is not None:
+                snr_tx_db = ops.broadcast_to(ops.cast(fed_snr_db, "float32"), (batch,))
+            if length is not None and self.nested:  # forced: the policy fit and the studies
+                length = ops.broadcast_to(ops.cast(length, "float32"), (batch,))
+            else:
+                length = self.choose_length(snr_tx_db, training)
+            sent = self.transmit_features(z, snr_tx_db[:, None], length)
+            rx = self.link.transmit(self.codec.encode(sent), h, no, num_active=length)
             received = self.codec.decode(rx.features)
+            if length is not None:
+                received = self.length_mask(received, length)
             snr = {"snr_tx_db": snr_tx_db, "snr_hat_db": rx.snr_hat_db, "snr_eff_db": rx.snr_eff_db,
                    "snr_true_db": rx.snr_true_db}
-        logits = self.classify(received, snr["snr_hat_db"], snr["snr_eff_db"])
-        return {"logits": logits, "kl": kl, **snr, "no": self.link.frame_values(no, batch), **extra}
+        logits = self.classify(received, snr["snr_hat_db"], snr["snr_eff_db"], length)
+        uses = length if length is not None else ops.full((batch,), float(self.model_cfg.num_channel_uses), "float32")
+        return {"logits": logits, "kl": kl, **snr, "no": self.link.frame_values(no, batch), "channel_uses": uses,
+                **extra}
 
     def build_for(self, image_shape: tuple[int, ...]) -> SemanticLink:
         """Creates the weights for images of ``image_shape`` (needed before loading weights)."""

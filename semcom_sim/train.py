@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -20,25 +21,21 @@ from tqdm.auto import tqdm
 
 from semcom_sim.data import Dataset
 from semcom_sim.data.base import seeded_rng, stratified_indices
+from semcom_sim.evaluate import fit_length_policy
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
-from semcom_sim.phy import seed_generators, uniform_ebno_db
+from semcom_sim.phy import uniform_ebno_db
 from semcom_sim.results import CHECKPOINTS_DIR
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
-from semcom_sim.system import SemanticLink, build_model_for
+from semcom_sim.system import SemanticLink, build_model_for, seed_everything
 from semcom_sim.teacher.cache import CacheError, TeacherCache, cache_checksum
 
 __all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model", "training_rows", "load_or_train",
+           "load_resolved", "validation_rows", "fit_policy",
            "recompute_batch_norm_statistics"]
 
 _BATCH_NORM_STREAM = 211  # seeded_rng stream of the batch order that recomputes the normalisation statistics
-
-
-def seed_everything(seed: int) -> None:
-    """Seeds Python, NumPy, TensorFlow/Keras and Sionna's generators."""
-    keras.utils.set_random_seed(int(seed))
-    seed_generators(seed)
 
 
 @dataclass(frozen=True)
@@ -98,15 +95,30 @@ def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_c
     return train_step
 
 
+def validation_rows(scenario: Scenario, dataset: Dataset) -> np.ndarray:
+    """Positions of the ``training.validation_samples`` training samples held out from training (stratified,
+    seeded by ``data.seed``; the same for every scheme); empty when there are none."""
+    count = scenario.training.validation_samples
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    if count >= dataset.x_train.shape[0]:
+        raise ScenarioError(f"training.validation_samples: {count} leaves none of the {dataset.x_train.shape[0]} "
+                            "training samples to train on")
+    return np.sort(stratified_indices(dataset.y_train, count, seeded_rng(scenario.data.seed, 107),
+                                      "training.validation_samples"))
+
+
 def training_rows(scenario: Scenario, dataset: Dataset) -> np.ndarray:
-    """Positions of the training samples used: all, or a stratified ``training.train_fraction`` of them
-    (the same rows for every scheme and distillation mode of a scenario)."""
-    num = dataset.x_train.shape[0]
+    """Positions of the training samples used: all but the held-out :func:`validation_rows`, or a stratified
+    ``training.train_fraction`` of those (the same rows for every scheme and distillation mode of a
+    scenario)."""
+    pool = np.setdiff1d(np.arange(dataset.x_train.shape[0]), validation_rows(scenario, dataset))
     fraction = scenario.training.train_fraction
     if fraction >= 1.0:
-        return np.arange(num)
-    count = max(dataset.num_classes, int(round(fraction * num)))
-    return stratified_indices(dataset.y_train, count, seeded_rng(scenario.data.seed, 103), "training.train_fraction")
+        return pool
+    count = max(dataset.num_classes, int(round(fraction * pool.size)))
+    return pool[stratified_indices(dataset.y_train[pool], count, seeded_rng(scenario.data.seed, 103),
+                                   "training.train_fraction")]
 
 
 class CachedTeacherTargets:
@@ -288,7 +300,29 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
                                    if k not in ("epoch", "stage", "seconds"))
             log(f"[{label}] epoch {epoch}/{total_epochs}  {parts_text}  ({record['seconds']:.1f} s)")
     set_trainable_parts(model, ("all",))
+    if model.nested:
+        fit_policy(model, resolved, dataset, log=log)
     return model, history
+
+
+def fit_policy(model: SemanticLink, scenario: Scenario, dataset: Dataset, log: Callable[[str], None] = print) -> dict:
+    """Fits the length policy of a model with nested lengths on the held-out training samples
+    (:func:`validation_rows`) at every whole dB of ``training.ebno_db_range``
+    (:func:`~semcom_sim.evaluate.fit_length_policy`); keeps the fit in ``model.length_policy_fit``."""
+    cfg = scenario.training
+    rows = validation_rows(scenario, dataset)
+    low, high = cfg.ebno_db_range
+    grid = np.arange(math.ceil(low), math.floor(high) + 0.5, 1.0)
+    start = time.perf_counter()
+    fit = fit_length_policy(model, dataset.x_train[rows], dataset.y_train[rows], grid,
+                            tolerance=scenario.model.policy_tolerance, seed=cfg.seed + 50_000,
+                            batch_size=min(1000, rows.size), jit_compile=cfg.jit_compile)
+    fit["seconds"] = round(time.perf_counter() - start, 1)
+    seen = [(q, length) for q, length, n in zip(fit["levels_db"], fit["policy"], fit["samples"]) if n]
+    log(f"[length policy] L*(q) on {rows.size} held-out samples, {len(grid)} Eb/N0 points "
+        f"({fit['seconds']:.0f} s): " + ", ".join(f"{q:g} dB -> {length}" for q, length in seen))
+    model.length_policy_fit = fit
+    return fit
 
 
 def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset,
@@ -303,6 +337,7 @@ def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scena
             "teacher_feature_dim": model.teacher_feature_dim,
             "scenario": resolved.to_dict(), "history": history,
             "stages": [dataclasses.asdict(stage) for stage in resolved.training.resolved_stages()],
+            "length_policy": getattr(model, "length_policy_fit", None),
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                          "sionna": importlib.metadata.version("sionna-no-rt")}}
     atomic_write_text(checkpoint.meta_path, json.dumps(meta, indent=2))
@@ -312,8 +347,14 @@ def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset
                     for_test: bool = False) -> SemanticLink:
     """Rebuilds the scheme's model and loads its weights; ``for_test``: with the scheme's test patch
     (its evaluation ``phy``) applied."""
-    meta = json.loads(checkpoint.meta_path.read_text())
     resolved = (resolve_test_scenario if for_test else resolve_scheme)(scenario, checkpoint.scheme)
+    return load_resolved(checkpoint, resolved, dataset)
+
+
+def load_resolved(checkpoint: Checkpoint, resolved: Scenario, dataset: Dataset) -> SemanticLink:
+    """Builds the model of an already resolved scenario (e.g. a test-time study variant of the scheme that
+    made ``checkpoint``) and loads the checkpoint's weights into it."""
+    meta = json.loads(checkpoint.meta_path.read_text())
     model = build_model_for(resolved, dataset, meta.get("teacher_feature_dim"))
     model.load_weights(str(checkpoint.weights_path))
     return model

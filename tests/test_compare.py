@@ -15,7 +15,7 @@ from semcom_sim import Compare, Model, Phy, Scenario, ScenarioError, Training, l
 from semcom_sim.data import Dataset
 from semcom_sim.experiment import Variant, fraction_scenario
 from semcom_sim.losses import CrossEntropyRateLoss
-from semcom_sim.results import FIGURES, RESULT_COLUMNS, ResultsStore, read_results
+from semcom_sim.results import FIGURES, RESULT_COLUMNS, ResultsStore, read_adaptation, read_results
 from semcom_sim.scenario import SCHEMES
 from semcom_sim.schemes import resolve_scheme
 from semcom_sim.semantic.quantizer import features_to_bits
@@ -191,11 +191,19 @@ def test_compare_writes_one_table_with_every_scheme_and_condition(compared):
             for e in points:
                 assert (scheme, condition, e) in keys
     base = scenario.phy
-    studies = {(r["variant"], r["snr_feedback_bits"], r["snr_feedback_delay_ms"], r["train_fraction"])
-               for r in rows if r["variant"]}
+    studies = {(r["scheme"], r["variant"], r["snr_feedback_bits"], r["snr_feedback_delay_ms"], r["train_fraction"])
+               for r in rows if r["variant"] and r["variant"] != "length"}
     bits, delay = base.snr_feedback_bits, base.snr_feedback_delay_ms
-    assert studies == {("feedback", 2, delay, 1.0), ("feedback", 8, delay, 1.0), ("stale", bits, 20.0, 1.0),
-                       ("fraction", bits, delay, 0.5), ("fraction", bits, delay, 1.0)}
+    robust = {("feedback", 2, delay, 1.0), ("feedback", 8, delay, 1.0), ("stale", bits, 20.0, 1.0)}
+    assert studies == ({(s, *v) for s in cfg.robustness_schemes for v in robust}
+                       | {(s, "fraction", bits, delay, f) for s in cfg.fraction_schemes for f in (0.5, 1.0)})
+    # the SNR-blind reference of nested lengths: every length at every point, and what each row sent
+    lengths = scenario.model.auto_lengths
+    fixed = {(r["fixed_length"], r["ebno_db"]): r["channel_uses"] for r in rows if r["variant"] == "length"}
+    assert fixed == {(length, e): float(length) for length in lengths for e in points}
+    deployed = [r for r in rows if r["scheme"] == "adaptive-length" and not r["variant"]]
+    assert deployed and all(min(lengths) <= r["channel_uses"] <= max(lengths) for r in deployed)
+    assert all(r["channel_uses"] == scenario.model.num_channel_uses for r in rows if r["scheme"] == "proposed")
     for r in rows:
         assert not r["variant"] or (r["channel"], r["csi"]) == (base.channel, base.csi)
         assert r["ci_low"] <= r["accuracy"] <= r["ci_high"] and r["samples"] >= scenario.sweep.min_samples
@@ -230,6 +238,15 @@ def test_compare_cost_distillation_summary_and_figures(compared):
     assert len(run) == 1 and run[0]["command"].startswith("semcom-sim compare")
     for name in FIGURES.values():
         assert (out / name).stat().st_size > 10_000, name
+    adaptation = read_adaptation(out / "adaptation.csv")
+    grid = scenario.compare.mismatch_ebno_db
+    cells = {(r["fed_ebno_db"], r["ebno_db"]) for r in adaptation if r["study"] == "mismatch"}
+    assert cells == {(a, b) for a in grid for b in grid}
+    for r in adaptation:
+        if r["study"] == "mismatch" and r["fed_ebno_db"] == r["ebno_db"]:
+            assert r["difference"] == 0.0 and r["better"] == r["worse"] == 0  # the matched cell against itself
+    assert {r["study"] for r in adaptation} == {"mismatch", "deployed", "shuffle", "gate"}
+    assert "## Channel adaptation: `adaptive-length` (nested lengths)" in summary
 
 
 @pytest.mark.slow

@@ -20,6 +20,8 @@ from semcom_sim.report.figures import (
     plot_cost,
     plot_distillation,
     plot_fraction,
+    plot_length_adaptation,
+    plot_mismatch,
     plot_robustness,
     save_figure,
     time_to_target,
@@ -45,7 +47,8 @@ EBNO = (-4.0, 0.0, 4.0, 8.0)
 CONDITIONS = ("AWGN/perfect", "TDL-A/ls", "CDL-C/ls")
 BASE = "TDL-A/ls"
 CSV_COLUMNS = RESULT_COLUMNS
-_COLUMN = {"feedback": "snr_feedback_bits", "stale": "snr_feedback_delay_ms", "fraction": "train_fraction"}
+_COLUMN = {"feedback": "snr_feedback_bits", "stale": "snr_feedback_delay_ms", "fraction": "train_fraction",
+           "length": "fixed_length"}
 
 
 # -- synthetic data --------------------------------------------------------------------------------
@@ -519,3 +522,49 @@ def test_compare_notebook_skips_missing_files(tmp_path, monkeypatch, venv_kernel
     assert "skipped the data-requirement figure" in text
     text, images, _ = _execute(tmp_path / "absent", venv_kernel, monkeypatch)
     assert not images and "not found" in text
+
+
+# -- 6. channel adaptation --------------------------------------------------------------------------
+
+def _length_rows():
+    rows = []
+    for e in EBNO:
+        deployed = _row("adaptive-length", BASE, e, _acc(e, 1.0))
+        deployed["channel_uses"] = 64.0 if e < 4 else 16.0
+        rows.append(deployed)
+        for length in (4, 16, 64):
+            row = _row("adaptive-length", BASE, e, _acc(e, 1.0 + 16 / length), variant="length", value=length)
+            row["channel_uses"] = float(length)
+            rows.append(row)
+    return rows
+
+
+def test_length_adaptation_draws_every_fixed_length_and_the_policy(tmp_path):
+    policy = {"levels_db": [-2.0, 2.0, 6.0], "samples": [300, 0, 400], "raw": [64, 64, 16], "policy": [64, 64, 16],
+              "lengths": [4, 16, 64], "tolerance": 0.005}
+    fig = plot_length_adaptation(_length_rows(), policy=policy)
+    accuracy, uses, table = fig.axes[:3]
+    assert [ln.get_label() for ln in accuracy.lines] == ["L = 4", "L = 16", "L = 64", "L*(q) (deployed)"]
+    assert list(uses.lines[-1].get_ydata()) == [64.0, 64.0, 16.0, 16.0]  # what the deployed policy sent
+    assert list(table.lines[1].get_xdata()) == [-2.0, 6.0]  # only the levels that held-out samples reached
+    assert len(plot_length_adaptation(_length_rows()).axes) == 2  # no policy: no third panel
+    save_figure(fig, tmp_path / "length.png")
+    assert (tmp_path / "length.png").read_bytes().startswith(PNG_SIGNATURE)
+    with pytest.raises(ValueError, match="no length rows"):
+        plot_length_adaptation(_results())
+
+
+def test_mismatch_matrix_cells_and_errors():
+    rows = []
+    for a in (0.0, 12.0):
+        for b in (0.0, 12.0):
+            rows.append(dict(scheme="adaptive-length", study="mismatch", ebno_db=b, fed_ebno_db=a,
+                             accuracy=0.5 + 0.02 * b - (0.1 if a > b else 0.0), channel_uses=64.0 if a == 0 else 16.0,
+                             difference=0.0 if a == b else (-0.1 if a > b else 0.0), p_value=0.001 if a > b else 1.0))
+    fig = plot_mismatch(rows)
+    accuracy, uses = fig.axes[:2]  # two heatmaps (their colour bars follow)
+    texts = [t.get_text() for t in accuracy.texts]
+    assert "0.400\n-10.0*" in texts and "0.740\n+0.0" in texts and "0.500" in texts
+    assert sorted(t.get_text() for t in uses.texts) == ["16.0", "16.0", "64.0", "64.0"]
+    with pytest.raises(ValueError, match="no mismatch rows"):
+        plot_mismatch([dict(r, study="shuffle") for r in rows])

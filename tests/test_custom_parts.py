@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from semcom_sim import Model, Scenario, ScenarioError, load_scenario
-from semcom_sim.experiment import compare
+from semcom_sim.experiment import compare, run
 from semcom_sim.results import read_cost, read_results
-from semcom_sim.experiment import run
 from semcom_sim.system import build_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,8 +5,8 @@ import pytest
 
 from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Sweep, Training
 from semcom_sim.data import load_dataset
-from semcom_sim.results import read_results
 from semcom_sim.experiment import run
+from semcom_sim.results import read_results
 
 RGB = Data(dataset="synthetic", num_train=256, num_test=128, image_shape=(32, 32, 3))
 

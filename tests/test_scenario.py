@@ -424,6 +424,7 @@ def test_a_renamed_field_given_by_its_old_name_names_the_new_one(tmp_path, old, 
     with pytest.raises(ScenarioError, match=f"^scheme 'old': '{old}': renamed to {new}$"):
         Scenario(name="s", schemes=(Scheme("old", {old: value}),), sweep=semcom_sim.Sweep(schemes=("old",)))
     path = tmp_path / "old.py"
-    path.write_text(f"from semcom_sim import *\nscenario = Scenario(name='s', {section}={cls.__name__}({name}={value}))\n")
+    path.write_text("from semcom_sim import *\n"
+                    f"scenario = Scenario(name='s', {section}={cls.__name__}({name}={value}))\n")
     with pytest.raises(ScenarioError, match=f"^{expected}$"):
         load_scenario(path)

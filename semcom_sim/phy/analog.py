@@ -4,7 +4,9 @@ Mapping (the project's convention, see docs/conventions.md):
 
 * a sample's ``2 n`` real features become ``n`` complex symbols, pairs ``(2i, 2i+1)`` -> real, imag;
 * each sample is scaled to unit average energy per complex symbol (per-sample power normalisation,
-  so every frame has Es = 1 on its data resource elements);
+  so every frame has Es = 1 on its data resource elements); with nested lengths a sample sends only
+  its first ``L`` symbols, with unit average energy over those ``L``, and the rest of its slots stay
+  empty (zero energy): the symbols it sends see the same Es/N0 for every ``L``;
 * ``samples_per_frame = num_data_symbols // n`` samples are packed one after the other into a frame
   (Sionna's data-RE order); data REs left over and the slots of a partly filled last frame carry
   fixed unit-energy QPSK filler, so Es = 1 holds for every frame and the filler is discarded.
@@ -43,15 +45,24 @@ class FeatureMapper:
     def num_frames(self, batch_size: int) -> int:
         return self.packer.num_frames(batch_size)
 
-    def to_symbols(self, features: tf.Tensor) -> tf.Tensor:
-        """[batch, 2 n] float32 -> [batch, n] complex64 with unit average energy per sample."""
+    def to_symbols(self, features: tf.Tensor, num_active: tf.Tensor | None = None) -> tf.Tensor:
+        """[batch, 2 n] float32 -> [batch, n] complex64 with unit average energy per sample; with
+        ``num_active`` [batch], unit average energy over each sample's first ``num_active`` symbols and
+        zeros after them."""
         pairs = tf.reshape(features, [-1, self.num_channel_uses, 2])
-        energy = tf.reduce_mean(tf.reduce_sum(tf.square(pairs), axis=-1), axis=-1, keepdims=True)
+        if num_active is None:
+            energy = tf.reduce_mean(tf.reduce_sum(tf.square(pairs), axis=-1), axis=-1, keepdims=True)
+        else:
+            active = tf.cast(tf.range(self.num_channel_uses, dtype=tf.float32)[None, :]
+                             < tf.cast(num_active, tf.float32)[:, None], tf.float32)
+            pairs = pairs * active[..., None]
+            energy = (tf.reduce_sum(tf.square(pairs), axis=[1, 2])[:, None]
+                      / tf.maximum(tf.cast(num_active, tf.float32)[:, None], 1.0))
         pairs = pairs * tf.math.rsqrt(tf.maximum(energy, 1e-12))[..., None]
         return tf.complex(pairs[..., 0], pairs[..., 1])
 
-    def __call__(self, features: tf.Tensor) -> tf.Tensor:
-        return self.packer.pack(self.to_symbols(features))
+    def __call__(self, features: tf.Tensor, num_active: tf.Tensor | None = None) -> tf.Tensor:
+        return self.packer.pack(self.to_symbols(features, num_active))
 
 
 def symbols_to_features(symbols: tf.Tensor) -> tf.Tensor:
@@ -82,11 +93,12 @@ class AnalogLink(Link):
         """Share of a frame's data REs that carry samples (the rest is filler)."""
         return self.packer.used / self.packer.capacity
 
-    def transmit(self, features: tf.Tensor, h, no) -> LinkOutput:
-        """Sends ``features`` [batch, 2 n] float32; returns the equalised features [batch, 2 n] (not
-        rescaled) with the SNR estimates of each sample."""
+    def transmit(self, features: tf.Tensor, h, no, num_active: tf.Tensor | None = None) -> LinkOutput:
+        """Sends ``features`` [batch, 2 n] float32 (with ``num_active``: each sample's first channel uses
+        only); returns the equalised features [batch, 2 n] (not rescaled) with the SNR estimates of each
+        sample."""
         batch = features.shape[0]
-        out = self.ofdm(self.mapper(features), h, no)
+        out = self.ofdm(self.mapper(features, num_active), h, no)
         no_eff = self.packer.unpack(out.no_eff, batch)
         return LinkOutput(
             features=symbols_to_features(self.packer.unpack(out.x_hat, batch)),

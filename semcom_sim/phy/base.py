@@ -146,6 +146,8 @@ class Link(abc.ABC):
         return self.frame_values(self.ofdm.sound(h_sound, no), batch_size)
 
     @abc.abstractmethod
-    def transmit(self, x: tf.Tensor, h, no) -> LinkOutput:
+    def transmit(self, x: tf.Tensor, h, no, num_active: tf.Tensor | None = None) -> LinkOutput:
         """Sends one vector per sample ``x`` [batch, width] over the frames of ``h`` with noise variances
-        ``no`` [num_frames]; returns the receiver's :class:`LinkOutput`."""
+        ``no`` [num_frames]; returns the receiver's :class:`LinkOutput`. ``num_active`` [batch] (nested
+        lengths): the complex channel uses each sample really sends (its first ones; the rest of its
+        slots are empty), power normalised over those; ``None``: all of them."""

@@ -133,11 +133,14 @@ class DigitalLink(Link):
         """[num_frames, k] -> [batch, bits_per_sample] (drops the filler)."""
         return self.packer.unpack(frames, batch_size)
 
-    def transmit(self, bits: tf.Tensor, h, no) -> LinkOutput:
+    def transmit(self, bits: tf.Tensor, h, no, num_active: tf.Tensor | None = None) -> LinkOutput:
         """Sends ``bits`` [batch, bits_per_sample] (float32 or int, values in {0, 1}) over the frames
         of ``h`` with noise variances ``no`` [num_frames]; ``features`` of the output are the decoded
         bits [batch, bits_per_sample] float32 and ``block_error`` flags the samples of failed frames
-        (all ``k`` decoded information bits of the frame, filler included, compared)."""
+        (all ``k`` decoded information bits of the frame, filler included, compared). Every sample
+        sends its whole codeword share: ``num_active`` must be ``None``."""
+        if num_active is not None:
+            raise ValueError("DigitalLink sends whole codewords: nested lengths (num_active) need the analog link")
         batch = bits.shape[0]
         info = self.pack(bits)
         x = self.mapper(self.encoder(info))

@@ -8,7 +8,9 @@ What each figure shows, whichever command wrote the rows:
 - :func:`plot_robustness`: one scheme under SNR-feedback quantisation and delay;
 - :func:`plot_fraction`: accuracy vs training-data fraction;
 - :func:`plot_distillation`: validation accuracy vs cumulative training time;
-- :func:`plot_cost`: parameters, FLOPs and latency per scheme.
+- :func:`plot_cost`: parameters, FLOPs and latency per scheme;
+- :func:`plot_length_adaptation`: nested lengths: the length policy against every fixed length;
+- :func:`plot_mismatch`: the fed-SNR x true-SNR matrix of ``adaptation.csv``.
 
 The test condition of a results row is read from its typed columns (``channel``, ``csi``,
 ``variant``, ``snr_feedback_bits``, ``snr_feedback_delay_ms``, ``train_fraction``; see
@@ -22,17 +24,15 @@ draw. Schemes keep one colour and marker in every figure.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import math
-from collections.abc import Iterable
-
 import matplotlib
-from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 import numpy as np
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 
 def _backend_chosen() -> bool:
@@ -55,7 +55,7 @@ from semcom_sim.results import condition_name, read_results, row_condition  # no
 from semcom_sim.schemes import BUILTIN_NAMES  # noqa: E402
 
 __all__ = ["plot_accuracy", "plot_condition_grid", "plot_robustness", "plot_fraction", "plot_distillation",
-           "plot_cost", "time_to_target", "save_figure"]
+           "plot_cost", "plot_length_adaptation", "plot_mismatch", "time_to_target", "save_figure"]
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 _X_LABELS = {"ebno_db": "Eb/N0 [dB]", "esno_db": "Es/N0 [dB]"}
@@ -629,4 +629,132 @@ def plot_cost(rows: Iterable[dict]) -> Figure:
         ax.grid(True, axis="x", which="major", alpha=0.5)
     axes[0].set_yticks(y, labels, fontsize=8)
     axes[0].invert_yaxis()
+    return fig
+
+
+# -- 6. channel adaptation (nested lengths) ----------------------------------------------------------
+
+def plot_length_adaptation(rows: Iterable[dict], scheme: str = "adaptive-length", policy: dict | None = None,
+                           base: str | None = None) -> Figure:
+    """What a scheme with nested lengths sends and what it gets: the length policy against the SNR-blind
+    reference (every fixed length at every Eb/N0).
+
+    Panels: accuracy vs Eb/N0 and mean channel uses vs Eb/N0, the scheme as deployed (``variant`` empty,
+    black) and each fixed length (``variant="length"``, one colour per length); with ``policy`` (the
+    checkpoint's ``length_policy`` fit), a third panel with ``L*(q)`` and the raw per-level choice against
+    the fed-back SNR level ``q``.
+
+    :param rows: rows of ``results.csv``.
+    :param base: the test condition ``"CHANNEL/CSI"`` (default: the only one with ``length`` rows).
+    :raises ValueError: when the scheme has no ``length`` rows.
+    """
+    deployed: dict[str, list[dict]] = {}
+    fixed: dict[str, dict[float, list[dict]]] = {}
+    for row in rows:
+        cond = row_condition(row)
+        if cond is None or str(row["scheme"]) != scheme:
+            continue
+        if cond["variant"] == "":
+            deployed.setdefault(cond["label"], []).append(row)
+        elif cond["variant"] == "length":
+            fixed.setdefault(cond["label"], {}).setdefault(cond["value"], []).append(row)
+    if not fixed:
+        raise ValueError(f"no length rows (fixed-length reference) for scheme {scheme!r}")
+    if base is None:
+        if len(fixed) > 1:
+            raise ValueError(f"scheme {scheme!r} has length rows under several conditions "
+                             f"({', '.join(sorted(fixed))}); "
+                             "pass base=")
+        base = next(iter(fixed))
+    if base not in fixed:
+        raise ValueError(f"no length rows for scheme {scheme!r} under {base!r}")
+    channel, csi = _split_condition(base)
+    panels = 3 if policy else 2
+    fig = Figure(figsize=(5.0 * panels, 4.3), layout="constrained")
+    axes = fig.subplots(1, panels)
+    cmap = matplotlib.colormaps["viridis"]
+    lengths = sorted(fixed[base])
+    for k, length in enumerate(lengths):
+        color = cmap(0.1 + 0.8 * k / max(len(lengths) - 1, 1))
+        group = sorted(fixed[base][length], key=lambda r: float(r["ebno_db"]))
+        _curve(axes[0], group, lambda r: r.get("ebno_db"), f"L = {length:g}", color=color, marker=".", linewidth=1)
+        axes[1].plot([float(r["ebno_db"]) for r in group], [length] * len(group), color=color, linewidth=1)
+    if deployed.get(base):
+        group = sorted(deployed[base], key=lambda r: float(r["ebno_db"]))
+        _curve(axes[0], group, lambda r: r.get("ebno_db"), "L*(q) (deployed)", color="k", marker="o", linewidth=2)
+        axes[1].plot([float(r["ebno_db"]) for r in group], [_num(r.get("channel_uses")) for r in group], color="k",
+                     marker="o", linewidth=2, label="L*(q) (deployed)")
+    axes[0].set_ylabel("Task accuracy")
+    axes[0].set_ylim(0.0, 1.0)
+    axes[0].legend(loc="lower right", fontsize=7, ncols=2)
+    axes[1].set_ylabel("Mean channel uses per sample")
+    axes[1].set_yscale("log", base=2)
+    axes[1].yaxis.set_major_locator(FixedLocator(lengths))
+    axes[1].yaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in lengths]))
+    axes[1].yaxis.set_minor_locator(NullLocator())
+    if axes[1].lines:
+        axes[1].legend(loc="upper right", fontsize=7)
+    for ax in axes[:2]:
+        ax.set_xlabel("Eb/N0 [dB]")
+        _grid(ax)
+    if policy:
+        seen = [i for i, n in enumerate(policy.get("samples", [])) if n]
+        levels = [policy["levels_db"][i] for i in seen]
+        axes[2].step(levels, [policy["raw"][i] for i in seen], where="mid", color="0.6", linestyle="--",
+                     label="raw (per level)")
+        axes[2].step(levels, [policy["policy"][i] for i in seen], where="mid", color="k", label="L*(q)")
+        axes[2].set_xlabel("Fed-back SNR level q [dB]")
+        axes[2].set_ylabel("Channel uses sent")
+        axes[2].set_yscale("log", base=2)
+        axes[2].yaxis.set_major_locator(FixedLocator(policy["lengths"]))
+        axes[2].yaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in policy["lengths"]]))
+        axes[2].yaxis.set_minor_locator(NullLocator())
+        axes[2].set_title(f"Length policy (tolerance {100 * policy['tolerance']:g} points)", fontsize=10)
+        axes[2].legend(loc="upper right", fontsize=7)
+        _grid(axes[2])
+    fig.suptitle(f"{scheme}: length policy vs every fixed length ({_condition_title(channel, csi)})", fontsize=11)
+    return fig
+
+
+def plot_mismatch(rows: Iterable[dict], scheme: str = "adaptive-length") -> Figure:
+    """The mismatch matrix of ``adaptation.csv``: accuracy and mean channel uses when the transmitter is
+    told the SNR of Eb/N0 ``fed_ebno_db`` (rows) while the channel is at ``ebno_db`` (columns).
+
+    Each cell shows its value and, off the diagonal, the paired difference to the matched cell of its
+    column (accuracy in points, with ``*`` where McNemar's p < 0.05).
+
+    :param rows: rows of ``adaptation.csv`` (:func:`semcom_sim.results.read_adaptation`).
+    :raises ValueError: when the scheme has no ``mismatch`` rows.
+    """
+    cells = [r for r in rows if str(r["scheme"]) == scheme and r.get("study") == "mismatch"]
+    if not cells:
+        raise ValueError(f"no mismatch rows for scheme {scheme!r}")
+    true = sorted({float(r["ebno_db"]) for r in cells})
+    fed = sorted({float(r["fed_ebno_db"]) for r in cells})
+    by = {(float(r["fed_ebno_db"]), float(r["ebno_db"])): r for r in cells}
+    fig = Figure(figsize=(11.0, 4.6), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, key, title, cmap in ((axes[0], "accuracy", "Task accuracy", "viridis"),
+                                 (axes[1], "channel_uses", "Mean channel uses per sample", "magma")):
+        grid = np.array([[_num(by.get((a, b), {}).get(key)) for b in true] for a in fed])
+        image = ax.imshow(grid, origin="lower", cmap=cmap, aspect="auto")
+        fig.colorbar(image, ax=ax, shrink=0.85)
+        for i, a in enumerate(fed):
+            for j, b in enumerate(true):
+                r = by.get((a, b))
+                if r is None:
+                    continue
+                text = f"{grid[i, j]:.3f}" if key == "accuracy" else f"{grid[i, j]:.1f}"
+                if key == "accuracy" and a != b and _finite(r.get("difference")):
+                    star = "*" if _finite(r.get("p_value")) and float(r["p_value"]) < 0.05 else ""
+                    text += f"\n{100 * float(r['difference']):+.1f}{star}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                        color="w" if grid[i, j] < np.nanmean(grid) else "k")
+        ax.set_xticks(range(len(true)), [f"{v:g}" for v in true])
+        ax.set_yticks(range(len(fed)), [f"{v:g}" for v in fed])
+        ax.set_xlabel("True Eb/N0 of the channel [dB]")
+        ax.set_ylabel("Eb/N0 whose SNR the transmitter is told [dB]")
+        ax.set_title(title, fontsize=10)
+    fig.suptitle(f"{scheme}: fed SNR vs true SNR (paired; difference to the matched cell in points, "
+                 "* McNemar p < 0.05)", fontsize=10)
     return fig

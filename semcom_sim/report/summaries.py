@@ -11,10 +11,20 @@ Verdicts compare two schemes point by point with Newcombe's interval of the accu
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
-from semcom_sim.results import COST_CSV, DISTILLATION_CSV, condition_name, read_cost, read_distillation, row_condition
+from semcom_sim.results import (
+    ADAPTATION_CSV,
+    COST_CSV,
+    DISTILLATION_CSV,
+    condition_name,
+    read_adaptation,
+    read_cost,
+    read_distillation,
+    row_condition,
+)
 from semcom_sim.scenario import Scenario
 from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
 from semcom_sim.sweep import difference_interval
@@ -234,6 +244,10 @@ def comparison_summary(experiment, info: dict) -> str:
                                                         sc.sweep.confidence)
                         lines.append(f"| {f:g} | {e:g} dB | {d:+.3f} | [{lo:+.3f}, {hi:+.3f}] |")
 
+    # -- channel adaptation ----------------------------------------------------------------------
+    for scheme in [s for s in cfg.length_schemes if s in cfg.schemes]:
+        lines += adaptation_section(experiment, scheme, rows)
+
     # -- cost ----------------------------------------------------------------------------------
     if cost:
         lines += ["", "## Model size, computation and latency", "",
@@ -279,3 +293,121 @@ def _cache_seconds(experiment) -> float | None:
         return float(TeacherCache(path).manifest.get("creation", {}).get("teacher_seconds"))
     except Exception:
         return None
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def adaptation_section(experiment, scheme: str, rows: list[dict]) -> list[str]:
+    """The markdown section on a scheme with nested lengths: its length policy, the SNR-blind reference,
+    and the paired studies of ``adaptation.csv`` that show whether the gain comes from the SNR."""
+    sc = experiment.scenario
+    level = f"{sc.sweep.confidence:.0%}"
+    resolved = resolve_scheme(sc, scheme)
+    n, tolerance = resolved.model.num_channel_uses, resolved.model.policy_tolerance
+    base = f"{sc.phy.channel}/{sc.phy.csi}"
+    mine = [r for r in rows if r["scheme"] == scheme and f"{r['channel']}/{r['csi']}" == base]
+    deployed = {float(r["ebno_db"]): r for r in mine if not r["_variant"]}
+    fixed: dict[int, dict[float, dict]] = defaultdict(dict)
+    for r in mine:
+        if r["_variant"] == "length":
+            fixed[int(r["_value"])][float(r["ebno_db"])] = r
+    lines = ["", f"## Channel adaptation: `{scheme}` (nested lengths)", "",
+             f"`{scheme}` sends the first `L*(q)` of {n} complex channel uses, `q` the fed-back SNR level; the "
+             f"policy was fitted on held-out training samples (the smallest `L` within {100 * tolerance:g} points "
+             "of the longest at that level, then made non-increasing in the SNR). Reference: the same model "
+             "sending one fixed `L` whatever the SNR. Figures: `length_adaptation.png`, `snr_mismatch.png`.", ""]
+    meta_path = experiment.checkpoints[scheme].meta_path if scheme in experiment.checkpoints else None
+    policy = json.loads(meta_path.read_text()).get("length_policy") if meta_path and meta_path.is_file() else None
+    if policy:
+        seen = [i for i, k in enumerate(policy["samples"]) if k]
+        lines += ["| fed-back SNR level q [dB] | " + " | ".join(f"{policy['levels_db'][i]:.2f}" for i in seen) + " |",
+                  "|---|" + "---:|" * len(seen),
+                  "| held-out samples | " + " | ".join(str(policy["samples"][i]) for i in seen) + " |",
+                  "| raw choice | " + " | ".join(str(policy["raw"][i]) for i in seen) + " |",
+                  "| L*(q) | " + " | ".join(str(policy["policy"][i]) for i in seen) + " |", ""]
+        monotone = all(a >= b for a, b in zip([policy["raw"][i] for i in seen], [policy["raw"][i] for i in seen][1:]))
+        lines += [f"The raw per-level choice is {'already' if monotone else 'not'} non-increasing in the SNR.", ""]
+    points = sorted(deployed)
+    if deployed and fixed:
+        lengths = sorted(fixed)
+        lines += ["| Eb/N0 | deployed: accuracy | deployed: channel uses | "
+                  + " | ".join(f"L = {length}" for length in lengths) + " |",
+                  "|---:|---:|---:|" + "---:|" * len(lengths)]
+        for e in points:
+            d = deployed[e]
+            cells = [f"{fixed[length][e]['accuracy']:.3f}" if e in fixed[length] else "-" for length in lengths]
+            lines.append(f"| {e:g} dB | {d['accuracy']:.3f} | {d['channel_uses']:.1f} | " + " | ".join(cells) + " |")
+        longest = max(lengths)
+        targets = {e: fixed[longest][e]["accuracy"] - tolerance for e in points if e in fixed[longest]}
+        meets = [length for length in lengths if all(e in fixed[length] and fixed[length][e]["accuracy"] >= t
+                                                     for e, t in targets.items())]
+        adaptive_uses = sum(deployed[e]["channel_uses"] for e in points) / len(points)
+        missed = [e for e, t in targets.items() if deployed[e]["accuracy"] < t]
+        lines += ["", f"Targets: the accuracy of L = {longest} at each Eb/N0 minus {100 * tolerance:g} points. The "
+                  f"smallest fixed length that meets every target is L = {meets[0] if meets else 'none'}; "
+                  f"`{scheme}` sends {adaptive_uses:.1f} channel uses on average over these Eb/N0 points"
+                  + (f", {abs(100 * (1 - adaptive_uses / meets[0])):.0f} % "
+                     f"{'fewer' if adaptive_uses <= meets[0] else 'more'}" if meets else "")
+                  + (f", and misses the target at {_fmt_points(missed)}" if missed else ", and meets every target")
+                  + "."]
+        full = fixed.get(n, {})
+        ref = {float(r["ebno_db"]): r for r in rows if r["scheme"] == "proposed" and not r["_variant"]
+               and f"{r['channel']}/{r['csi']}" == base}
+        diffs = []
+        for e in points:
+            if e in full and e in ref:
+                d, lo, hi = difference_interval(full[e]["correct"], full[e]["samples"], ref[e]["correct"],
+                                                ref[e]["samples"], sc.sweep.confidence)
+                diffs.append(f"{e:g} dB {_pct(d)} [{_pct(lo)}, {_pct(hi)}]")
+        if diffs:
+            lines += ["", f"At full length (L = {n}) against `proposed` (points, {level} Newcombe interval; two "
+                      "models, independent draws): " + "; ".join(diffs) + "."]
+        studies = defaultdict(list)
+        for r in rows:
+            if r["scheme"] == scheme and r["_variant"] in ("feedback", "stale") and r.get("channel_uses") is not None:
+                studies[(r["_variant"], r["_value"])].append(r)
+        if studies:
+            text = {"feedback": "{:g}-bit feedback", "stale": "feedback {:g} ms old"}
+            lines += ["", f"SNR feedback errors (mean over the Eb/N0 points; deployed: {sc.phy.snr_feedback_bits}-bit, "
+                      f"{sc.phy.snr_feedback_delay_ms:g} ms, accuracy "
+                      f"{sum(deployed[e]['accuracy'] for e in points) / len(points):.3f} with {adaptive_uses:.1f} "
+                      "channel uses): "
+                      + "; ".join(f"{text[k].format(v)}: accuracy {sum(r['accuracy'] for r in g) / len(g):.3f}, "
+                                  f"{sum(r['channel_uses'] for r in g) / len(g):.1f} channel uses"
+                                  for (k, v), g in sorted(studies.items())) + "."]
+    path = Path(experiment.out_dir) / ADAPTATION_CSV
+    study = [r for r in read_adaptation(path) if r["scheme"] == scheme] if path.is_file() else []
+    cells = {(r["fed_ebno_db"], r["ebno_db"]): r for r in study if r["study"] == "mismatch"}
+    if cells:
+        true = sorted({b for _, b in cells})
+        fed = sorted({a for a, _ in cells})
+        lines += ["", "Mismatch matrix (`adaptation.csv`): accuracy / mean channel uses when told the SNR of the row's "
+                  "Eb/N0 while the channel is at the column's; in brackets the paired difference to the matched "
+                  f"cell in points (exact McNemar p < 0.05 marked *), {study[0]['samples']} samples per cell.", "",
+                  "| told \\ true | " + " | ".join(f"{b:g} dB" for b in true) + " |", "|---|" + "---:|" * len(true)]
+        for a in fed:
+            out = []
+            for b in true:
+                r = cells.get((a, b))
+                if r is None:
+                    out.append("-")
+                    continue
+                text = f"{r['accuracy']:.3f} / {r['channel_uses']:.1f}"
+                if a != b:
+                    text += f" ({_pct(r['difference'])}{'*' if r['p_value'] < 0.05 else ''})"
+                out.append(text)
+            lines.append(f"| {a:g} dB | " + " | ".join(out) + " |")
+    shuffle = [r for r in study if r["study"] == "shuffle"]
+    if shuffle:
+        lines += ["", f"Shuffle test: the SNRs the transmitters learned, permuted across each batch, against the same "
+                  f"SNRs in place (paired, {level} interval, points): "
+                  + "; ".join(f"{r['ebno_db']:g} dB {_pct(r['difference'])} [{_pct(r['diff_low'])}, "
+                              f"{_pct(r['diff_high'])}], p = {r['p_value']:.2g}" for r in shuffle) + "."]
+    gate = [r for r in study if r["study"] == "gate"]
+    if gate:
+        lines += ["", "The adaptive module's activity (participation ratio of the sent power over the sent real "
+                  "features): " + "; ".join(f"{r['ebno_db']:g} dB: {r['active_features']:.1f} of "
+                                            f"{2 * r['channel_uses']:.0f}" for r in gate) + "."]
+    return lines

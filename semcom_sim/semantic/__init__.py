@@ -11,6 +11,9 @@ from semcom_sim.semantic.encoder import (
     TextBackbone,
     gaussian_kl,
 )
+from semcom_sim.semantic.length import LengthMask, LengthPolicy, LengthSampler, policy_grid_db
 
 __all__ = ["ChannelAdaptiveModule", "SemanticDecoder", "SemanticEncoder", "ConvBackbone", "TextBackbone",
-           "DenseBackbone", "GaussianHead", "GaussianSampler", "gaussian_kl"]
+           "DenseBackbone", "GaussianHead", "GaussianSampler", "gaussian_kl", "LengthMask", "LengthPolicy",
+           "LengthSampler",
+           "policy_grid_db"]

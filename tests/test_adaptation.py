@@ -1,0 +1,221 @@
+"""Nested lengths and the length policy: the mask, the power over the sent symbols, the policy lookup
+and fit, FiLM conditioning, paired statistics, and what the transmitter does with the SNR."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from semcom_sim import Compare, Data, Model, Phy, Scenario, ScenarioError, Sweep, Training
+from semcom_sim.adaptation import active_features, fed_snr_db
+from semcom_sim.data import load_dataset
+from semcom_sim.evaluate import AccuracyEvaluator, fit_length_policy
+from semcom_sim.phy.analog import FeatureMapper
+from semcom_sim.schemes import resolve_scheme
+from semcom_sim.semantic import ChannelAdaptiveModule, LengthMask, LengthPolicy, LengthSampler, policy_grid_db
+from semcom_sim.sweep import mcnemar_p_value, paired_difference
+from semcom_sim.system import seed_everything
+from semcom_sim.train import train_model, training_rows, validation_rows
+
+SMALL_PHY = Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
+                pilot_ofdm_symbol_indices=(2,), snr_feedback_bits=4)
+
+
+def _scenario(**training) -> Scenario:
+    return Scenario(name="nested", data=Data(dataset="synthetic", num_train=1024, num_test=256),
+                    model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(32,)),
+                    phy=SMALL_PHY, training=Training(**{"epochs": 2, "batch_size": 64, "ebno_db_range": (0.0, 12.0),
+                                                        "learning_rate": 3e-3, **training}),
+                    sweep=Sweep(ebno_db=(6.0,), batch_size=128), compare=Compare(lengths=(2, 4, 8, 16),
+                                                                                 policy_validation_samples=256))
+
+
+# -- the layers ------------------------------------------------------------------------------------
+
+def test_length_mask_keeps_the_first_L_channel_uses():
+    features = tf.reshape(tf.range(1, 17, dtype=tf.float32), (2, 8))  # 4 channel uses per sample
+    out = LengthMask()(features, tf.constant([1.0, 3.0])).numpy()
+    np.testing.assert_array_equal(out[0], [1, 2, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(out[1], [9, 10, 11, 12, 13, 14, 0, 0])
+
+
+def test_length_sampler_draws_from_the_set_uniformly():
+    sampler = LengthSampler((2, 4, 8), seed=3)
+    draws = np.concatenate([sampler(tf.zeros((600, 1))).numpy() for _ in range(5)])
+    values, counts = np.unique(draws, return_counts=True)
+    assert values.tolist() == [2.0, 4.0, 8.0]
+    assert abs(counts / draws.size - 1 / 3).max() < 0.03  # 3000 draws: the standard error is 0.0086
+    with pytest.raises(ValueError, match="lengths must be positive"):
+        LengthSampler((0, 4))
+
+
+def test_length_policy_looks_up_the_nearest_grid_point_and_round_trips():
+    grid = policy_grid_db()
+    assert grid[0] == -20.0 and grid[-1] == 40.0 and np.allclose(np.diff(grid), 0.5)
+    policy = LengthPolicy(grid, longest=16)
+    np.testing.assert_array_equal(policy(tf.constant([-3.0, 25.0])).numpy(), [16.0, 16.0])  # default: longest
+    table = np.where(grid < 5.0, 16, np.where(grid < 15.0, 8, 2))
+    policy.set_table(table)
+    np.testing.assert_array_equal(policy(tf.constant([-30.0, 4.7, 4.8, 14.9, 39.0])).numpy(), [16, 16, 8, 2, 2])
+    clone = LengthPolicy.from_config(policy.get_config())
+    clone.build()
+    clone.set_weights(policy.get_weights())
+    x = tf.constant(np.linspace(-25, 45, 50), tf.float32)
+    np.testing.assert_array_equal(clone(x).numpy(), policy(x).numpy())
+    with pytest.raises(ValueError, match="lengths in 1..16"):
+        policy.set_table(np.full(grid.shape, 32))
+    with pytest.raises(ValueError, match="increasing"):
+        LengthPolicy([0.0, 0.0], longest=4)
+
+
+def test_power_is_normalised_over_the_sent_symbols_only():
+    mapper = FeatureMapper(num_channel_uses=8, num_data_symbols=64)
+    features = tf.random.stateless_normal((3, 16), seed=(1, 2)) * 3.0
+    symbols = mapper.to_symbols(features, tf.constant([2.0, 5.0, 8.0])).numpy()
+    for row, length in zip(symbols, (2, 5, 8)):
+        assert np.mean(np.abs(row[:length]) ** 2) == pytest.approx(1.0, rel=1e-5)  # Es = 1 per sent symbol
+        assert np.all(row[length:] == 0)  # the rest of the sample's slots stay empty
+    full = mapper.to_symbols(features).numpy()
+    np.testing.assert_allclose(symbols[2], full[2], rtol=1e-6)  # L = n is today's normalisation
+
+
+def test_film_conditioning_round_trips_and_its_gradient_reaches_the_film_layers():
+    layer = ChannelAdaptiveModule(0.5, conditioning="film", film_units=8)
+    features = tf.random.stateless_normal((4, 12), seed=(3, 4))
+    side = tf.constant([[-5.0, 0.25], [0.0, 0.5], [10.0, 0.75], [20.0, 1.0]])
+    with tf.GradientTape() as tape:
+        out = layer(features, side)
+        loss = tf.reduce_sum(out ** 2)
+    film = layer.film.trainable_variables  # gamma and beta of the SNR
+    grads = tape.gradient(loss, film)
+    assert len(film) == 2 and all(float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads)
+    clone = ChannelAdaptiveModule.from_config(layer.get_config())
+    clone(features, side)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(clone(features, side).numpy(), out.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="conditioning must be"):
+        ChannelAdaptiveModule(conditioning="add")
+
+
+# -- paired statistics -----------------------------------------------------------------------------
+
+def test_mcnemar_exact_p_values_against_hand_computed_binomial_tails():
+    assert mcnemar_p_value(0, 9) == pytest.approx(2 / 2 ** 9)
+    assert mcnemar_p_value(10, 3) == pytest.approx(2 * sum(math.comb(13, i) for i in range(4)) / 2 ** 13)
+    assert mcnemar_p_value(5, 5) == 1.0 and mcnemar_p_value(0, 0) == 1.0
+
+
+def test_paired_difference_counts_only_discordant_samples():
+    a = [True] * 50 + [False] * 30 + [True] * 15 + [False] * 5
+    b = [True] * 50 + [False] * 30 + [False] * 15 + [True] * 5
+    d = paired_difference(a, b, 0.95)
+    assert (d["better"], d["worse"], d["samples"]) == (15, 5, 100)
+    assert d["difference"] == pytest.approx(0.10)
+    half = 1.959963984540054 * math.sqrt(15 + 5 - 10 ** 2 / 100) / 100
+    assert (d["low"], d["high"]) == pytest.approx((0.10 - half, 0.10 + half))
+    assert d["p_value"] == pytest.approx(mcnemar_p_value(15, 5))
+    with pytest.raises(ValueError, match="one length"):
+        paired_difference([True], [True, False])
+
+
+# -- the scenario ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model, match", [
+    (dict(lengths=(4, 2, 16)), "increasing"),
+    (dict(lengths=(2, 8)), "largest length must be model.num_channel_uses=16"),
+    (dict(lengths=(2, 16), transmission="digital", adaptive=False), "analog link"),
+    (dict(fixed_length=4), "needs nested lengths"),
+    (dict(lengths=(2, 16), fixed_length=17), "must be in 1..16"),
+    (dict(adaptive_conditioning="add"), "adaptive_conditioning"),
+])
+def test_bad_nested_length_fields_name_the_field(model, match):
+    with pytest.raises(ScenarioError, match=match):
+        Scenario(name="bad", model=Model(num_channel_uses=16, **model), phy=SMALL_PHY,
+                 training=Training(validation_samples=100))
+
+
+def test_nested_lengths_need_held_out_samples_and_the_scheme_sets_them():
+    with pytest.raises(ScenarioError, match="model.lengths: the length policy is fitted on held-out samples"):
+        Scenario(name="bad", model=Model(num_channel_uses=16, lengths=(4, 16)), phy=SMALL_PHY)
+    resolved = resolve_scheme(_scenario(), "adaptive-length")
+    assert resolved.model.lengths == (2, 4, 8, 16) and resolved.model.adaptive_conditioning == "film"
+    assert resolved.training.validation_samples == 256
+    # a test-time fixed length is the same trained model (the same checkpoint fingerprint)
+    fixed = Scenario.from_dict({**resolved.to_dict(), "model": {**resolved.to_dict()["model"], "fixed_length": 4}})
+    assert fixed.fingerprint() == resolved.fingerprint()
+
+
+def test_held_out_rows_are_never_trained_on_and_default_training_rows_are_unchanged():
+    scenario = resolve_scheme(_scenario(), "adaptive-length")
+    dataset = load_dataset(scenario.data)
+    held, trained = validation_rows(scenario, dataset), training_rows(scenario, dataset)
+    assert held.size == 256 and trained.size == 1024 - 256 and not set(held) & set(trained)
+    np.testing.assert_array_equal(np.bincount(dataset.y_train[held], minlength=10) >= 25, True)  # stratified
+    np.testing.assert_array_equal(training_rows(_scenario(), dataset), np.arange(1024))
+
+
+# -- a trained model with nested lengths ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def nested():
+    scenario = _scenario()
+    dataset = load_dataset(scenario.data)
+    model, history = train_model(scenario, "adaptive-length", dataset, show_progress=False, log=lambda _: None)
+    return scenario, dataset, model
+
+
+def test_the_fitted_policy_is_monotone_and_follows_its_rule(nested):
+    _, _, model = nested
+    fit = model.length_policy_fit
+    lengths, tolerance = fit["lengths"], fit["tolerance"]
+    policy, raw = np.array(fit["policy"]), np.array(fit["raw"])
+    assert np.all(np.diff(policy) <= 0), "L*(q) must not increase with the SNR"
+    assert np.all(policy >= raw) and set(policy) <= set(lengths)
+    np.testing.assert_array_equal(model.length_policy.lengths(), policy)  # what the model sends
+    for k, n in enumerate(fit["samples"]):
+        if n >= fit["min_samples_per_level"]:
+            acc = np.array(fit["accuracy"][k])
+            expected = lengths[int(np.argmax(acc >= acc[-1] - tolerance))]
+            assert raw[k] == expected, (k, acc)
+    assert sum(n > 0 for n in fit["samples"]) >= 4  # 13 Eb/N0 points reach several feedback levels
+
+
+def test_the_decoder_output_changes_with_the_length_on_the_same_draws(nested):
+    _, dataset, model = nested
+    x = tf.constant(dataset.x_test[:128])
+    logits = {}
+    for length in (2, 16):
+        seed_everything(5)
+        logits[length] = model((x, tf.constant(12.0)), training=False, length=float(length))["logits"].numpy()
+    seed_everything(5)
+    again = model((x, tf.constant(12.0)), training=False, length=16.0)["logits"].numpy()
+    np.testing.assert_array_equal(again, logits[16])  # the same draws ...
+    assert np.abs(logits[2] - logits[16]).max() > 1e-3  # ... and a different length changes the decision
+
+
+def test_fed_snr_and_shuffle_keep_every_other_draw(nested):
+    _, dataset, model = nested
+    evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 128)
+    deployed = evaluator.outcomes(6.0, 256, seed=11)
+    again = evaluator.outcomes(6.0, 256, seed=11)
+    for key in deployed:
+        np.testing.assert_array_equal(deployed[key], again[key])
+    shuffled = evaluator.outcomes(6.0, 256, seed=11, shuffle=True)
+    np.testing.assert_allclose(np.sort(shuffled["snr_tx_db"]), np.sort(deployed["snr_tx_db"]))
+    told = evaluator.outcomes(6.0, 256, seed=11, fed_snr_db=fed_snr_db(model, 18.0))
+    assert np.all(told["snr_tx_db"] == np.float32(fed_snr_db(model, 18.0)))
+    assert told["channel_uses"].mean() <= deployed["channel_uses"].mean()  # told a better channel: never longer
+    effective, weight = active_features(model, dataset.x_test[:64], fed_snr_db(model, 6.0), 8.0)
+    assert 1.0 <= effective <= 16.0 and 0.0 < weight < 1.0
+
+
+def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested):
+    _, dataset, model = nested
+    fit = fit_length_policy(model, dataset.x_train[:128], dataset.y_train[:128], (6.0,), tolerance=0.01, seed=1,
+                            batch_size=128, min_samples_per_level=1)
+    seen = [k for k, n in enumerate(fit["samples"]) if n]
+    assert seen and all(fit["raw"][k] == fit["raw"][seen[0]] for k in range(seen[0]))
+    assert all(fit["raw"][k] == fit["raw"][seen[-1]] for k in range(seen[-1], len(fit["raw"])))
