@@ -474,9 +474,10 @@ class Experiment:
         rows = [r for r in read_results(self.results_path) if r["scheme"] in self.schemes]
         ids = {self.model_id(s) for s in self.checkpoints}
         if self.comparing:
-            ids |= {model_id(self._checkpoint(condition_scenario(self.scenario, *c.split("/")), s),
-                             self.scenario.sweep)
-                    for c in self.cfg.conditions for s in self.checkpoints}
+            if self.cfg.retrain_per_condition:  # each condition's own models (else the same checkpoints)
+                ids |= {model_id(self._checkpoint(condition_scenario(self.scenario, *c.split("/")), s),
+                                 self.scenario.sweep)
+                        for c in self.cfg.conditions for s in self.checkpoints}
             return [r for r in rows if r["model_id"] in ids or r.get("variant") == "fraction"]
         points = {float(e) for e in self.scenario.sweep.ebno_db}
         own = {s: condition_of(self.test_scenario(s)) for s in self.schemes}

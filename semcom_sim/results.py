@@ -166,7 +166,7 @@ def row_condition(row: dict) -> dict | None:
     value = None
     if variant:
         value = row.get(_VARIANT_COLUMN[variant])
-        if not _finite(value):
+        if not finite_number(value):
             raise ValueError(f"a {variant} row needs a number in column {_VARIANT_COLUMN[variant]!r}, got {value!r}")
         value = float(value) + 0.0
     return {"label": f"{channel}/{csi}", "channel": str(channel), "csi": str(csi), "variant": variant, "value": value}
@@ -180,7 +180,8 @@ def condition_name(row: dict) -> str:
     return cond["label"] + (f", {_VARIANT_TEXT[cond['variant']].format(cond['value'])}" if cond["variant"] else "")
 
 
-def _finite(value) -> bool:
+def finite_number(value) -> bool:
+    """Whether ``value`` reads as a finite number (``None`` and text that is not a number do not)."""
     try:
         return value is not None and math.isfinite(float(value))
     except (TypeError, ValueError):

@@ -52,6 +52,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from semcom_sim.io import atomic_path  # noqa: E402
 from semcom_sim.results import condition_name, read_results, row_condition  # noqa: E402
+from semcom_sim.results import finite_number as _finite  # noqa: E402
 from semcom_sim.schemes import BUILTIN_NAMES  # noqa: E402
 
 __all__ = ["plot_accuracy", "plot_condition_grid", "plot_robustness", "plot_fraction", "plot_distillation",
@@ -60,12 +61,6 @@ __all__ = ["plot_accuracy", "plot_condition_grid", "plot_robustness", "plot_frac
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 _X_LABELS = {"ebno_db": "Eb/N0 [dB]", "esno_db": "Es/N0 [dB]"}
 
-
-def _finite(value) -> bool:
-    try:
-        return value is not None and bool(np.isfinite(float(value)))
-    except (TypeError, ValueError):
-        return False
 
 
 def _group(rows: Sequence[dict],
