@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
+from semcom_sim.phy.snr import quantize_snr_db
 from semcom_sim.system import SemanticLink, seed_everything
 
 
@@ -136,8 +137,9 @@ def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db
     SNR), and ``acc(q, L)`` is their accuracy. Then:
 
     - ``raw(q)``: the smallest ``L`` with ``acc(q, L) >= acc(q, L_max) - tolerance``; a level with
-      fewer than ``min_samples_per_level`` samples takes the value of the nearest level that has
-      enough (levels outside the Eb/N0 range are never seen);
+      fewer than ``min_samples_per_level`` samples (grid points between the feedback quantiser's levels
+      have none) takes the value of the level whose feedback bin holds it, or if that has too few, of
+      the nearest level that has enough (levels outside the Eb/N0 range are never seen);
     - ``L*(q) = max over q' >= q of raw(q')``: non-increasing in the SNR, so a higher fed-back SNR never
       sends more; where ``raw`` is already monotone the two agree.
 
@@ -164,10 +166,15 @@ def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db
     for k in np.flatnonzero(enough):
         ok = accuracy[k] >= accuracy[k, -1] - tolerance
         raw[k] = lengths[int(np.argmax(ok))]
-    if enough.any():
+    if enough.any():  # a grid point takes the level whose feedback bin holds it, else the nearest fitted one
         populated = np.flatnonzero(enough)
+        phy = model.phy_cfg
+        quantised = np.asarray(quantize_snr_db(tf.constant(levels, tf.float32), phy.snr_feedback_bits,
+                                               phy.snr_feedback_range_db))
+        level_of_bin = np.argmin(np.abs(quantised[:, None] - levels[None, :]), axis=1)
         for k in np.flatnonzero(~enough):
-            raw[k] = raw[populated[np.argmin(np.abs(populated - k))]]
+            source = level_of_bin[k]
+            raw[k] = raw[source] if enough[source] else raw[populated[np.argmin(np.abs(populated - k))]]
     policy = np.maximum.accumulate(raw[::-1])[::-1]
     model.length_policy.set_table(policy)
     return {"levels_db": [round(float(v), 6) for v in levels], "lengths": lengths,

@@ -52,6 +52,7 @@ TEXT_TEACHERS = ("all-minilm-l6-v2",)
 SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHEMES); a scenario may add its own
 SOURCES = ("student", "teacher-features")
 ADAPTIVE_CONDITIONING = ("concat", "film")
+LENGTH_DRAWS = ("uniform", "sandwich")
 TRANSMISSIONS = ("analog", "digital")
 
 
@@ -214,6 +215,11 @@ class Model(_Section):
         first ``L`` of ``num_channel_uses``; the largest must be ``num_channel_uses``). Training draws
         ``L`` per sample uniformly from this set; at evaluation the transmitter sends ``L*(q)`` of the
         length policy for the fed-back SNR level ``q``. ``()``: every sample sends all of them.
+    :param length_draw: how training draws the nested lengths: ``"uniform"`` (each sample one ``L`` drawn
+        uniformly from ``lengths``) or ``"sandwich"`` (every training step sends each sample twice, at the
+        full length and at an ``L`` drawn uniformly, and averages the two losses: the sandwich rule of
+        slimmable networks, Yu & Huang 2019, without the smallest width; twice the link passes per step,
+        and the full length is trained on every sample).
     :param fixed_length: evaluation only: every sample sends this ``L`` whatever the SNR (the SNR-blind
         reference); ``None``: the length policy. Not part of the checkpoint fingerprint.
     :param policy_tolerance: the length policy ``L*(q)`` is the smallest ``L`` whose held-out accuracy at
@@ -246,6 +252,7 @@ class Model(_Section):
     adaptive_hidden_ratio: float = 0.25
     adaptive_conditioning: str = "concat"
     lengths: tuple[int, ...] = ()
+    length_draw: str = "uniform"
     fixed_length: int | None = None
     policy_tolerance: float = 0.005
     stochastic: bool = True
@@ -268,6 +275,7 @@ class Model(_Section):
         if not self.encoder_filters:
             _fail(self._where("encoder_filters"), "needs at least one convolution")
         self._one_of("adaptive_conditioning", ADAPTIVE_CONDITIONING)
+        self._one_of("length_draw", LENGTH_DRAWS)
         self._validate_lengths()
         if self.backbone is not None and (">" not in self.backbone or self.backbone != self.backbone.strip()):
             _fail(self._where("backbone"), f"expected a registered name 'package>ClassName', got {self.backbone!r}")
@@ -296,6 +304,8 @@ class Model(_Section):
                 _fail(self._where("lengths"), f"the largest length must be model.num_channel_uses={n}, got {lengths!r}")
             if self.transmission == "digital":
                 _fail(self._where("lengths"), "nested lengths need the analog link (model.transmission='analog')")
+        if self.length_draw != "uniform" and not lengths:
+            _fail(self._where("length_draw"), "draws nested lengths: set model.lengths")
         if self.fixed_length is not None:
             if not lengths:
                 _fail(self._where("fixed_length"), "needs nested lengths (model.lengths)")
@@ -938,6 +948,7 @@ _NOT_IN_FINGERPRINT = {"data": ("data_dir",), "teacher": ("cache_path", "weights
 # Fields added after checkpoints were first written: at their default they leave the fingerprint as it was,
 # so a model trained before they existed is still found (it was trained with exactly that default).
 _ADDED_FIELDS = {("model", "adaptive_conditioning"): "concat", ("model", "lengths"): (),
+                 ("model", "length_draw"): "uniform",
                  ("model", "policy_tolerance"): 0.005, ("training", "validation_samples"): 0}
 
 

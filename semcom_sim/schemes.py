@@ -169,7 +169,7 @@ BUILTIN_SCHEMES: tuple[Scheme, ...] = (
                          "training.ebno_db_range": (Ref("compare.fixed_ebno_db"), Ref("compare.fixed_ebno_db"))},
            description="no KD, no adaptive module, trained at compare.fixed_ebno_db only (DeepJSCC practice)"),
     Scheme("adaptive-length", {"model.lengths": Ref("compare.lengths", fallback="model.auto_lengths"),
-                               "model.adaptive_conditioning": "film",
+                               "model.adaptive_conditioning": "film", "model.length_draw": "sandwich",
                                "training.validation_samples": Ref("compare.policy_validation_samples")},
            description="proposed with nested lengths: sends L*(q) of compare.lengths for the fed-back SNR level q"),
 )

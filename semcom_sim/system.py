@@ -193,7 +193,17 @@ class SemanticLink(keras.Model):
             return self.length_sampler(snr_tx_db)
         if self.model_cfg.fixed_length is not None:
             return ops.full(ops.shape(snr_tx_db), float(self.model_cfg.fixed_length), "float32")
-        return self.length_policy(snr_tx_db)
+        return self.length_policy(snr_tx_db, bin_width_db=self.feedback_bin_db)
+
+    @property
+    def feedback_bin_db(self) -> float:
+        """Width in dB of the SNR feedback quantiser's bins (``phy.snr_feedback_bits`` over
+        ``phy.snr_feedback_range_db``); 0 without quantisation."""
+        bits = self.phy_cfg.snr_feedback_bits
+        if bits is None:
+            return 0.0
+        low, high = self.phy_cfg.snr_feedback_range_db
+        return (float(high) - float(low)) / 2 ** int(bits)
 
     def transmit_features(self, z, snr_tx_db, length=None):
         """What the transmitter sends for latent ``z`` [batch, d], knowing ``snr_tx_db`` [batch, 1]: the

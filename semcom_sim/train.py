@@ -78,6 +78,7 @@ class Checkpoint:
 
 def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_compile: bool):
     low, high = (float(v) for v in ebno_db_range)
+    sandwich = model.nested and model.model_cfg.length_draw == "sandwich"
 
     @tf.function(jit_compile=jit_compile)
     def train_step(images, labels, extras):
@@ -86,6 +87,11 @@ def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_c
         with tf.GradientTape() as tape:
             outputs = model((images, ebno_db), training=True)
             loss, parts = loss_fn(outputs, labels, extras)
+            if sandwich:  # the same samples again at the full length; the two losses averaged
+                full = model((images, ebno_db), training=True, length=float(model.model_cfg.num_channel_uses))
+                loss_full, parts_full = loss_fn(full, labels, extras)
+                loss = 0.5 * (loss + loss_full)
+                parts = {key: 0.5 * (value + parts_full[key]) for key, value in parts.items()}
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         correct = tf.reduce_sum(tf.cast(tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,10 +15,10 @@ from semcom_sim.adaptation import active_features, fed_snr_db
 from semcom_sim.data import load_dataset
 from semcom_sim.evaluate import AccuracyEvaluator, fit_length_policy
 from semcom_sim.phy.analog import FeatureMapper
-from semcom_sim.schemes import resolve_scheme
+from semcom_sim.schemes import apply_patch, resolve_scheme
 from semcom_sim.semantic import ChannelAdaptiveModule, LengthMask, LengthPolicy, LengthSampler, policy_grid_db
 from semcom_sim.sweep import mcnemar_p_value, paired_difference
-from semcom_sim.system import seed_everything
+from semcom_sim.system import SemanticLink, seed_everything
 from semcom_sim.train import train_model, training_rows, validation_rows
 
 SMALL_PHY = Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
@@ -69,6 +70,18 @@ def test_length_policy_looks_up_the_nearest_grid_point_and_round_trips():
         policy.set_table(np.full(grid.shape, 32))
     with pytest.raises(ValueError, match="increasing"):
         LengthPolicy([0.0, 0.0], longest=4)
+
+
+def test_a_fed_back_level_gets_the_longest_length_its_feedback_bin_needs():
+    grid = policy_grid_db()
+    policy = LengthPolicy(grid, longest=16)
+    policy.set_table(np.where(grid < 2.0, 16, np.where(grid < 6.0, 8, 2)))
+    levels = tf.constant([5.0, 8.75, 12.5])
+    # 10 dB bins: [0, 10) holds 0..1.5 dB (16), [3.75, 13.75) holds 3.75..5.5 dB (8), [7.5, 17.5) only 2
+    np.testing.assert_array_equal(policy(levels, bin_width_db=10.0).numpy(), [16, 8, 2])
+    np.testing.assert_array_equal(policy(levels, bin_width_db=0.0).numpy(), policy(levels).numpy())
+    np.testing.assert_array_equal(policy(levels).numpy(), [8, 2, 2])  # no bin: the nearest grid point
+    np.testing.assert_array_equal(policy(tf.constant([5.1]), bin_width_db=0.1).numpy(), [8])  # no grid point in it
 
 
 def test_power_is_normalised_over_the_sent_symbols_only():
@@ -219,3 +232,44 @@ def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested):
     seen = [k for k, n in enumerate(fit["samples"]) if n]
     assert seen and all(fit["raw"][k] == fit["raw"][seen[0]] for k in range(seen[0]))
     assert all(fit["raw"][k] == fit["raw"][seen[-1]] for k in range(seen[-1], len(fit["raw"])))
+
+
+def test_grid_points_between_feedback_levels_take_the_level_whose_bin_holds_them(nested):
+    _, dataset, model = nested
+    fit = fit_length_policy(model, dataset.x_train[:256], dataset.y_train[:256], np.arange(0.0, 13.0), tolerance=0.005,
+                            seed=2, batch_size=128, min_samples_per_level=64)
+    grid, raw = np.array(fit["levels_db"]), np.array(fit["raw"])
+    step = model.feedback_bin_db
+    assert step == pytest.approx(40.0 / 16)  # 4 bits over -10..30 dB
+    fitted = [k for k, n in enumerate(fit["samples"]) if n >= fit["min_samples_per_level"]]
+    assert len(fitted) >= 2
+    for k in fitted:  # every grid point of the bin that fed back level k's SNR sends what k fitted
+        level = -10.0 + (np.floor((grid[k] + 10.0) / step) + 0.5) * step
+        in_bin = (grid >= level - step / 2) & (grid < level + step / 2)
+        assert np.all(raw[in_bin] == raw[k]), (grid[k], raw[in_bin])
+        sent = model.length_policy(tf.constant([level], tf.float32), bin_width_db=step).numpy()[0]
+        assert sent == fit["policy"][k]
+
+
+def test_the_sandwich_draw_trains_every_sample_at_full_length_too():
+    from semcom_sim.train import _train_step_fn
+
+    def full_share(outputs, labels, extras):  # the loss and its part: the share of samples sent at L = n
+        share = tf.reduce_mean(tf.cast(outputs["channel_uses"] == 16.0, tf.float32))
+        return tf.reduce_mean(outputs["logits"] ** 2), {"full": share}
+
+    dataset = load_dataset(_scenario().data)
+    images, labels = tf.constant(dataset.x_train[:64]), tf.constant(dataset.y_train[:64])
+    shares = {}
+    for draw in ("uniform", "sandwich"):
+        scenario = apply_patch(resolve_scheme(_scenario(), "adaptive-length"), {"model.length_draw": draw}, "test")
+        model = SemanticLink(10, scenario.model, scenario.phy, seed=0).build_for(images.shape[1:])
+        step = _train_step_fn(model, keras.optimizers.SGD(0.0), full_share, (6.0, 6.0), jit_compile=False)
+        shares[draw] = float(step(images, labels, {})[1]["full"])
+    # uniform: one of 4 lengths, about 1/4 at L = n; sandwich: the mean of that share and 1
+    assert shares["uniform"] < 0.5 <= shares["sandwich"]
+    assert shares["sandwich"] == pytest.approx(0.5 * (1.0 + shares["uniform"]), abs=0.2)
+    with pytest.raises(ScenarioError, match="model.length_draw"):
+        Model(length_draw="sandwich")
+    with pytest.raises(ScenarioError, match="model.length_draw"):
+        Model(lengths=(8, 64), length_draw="all")

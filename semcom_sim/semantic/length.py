@@ -69,9 +69,9 @@ def policy_grid_db(low_db: float = -20.0, high_db: float = 40.0, step_db: float 
     """The SNR grid a length policy is indexed by, in dB (default: -20..40 dB in 0.5 dB steps).
 
     It does not depend on the feedback quantiser, so one model's weights load under any
-    ``phy.snr_feedback_bits``: the fed-back SNR (the quantiser's level) is looked up at its nearest grid
-    point, and a policy fitted with 4-bit feedback fills the grid points between the levels from the
-    nearest level it saw."""
+    ``phy.snr_feedback_bits``: a policy fitted with 4-bit feedback gives every grid point the length of the
+    4-bit level whose bin holds it, and a fed-back level of any quantiser is looked up over the grid
+    points of its own bin (:class:`LengthPolicy`)."""
     return np.arange(low_db, high_db + step_db / 2, step_db, dtype=np.float32)
 
 
@@ -84,7 +84,11 @@ class LengthPolicy(keras.layers.Layer):
     and ``table`` [K] (channel uses). Until :meth:`set_table` is called every level maps to
     ``longest``.
 
-    Input: ``snr_tx_db`` [batch] float32 (the fed-back SNR in dB).
+    Input: ``snr_tx_db`` [batch] float32 (the fed-back SNR in dB); keyword ``bin_width_db`` (float, default
+    0): the width of the feedback quantiser's bins. A fed-back level ``q`` stands for every SNR of its bin
+    ``[q - w/2, q + w/2)``, so the policy sends the largest ``L`` over the grid points of that bin (the
+    ``L`` that the worst SNR consistent with ``q`` needs); with ``w = 0``, or no grid point in the bin, the
+    grid point nearest to ``q``.
     Output: lengths [batch] float32.
 
     :param levels_db: the grid in dB, increasing.
@@ -123,9 +127,15 @@ class LengthPolicy(keras.layers.Layer):
             self.build()
         return np.asarray(ops.convert_to_numpy(self.table))
 
-    def call(self, snr_tx_db):
-        distance = ops.abs(ops.cast(snr_tx_db, "float32")[:, None] - self.levels_db[None, :])
-        return ops.take(self.table, ops.argmin(distance, axis=-1))
+    def call(self, snr_tx_db, bin_width_db: float = 0.0):
+        offset = self.levels_db[None, :] - ops.cast(snr_tx_db, "float32")[:, None]
+        nearest = ops.take(self.table, ops.argmin(ops.abs(offset), axis=-1))
+        if not bin_width_db:
+            return nearest
+        half = 0.5 * float(bin_width_db)
+        in_bin = ops.logical_and(offset >= -half, offset < half)
+        widest = ops.max(ops.where(in_bin, self.table[None, :], 0.0), axis=-1)
+        return ops.where(ops.any(in_bin, axis=-1), widest, nearest)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],)
