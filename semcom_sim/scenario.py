@@ -45,7 +45,7 @@ PILOT_PATTERNS = ("kronecker", "empty")
 SNR_ESTIMATORS = ("pilots", "genie")
 DISTILLATION = ("none", "cached", "online")
 BATCH_NORM_STATISTICS = ("recompute", "moving-average")
-PARTS = ("encoder", "adaptive", "decoder", "feature_head")
+PARTS = ("encoder", "adaptive", "channel_encoder", "channel_decoder", "decoder", "feature_head")
 LOSS_TERMS = ("ce", "rate", "kd", "feature_kd")
 IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
 TEXT_TEACHERS = ("all-minilm-l6-v2",)
@@ -53,6 +53,7 @@ SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHE
 SOURCES = ("student", "teacher-features")
 ADAPTIVE_CONDITIONING = ("concat", "film")
 LENGTH_DRAWS = ("uniform", "sandwich")
+CHANNEL_CODECS = ("none", "dense", "cat")
 TRANSMISSIONS = ("analog", "digital")
 
 
@@ -224,6 +225,19 @@ class Model(_Section):
         reference); ``None``: the length policy. Not part of the checkpoint fingerprint.
     :param policy_tolerance: the length policy ``L*(q)`` is the smallest ``L`` whose held-out accuracy at
         level ``q`` is within this much (a fraction: 0.005 is half a point) of the longest ``L``'s.
+    :param channel_codec: what maps the encoder's output to the channel uses and back: ``"none"`` (paper
+        A: the encoder's head emits the ``2 n`` real channel features itself and the decoder reads them),
+        or a learned channel codec between a semantic vector of ``semantic_dim`` features and the link
+        (RKD-SC): ``"cat"`` (the channel-aware transformer, ``semantic/cat.py``) or ``"dense"`` (an MLP
+        pair of ``dense_codec_units``, the ablation). Both see the SNR (the fed-back one at the
+        transmitter, the receiver's estimates at the receiver) and ``L / n``.
+    :param semantic_dim: real features of the semantic vector with a channel codec.
+    :param cat_tokens: CAT: tokens (must divide ``num_channel_uses``; each carries ``n / cat_tokens``
+        channel uses, in order, so nested lengths send a prefix of the tokens).
+    :param cat_width: CAT: token width.
+    :param cat_layers: CAT: transformer layers on each side.
+    :param cat_heads: CAT: attention heads (must divide ``cat_width``).
+    :param dense_codec_units: the dense codec: hidden widths of its MLPs (each side).
     :param stochastic: sample the latent with the reparameterisation trick during training
         (needed for the rate term); the mean is sent at evaluation.
     :param source: what the encoder reads: ``"student"`` (the images or token ids) or
@@ -255,6 +269,13 @@ class Model(_Section):
     length_draw: str = "uniform"
     fixed_length: int | None = None
     policy_tolerance: float = 0.005
+    channel_codec: str = "none"
+    semantic_dim: int = 128
+    cat_tokens: int = 16
+    cat_width: int = 32
+    cat_layers: int = 2
+    cat_heads: int = 4
+    dense_codec_units: tuple[int, ...] = (256,)
     stochastic: bool = True
     source: str = "student"
     feature_encoder_units: tuple[int, ...] = (256,)
@@ -276,6 +297,7 @@ class Model(_Section):
             _fail(self._where("encoder_filters"), "needs at least one convolution")
         self._one_of("adaptive_conditioning", ADAPTIVE_CONDITIONING)
         self._one_of("length_draw", LENGTH_DRAWS)
+        self._validate_channel_codec()
         self._validate_lengths()
         if self.backbone is not None and (">" not in self.backbone or self.backbone != self.backbone.strip()):
             _fail(self._where("backbone"), f"expected a registered name 'package>ClassName', got {self.backbone!r}")
@@ -294,6 +316,25 @@ class Model(_Section):
         rounded (at least 1, duplicates dropped)."""
         n = self.num_channel_uses
         return tuple(sorted({max(1, round(n * f)) for f in (1 / 32, 1 / 16, 1 / 8, 1 / 4, 3 / 8, 1 / 2, 3 / 4, 1)}))
+
+    def _validate_channel_codec(self):
+        self._one_of("channel_codec", CHANNEL_CODECS)
+        self._positive("semantic_dim", "cat_tokens", "cat_width", "cat_layers", "cat_heads")
+        if any(v <= 0 for v in self.dense_codec_units):
+            _fail(self._where("dense_codec_units"), f"all widths must be > 0, got {self.dense_codec_units!r}")
+        if self.channel_codec == "none":
+            return
+        if self.transmission != "analog":
+            _fail(self._where("channel_codec"), "a learned channel codec needs the analog link "
+                  "(model.transmission='analog')")
+        if self.adaptive:
+            _fail(self._where("channel_codec"), "the channel codec sees the SNR itself: set model.adaptive=False")
+        if self.channel_codec == "cat":
+            if self.num_channel_uses % self.cat_tokens:
+                _fail(self._where("cat_tokens"), f"must divide model.num_channel_uses={self.num_channel_uses}, "
+                      f"got {self.cat_tokens}")
+            if self.cat_width % self.cat_heads:
+                _fail(self._where("cat_heads"), f"must divide model.cat_width={self.cat_width}, got {self.cat_heads}")
 
     def _validate_lengths(self):
         n, lengths = self.num_channel_uses, self.lengths
@@ -443,6 +484,9 @@ class Stage(_Section):
         ``encoder`` (backbone and Gaussian head), ``adaptive``, ``decoder`` and ``feature_head`` (the
         projection of feature-level KD); the others are frozen (a frozen encoder normalises with its
         recomputed statistics).
+    :param channel: ``True``: samples go through the link; ``False``: the link (and a channel codec) is
+        bypassed and the decoder reads the encoder's output directly (RKD-SC's first stage: distil the
+        teacher's features and fit the classifier without a channel).
     :param loss_terms: ``()``: the loss of ``training.distillation`` (as a single stage has);
         else a subset of ``ce`` (cross-entropy on labels; weight ``training.kd_lambda`` next to
         ``kd``, else 1), ``rate`` (``training.beta`` times the KL rate term), ``kd`` (the rebuilt
@@ -456,6 +500,7 @@ class Stage(_Section):
     learning_rate: float | None = None
     ebno_db_range: tuple[float, float] | None = None
     trainable: tuple[str, ...] = ("all",)
+    channel: bool = True
     loss_terms: tuple[str, ...] = ()
 
     def _validate(self):
@@ -703,6 +748,8 @@ class Compare(_Section):
         3/4 and all of ``model.num_channel_uses`` (2, 4, 8, 16, 24, 32, 48, 64 for 64).
     :param policy_validation_samples: training samples ``adaptive-length`` holds out to fit its length
         policy (``training.validation_samples``).
+    :param rkd_feature_kd_weight: RKD-SC (``rkd-sc-*`` schemes): the weight ``a`` of the feature MSE
+        (``training.feature_kd_weight``) in the first and the robust stage; the cross-entropy's ``b`` is 1.
     :param length_schemes: schemes with nested lengths whose adaptation is studied: the SNR-blind
         reference (every length of the scheme sent whatever the SNR), the mismatch matrix, the shuffle
         test and the gate's activity (``adaptation.csv``; see docs/adaptation.md).
@@ -734,13 +781,14 @@ class Compare(_Section):
     lengths: tuple[int, ...] | None = None
     policy_validation_samples: int = 2000
     length_schemes: tuple[str, ...] = ("adaptive-length",)
+    rkd_feature_kd_weight: float = 1.0
     mismatch_ebno_db: tuple[float, ...] = (-6.0, 0.0, 6.0, 12.0, 18.0)
     adaptation_samples: int = 2000
 
     def _validate(self):
         if not self.schemes:
             _fail(self._where("schemes"), "needs at least one scheme")
-        self._positive("policy_validation_samples", "adaptation_samples")
+        self._positive("policy_validation_samples", "adaptation_samples", "rkd_feature_kd_weight")
         if not all(math.isfinite(v) for v in self.mismatch_ebno_db) or len(set(self.mismatch_ebno_db)) != len(
                 self.mismatch_ebno_db):
             _fail(self._where("mismatch_ebno_db"), f"must be distinct finite values, got {self.mismatch_ebno_db!r}")
@@ -836,6 +884,9 @@ class Scenario:
             if "adaptive" in stage.trainable and not self.model.adaptive:
                 _fail(f"training.stages[{i}].trainable", "'adaptive' names a part this model does not have "
                       "(model.adaptive=False)")
+            if {"channel_encoder", "channel_decoder"} & set(stage.trainable) and self.model.channel_codec == "none":
+                _fail(f"training.stages[{i}].trainable", "'channel_encoder' and 'channel_decoder' exist only with "
+                      "a channel codec (model.channel_codec)")
             if "feature_head" in stage.trainable and self.training.feature_kd_weight <= 0:
                 _fail(f"training.stages[{i}].trainable", "'feature_head' exists only with "
                       "training.feature_kd_weight > 0")
@@ -909,6 +960,10 @@ class Scenario:
         for (section, name), default in _ADDED_FIELDS.items():
             if section in payload and payload[section].get(name) == default:
                 payload[section].pop(name)
+        for stage in payload.get("training", {}).get("stages", ()):
+            for name, default in _ADDED_STAGE_FIELDS.items():
+                if stage.get(name) == default:
+                    stage.pop(name)
         payload = json.dumps(payload, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
@@ -948,8 +1003,11 @@ _NOT_IN_FINGERPRINT = {"data": ("data_dir",), "teacher": ("cache_path", "weights
 # Fields added after checkpoints were first written: at their default they leave the fingerprint as it was,
 # so a model trained before they existed is still found (it was trained with exactly that default).
 _ADDED_FIELDS = {("model", "adaptive_conditioning"): "concat", ("model", "lengths"): (),
-                 ("model", "length_draw"): "uniform",
+                 ("model", "length_draw"): "uniform", ("model", "channel_codec"): "none",
+                 ("model", "semantic_dim"): 128, ("model", "cat_tokens"): 16, ("model", "cat_width"): 32,
+                 ("model", "cat_layers"): 2, ("model", "cat_heads"): 4, ("model", "dense_codec_units"): (256,),
                  ("model", "policy_tolerance"): 0.005, ("training", "validation_samples"): 0}
+_ADDED_STAGE_FIELDS = {"channel": True}  # fields of training.stages, as _ADDED_FIELDS
 
 
 def _slug(name: str) -> str:

@@ -149,6 +149,20 @@ class _FrozenPatch(Mapping):
 
 _NO_KD = {"training.distillation": "none", "training.feature_kd_weight": 0.0}
 
+#: RKD-SC's two-stage robust distillation (stage 1 in two steps, without a channel; stage 2 through the
+#: link); epochs, learning rate and Eb/N0 range come from the ``training`` section.
+RKD_STAGES = (
+    {"name": "distil", "trainable": ("encoder", "feature_head"), "channel": False, "loss_terms": ("feature_kd",)},
+    {"name": "classifier", "trainable": ("decoder",), "channel": False, "loss_terms": ("ce",)},
+    {"name": "robust", "trainable": ("channel_encoder", "channel_decoder", "decoder"),
+     "loss_terms": ("feature_kd", "ce")},
+)
+_RKD_SC = {"model.channel_codec": "cat", "model.adaptive": False, "model.stochastic": False,
+           "model.lengths": Ref("compare.lengths", fallback="model.auto_lengths"), "model.length_draw": "sandwich",
+           "training.validation_samples": Ref("compare.policy_validation_samples"),
+           "training.distillation": "cached", "training.feature_kd_weight": Ref("compare.rkd_feature_kd_weight"),
+           "training.stages": RKD_STAGES}
+
 #: The built-in schemes, in the order figures and tables list them.
 BUILTIN_SCHEMES: tuple[Scheme, ...] = (
     Scheme("proposed", {}, description="the scenario as written (paper A: cached KD + IB loss + adaptive module)"),
@@ -172,6 +186,13 @@ BUILTIN_SCHEMES: tuple[Scheme, ...] = (
                                "model.adaptive_conditioning": "film", "model.length_draw": "sandwich",
                                "training.validation_samples": Ref("compare.policy_validation_samples")},
            description="proposed with nested lengths: sends L*(q) of compare.lengths for the fed-back SNR level q"),
+    Scheme("rkd-sc-handcrafted", _RKD_SC,
+           description="RKD-SC with today's encoder: feature KD and classifier without a channel, then the CAT "
+                       "codec and classifier through the link (nested lengths, L*(q))"),
+    Scheme("rkd-sc-one-stage", {**_RKD_SC, "training.stages": ({"name": "joint", "loss_terms": ("feature_kd", "ce")},)},
+           description="rkd-sc-handcrafted trained in one joint stage through the link"),
+    Scheme("rkd-sc-dense-codec", {**_RKD_SC, "model.channel_codec": "dense"},
+           description="rkd-sc-handcrafted with a dense codec instead of the CAT"),
 )
 BUILTIN_NAMES: tuple[str, ...] = tuple(s.name for s in BUILTIN_SCHEMES)
 

@@ -25,7 +25,9 @@ from semcom_sim.semantic import (
     gaussian_kl,
     policy_grid_db,
 )
+from semcom_sim.semantic.cat import CATDecoder, CATEncoder
 from semcom_sim.semantic.codec import BitCodec, IdentityCodec
+from semcom_sim.semantic.dense_codec import DenseChannelDecoder, DenseChannelEncoder
 from semcom_sim.semantic.quantizer import UniformQuantizer
 
 
@@ -136,6 +138,18 @@ class SemanticLink(keras.Model):
                                                 name="length_sampler")
             self.length_policy = LengthPolicy(policy_grid_db(), m.num_channel_uses, name="length_policy")
             self.length_mask = LengthMask(name="length_mask")
+        self.channel_encoder = self.channel_decoder = None
+        if m.channel_codec != "none":  # created only then, so other models keep their random streams
+            n = m.num_channel_uses
+            if m.channel_codec == "cat":
+                cat = {"num_tokens": m.cat_tokens, "width": m.cat_width, "num_layers": m.cat_layers,
+                       "num_heads": m.cat_heads}
+                self.channel_encoder = CATEncoder(n, name="channel_encoder", **cat)
+                self.channel_decoder = CATDecoder(n, m.semantic_dim, name="channel_decoder", **cat)
+            else:
+                self.channel_encoder = DenseChannelEncoder(n, 2 * n, m.dense_codec_units, name="channel_encoder")
+                self.channel_decoder = DenseChannelDecoder(n, m.semantic_dim, m.dense_codec_units,
+                                                           name="channel_decoder")
         self.decoder = SemanticDecoder(num_classes, m.decoder_units, name="decoder")
         if self.digital:  # the separation baseline: quantiser, bits, 5G LDPC + QAM
             self.quantizer = UniformQuantizer(m.quant_bits, name="quantizer")
@@ -148,9 +162,12 @@ class SemanticLink(keras.Model):
 
     @property
     def latent_dim(self) -> int:
-        """Real features per sample: ``2 * num_channel_uses`` (analog), or what the digital link's bits allow."""
+        """Real features the encoder emits per sample: ``2 * num_channel_uses`` (analog), what the digital
+        link's bits allow, or with a channel codec the semantic vector's ``model.semantic_dim``."""
         if self.model_cfg.transmission == "digital":
             return digital_num_features(self.model_cfg, self.phy_cfg)
+        if self.model_cfg.channel_codec != "none":
+            return self.model_cfg.semantic_dim
         return 2 * self.model_cfg.num_channel_uses
 
     def build(self, input_shape):
@@ -160,6 +177,9 @@ class SemanticLink(keras.Model):
         side = 2 if self.nested else 1  # the SNR, and L / n with nested lengths
         if self.adaptive is not None:
             self.adaptive.build((None, latent_dim), (None, side))
+        if self.channel_encoder is not None:
+            self.channel_encoder.build((None, latent_dim), (None, 1), (None,))
+            self.channel_decoder.build((None, 2 * self.model_cfg.num_channel_uses), (None, 2), (None,))
         self.decoder.build((None, latent_dim), (None, side + 1))
         if self.nested:
             self.length_policy.build()
@@ -168,9 +188,10 @@ class SemanticLink(keras.Model):
 
     def parts(self) -> dict[str, keras.layers.Layer]:
         """The named parts with weights (what a training stage can train or freeze): ``encoder``,
-        ``adaptive`` (if on), ``decoder`` and ``feature_head`` (with feature-level KD)."""
-        named = {"encoder": self.encoder, "adaptive": self.adaptive, "decoder": self.decoder,
-                 "feature_head": self.feature_head}
+        ``adaptive`` (if on), ``channel_encoder`` and ``channel_decoder`` (with a channel codec),
+        ``decoder`` and ``feature_head`` (with feature-level KD)."""
+        named = {"encoder": self.encoder, "adaptive": self.adaptive, "channel_encoder": self.channel_encoder,
+                 "channel_decoder": self.channel_decoder, "decoder": self.decoder, "feature_head": self.feature_head}
         return {name: layer for name, layer in named.items() if layer is not None}
 
     def num_frames(self, batch_size: int) -> int:
@@ -214,6 +235,8 @@ class SemanticLink(keras.Model):
             if self.nested:
                 side = ops.concatenate([snr_tx_db, self._length_fraction(length, ops.shape(z)[0])], axis=-1)
             z = self.adaptive(z, side)
+        if self.channel_encoder is not None:
+            z = self.channel_encoder(z, snr_tx_db, length)
         if self.nested and length is not None:
             z = self.length_mask(z, length)
         if self.quantizer is not None:
@@ -233,7 +256,8 @@ class SemanticLink(keras.Model):
             snr_rx_db = ops.concatenate([snr_rx_db, self._length_fraction(length, batch)], axis=-1)
         return self.decoder(received, snr_rx_db)
 
-    def call(self, inputs, training=False, fed_snr_db=None, snr_permutation=None, length=None):
+    def call(self, inputs, training=False, fed_snr_db=None, snr_permutation=None, length=None,
+             bypass_channel=False):
         images, ebno_db = inputs
         batch = images.shape[0]
         if batch is None:
@@ -245,8 +269,16 @@ class SemanticLink(keras.Model):
         mu, logvar = self.encoder(images, training=training)
         z = self.sampler(mu, logvar, training=training and self.model_cfg.stochastic)
         kl = gaussian_kl(mu, logvar) if self.model_cfg.stochastic else ops.zeros_like(mu[:, 0])
+        codec_features = self.channel_encoder is not None and self.feature_head is not None
         extra = {"projected_features": self.feature_head(mu)} if self.feature_head is not None else {}
-        if training and self.link.error_free_while_training:  # e.g. the digital bit pipe: no channel drawn
+        if bypass_channel:  # no link, no channel codec: the decoder reads the encoder's output (a training stage)
+            zeros = ops.zeros((batch,), "float32")
+            length = ops.full((batch,), float(self.model_cfg.num_channel_uses), "float32") if self.nested else None
+            received = z
+            snr = {"snr_tx_db": zeros, "snr_hat_db": zeros, "snr_eff_db": zeros, "snr_true_db": zeros}
+            if codec_features:
+                extra = {"projected_features": self.feature_head(z)}
+        elif training and self.link.error_free_while_training:  # e.g. the digital bit pipe: no channel drawn
             zeros = ops.zeros((batch,), "float32")
             length = self.choose_length(zeros, training)
             received = self.transmit_features(z, zeros[:, None], length)
@@ -267,6 +299,10 @@ class SemanticLink(keras.Model):
             received = self.codec.decode(rx.features)
             if length is not None:
                 received = self.length_mask(received, length)
+            if self.channel_decoder is not None:  # the semantic vector again, then the task decoder
+                received = self.channel_decoder(received, ops.stack([rx.snr_hat_db, rx.snr_eff_db], axis=-1), length)
+                if codec_features:  # feature KD on the decoded semantic vector (RKD-SC's robust stage)
+                    extra = {"projected_features": self.feature_head(received)}
             snr = {"snr_tx_db": snr_tx_db, "snr_hat_db": rx.snr_hat_db, "snr_eff_db": rx.snr_eff_db,
                    "snr_true_db": rx.snr_true_db}
         logits = self.classify(received, snr["snr_hat_db"], snr["snr_eff_db"], length)

@@ -76,16 +76,16 @@ class Checkpoint:
         return hashlib.sha256(self.weights_path.read_bytes()).hexdigest()
 
 
-def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_compile: bool):
+def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_compile: bool, channel: bool = True):
     low, high = (float(v) for v in ebno_db_range)
-    sandwich = model.nested and model.model_cfg.length_draw == "sandwich"
+    sandwich = model.nested and model.model_cfg.length_draw == "sandwich" and channel
 
     @tf.function(jit_compile=jit_compile)
     def train_step(images, labels, extras):
         num_frames = model.num_frames(images.shape[0])
         ebno_db = uniform_ebno_db(num_frames, low, high)
         with tf.GradientTape() as tape:
-            outputs = model((images, ebno_db), training=True)
+            outputs = model((images, ebno_db), training=True, bypass_channel=not channel)
             loss, parts = loss_fn(outputs, labels, extras)
             if sandwich:  # the same samples again at the full length; the two losses averaged
                 full = model((images, ebno_db), training=True, length=float(model.model_cfg.num_channel_uses))
@@ -272,7 +272,7 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
         optimizer = keras.optimizers.Adam(schedule)
         optimizer.build(model.trainable_variables)
         step = _train_step_fn(model, optimizer, make_loss(cfg, stage.loss_terms), stage.ebno_db_range,
-                              cfg.jit_compile)
+                              cfg.jit_compile, stage.channel)
         for stage_epoch in range(stage.epochs):
             epoch = len(history) + 1
             order = rows[rng.permutation(rows.size)]

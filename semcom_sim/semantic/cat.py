@@ -22,7 +22,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-__all__ = ["CATDecoder", "CATEncoder", "TransformerLayer"]
+__all__ = ["CATDecoder", "CATEncoder", "TransformerLayer", "side_information"]
 
 
 @keras.saving.register_keras_serializable(package="semcom_sim")
@@ -71,6 +71,16 @@ class TransformerLayer(keras.layers.Layer):
         return {**super().get_config(), "num_heads": self.num_heads, "mlp_ratio": self.mlp_ratio}
 
 
+def side_information(snr_db, length, num_channel_uses: int, snr_scale_db: float):
+    """What a channel codec knows besides the signal, [batch, S + 1] float32: the SNRs ``snr_db``
+    [batch, S] (dB) scaled by ``snr_scale_db``, and ``L / n`` (1 when ``length`` is ``None``)."""
+    if length is None:
+        fraction = ops.ones_like(snr_db[:, :1])
+    else:
+        fraction = ops.cast(length, "float32")[:, None] / float(num_channel_uses)
+    return ops.concatenate([snr_db / snr_scale_db, fraction], axis=-1)
+
+
 class _CATBase(keras.layers.Layer):
     """What the CAT encoder and decoder share: the token geometry, the side-information embedding, the
     position embedding and the transformer stack. Subclasses implement :meth:`call`."""
@@ -109,12 +119,7 @@ class _CATBase(keras.layers.Layer):
         self.norm_out.build(tokens)
 
     def _side(self, snr_db, length):
-        """The side information: the SNRs scaled by ``snr_scale_db`` and ``L / n`` (1 without a length)."""
-        if length is None:
-            fraction = ops.ones_like(snr_db[:, :1])
-        else:
-            fraction = ops.cast(length, "float32")[:, None] / float(self.num_channel_uses)
-        return ops.concatenate([snr_db / self.snr_scale_db, fraction], axis=-1)
+        return side_information(snr_db, length, self.num_channel_uses, self.snr_scale_db)
 
     def _transform(self, tokens, side):
         """Adds the position and side embeddings and runs the transformer stack."""
