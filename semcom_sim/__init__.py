@@ -15,6 +15,7 @@ from semcom_sim.scenario import (  # noqa: E402
     Scenario,
     ScenarioError,
     Scheme,
+    Search,
     Stage,
     Sweep,
     Teacher,
@@ -25,5 +26,6 @@ from semcom_sim.scenario import (  # noqa: E402
 from semcom_sim.schemes import Ref  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Compare", "Data", "Model", "Output", "Phy", "Ref", "Scenario", "ScenarioError", "Scheme", "Stage", "Sweep",
+__all__ = ["Compare", "Data", "Model", "Output", "Phy", "Ref", "Scenario", "ScenarioError", "Scheme", "Search", "Stage",
+           "Sweep",
            "Teacher", "Training", "apply_overrides", "load_scenario"]

@@ -7,6 +7,7 @@
     semcom-sim plot RESULTS.csv|DIR [--out PNG] [--x ebno_db|esno_db]
     semcom-sim teacher finetune SCENARIO.py   prepare the scenario's teacher once
     semcom-sim teacher cache SCENARIO.py      run it once over the training set -> HDF5 teacher cache
+    semcom-sim search SCENARIO.py [--out DIR]  KDL-DARTS over search.lambdas -> genotypes, pareto.csv/png
 
 Bad input (scenario fields, paths, data, teacher caches, results files) ends with one line on stderr
 and exit code 2 (set ``SEMCOM_DEBUG=1`` to see the traceback instead); any other exception is a bug
@@ -51,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     compare = scenario_command("compare", "train and sweep every scheme of the scenario's `compare` section under "
                                "each condition; write results.csv, cost.csv, distillation.csv, plots, summary.md")
     compare.add_argument("--retrain", action="store_true", help="train even if a matching checkpoint exists")
+    scenario_command("search", "KDL-DARTS (RKD-SC's architecture search) for every search.lambdas: a genotype "
+                     "file each, genotype.json, pareto.csv and pareto.png")
     teacher = sub.add_parser("teacher", help="the teacher stage: prepare the teacher, build its cache")
     teacher_sub = teacher.add_subparsers(dest="teacher_command", required=True, parser_class=_Parser)
     for name, text in (("finetune", "fine-tune the image teacher / fit the text teacher's head, once"),
@@ -107,6 +110,11 @@ def _scenario_command(args) -> None:
     show = not args.no_progress
     words = ["semcom-sim", args.command, args.scenario] + [w for o in args.overrides for w in ("--set", o)]
     command = " ".join(shlex.quote(w) for w in words + (["--out", args.out] if args.out else []))
+    if args.command == "search":
+        from semcom_sim.nas.search import run_search
+
+        run_search(scenario, args.out or scenario.resolved_out_dir())
+        return
     if args.command == "compare":
         experiment = ex.compare(scenario, args.out, retrain=args.retrain, show_progress=show, command=command)
     elif args.command == "run":

@@ -50,6 +50,8 @@ LOSS_TERMS = ("ce", "rate", "kd", "feature_kd")
 IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
 TEXT_TEACHERS = ("all-minilm-l6-v2",)
 SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHEMES); a scenario may add its own
+# compare's default: every built-in scheme but RKD-SC's, which need a teacher-feature cache (and rkd-sc a genotype)
+COMPARE_SCHEMES = tuple(name for name in BUILTIN_NAMES if not name.startswith("rkd-sc"))
 SOURCES = ("student", "teacher-features")
 ADAPTIVE_CONDITIONING = ("concat", "film")
 LENGTH_DRAWS = ("uniform", "sandwich")
@@ -718,7 +720,9 @@ class Compare(_Section):
     teacher's features through the same link), ``digital`` (quantised features -> 5G LDPC -> QAM)
     and ``fixed-snr`` (no KD, no adaptive module, trained at one Eb/N0: DeepJSCC practice).
 
-    :param schemes: schemes to train and sweep.
+    :param schemes: schemes to train and sweep (default: every built-in scheme but the ``rkd-sc*`` ones,
+        which need a teacher cache with features and, for ``rkd-sc``, ``rkd_genotype``: name them to
+        compare them).
     :param conditions: test conditions ``"CHANNEL/CSI"`` (e.g. ``"TDL-A/ls"``) of the accuracy-vs-Eb/N0
         grid; each replaces ``phy.channel`` and ``phy.csi`` of the scenario.
     :param retrain_per_condition: train every scheme under every condition (``False``: train once under
@@ -750,6 +754,8 @@ class Compare(_Section):
         policy (``training.validation_samples``).
     :param rkd_feature_kd_weight: RKD-SC (``rkd-sc-*`` schemes): the weight ``a`` of the feature MSE
         (``training.feature_kd_weight``) in the first and the robust stage; the cross-entropy's ``b`` is 1.
+    :param rkd_genotype: the genotype file of ``semcom-sim search`` whose derived network is the encoder of
+        the ``rkd-sc`` scheme (e.g. ``docs/results/search_fashion_mnist/genotype.json``).
     :param length_schemes: schemes with nested lengths whose adaptation is studied: the SNR-blind
         reference (every length of the scheme sent whatever the SNR), the mismatch matrix, the shuffle
         test and the gate's activity (``adaptation.csv``; see docs/adaptation.md).
@@ -760,7 +766,7 @@ class Compare(_Section):
     """
 
     _section = "compare"
-    schemes: tuple[str, ...] = SCHEMES
+    schemes: tuple[str, ...] = COMPARE_SCHEMES
     conditions: tuple[str, ...] = _CONDITIONS
     retrain_per_condition: bool = False
     fixed_ebno_db: float = 10.0
@@ -782,8 +788,14 @@ class Compare(_Section):
     policy_validation_samples: int = 2000
     length_schemes: tuple[str, ...] = ("adaptive-length",)
     rkd_feature_kd_weight: float = 1.0
+    rkd_genotype: str | None = None
     mismatch_ebno_db: tuple[float, ...] = (-6.0, 0.0, 6.0, 12.0, 18.0)
     adaptation_samples: int = 2000
+
+    @property
+    def rkd_backbone_config(self) -> dict:
+        """``model.backbone_config`` of the ``rkd-sc`` scheme: the derived network of ``rkd_genotype``."""
+        return _rkd_backbone_config(self)
 
     def _validate(self):
         if not self.schemes:
@@ -830,6 +842,80 @@ class Compare(_Section):
             _fail(self._where("target_accuracy"), f"must be in (0, 1), got {self.target_accuracy!r}")
 
 
+def _rkd_backbone_config(compare) -> dict:
+    if compare.rkd_genotype is None:
+        _fail("compare.rkd_genotype", "the rkd-sc scheme's encoder is the derived network of a search: set it to "
+              "the genotype.json that semcom-sim search wrote")
+    from semcom_sim.nas.genotype import backbone_config
+
+    return backbone_config(compare.rkd_genotype)
+
+
+@dataclass(frozen=True)
+class Search(_Section):
+    """KDL-DARTS, RKD-SC's architecture search (``semcom-sim search``; ``docs/rkd_sc.md``): a first-order
+    DARTS supernet of image cells whose architecture loss is the distillation loss against the cached
+    teacher plus ``lambda`` times the expected parameter count (in millions) of the mixed operations.
+
+    :param channels: ``C`` of the first cells (doubles at each reduction cell).
+    :param cells: cells of the supernet and of the derived network (reductions at 1/3 and 2/3).
+    :param nodes: intermediate nodes per cell.
+    :param ops: the operation set (a subset of none, skip, max_pool_3x3, avg_pool_3x3, sep_conv_3x3,
+        dil_conv_3x3 that contains ``none``).
+    :param epochs: search epochs (each: one pass over ``train_samples`` with a weight step and an
+        architecture step per batch).
+    :param batch_size: samples per step.
+    :param train_samples: training-set samples of the weight steps (stratified, seeded by ``seed``).
+    :param validation_samples: other training-set samples of the architecture steps (disjoint).
+    :param weight_learning_rate: SGD (momentum 0.9, weight decay 3e-4), cosine-decayed to 1e-3.
+    :param arch_learning_rate: Adam (betas 0.5, 0.999, weight decay 1e-3) of the architecture logits.
+    :param lambdas: the complexity weights searched, one genotype each (a Pareto front over them).
+    :param loss_terms: the distillation loss of both steps: ``kd`` (the rebuilt top-K teacher
+        distribution, temperature ``training.kd_temperature``) and/or ``feature_kd`` (MSE of a linear
+        projection to the teacher's features; needs a cache built with ``teacher.store_features``).
+    :param retrain_epochs: epochs that train each derived network (and the hand-designed encoder of
+        ``model.encoder_filters``, the reference) from scratch with the same loss on the union of both
+        splits, before their test accuracy (no channel) is measured.
+    :param tolerance: ``genotype.json`` is the genotype with the fewest parameters whose accuracy is within
+        this (a fraction) of the most accurate one.
+    :param seed: seed of the splits, the initial weights and the batches.
+    :param jit_compile: XLA for the steps.
+    """
+
+    _section = "search"
+    channels: int = 16
+    cells: int = 3
+    nodes: int = 3
+    ops: tuple[str, ...] = ("none", "skip", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
+    epochs: int = 10
+    batch_size: int = 64
+    train_samples: int = 10000
+    validation_samples: int = 10000
+    weight_learning_rate: float = 0.025
+    arch_learning_rate: float = 6e-4
+    lambdas: tuple[float, ...] = (0.0, 1.0, 4.0)
+    loss_terms: tuple[str, ...] = ("kd",)
+    retrain_epochs: int = 3
+    tolerance: float = 0.005
+    seed: int = 0
+    jit_compile: bool = True
+
+    def _validate(self):
+        self._positive("channels", "cells", "nodes", "epochs", "batch_size", "train_samples", "validation_samples",
+                       "weight_learning_rate", "arch_learning_rate", "retrain_epochs")
+        if self.channels % 2:
+            _fail(self._where("channels"), f"must be even (a factorised reduction halves it), got {self.channels}")
+        known = ("none", "skip", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
+        if "none" not in self.ops or len(self.ops) < 2 or any(op not in known for op in self.ops):
+            _fail(self._where("ops"), f"must be 'none' and at least one of {', '.join(known[1:])}, got {self.ops!r}")
+        if not self.lambdas or any(v < 0 for v in self.lambdas):
+            _fail(self._where("lambdas"), f"must be non-negative complexity weights, got {self.lambdas!r}")
+        if not self.loss_terms or not set(self.loss_terms) <= {"kd", "feature_kd"}:
+            _fail(self._where("loss_terms"), f"must be kd and/or feature_kd, got {self.loss_terms!r}")
+        if not 0 <= self.tolerance < 1:
+            _fail(self._where("tolerance"), f"must be in [0, 1), got {self.tolerance!r}")
+
+
 @dataclass(frozen=True)
 class Output(_Section):
     """Where results go.
@@ -864,6 +950,7 @@ class Scenario:
     teacher: Teacher = field(default_factory=Teacher)
     sweep: Sweep = field(default_factory=Sweep)
     compare: Compare = field(default_factory=Compare)
+    search: Search = field(default_factory=Search)
     output: Output = field(default_factory=Output)
     schemes: tuple[Scheme, ...] = ()
 

@@ -186,6 +186,10 @@ BUILTIN_SCHEMES: tuple[Scheme, ...] = (
                                "model.adaptive_conditioning": "film", "model.length_draw": "sandwich",
                                "training.validation_samples": Ref("compare.policy_validation_samples")},
            description="proposed with nested lengths: sends L*(q) of compare.lengths for the fed-back SNR level q"),
+    Scheme("rkd-sc", {**_RKD_SC, "model.backbone": "semcom_sim>SearchedBackbone",
+                      "model.backbone_config": Ref("compare.rkd_backbone_config")},
+           description="RKD-SC: the derived network of compare.rkd_genotype (semcom-sim search) as the encoder, "
+                       "two-stage robust KD, the CAT codec with nested lengths"),
     Scheme("rkd-sc-handcrafted", _RKD_SC,
            description="RKD-SC with today's encoder: feature KD and classifier without a channel, then the CAT "
                        "codec and classifier through the link (nested lengths, L*(q))"),

@@ -1,0 +1,353 @@
+"""KDL-DARTS: a first-order DARTS search whose architecture loss is the distillation loss against the
+cached teacher plus ``lambda`` times the expected parameter count of the mixed operations
+(``semcom-sim search SCENARIO.py``; the ``search`` section of a scenario; ``docs/rkd_sc.md``).
+
+For each ``lambda`` of ``search.lambdas``: weight steps (SGD) on one split of the training set and
+architecture steps (Adam on the logits ``alpha``) on a disjoint split, alternating per batch; then the
+genotype (per node the two strongest incoming edges, each with its strongest operation other than
+``none``) is written as ``genotype-lambda<lambda>.json`` with the search's provenance. Each derived
+network, and the hand-designed encoder of ``model.encoder_filters`` as the reference, is trained from
+scratch with the same loss and its test accuracy measured without a channel: ``pareto.csv`` and
+``pareto.png`` (backbone parameters against accuracy). ``genotype.json`` is the genotype with the fewest
+parameters within ``search.tolerance`` of the most accurate. TensorFlow-specific (the training steps),
+like ``train.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from semcom_sim.data import Dataset, load_dataset
+from semcom_sim.io import atomic_path, atomic_write_text
+from semcom_sim.nas.cells import Network, SearchedBackbone, num_edges
+from semcom_sim.nas.genotype import backbone_config, load_genotype
+from semcom_sim.results import git_commit
+from semcom_sim.scenario import Scenario, ScenarioError
+from semcom_sim.semantic.encoder import ConvBackbone
+from semcom_sim.sweep import wilson_interval
+
+__all__ = ["backbone_config", "derive_genotype", "expected_parameters", "load_genotype", "run_search"]
+
+PARETO_CSV = "pareto.csv"
+PARETO_COLUMNS = ("kind", "lambda", "parameters", "expected_parameters", "accuracy", "ci_low", "ci_high",
+                  "search_seconds", "retrain_seconds", "genotype")
+GENOTYPE_JSON = "genotype.json"
+
+
+def derive_genotype(weights: np.ndarray, nodes: int, op_names: tuple[str, ...]) -> list[list]:
+    """The derived cell of architecture weights [num_edges, num_ops] (rows: softmax over operations):
+    for each node the two incoming edges whose strongest operation other than ``none`` is strongest,
+    as ``[operation, input]`` pairs in input order."""
+    weights = np.asarray(weights)
+    if weights.shape != (num_edges(nodes), len(op_names)):
+        raise ValueError(f"derive_genotype: weights must be [{num_edges(nodes)}, {len(op_names)}], got {weights.shape}")
+    usable = [k for k, name in enumerate(op_names) if name != "none"]
+    out, start = [], 0
+    for i in range(nodes):
+        rows = weights[start:start + 2 + i][:, usable]
+        strongest = rows.max(axis=1)
+        chosen = sorted(np.argsort(-strongest, kind="stable")[:2])
+        out += [[op_names[usable[int(rows[j].argmax())]], int(j)] for j in chosen]
+        start += 2 + i
+    return out
+
+
+def expected_parameters(alphas: tuple, tables: tuple) -> tf.Tensor:
+    """``sum over cell types and edges of softmax(alpha_e) . params(e)``: the expected parameters of the
+    mixed operations, in the units of ``tables`` ([num_edges, num_ops] per cell type, summed over the
+    cells of that type)."""
+    return sum(ops.sum(ops.softmax(a, axis=-1) * t) for a, t in zip(alphas, tables))
+
+
+class _Targets:
+    """The cached teacher's targets of training-set rows: ``teacher_probs`` and, with ``feature_kd``,
+    ``teacher_features``."""
+
+    def __init__(self, scenario: Scenario, dataset: Dataset):
+        from semcom_sim.train import CachedTeacherTargets
+
+        weight = 1.0 if "feature_kd" in scenario.search.loss_terms else 0.0
+        patched = dataclasses.replace(scenario, training=dataclasses.replace(
+            scenario.training, distillation="cached", feature_kd_weight=weight))
+        self.inner = CachedTeacherTargets(patched, dataset)
+        self.feature_dim = self.inner.feature_dim
+
+    def __call__(self, rows):
+        return {k: tf.constant(v) for k, v in self.inner(rows).items()}
+
+
+def _loss_fn(terms: tuple[str, ...], temperature: float):
+    def loss(logits, projected, extras):
+        total = 0.0
+        if "kd" in terms:
+            teacher = extras["teacher_probs"]
+            log_student = ops.log_softmax(logits / temperature, axis=-1)
+            total += ops.mean(ops.sum(teacher * (ops.log(ops.maximum(teacher, 1e-12)) - log_student), -1)) \
+                * temperature ** 2
+        if "feature_kd" in terms:
+            total += ops.mean(ops.square(projected - extras["teacher_features"]))
+        return total
+    return loss
+
+
+class _Student:
+    """A backbone with a classifier head (and a projection to the teacher's features)."""
+
+    def __init__(self, backbone: keras.layers.Layer, num_classes: int, feature_dim: int | None, input_shape):
+        self.backbone = backbone
+        self.head = keras.layers.Dense(num_classes)
+        self.projection = keras.layers.Dense(feature_dim) if feature_dim else None
+        self.backbone.build((None,) + tuple(input_shape))
+        width = int(self.backbone.compute_output_shape((None,) + tuple(input_shape))[-1])
+        self.head.build((None, width))
+        if self.projection is not None:
+            self.projection.build((None, width))
+
+    @property
+    def trainable_variables(self):
+        layers = [self.backbone, self.head] + ([self.projection] if self.projection is not None else [])
+        return [v for layer in layers for v in layer.trainable_variables]
+
+    def __call__(self, images, training, alphas=None):
+        features = (self.backbone(images, alphas, training=training) if alphas is not None
+                    else self.backbone(images, training=training))
+        features = ops.reshape(features, (ops.shape(features)[0], -1))
+        projected = self.projection(features) if self.projection is not None else None
+        return self.head(features), projected
+
+
+def _parameters(layer: keras.layers.Layer) -> int:
+    return int(sum(math.prod(w.shape) for w in layer.weights))
+
+
+def _split(dataset: Dataset, cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    need = cfg.train_samples + cfg.validation_samples
+    if need > dataset.num_train:
+        raise ScenarioError(f"search.train_samples + search.validation_samples = {need} exceed the "
+                            f"{dataset.num_train} training samples")
+    order = np.random.default_rng(seed).permutation(dataset.num_train)
+    return np.sort(order[:cfg.train_samples]), np.sort(order[cfg.train_samples:need])
+
+
+def _batches(rows: np.ndarray, batch_size: int, rng: np.random.Generator):
+    order = rows[rng.permutation(rows.size)]
+    for i in range(rows.size // batch_size):
+        yield order[i * batch_size:(i + 1) * batch_size]
+
+
+def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, lam: float,
+                log: Callable[[str], Any]) -> dict:
+    cfg = scenario.search
+    keras.utils.set_random_seed(cfg.seed)
+    net = Network(cfg.channels, cfg.cells, cfg.nodes, cfg.ops, name="supernet")
+    student = _Student(net, dataset.num_classes, targets.feature_dim, dataset.x_train.shape[1:])
+    k = num_edges(cfg.nodes)
+    init = keras.random.normal((2, k, len(cfg.ops)), stddev=1e-3, seed=cfg.seed)
+    alphas = (keras.Variable(init[0], name="alpha_normal"), keras.Variable(init[1], name="alpha_reduce"))
+    tables = []
+    for reduction in (False, True):  # parameters (millions) of every operation of every edge, per cell type
+        cells = [c for c in net.cells if c.reduction == reduction]
+        table = np.zeros((k, len(cfg.ops)))
+        for cell in cells:
+            table += np.array([edge.op_parameters() for edge in cell.edges], dtype=np.float64)
+        tables.append(tf.constant(table / 1e6, tf.float32))
+    tables = tuple(tables)
+    train_rows, val_rows = rows
+    steps = train_rows.size // cfg.batch_size
+    schedule = keras.optimizers.schedules.CosineDecay(cfg.weight_learning_rate, cfg.epochs * steps,
+                                                      alpha=min(1.0, 1e-3 / cfg.weight_learning_rate))
+    w_opt = keras.optimizers.SGD(schedule, momentum=0.9, weight_decay=3e-4)
+    a_opt = keras.optimizers.Adam(cfg.arch_learning_rate, beta_1=0.5, beta_2=0.999, weight_decay=1e-3)
+    weights = student.trainable_variables
+    w_opt.build(weights)
+    a_opt.build(list(alphas))
+    loss_fn = _loss_fn(cfg.loss_terms, scenario.training.kd_temperature)
+
+    @tf.function(jit_compile=cfg.jit_compile)
+    def weight_step(images, extras):
+        with tf.GradientTape() as tape:
+            logits, projected = student(images, True, alphas)
+            loss = loss_fn(logits, projected, extras)
+        w_opt.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        return loss
+
+    @tf.function(jit_compile=cfg.jit_compile)
+    def arch_step(images, extras):
+        with tf.GradientTape() as tape:
+            logits, projected = student(images, True, alphas)
+            distil = loss_fn(logits, projected, extras)
+            penalty = expected_parameters(alphas, tables)
+            loss = distil + lam * penalty
+        a_opt.apply_gradients(zip(tape.gradient(loss, list(alphas)), list(alphas)))
+        return distil, penalty
+
+    rng = np.random.default_rng(cfg.seed)
+    start = time.perf_counter()
+    history = []
+    for epoch in range(cfg.epochs):
+        totals = np.zeros(3)
+        val_iter = _batches(val_rows, cfg.batch_size, rng)
+        for idx in _batches(train_rows, cfg.batch_size, rng):
+            w_loss = weight_step(tf.constant(dataset.x_train[idx]), targets(idx))
+            v_idx = next(val_iter, None)
+            if v_idx is None:
+                val_iter = _batches(val_rows, cfg.batch_size, rng)
+                v_idx = next(val_iter)
+            distil, penalty = arch_step(tf.constant(dataset.x_train[v_idx]), targets(v_idx))
+            totals += (float(w_loss), float(distil), float(penalty))
+        totals /= max(1, steps)
+        history.append({"epoch": epoch + 1, "train_loss": totals[0], "validation_loss": totals[1],
+                        "expected_parameters_m": totals[2], "seconds": time.perf_counter() - start})
+        log(f"[search lambda={lam:g}] epoch {epoch + 1}/{cfg.epochs}  train {totals[0]:.4f}  validation "
+            f"{totals[1]:.4f}  expected parameters {1e3 * totals[2]:.1f} k  ({time.perf_counter() - start:.0f} s)")
+    seconds = time.perf_counter() - start
+    softmaxes = [np.asarray(ops.convert_to_numpy(ops.softmax(a, axis=-1))) for a in alphas]
+    return {"lambda": lam, "normal": derive_genotype(softmaxes[0], cfg.nodes, cfg.ops),
+            "reduce": derive_genotype(softmaxes[1], cfg.nodes, cfg.ops),
+            "weights": {"normal": softmaxes[0].round(5).tolist(), "reduce": softmaxes[1].round(5).tolist()},
+            "expected_parameters": int(round(1e6 * float(expected_parameters(alphas, tables)))),
+            "history": history, "search_seconds": seconds}
+
+
+def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: keras.layers.Layer,
+             rows: np.ndarray, label: str, log: Callable[[str], Any]) -> dict:
+    """Trains ``backbone`` + head from scratch with the search loss; test accuracy without a channel."""
+    cfg = scenario.search
+    keras.utils.set_random_seed(cfg.seed)
+    student = _Student(backbone, dataset.num_classes, targets.feature_dim, dataset.x_train.shape[1:])
+    steps = rows.size // cfg.batch_size
+    opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, cfg.retrain_epochs * steps, alpha=0.05))
+    weights = student.trainable_variables
+    opt.build(weights)
+    loss_fn = _loss_fn(cfg.loss_terms, scenario.training.kd_temperature)
+
+    @tf.function(jit_compile=cfg.jit_compile)
+    def step(images, extras):
+        with tf.GradientTape() as tape:
+            logits, projected = student(images, True)
+            loss = loss_fn(logits, projected, extras)
+        opt.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        return loss
+
+    @tf.function(jit_compile=cfg.jit_compile)
+    def predict(images):
+        return ops.argmax(student(images, False)[0], axis=-1)
+
+    rng = np.random.default_rng(cfg.seed + 1)
+    start = time.perf_counter()
+    for _ in range(cfg.retrain_epochs):
+        for idx in _batches(rows, cfg.batch_size, rng):
+            step(tf.constant(dataset.x_train[idx]), targets(idx))
+    seconds = time.perf_counter() - start
+    correct = 0
+    for begin in range(0, dataset.num_test, 500):
+        x = dataset.x_test[begin:begin + 500]
+        correct += int(np.sum(np.asarray(predict(tf.constant(x))) == dataset.y_test[begin:begin + 500]))
+    low, high = wilson_interval(correct, dataset.num_test)
+    accuracy = correct / dataset.num_test
+    log(f"[search] {label}: {_parameters(backbone):,} backbone parameters, test accuracy {accuracy:.4f} "
+        f"(no channel; {seconds:.0f} s)")
+    return {"parameters": _parameters(backbone), "accuracy": accuracy, "ci_low": low, "ci_high": high,
+            "retrain_seconds": seconds}
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=PARETO_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _plot(path: Path, rows: list[dict], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for kind, marker in (("searched", "o"), ("hand-designed", "s")):
+        mine = [r for r in rows if r["kind"] == kind]
+        if not mine:
+            continue
+        x = [r["parameters"] for r in mine]
+        y = [r["accuracy"] for r in mine]
+        err = [[r["accuracy"] - r["ci_low"] for r in mine], [r["ci_high"] - r["accuracy"] for r in mine]]
+        ax.errorbar(x, y, yerr=err, fmt=marker, capsize=3, label=kind)
+        for r in mine:
+            if kind == "searched":
+                ax.annotate(f"lambda={r['lambda']:g}", (r["parameters"], r["accuracy"]), textcoords="offset points",
+                            xytext=(4, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("encoder backbone parameters")
+    ax.set_ylabel("test accuracy (no channel, 95 % Wilson)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any] = print) -> dict:
+    """Runs KDL-DARTS for every ``search.lambdas`` and writes the genotypes, ``pareto.csv``,
+    ``pareto.png``, ``genotype.json`` and ``search.json`` under ``out_dir``. Returns ``search.json``'s dict."""
+    cfg = scenario.search
+    out = Path(out_dir)
+    dataset = load_dataset(scenario.data)
+    if dataset.x_train.ndim != 4:
+        raise ScenarioError(f"search: the search space is image cells; dataset {scenario.data.dataset!r} is not images")
+    rows = _split(dataset, cfg, cfg.seed)
+    targets = _Targets(scenario, dataset)
+    both = np.sort(np.concatenate(rows))
+    provenance = {"scenario": scenario.name, "commit": git_commit(), "dataset": dataset.name,
+                  "dataset_fingerprint": dataset.fingerprint, "teacher": scenario.teacher.name,
+                  "search": dataclasses.asdict(cfg), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    start = time.perf_counter()
+    pareto, genotypes = [], {}
+    reference = _retrain(scenario, dataset, targets, ConvBackbone(scenario.model.encoder_filters), both,
+                         f"hand-designed encoder {scenario.model.encoder_filters}", log)
+    pareto.append({"kind": "hand-designed", "lambda": "", "expected_parameters": "", "search_seconds": "",
+                   "genotype": "", **reference})
+    for lam in cfg.lambdas:
+        found = _search_one(scenario, dataset, targets, rows, float(lam), log)
+        genotype = {"normal": found["normal"], "reduce": found["reduce"], "channels": cfg.channels,
+                    "cells": cfg.cells, "nodes": cfg.nodes}
+        derived = _retrain(scenario, dataset, targets, SearchedBackbone(genotype, cfg.channels, cfg.cells, cfg.nodes),
+                           both, f"lambda={lam:g} derived network", log)
+        name = f"genotype-lambda{lam:g}.json"
+        record = {**genotype, "lambda": float(lam), "architecture_weights": found["weights"],
+                  "expected_parameters": found["expected_parameters"], "derived": derived,
+                  "history": found["history"], "search_seconds": found["search_seconds"], "provenance": provenance}
+        atomic_write_text(out / name, json.dumps(record, indent=1))
+        genotypes[name] = record
+        pareto.append({"kind": "searched", "lambda": float(lam), "expected_parameters": found["expected_parameters"],
+                       "search_seconds": found["search_seconds"], "genotype": name, **derived})
+    searched = [r for r in pareto if r["kind"] == "searched"]
+    best = max(r["accuracy"] for r in searched)
+    chosen = min((r for r in searched if r["accuracy"] >= best - cfg.tolerance), key=lambda r: r["parameters"])
+    chosen_record = {**genotypes[chosen["genotype"]], "chosen_from": chosen["genotype"]}
+    atomic_write_text(out / GENOTYPE_JSON, json.dumps(chosen_record, indent=1))
+    _write_csv(out / PARETO_CSV, pareto)
+    _plot(out / "pareto.png", pareto, f"{scenario.name}: KDL-DARTS, {cfg.cells} cells x {cfg.nodes} nodes, C = "
+          f"{cfg.channels}, {cfg.epochs} epochs")
+    summary = {**provenance, "seconds": time.perf_counter() - start, "chosen": chosen["genotype"],
+               "pareto": pareto}
+    atomic_write_text(out / "search.json", json.dumps(summary, indent=1))
+    log(f"[search] wrote {out / GENOTYPE_JSON} (from {chosen['genotype']}), {out / PARETO_CSV}, {out / 'pareto.png'} "
+        f"in {summary['seconds']:.0f} s")
+    return summary

@@ -1,0 +1,196 @@
+"""KDL-DARTS: the operations and cells, the genotype rule, the complexity penalty's gradient, a tiny
+search end to end (genotypes, Pareto file, provenance) and the derived encoder inside a semantic link."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Search, Sweep, Teacher, Training
+from semcom_sim.data import load_dataset
+from semcom_sim.nas.cells import OPS, Cell, MixedOp, Network, SearchedBackbone, make_op, num_edges
+from semcom_sim.nas.search import (
+    PARETO_COLUMNS,
+    backbone_config,
+    derive_genotype,
+    expected_parameters,
+    load_genotype,
+    run_search,
+)
+from semcom_sim.system import build_model
+from semcom_sim.teacher import TeacherIdentity, compress_topk, write_cache
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_operation_keeps_or_halves_the_image_and_keeps_the_channels():
+    x = tf.random.stateless_normal((2, 9, 9, 8), seed=(1, 2))
+    for name in OPS:
+        for stride, size in ((1, 9), (2, 5)):
+            op = make_op(name, 8, stride)
+            y = op(x, training=False) if hasattr(op, "norm") else op(x)
+            assert tuple(y.shape) == (2, size, size, 8), (name, stride)
+    assert np.all(make_op("none", 8, 2)(x).numpy() == 0)
+    np.testing.assert_array_equal(make_op("skip", 8, 1)(x).numpy(), x.numpy())
+    with pytest.raises(ValueError, match="unknown operation 'conv_7x7'"):
+        make_op("conv_7x7", 8, 1)
+
+
+def test_a_mixed_op_is_the_weighted_sum_of_its_operations():
+    x = tf.random.stateless_normal((2, 6, 6, 4), seed=(3, 4))
+    mixed = MixedOp(("none", "skip", "avg_pool_3x3"), 4, 1)
+    mixed.build(x.shape)
+    out = mixed(x, tf.constant([0.5, 0.2, 0.3])).numpy()
+    pool = keras.layers.AveragePooling2D(3, strides=1, padding="same")(x).numpy()
+    np.testing.assert_allclose(out, 0.2 * x.numpy() + 0.3 * pool, rtol=1e-5, atol=1e-6)
+    assert mixed.op_parameters() == [0, 0, 0]
+    sep = MixedOp(("sep_conv_3x3",), 4, 1)
+    sep.build(x.shape)
+    assert sep.op_parameters() == [3 * 3 * 4 + 4 * 4 + 2 * 4]  # depthwise, pointwise, BN statistics (no affine)
+
+
+def test_the_genotype_keeps_two_strongest_edges_per_node_and_never_none():
+    ops_ = ("none", "skip", "sep_conv_3x3")
+    w = np.full((num_edges(2), 3), 0.1)  # node 0: edges 0, 1; node 1: edges 2, 3, 4
+    w[0] = [0.9, 0.05, 0.05]  # strongest is none: its best other op is weak (0.05)
+    w[1] = [0.1, 0.6, 0.3]
+    w[2] = [0.1, 0.2, 0.7]
+    w[3] = [0.0, 0.5, 0.5]
+    w[4] = [0.2, 0.7, 0.1]
+    genotype = derive_genotype(w, 2, ops_)
+    assert genotype == [["skip", 0], ["skip", 1], ["sep_conv_3x3", 0], ["skip", 2]]
+    with pytest.raises(ValueError, match="weights must be"):
+        derive_genotype(np.ones((4, 3)), 2, ops_)
+
+
+def test_the_expected_parameters_are_softmax_weighted_and_their_gradient_favours_cheap_operations():
+    alpha = tf.Variable(tf.zeros((3, 2)))
+    table = tf.constant([[0.0, 1.0], [0.0, 2.0], [0.0, 3.0]])
+    with tf.GradientTape() as tape:
+        value = expected_parameters((alpha,), (table,))
+    assert float(value) == pytest.approx(0.5 * (1 + 2 + 3))
+    grad = tape.gradient(value, alpha).numpy()
+    # d/d alpha_expensive of softmax-weighted cost = p (1 - p) (c - 0) > 0: descent moves mass to the free op
+    np.testing.assert_allclose(grad[:, 1], [0.25, 0.5, 0.75], rtol=1e-6)
+    np.testing.assert_allclose(grad[:, 0], [-0.25, -0.5, -0.75], rtol=1e-6)
+
+
+def test_a_derived_network_round_trips_through_its_config():
+    genotype = {"normal": [["sep_conv_3x3", 0], ["skip", 1], ["dil_conv_3x3", 2], ["max_pool_3x3", 0]],
+                "reduce": [["avg_pool_3x3", 0], ["skip", 1], ["sep_conv_3x3", 2], ["skip", 1]]}
+    net = SearchedBackbone(genotype, channels=4, cells=3, nodes=2)
+    x = np.random.default_rng(0).uniform(size=(2, 12, 12, 1)).astype("float32")
+    y = net(x)
+    assert tuple(y.shape) == (2, 2 * 4 * 4)  # two reductions double C twice; 2 nodes concatenated
+    clone = SearchedBackbone.from_config(net.get_config())
+    clone(x)
+    clone.set_weights(net.get_weights())
+    np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="not an operation on an earlier node"):
+        Cell(2, 4, False, False, genotype=[["skip", 0], ["skip", 3], ["skip", 0], ["skip", 1]])
+
+
+def _scenario(tmp_path, **search) -> Scenario:
+    return Scenario(name="tiny-search", data=Data(dataset="synthetic", num_train=384, num_test=128),
+                    model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(32,)),
+                    phy=Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
+                            pilot_ofdm_symbol_indices=(2,)),
+                    teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c.h5")),
+                    training=Training(epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,)),
+                    search=Search(**{"channels": 4, "cells": 2, "nodes": 2, "epochs": 2, "batch_size": 32,
+                                     "train_samples": 128, "validation_samples": 128, "lambdas": (0.0, 50.0),
+                                     "retrain_epochs": 1, "jit_compile": False, **search}))
+
+
+def _cache(path, dataset):
+    logits = 4.0 * np.eye(10)[dataset.y_train]
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    values, indices = compress_topk(probs[:, None, :], 3)
+    write_cache(path, topk_probs=values, topk_indices=indices, num_classes=10, dataset_name=dataset.name,
+                dataset_fingerprint=dataset.fingerprint, teacher=TeacherIdentity("oracle", "0" * 64))
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("search")
+    scenario = _scenario(tmp_path)
+    _cache(tmp_path / "c.h5", load_dataset(scenario.data))
+    lines = []
+    summary = run_search(scenario, tmp_path / "out", log=lines.append)
+    return tmp_path, scenario, summary, lines
+
+
+def test_a_tiny_search_writes_genotypes_a_pareto_file_and_provenance(searched):
+    tmp_path, scenario, summary, lines = searched
+    out = tmp_path / "out"
+    with open(out / "pareto.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == PARETO_COLUMNS
+    assert [r["kind"] for r in rows] == ["hand-designed", "searched", "searched"]
+    for r in rows[1:]:
+        record = json.loads((out / r["genotype"]).read_text())
+        assert record["provenance"]["search"]["lambdas"] == [0.0, 50.0]
+        assert len(record["normal"]) == len(record["reduce"]) == 2 * 2
+        assert all(op != "none" for op, _ in record["normal"] + record["reduce"])
+        assert int(r["parameters"]) == record["derived"]["parameters"] > 0
+        assert 0.0 <= float(r["accuracy"]) <= 1.0 and len(record["history"]) == 2
+    chosen = json.loads((out / "genotype.json").read_text())
+    assert chosen["chosen_from"] == summary["chosen"] and (out / "pareto.png").stat().st_size > 0
+    assert any("epoch 2/2" in line for line in lines)
+
+
+def test_a_heavier_complexity_weight_lowers_the_expected_parameters(searched):
+    tmp_path, _, _, _ = searched
+    free = json.loads((tmp_path / "out" / "genotype-lambda0.json").read_text())
+    costly = json.loads((tmp_path / "out" / "genotype-lambda50.json").read_text())
+    assert costly["history"][-1]["expected_parameters_m"] < free["history"][-1]["expected_parameters_m"]
+
+
+def test_the_derived_encoder_sits_in_a_semantic_link(searched):
+    tmp_path, scenario, _, _ = searched
+    config = backbone_config(tmp_path / "out" / "genotype.json")
+    model_cfg = Model(num_channel_uses=16, decoder_units=(32,), backbone="semcom_sim>SearchedBackbone",
+                      backbone_config=config)
+    link_scenario = Scenario(name="derived", data=scenario.data, model=model_cfg, phy=scenario.phy)
+    model = build_model(link_scenario, num_classes=10)
+    x = tf.constant(np.random.default_rng(1).uniform(size=(64, 28, 28, 1)).astype("float32"))
+    out = model((x, tf.constant(10.0)), training=False)
+    assert out["logits"].shape == (64, 10)
+    assert type(model.encoder.backbone).__name__ == "SearchedBackbone"
+
+
+def test_search_bad_input_is_one_line(tmp_path):
+    with pytest.raises(ScenarioError, match="search.ops: must be 'none' and at least one of"):
+        Search(ops=("skip",))
+    with pytest.raises(ScenarioError, match="search.channels: must be even"):
+        Search(channels=5)
+    with pytest.raises(ScenarioError, match="genotype .* is missing: run semcom-sim search"):
+        load_genotype(tmp_path / "nope.json")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ScenarioError, match="is not a genotype file"):
+        load_genotype(tmp_path / "bad.json")
+    scenario = tmp_path / "s.py"
+    scenario.write_text("from semcom_sim import Scenario, Data, Search\n"
+                        "scenario = Scenario(name='s', data=Data(dataset='synthetic', num_train=100, num_test=50),"
+                        " search=Search(train_samples=80, validation_samples=80))\n")
+    result = subprocess.run([sys.executable, "-m", "semcom_sim.cli", "search", str(scenario), "--out",
+                             str(tmp_path / "o")], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == ("semcom-sim: error: search.train_samples + "
+                                                      "search.validation_samples = 160 exceed the 100 training samples")
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_operation_count_of_a_cell():
+    assert num_edges(4) == 14 and num_edges(2) == 5 and math.isclose(len(OPS), 6)
+    net = Network(4, 2, 2)
+    assert net.reduction_indices == (1,) and Network(4, 3, 2).reduction_indices == (1, 2)
