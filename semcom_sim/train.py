@@ -184,11 +184,18 @@ def recompute_batch_norm_statistics(model: SemanticLink, inputs: np.ndarray, row
     :param inputs: the model's training inputs (``dataset.x_train``); ``rows``: positions in it.
     :return: the number of layers whose statistics were recomputed.
     """
-    layers = _batch_norm_layers(model.encoder)
-    if len(_batch_norm_layers(model)) != len(layers):
+    if len(_batch_norm_layers(model)) != len(_batch_norm_layers(model.encoder)):
         raise NotImplementedError("batch normalisation outside the encoder would see the channel: recompute its "
                                   "statistics through the link or use training.batch_norm_statistics='moving-average'")
-    layers = [layer for layer in layers if layer.trainable]
+    return precise_batch_norm(model.encoder, inputs, rows, batch_size, seed, jit_compile)
+
+
+def precise_batch_norm(encoder: keras.layers.Layer, inputs: np.ndarray, rows: np.ndarray, batch_size: int,
+                       seed: int, jit_compile: bool = True) -> int:
+    """What :func:`recompute_batch_norm_statistics` does, for any layer called as ``encoder(x, training=True)``
+    (e.g. a derived network of the architecture search): its trainable batch-normalisation layers get
+    the average of their batch statistics over ``rows``. Returns the number of layers recomputed."""
+    layers = [layer for layer in _batch_norm_layers(encoder) if layer.trainable]
     num_batches = rows.size // batch_size
     if not layers or num_batches == 0:
         return 0
@@ -199,7 +206,7 @@ def recompute_batch_norm_statistics(model: SemanticLink, inputs: np.ndarray, row
     try:
         for layer in layers:  # with momentum 0 a training-mode call leaves the batch's own statistics behind
             layer.momentum = 0.0
-        forward = tf.function(lambda x: model.encoder(x, training=True), jit_compile=jit_compile)
+        forward = tf.function(lambda x: encoder(x, training=True), jit_compile=jit_compile)
         for i in range(num_batches):
             forward(tf.constant(inputs[order[i * batch_size:(i + 1) * batch_size]]))
             for layer, (mean, variance) in zip(layers, sums):

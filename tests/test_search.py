@@ -194,3 +194,16 @@ def test_the_operation_count_of_a_cell():
     assert num_edges(4) == 14 and num_edges(2) == 5 and math.isclose(len(OPS), 6)
     net = Network(4, 2, 2)
     assert net.reduction_indices == (1,) and Network(4, 3, 2).reduction_indices == (1, 2)
+
+
+def test_precise_batch_norm_sets_the_average_batch_statistics_of_any_layer():
+    from semcom_sim.train import precise_batch_norm
+
+    layer = keras.Sequential([keras.layers.BatchNormalization(axis=-1)])
+    layer.build((None, 3))
+    inputs = np.random.default_rng(0).normal(loc=[1.0, -2.0, 5.0], scale=[1.0, 2.0, 0.5], size=(256, 3))
+    assert precise_batch_norm(layer, inputs.astype("float32"), np.arange(256), 64, seed=0, jit_compile=False) == 1
+    bn = layer.layers[0]
+    np.testing.assert_allclose(bn.moving_mean.numpy(), inputs.mean(axis=0), rtol=1e-4, atol=1e-4)
+    batch_vars = [inputs[i:i + 64].var(axis=0) for i in range(0, 256, 64)]  # every batch once, in some order
+    np.testing.assert_allclose(bn.moving_variance.numpy(), np.mean(batch_vars, axis=0), rtol=2e-2)

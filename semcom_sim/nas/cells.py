@@ -259,7 +259,7 @@ class Cell(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="semcom_sim")
 class Network(keras.layers.Layer):
-    """Stem (3x3 convolution to ``channels``, batch norm), ``cells`` cells (reduction cells at
+    """Stem (3x3 convolution to ``channels`` with ``stem_stride``, batch norm), ``cells`` cells (reduction cells at
     ``cells // 3`` and ``2 cells // 3``, or at the middle for two cells; ``C`` doubles there), global
     average pooling.
 
@@ -273,10 +273,11 @@ class Network(keras.layers.Layer):
     :param nodes: intermediate nodes per cell.
     :param op_names: the operation set of the search (:data:`OPS` or a subset with ``none``).
     :param genotype: the derived cells, or ``None``.
+    :param stem_stride: 2 halves the image in the stem (what fits a CPU search on 28x28 images).
     """
 
     def __init__(self, channels: int = 16, cells: int = 3, nodes: int = 3, op_names: Sequence[str] = OPS,
-                 genotype: dict | None = None, **kwargs):
+                 genotype: dict | None = None, stem_stride: int = 1, **kwargs):
         super().__init__(**kwargs)
         if min(int(channels), int(cells), int(nodes)) < 1 or int(channels) % 2:
             raise ValueError(f"Network: channels (even), cells and nodes must be >= 1, got {channels!r}, {cells!r}, "
@@ -285,7 +286,8 @@ class Network(keras.layers.Layer):
         self.op_names = tuple(op_names)
         self.genotype = None if genotype is None else {"normal": [list(p) for p in genotype["normal"]],
                                                        "reduce": [list(p) for p in genotype["reduce"]]}
-        self.stem = keras.layers.Conv2D(self.channels, 3, padding="same", use_bias=False)
+        self.stem_stride = int(stem_stride)
+        self.stem = keras.layers.Conv2D(self.channels, 3, strides=self.stem_stride, padding="same", use_bias=False)
         self.stem_norm = keras.layers.BatchNormalization()
         self.cells = []
         c, reduction_prev = self.channels, False
@@ -335,7 +337,7 @@ class Network(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "cells": self.num_cells, "nodes": self.nodes,
-                "op_names": list(self.op_names), "genotype": self.genotype}
+                "op_names": list(self.op_names), "genotype": self.genotype, "stem_stride": self.stem_stride}
 
 
 @keras.saving.register_keras_serializable(package="semcom_sim")
@@ -344,6 +346,7 @@ class SearchedBackbone(Network):
     "semcom_sim>SearchedBackbone"``, ``model.backbone_config`` from
     :func:`semcom_sim.nas.search.backbone_config`). Input: images; output: [batch, nodes * C_last]."""
 
-    def __init__(self, genotype: dict, channels: int = 16, cells: int = 3, nodes: int = 3, **kwargs):
+    def __init__(self, genotype: dict, channels: int = 16, cells: int = 3, nodes: int = 3, stem_stride: int = 1,
+                 **kwargs):
         kwargs.pop("op_names", None)
-        super().__init__(channels, cells, nodes, OPS, genotype, **kwargs)
+        super().__init__(channels, cells, nodes, OPS, genotype, stem_stride, **kwargs)

@@ -29,4 +29,4 @@ def backbone_config(path: str | Path) -> dict:
     changes the checkpoint fingerprint."""
     g = load_genotype(path)
     return {"genotype": {"normal": g["normal"], "reduce": g["reduce"]}, "channels": g["channels"],
-            "cells": g["cells"], "nodes": g["nodes"]}
+            "cells": g["cells"], "nodes": g["nodes"], "stem_stride": g.get("stem_stride", 1)}

@@ -38,6 +38,7 @@ from semcom_sim.results import git_commit
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.semantic.encoder import ConvBackbone
 from semcom_sim.sweep import wilson_interval
+from semcom_sim.train import CachedTeacherTargets, precise_batch_norm
 
 __all__ = ["backbone_config", "derive_genotype", "expected_parameters", "load_genotype", "run_search"]
 
@@ -77,8 +78,6 @@ class _Targets:
     ``teacher_features``."""
 
     def __init__(self, scenario: Scenario, dataset: Dataset):
-        from semcom_sim.train import CachedTeacherTargets
-
         weight = 1.0 if "feature_kd" in scenario.search.loss_terms else 0.0
         patched = dataclasses.replace(scenario, training=dataclasses.replace(
             scenario.training, distillation="cached", feature_kd_weight=weight))
@@ -152,7 +151,7 @@ def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, l
                 log: Callable[[str], Any]) -> dict:
     cfg = scenario.search
     keras.utils.set_random_seed(cfg.seed)
-    net = Network(cfg.channels, cfg.cells, cfg.nodes, cfg.ops, name="supernet")
+    net = Network(cfg.channels, cfg.cells, cfg.nodes, cfg.ops, stem_stride=cfg.stem_stride, name="supernet")
     student = _Student(net, dataset.num_classes, targets.feature_dim, dataset.x_train.shape[1:])
     k = num_edges(cfg.nodes)
     init = keras.random.normal((2, k, len(cfg.ops)), stddev=1e-3, seed=cfg.seed)
@@ -251,6 +250,7 @@ def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: 
     for _ in range(cfg.retrain_epochs):
         for idx in _batches(rows, cfg.batch_size, rng):
             step(tf.constant(dataset.x_train[idx]), targets(idx))
+    precise_batch_norm(student.backbone, dataset.x_train, rows, cfg.batch_size, cfg.seed, cfg.jit_compile)
     seconds = time.perf_counter() - start
     correct = 0
     for begin in range(0, dataset.num_test, 500):
@@ -326,9 +326,9 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
     for lam in cfg.lambdas:
         found = _search_one(scenario, dataset, targets, rows, float(lam), log)
         genotype = {"normal": found["normal"], "reduce": found["reduce"], "channels": cfg.channels,
-                    "cells": cfg.cells, "nodes": cfg.nodes}
-        derived = _retrain(scenario, dataset, targets, SearchedBackbone(genotype, cfg.channels, cfg.cells, cfg.nodes),
-                           both, f"lambda={lam:g} derived network", log)
+                    "cells": cfg.cells, "nodes": cfg.nodes, "stem_stride": cfg.stem_stride}
+        backbone = SearchedBackbone(genotype, cfg.channels, cfg.cells, cfg.nodes, cfg.stem_stride)
+        derived = _retrain(scenario, dataset, targets, backbone, both, f"lambda={lam:g} derived network", log)
         name = f"genotype-lambda{lam:g}.json"
         record = {**genotype, "lambda": float(lam), "architecture_weights": found["weights"],
                   "expected_parameters": found["expected_parameters"], "derived": derived,
