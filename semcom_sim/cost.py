@@ -210,9 +210,10 @@ def student_forward(model, snr_db: float = _SNR_DB) -> Callable:
     """The transceiver's inference path without the PHY, through its own parts: ``inputs -> logits``.
 
     ``model.encoder(inputs, training=False)`` -> mean ``mu`` (no sampling) ->
-    ``model.transmit_features(mu, snr)`` (the adaptive module, or the digital link's quantiser) ->
-    ``model.classify(sent, snr, snr)``: the received features are the transmitted ones and every SNR
-    input is the constant ``snr_db`` (a digital decoder sees zeros, as in its own call).
+    ``model.transmit_features(mu, snr)`` (the adaptive module, a channel codec's transmitter half, or the
+    digital link's quantiser) -> (a channel codec's receiver half) -> ``model.classify(sent, snr, snr)``:
+    the received features are the transmitted ones and every SNR input is the constant ``snr_db`` (a
+    digital decoder sees zeros, as in its own call).
     """
 
     def forward(inputs):
@@ -220,6 +221,8 @@ def student_forward(model, snr_db: float = _SNR_DB) -> Callable:
         batch = ops.shape(mu)[0]
         sent = model.transmit_features(mu, ops.full((batch, 1), snr_db, dtype="float32"))
         snr = ops.full((batch,), snr_db, dtype="float32")
+        if model.channel_decoder is not None:  # a channel codec: its receiver half, at full length
+            sent = model.channel_decoder(sent, ops.stack([snr, snr], axis=-1))
         return model.classify(sent, snr, snr)
 
     return forward

@@ -974,6 +974,9 @@ class Scenario:
         if uses_teacher and known and (self.teacher.name in TEXT_TEACHERS) != text:
             _fail("teacher.name", f"{self.teacher.name!r} does not read {self.data.dataset!r} data; use one of "
                   f"{', '.join(TEXT_TEACHERS if text else IMAGE_TEACHERS)}")
+        if "feature_kd" in self.search.loss_terms and not self.teacher.store_features:
+            _fail("search.loss_terms", "feature_kd reads the teacher's features from the cache: set "
+                  "teacher.store_features=True")
         for i, stage in enumerate(self.training.stages):
             if "adaptive" in stage.trainable and not self.model.adaptive:
                 _fail(f"training.stages[{i}].trainable", "'adaptive' names a part this model does not have "

@@ -9,8 +9,8 @@ genotype (per node the two strongest incoming edges, each with its strongest ope
 network, and the hand-designed encoder of ``model.encoder_filters`` as the reference, is trained from
 scratch with the same loss and its test accuracy measured without a channel: ``pareto.csv`` and
 ``pareto.png`` (backbone parameters against accuracy). ``genotype.json`` is the genotype with the fewest
-parameters within ``search.tolerance`` of the most accurate. TensorFlow-specific (the training steps),
-like ``train.py``.
+parameters within ``search.tolerance`` of the most accurate, and ``genotype.png`` draws its cells.
+TensorFlow-specific (the training steps), like ``train.py``.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ import tensorflow as tf
 from keras import ops
 
 from semcom_sim.data import Dataset, load_dataset
-from semcom_sim.io import atomic_path, atomic_write_text
+from semcom_sim.io import atomic_write_text
 from semcom_sim.nas.cells import Network, SearchedBackbone, num_edges
 from semcom_sim.nas.genotype import backbone_config, load_genotype
+from semcom_sim.report.figures import plot_genotype, plot_pareto, save_figure
 from semcom_sim.results import git_commit
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.semantic.encoder import ConvBackbone
@@ -272,37 +273,6 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def _plot(path: Path, rows: list[dict], title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for kind, marker in (("searched", "o"), ("hand-designed", "s")):
-        mine = [r for r in rows if r["kind"] == kind]
-        if not mine:
-            continue
-        x = [r["parameters"] for r in mine]
-        y = [r["accuracy"] for r in mine]
-        err = [[r["accuracy"] - r["ci_low"] for r in mine], [r["ci_high"] - r["accuracy"] for r in mine]]
-        ax.errorbar(x, y, yerr=err, fmt=marker, capsize=3, label=kind)
-        for r in mine:
-            if kind == "searched":
-                ax.annotate(f"lambda={r['lambda']:g}", (r["parameters"], r["accuracy"]), textcoords="offset points",
-                            xytext=(4, 4), fontsize=8)
-    ax.set_xscale("log")
-    ax.set_xlabel("encoder backbone parameters")
-    ax.set_ylabel("test accuracy (no channel, 95 % Wilson)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-
-
 def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any] = print) -> dict:
     """Runs KDL-DARTS for every ``search.lambdas`` and writes the genotypes, ``pareto.csv``,
     ``pareto.png``, ``genotype.json`` and ``search.json`` under ``out_dir``. Returns ``search.json``'s dict."""
@@ -312,6 +282,12 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
     if dataset.x_train.ndim != 4:
         raise ScenarioError(f"search: the search space is image cells; dataset {scenario.data.dataset!r} is not images")
     rows = _split(dataset, cfg, cfg.seed)
+    cache = scenario.teacher.resolved_cache_path(dataset.name)
+    if not cache.exists():
+        from semcom_sim.teacher.stage import build_cache  # torch: only when the cache is missing
+
+        log(f"[teacher] no cache at {cache}: running the teacher once over the training set")
+        build_cache(scenario, dataset, log=log)
     targets = _Targets(scenario, dataset)
     both = np.sort(np.concatenate(rows))
     provenance = {"scenario": scenario.name, "commit": git_commit(), "dataset": dataset.name,
@@ -343,8 +319,10 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
     chosen_record = {**genotypes[chosen["genotype"]], "chosen_from": chosen["genotype"]}
     atomic_write_text(out / GENOTYPE_JSON, json.dumps(chosen_record, indent=1))
     _write_csv(out / PARETO_CSV, pareto)
-    _plot(out / "pareto.png", pareto, f"{scenario.name}: KDL-DARTS, {cfg.cells} cells x {cfg.nodes} nodes, C = "
-          f"{cfg.channels}, {cfg.epochs} epochs")
+    title = (f"{scenario.name}: KDL-DARTS, {cfg.cells} cells x {cfg.nodes} nodes, C = {cfg.channels}, "
+             f"{cfg.epochs} epochs")
+    save_figure(plot_pareto(pareto, title), out / "pareto.png")
+    save_figure(plot_genotype(chosen_record), out / "genotype.png")
     summary = {**provenance, "seconds": time.perf_counter() - start, "chosen": chosen["genotype"],
                "pareto": pareto}
     atomic_write_text(out / "search.json", json.dumps(summary, indent=1))

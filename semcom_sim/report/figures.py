@@ -10,7 +10,9 @@ What each figure shows, whichever command wrote the rows:
 - :func:`plot_distillation`: validation accuracy vs cumulative training time;
 - :func:`plot_cost`: parameters, FLOPs and latency per scheme;
 - :func:`plot_length_adaptation`: nested lengths: the length policy against every fixed length;
-- :func:`plot_mismatch`: the fed-SNR x true-SNR matrix of ``adaptation.csv``.
+- :func:`plot_mismatch`: the fed-SNR x true-SNR matrix of ``adaptation.csv``;
+- :func:`plot_pareto`: the architecture search's parameters against accuracy (``pareto.csv``);
+- :func:`plot_genotype`: the searched cells of a ``genotype.json``.
 
 The test condition of a results row is read from its typed columns (``channel``, ``csi``,
 ``variant``, ``snr_feedback_bits``, ``snr_feedback_delay_ms``, ``train_fraction``; see
@@ -752,4 +754,68 @@ def plot_mismatch(rows: Iterable[dict], scheme: str = "adaptive-length") -> Figu
         ax.set_title(title, fontsize=10)
     fig.suptitle(f"{scheme}: fed SNR vs true SNR (paired; difference to the matched cell in points, "
                  "* McNemar p < 0.05)", fontsize=10)
+    return fig
+
+
+def plot_pareto(rows: Iterable[dict], title: str = "") -> Figure:
+    """The architecture search's Pareto front (``pareto.csv`` of ``semcom-sim search``): encoder backbone
+    parameters (log x) against test accuracy without a channel (95 % Wilson bars), one point per
+    ``lambda`` (annotated) and the hand-designed encoder."""
+    rows = [dict(r) for r in rows]
+    if not rows:
+        raise ValueError("no Pareto rows to plot")
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    for kind, marker in (("searched", "o"), ("hand-designed", "s")):
+        mine = [r for r in rows if r["kind"] == kind]
+        if not mine:
+            continue
+        x = [_num(r["parameters"]) for r in mine]
+        y = [_num(r["accuracy"]) for r in mine]
+        err = [[yy - _num(r["ci_low"]) for yy, r in zip(y, mine)], [_num(r["ci_high"]) - yy for yy, r in zip(y, mine)]]
+        ax.errorbar(x, y, yerr=err, fmt=marker, capsize=3, label=kind)
+        if kind == "searched":
+            for xx, yy, r in zip(x, y, mine):
+                ax.annotate(f"lambda = {_num(r['lambda']):g}", (xx, yy), textcoords="offset points", xytext=(4, 4),
+                            fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("encoder backbone parameters")
+    ax.set_ylabel("test accuracy, no channel (95 % Wilson)")
+    if title:
+        ax.set_title(title, fontsize=9)
+    _grid(ax)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_genotype(genotype: dict) -> Figure:
+    """The searched cells of a genotype (``genotype.json`` of ``semcom-sim search``): one panel per cell
+    type; nodes ``c_{k-2}``, ``c_{k-1}`` (the two input nodes), ``0 .. nodes-1`` and the output; an arrow
+    per kept edge, labelled with its operation."""
+    fig = Figure(figsize=(10, 3.6))
+    axes = fig.subplots(1, 2)
+    for ax, kind in zip(axes, ("normal", "reduce")):
+        pairs = genotype[kind]
+        nodes = len(pairs) // 2
+        pos = {0: (0.0, 0.75), 1: (0.0, 0.25)}
+        for i in range(nodes):
+            pos[2 + i] = (0.3 + 0.5 * i / max(1, nodes - 1), 0.5 + (0.3 if i % 2 == 0 else -0.3) * (i > 0))
+        pos["out"] = (1.05, 0.5)
+        names = {0: "c_{k-2}", 1: "c_{k-1}", "out": "c_{k}"}
+        for k, (op, j) in enumerate(pairs):
+            a, b = pos[int(j)], pos[2 + k // 2]
+            ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "->", "color": "0.4"})
+            ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + (0.04 if k % 2 else -0.04), op, fontsize=7,
+                    ha="center", color="tab:blue")
+        for i in range(nodes):
+            ax.annotate("", xy=pos["out"], xytext=pos[2 + i], arrowprops={"arrowstyle": "->", "color": "0.8"})
+        for key, (x, y) in pos.items():
+            ax.text(x, y, names[key] if key in names else str(key - 2), ha="center", va="center", fontsize=8,
+                    bbox={"boxstyle": "round", "fc": "white", "ec": "0.3"})
+        ax.set_xlim(-0.15, 1.2)
+        ax.set_ylim(0.0, 1.0)
+        ax.set_axis_off()
+        ax.set_title(f"{kind} cell", fontsize=9)
+    fig.tight_layout()
     return fig

@@ -1,0 +1,67 @@
+"""The reduced RKD-SC pipeline end to end on 2,000 Fashion-MNIST images with the committed teacher:
+`semcom-sim search`, then `semcom-sim compare` with rkd-sc (the searched encoder) and rkd-sc-handcrafted,
+then notebooks/03_rkd_sc.ipynb on both output directories."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from semcom_sim.results import read_adaptation, read_results
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "scenarios" / "rkd_sc_tiny.py"
+NOTEBOOKS = ROOT / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    from semcom_sim.cli import main
+
+    out = tmp_path_factory.mktemp("rkd")
+    cache = f"teacher.cache_path={out / 'cache' / '{dataset}-{name}-top{top_k}-features.h5'}"
+    assert main(["search", str(TINY), "--out", str(out / "search"), "--set", cache]) == 0
+    genotype = out / "search" / "genotype.json"
+    assert main(["compare", str(TINY), "--out", str(out / "compare"), "--no-progress", "--set", cache,
+                 "--set", f"compare.rkd_genotype={genotype}"]) == 0
+    return out
+
+
+def test_the_searched_encoder_is_the_rkd_sc_encoder(pipeline):
+    genotype = json.loads((pipeline / "search" / "genotype.json").read_text())
+    meta = [json.loads(p.read_text()) for p in (pipeline / "compare" / "checkpoints").glob("rkd-sc-*.json")]
+    searched = [m for m in meta if m["scheme"] == "rkd-sc"]
+    assert searched and all(m["scenario"]["model"]["backbone"] == "semcom_sim>SearchedBackbone" for m in searched)
+    assert searched[0]["scenario"]["model"]["backbone_config"]["genotype"]["normal"] == genotype["normal"]
+    assert [s["name"] for s in searched[0]["stages"]] == ["distil", "classifier", "robust"]
+
+
+def test_the_comparison_has_both_schemes_their_lengths_and_the_adaptation_studies(pipeline):
+    rows = read_results(pipeline / "compare" / "results.csv")
+    assert {r["scheme"] for r in rows} == {"rkd-sc", "rkd-sc-handcrafted"}
+    deployed = [r for r in rows if r["scheme"] == "rkd-sc" and not r["variant"]]
+    assert deployed and all(4 <= r["channel_uses"] <= 32 for r in deployed)
+    assert {r["fixed_length"] for r in rows if r["variant"] == "length"} == {4, 8, 16, 32}
+    studies = {r["study"] for r in read_adaptation(pipeline / "compare" / "adaptation.csv")}
+    assert {"mismatch", "shuffle"} <= studies
+
+
+def test_the_rkd_sc_notebook_runs_on_the_search_and_the_comparison(pipeline, venv_kernel, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("SEMCOM_NOTEBOOK_SEARCH_DIR", str(pipeline / "search"))
+    monkeypatch.setenv("SEMCOM_NOTEBOOK_RKD_DIR", str(pipeline / "compare"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    nb = nbformat.read(NOTEBOOKS / "03_rkd_sc.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "stored outputs"
+    nbclient.NotebookClient(nb, kernel_name=venv_kernel, timeout=300, startup_timeout=120,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 4
+    assert not any("skipped" in o.get("text", "") for o in outputs)
