@@ -53,9 +53,20 @@ def test_digital_model_refuses_the_adaptive_module():
         Model(transmission="digital", adaptive=True)
 
 
-def test_scheme_scenarios_change_only_what_the_scheme_says():
-    base = Scenario(name="s", compare=Compare(fixed_ebno_db=7.0, online_kd_epochs=2, digital_quant_bits=2), **SMALL)
+def test_scheme_scenarios_change_only_what_the_scheme_says(tmp_path):
+    genotype = {"normal": [["skip", 0], ["sep_conv_3x3", 1]], "reduce": [["avg_pool_3x3", 0], ["skip", 1]],
+                "channels": 4, "cells": 2, "nodes": 1, "stem_stride": 2}
+    (tmp_path / "genotype.json").write_text(json.dumps(genotype))
+    base = Scenario(name="s", compare=Compare(fixed_ebno_db=7.0, online_kd_epochs=2, digital_quant_bits=2,
+                                              rkd_genotype=str(tmp_path / "genotype.json")), **SMALL)
     s = {name: resolve_scheme(base, name) for name in SCHEMES}
+    assert s["rkd-sc"].model.backbone == "semcom_sim>SearchedBackbone"
+    assert s["rkd-sc"].model.backbone_config["genotype"]["normal"] == genotype["normal"]
+    for name in ("rkd-sc", "rkd-sc-handcrafted", "rkd-sc-dense-codec"):
+        assert [stage.name for stage in s[name].training.stages] == ["distil", "classifier", "robust"]
+        assert not s[name].model.adaptive and not s[name].model.stochastic
+    assert s["rkd-sc-dense-codec"].model.channel_codec == "dense" and s["rkd-sc"].model.channel_codec == "cat"
+    assert [stage.name for stage in s["rkd-sc-one-stage"].training.stages] == ["joint"]
     assert s["proposed"] == base
     assert s["no-adaptive"].model.adaptive is False and s["no-adaptive"].training == base.training
     assert s["no-kd"].training.distillation == "none" and s["no-kd"].model == base.model
