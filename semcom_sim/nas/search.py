@@ -223,8 +223,9 @@ def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, l
 
 
 def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: keras.layers.Layer,
-             rows: np.ndarray, label: str, log: Callable[[str], Any]) -> dict:
-    """Trains ``backbone`` + head from scratch with the search loss; test accuracy without a channel."""
+             rows: np.ndarray, label: str, log: Callable[[str], Any], keep_outcomes: bool = False) -> dict:
+    """Trains ``backbone`` + head from scratch with the search loss; test accuracy without a channel
+    (with ``keep_outcomes`` also ``correct``, one bool per test sample, for paired comparisons)."""
     cfg = scenario.search
     keras.utils.set_random_seed(cfg.seed)
     student = _Student(backbone, dataset.num_classes, targets.feature_dim, dataset.x_train.shape[1:])
@@ -253,16 +254,16 @@ def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: 
             step(tf.constant(dataset.x_train[idx]), targets(idx))
     precise_batch_norm(student.backbone, dataset.x_train, rows, cfg.batch_size, cfg.seed, cfg.jit_compile)
     seconds = time.perf_counter() - start
-    correct = 0
-    for begin in range(0, dataset.num_test, 500):
-        x = dataset.x_test[begin:begin + 500]
-        correct += int(np.sum(np.asarray(predict(tf.constant(x))) == dataset.y_test[begin:begin + 500]))
+    hits = np.concatenate([np.asarray(predict(tf.constant(dataset.x_test[begin:begin + 500])))
+                           == dataset.y_test[begin:begin + 500] for begin in range(0, dataset.num_test, 500)])
+    correct = int(hits.sum())
     low, high = wilson_interval(correct, dataset.num_test)
     accuracy = correct / dataset.num_test
     log(f"[search] {label}: {_parameters(backbone):,} backbone parameters, test accuracy {accuracy:.4f} "
         f"(no channel; {seconds:.0f} s)")
-    return {"parameters": _parameters(backbone), "accuracy": accuracy, "ci_low": low, "ci_high": high,
-            "retrain_seconds": seconds}
+    out = {"parameters": _parameters(backbone), "accuracy": accuracy, "ci_low": low, "ci_high": high,
+           "retrain_seconds": seconds}
+    return {**out, "correct": hits} if keep_outcomes else out
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:

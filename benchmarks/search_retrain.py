@@ -1,0 +1,80 @@
+"""Does the searched encoder lose to the hand-designed one only because it is trained for too short?
+
+Retrains, from scratch, with the search's own loss and data (``search`` section of SCENARIO.py: the
+union of its weight and architecture splits, the cached teacher's distribution), the hand-designed
+encoder of ``model.encoder_filters`` and the derived network of each genotype file, for each number of
+epochs given; prints backbone parameters, test accuracy (no channel) with its 95 % Wilson interval, the
+paired difference to the hand-designed encoder on the same test images (exact McNemar p-value) and
+the training time, and appends the table to benchmarks/RESULTS.md:
+
+    python benchmarks/search_retrain.py scenarios/search_fashion_mnist.py \
+        docs/results/search_fashion_mnist/genotype-lambda0.json --epochs 3 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import append_results  # noqa: E402
+
+from semcom_sim import load_scenario  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", help="the search scenario (its data, teacher and search sections)")
+    parser.add_argument("genotypes", nargs="+", help="genotype files of semcom-sim search")
+    parser.add_argument("--epochs", type=int, nargs="+", default=[3, 10])
+    parser.add_argument("--no-append", action="store_true", help="print only")
+    args = parser.parse_args()
+
+    import dataclasses
+
+    import numpy as np
+
+    from semcom_sim.data import load_dataset
+    from semcom_sim.nas.cells import SearchedBackbone
+    from semcom_sim.nas.genotype import load_genotype
+    from semcom_sim.nas.search import _retrain, _split, _Targets
+    from semcom_sim.semantic.encoder import ConvBackbone
+    from semcom_sim.sweep import paired_difference
+
+    scenario = load_scenario(args.scenario)
+    dataset = load_dataset(scenario.data)
+    rows = np.sort(np.concatenate(_split(dataset, scenario.search, scenario.search.seed)))
+    targets = _Targets(scenario, dataset)
+    lines = ["| encoder | epochs | backbone parameters | test accuracy [95 % CI] | vs hand-designed (paired) | "
+             "training [s] |", "|---|---:|---:|---|---|---:|"]
+    for epochs in args.epochs:
+        sc = dataclasses.replace(scenario, search=dataclasses.replace(scenario.search, retrain_epochs=epochs))
+        hand = _retrain(sc, dataset, targets, ConvBackbone(scenario.model.encoder_filters), rows,
+                        f"hand-designed, {epochs} epochs", print, keep_outcomes=True)
+        lines.append(f"| hand-designed {scenario.model.encoder_filters} | {epochs} | {hand['parameters']:,} | "
+                     f"{hand['accuracy']:.4f} [{hand['ci_low']:.4f}, {hand['ci_high']:.4f}] | | "
+                     f"{hand['retrain_seconds']:.0f} |")
+        for path in args.genotypes:
+            g = load_genotype(path)
+            net = SearchedBackbone({"normal": g["normal"], "reduce": g["reduce"]}, g["channels"], g["cells"],
+                                   g["nodes"], g.get("stem_stride", 1))
+            out = _retrain(sc, dataset, targets, net, rows, f"{Path(path).name}, {epochs} epochs", print,
+                           keep_outcomes=True)
+            d = paired_difference(out["correct"], hand["correct"], 0.95)
+            lines.append(f"| {Path(path).name} | {epochs} | {out['parameters']:,} | {out['accuracy']:.4f} "
+                         f"[{out['ci_low']:.4f}, {out['ci_high']:.4f}] | {100 * d['difference']:+.1f} "
+                         f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}] points, p = {d['p_value']:.2g} | "
+                         f"{out['retrain_seconds']:.0f} |")
+    table = "\n".join(lines)
+    print(table)
+    if not args.no_append:
+        append_results(f"search_retrain ({scenario.name})", table,
+                       "Test accuracy without a channel after training from scratch with the search's loss "
+                       "(the cached teacher's distribution) on both search splits; the paired difference is on "
+                       "the same test images (Wald interval, exact McNemar p).")
+
+
+if __name__ == "__main__":
+    main()
