@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from semcom_sim.cost import device_name
 from semcom_sim.data import Dataset, load_dataset
 from semcom_sim.io import atomic_write_text
 from semcom_sim.nas.cells import Network, SearchedBackbone, num_edges
@@ -293,7 +294,8 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
     both = np.sort(np.concatenate(rows))
     provenance = {"scenario": scenario.name, "commit": git_commit(), "dataset": dataset.name,
                   "dataset_fingerprint": dataset.fingerprint, "teacher": scenario.teacher.name,
-                  "search": dataclasses.asdict(cfg), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+                  "search": dataclasses.asdict(cfg), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  "machine": device_name()}
     start = time.perf_counter()
     pareto, genotypes = [], {}
     reference = _retrain(scenario, dataset, targets, ConvBackbone(scenario.model.encoder_filters), both,
