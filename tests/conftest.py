@@ -31,3 +31,23 @@ def venv_kernel(tmp_path, monkeypatch) -> str:
     found = KernelSpecManager().get_kernel_spec(KERNEL)
     assert found.argv[0] == sys.executable, found.argv
     return KERNEL
+
+
+def execute_notebook(path, kernel: str, root, min_figures: int, monkeypatch) -> list:
+    """Runs the notebook at ``path`` in ``kernel`` (the package importable from ``root``), checks that no
+    cell failed, that at least ``min_figures`` PNGs were shown and that nothing was skipped; returns the
+    outputs of its code cells."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "stored outputs"
+    nbclient.NotebookClient(nb, kernel_name=kernel, timeout=300, startup_timeout=120,
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= min_figures
+    assert not any("skipped" in o.get("text", "") for o in outputs)
+    return outputs

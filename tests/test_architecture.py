@@ -14,7 +14,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "semcom_sim"
 
 # The modules where TensorFlow-specific code lives (GradientTape, tf.function, Sionna tensors, profiling).
-TENSORFLOW_MODULES = {"semcom_sim.train", "semcom_sim.evaluate", "semcom_sim.cost", "semcom_sim.cli", "semcom_sim.nas.search"}
+TENSORFLOW_MODULES = {"semcom_sim.train", "semcom_sim.evaluate", "semcom_sim.cost", "semcom_sim.cli",
+                      "semcom_sim.nas.search"}
 
 
 def _module_name(path: Path) -> str:

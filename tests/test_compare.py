@@ -4,12 +4,12 @@
 import csv
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import execute_notebook
 
 from semcom_sim import Compare, Model, Phy, Scenario, ScenarioError, Training, load_scenario
 from semcom_sim.data import Dataset
@@ -262,15 +262,6 @@ def test_compare_cost_distillation_summary_and_figures(compared):
 
 @pytest.mark.slow
 def test_compare_notebook_runs_on_the_reduced_comparison(compared, venv_kernel, monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
     out, _ = compared
     monkeypatch.setenv("SEMCOM_NOTEBOOK_COMPARE_DIR", str(out))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    nb = nbformat.read(NOTEBOOKS / "02_compare.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, kernel_name=venv_kernel, timeout=300, startup_timeout=120,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
-    assert not any("skipped" in o.get("text", "") for o in outputs)
+    execute_notebook(NOTEBOOKS / "02_compare.ipynb", venv_kernel, ROOT, 5, monkeypatch)

@@ -5,10 +5,10 @@ then notebooks/03_rkd_sc.ipynb on both output directories."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from conftest import execute_notebook
 
 from semcom_sim.results import read_adaptation, read_results
 
@@ -50,18 +50,6 @@ def test_the_comparison_has_both_schemes_their_lengths_and_the_adaptation_studie
 
 
 def test_the_rkd_sc_notebook_runs_on_the_search_and_the_comparison(pipeline, venv_kernel, monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("SEMCOM_NOTEBOOK_SEARCH_DIR", str(pipeline / "search"))
     monkeypatch.setenv("SEMCOM_NOTEBOOK_RKD_DIR", str(pipeline / "compare"))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    nb = nbformat.read(NOTEBOOKS / "03_rkd_sc.ipynb", as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, "stored outputs"
-    nbclient.NotebookClient(nb, kernel_name=venv_kernel, timeout=300, startup_timeout=120,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 4
-    assert not any("skipped" in o.get("text", "") for o in outputs)
+    execute_notebook(NOTEBOOKS / "03_rkd_sc.ipynb", venv_kernel, ROOT, 4, monkeypatch)
