@@ -105,7 +105,9 @@ class SemanticLink(keras.Model):
     (every other draw stays the same, so results are paired): ``fed_snr_db`` (a scalar or [batch]:
     what the transmitter is told instead of what it learned by sounding), ``snr_permutation``
     ([batch] int32: the learned SNRs permuted across the batch) and ``length`` (nested lengths: a scalar
-    or [batch], the channel uses to send whatever the policy says).
+    or [batch], the channel uses to send whatever the policy says). ``bypass_channel=True`` (a training
+    stage with ``channel=False``) skips the link and any channel codec: the decoder reads the encoder's
+    output with zero SNR inputs and ``L / n = 1``.
 
     :param num_classes: classes of the task.
     :param model: the ``model`` section of a scenario (a :class:`Model` or its dict).
