@@ -38,7 +38,7 @@ def main() -> None:
 
     from semcom_sim.data import load_dataset
     from semcom_sim.nas.cells import SearchedBackbone
-    from semcom_sim.nas.genotype import load_genotype
+    from semcom_sim.nas.genotype import backbone_config
     from semcom_sim.nas.search import _retrain, _split, _Targets
     from semcom_sim.semantic.encoder import ConvBackbone
     from semcom_sim.sweep import paired_difference
@@ -57,9 +57,7 @@ def main() -> None:
                      f"{hand['accuracy']:.4f} [{hand['ci_low']:.4f}, {hand['ci_high']:.4f}] | | "
                      f"{hand['retrain_seconds']:.0f} |")
         for path in args.genotypes:
-            g = load_genotype(path)
-            net = SearchedBackbone({"normal": g["normal"], "reduce": g["reduce"]}, g["channels"], g["cells"],
-                                   g["nodes"], g.get("stem_stride", 1))
+            net = SearchedBackbone(**backbone_config(path))
             out = _retrain(sc, dataset, targets, net, rows, f"{Path(path).name}, {epochs} epochs", print,
                            keep_outcomes=True)
             d = paired_difference(out["correct"], hand["correct"], 0.95)

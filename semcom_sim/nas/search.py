@@ -33,6 +33,7 @@ from keras import ops
 from semcom_sim.cost import device_name
 from semcom_sim.data import Dataset, load_dataset
 from semcom_sim.io import atomic_write_text
+from semcom_sim.losses import TermsLoss
 from semcom_sim.nas.cells import Network, SearchedBackbone, num_edges
 from semcom_sim.nas.genotype import backbone_config, load_genotype
 from semcom_sim.report.figures import plot_genotype, plot_pareto, save_figure
@@ -91,16 +92,12 @@ class _Targets:
 
 
 def _loss_fn(terms: tuple[str, ...], temperature: float):
+    """The search's distillation loss ``(logits, projected, extras) -> scalar``: the ``kd`` and/or
+    ``feature_kd`` terms of :class:`~semcom_sim.losses.TermsLoss`, each with weight 1."""
+    terms_loss = TermsLoss(terms, temperature=temperature, feature_weight=1.0)
+
     def loss(logits, projected, extras):
-        total = 0.0
-        if "kd" in terms:
-            teacher = extras["teacher_probs"]
-            log_student = ops.log_softmax(logits / temperature, axis=-1)
-            total += ops.mean(ops.sum(teacher * (ops.log(ops.maximum(teacher, 1e-12)) - log_student), -1)) \
-                * temperature ** 2
-        if "feature_kd" in terms:
-            total += ops.mean(ops.square(projected - extras["teacher_features"]))
-        return total
+        return terms_loss({"logits": logits, "projected_features": projected}, None, extras)[0]
     return loss
 
 
