@@ -17,7 +17,7 @@ scenario = Scenario(
     training=Training(epochs=1, batch_size=100, learning_rate=3e-3, ebno_db_range=(-2.0, 16.0),
                       distillation="cached"),
     teacher=Teacher(name="efficientnet-lite0", top_k=3, resolution=64, store_features=True,
-                    cache_path="runs/rkd-sc-tiny/teacher_cache/{dataset}-{name}-top{top_k}-features.h5"),
+                    cache_path="runs/rkd-sc-tiny/teacher_cache/{dataset}-{name}-top{top_k}{features}.h5"),
     sweep=Sweep(ebno_db=(0.0, 12.0), ci_half_width=0.05, min_samples=200, max_samples=400, batch_size=200),
     compare=Compare(schemes=("rkd-sc", "rkd-sc-handcrafted"), conditions=("AWGN/perfect",),
                     robustness_schemes=("rkd-sc",), feedback_bits=(2,), feedback_delay_ms=(),

@@ -217,7 +217,8 @@ class Experiment:
         atomic_write_text(self.out_dir / SCENARIO_JSON, self.scenario.to_json() + "\n")
 
     def ensure_teacher_cache(self, schemes) -> None:
-        """Runs the teacher stage once if a cached-KD scheme needs a cache that does not exist yet."""
+        """Runs the teacher stage once per teacher cache that a cached-KD scheme needs and that does not
+        exist yet (schemes that store the teacher's features use a cache of their own)."""
         for scheme in schemes:
             resolved = resolve_scheme(self.scenario, scheme)
             if resolved.training.distillation != "cached":
@@ -229,8 +230,7 @@ class Experiment:
                 self.log(f"[teacher] no cache at {path}: running the teacher once over the training set")
                 start = time.perf_counter()
                 build_cache(resolved, self.dataset, log=self.log)
-                self.timings["teacher_cache_s"] = time.perf_counter() - start
-            return
+                self.timings["teacher_cache_s"] = self.timings.get("teacher_cache_s", 0.0) + time.perf_counter() - start
 
     def _validator(self, scheme: str):
         """``on_epoch_end`` for ``compare``'s distillation axis: accuracy on ``compare.validation_samples``

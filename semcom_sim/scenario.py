@@ -618,7 +618,10 @@ class Teacher(_Section):
         fine-tuned on the images) or ``all-minilm-l6-v2`` (pretrained sentence encoder with a fitted
         classification head, for text): what ``semcom-sim teacher`` can prepare and run. Cached
         training only needs the name to match the cache's (a cache built by another teacher is refused).
-    :param cache_path: the HDF5 teacher cache (``{dataset}``, ``{name}``, ``{top_k}`` are filled in).
+    :param cache_path: the HDF5 teacher cache (``{dataset}``, ``{name}``, ``{top_k}`` are filled in;
+        ``{features}`` becomes ``""`` without stored features, ``-features`` with them and
+        ``-features<feature_dim>`` with a projection). A template without ``{features}`` gets that tag before
+        its extension when features are stored, so a cache with features never overwrites one without.
     :param top_k: probabilities kept per sample in the cache (paper A's K).
     :param weights_path: the prepared teacher (fine-tuned network or fitted head) written by
         ``semcom-sim teacher finetune`` (same placeholders).
@@ -628,13 +631,17 @@ class Teacher(_Section):
     :param finetune_learning_rate: image teachers: peak AdamW learning rate.
     :param batch_size: inference batch size of the teacher (cache and online KD).
     :param store_features: also store the teacher's feature vector per sample (for feature KD).
+    :param feature_dim: with ``store_features``: store the teacher's features projected onto their first
+        ``feature_dim`` principal components (a fixed PCA fitted on the training set's features when the cache
+        is built; its mean and components are stored in the cache); ``None``: the full vector
+        (EfficientNet-Lite0: 1280, MiniLM: 384). It changes nothing while ``store_features`` is off.
     :param store_logits: also store the full logits per sample (as log-probabilities: the logits
         shifted so that their log-sum-exp is 0, which gives the same softmax at every temperature).
     """
 
     _section = "teacher"
     name: str = "efficientnet-lite0"
-    cache_path: str = "teacher_cache/{dataset}-{name}-top{top_k}.h5"
+    cache_path: str = "teacher_cache/{dataset}-{name}-top{top_k}{features}.h5"
     top_k: int = 3
     weights_path: str = "teachers/{name}-{dataset}.teacher"
     resolution: int = 64
@@ -644,19 +651,27 @@ class Teacher(_Section):
     batch_size: int = 256
     store_features: bool = False
     store_logits: bool = False
+    feature_dim: int | None = None
 
     def _validate(self):
         if not self.name.strip():
             _fail(self._where("name"), "must not be empty")
         self._positive("top_k", "resolution", "finetune_epochs", "finetune_batch_size", "finetune_learning_rate",
                        "batch_size")
+        if self.feature_dim is not None and self.feature_dim <= 0:
+            _fail(self._where("feature_dim"), f"must be a positive number of principal components or None, "
+                  f"got {self.feature_dim!r}")
 
     def _fill(self, template: str, dataset: str) -> Path:
         return Path(template.replace("{dataset}", dataset).replace("{name}", self.name)
                     .replace("{top_k}", str(self.top_k)))
 
     def resolved_cache_path(self, dataset: str) -> Path:
-        return self._fill(self.cache_path, dataset)
+        tag = (f"-features{self.feature_dim or ''}") if self.store_features else ""
+        if "{features}" in self.cache_path:
+            return self._fill(self.cache_path.replace("{features}", tag), dataset)
+        path = self._fill(self.cache_path, dataset)
+        return path.with_name(f"{path.stem}{tag}{path.suffix}") if tag else path
 
     def resolved_weights_path(self, dataset: str) -> Path:
         return self._fill(self.weights_path, dataset)
@@ -1054,8 +1069,10 @@ class Scenario:
         for section, names in _NOT_IN_FINGERPRINT.items():
             for name in names:
                 payload.get(section, {}).pop(name, None)
+        if "teacher" in payload and not payload["teacher"]["store_features"]:
+            payload["teacher"].pop("feature_dim")  # no features stored: their projection changes nothing
         for (section, name), default in _ADDED_FIELDS.items():
-            if section in payload and payload[section].get(name) == default:
+            if section in payload and name in payload[section] and payload[section][name] == default:
                 payload[section].pop(name)
         for stage in payload.get("training", {}).get("stages", ()):
             for name, default in _ADDED_STAGE_FIELDS.items():
@@ -1103,7 +1120,8 @@ _ADDED_FIELDS = {("model", "adaptive_conditioning"): "concat", ("model", "length
                  ("model", "length_draw"): "uniform", ("model", "channel_codec"): "none",
                  ("model", "semantic_dim"): 128, ("model", "cat_tokens"): 16, ("model", "cat_width"): 32,
                  ("model", "cat_layers"): 2, ("model", "cat_heads"): 4, ("model", "dense_codec_units"): (256,),
-                 ("model", "policy_tolerance"): 0.005, ("training", "validation_samples"): 0}
+                 ("model", "policy_tolerance"): 0.005, ("training", "validation_samples"): 0,
+                 ("teacher", "feature_dim"): None}
 _ADDED_STAGE_FIELDS = {"channel": True}  # fields of training.stages, as _ADDED_FIELDS
 
 

@@ -161,7 +161,7 @@ _RKD_SC = {"model.channel_codec": "cat", "model.adaptive": False, "model.stochas
            "model.lengths": Ref("compare.lengths", fallback="model.auto_lengths"), "model.length_draw": "sandwich",
            "training.validation_samples": Ref("compare.policy_validation_samples"),
            "training.distillation": "cached", "training.feature_kd_weight": Ref("compare.rkd_feature_kd_weight"),
-           "training.stages": RKD_STAGES}
+           "training.stages": RKD_STAGES, "teacher.store_features": True}
 
 #: The built-in schemes, in the order figures and tables list them.
 BUILTIN_SCHEMES: tuple[Scheme, ...] = (

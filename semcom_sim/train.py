@@ -150,6 +150,13 @@ class CachedTeacherTargets:
         if self.with_features and self.cache.features is None:
             raise CacheError(f"teacher cache {path} has no teacher features, which training.feature_kd_weight > 0 "
                              "needs: rebuild it with --set teacher.store_features=true")
+        if self.with_features:
+            wanted = scenario.teacher.feature_dim
+            found = self.cache.feature_projection.components.shape[1] if self.cache.feature_projection else None
+            if wanted != found:
+                raise CacheError(f"teacher cache {path} stores the teacher's features "
+                                 f"{f'projected to {found} principal components' if found else 'unprojected'}, but "
+                                 f"teacher.feature_dim is {wanted}; rebuild it")
 
     @property
     def feature_dim(self) -> int | None:

@@ -22,7 +22,7 @@ def _scenario(tmp_path, **training) -> Scenario:
     return Scenario(name="rkd", data=Data(dataset="synthetic", num_train=640, num_test=128),
                     model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(32,), semantic_dim=24,
                                 cat_tokens=4, cat_width=16, cat_layers=1, cat_heads=2, dense_codec_units=(32,)),
-                    phy=PHY, teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c.h5")),
+                    phy=PHY, teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c{features}.h5")),
                     training=Training(**{"epochs": 2, "batch_size": 64, "ebno_db_range": (0.0, 12.0),
                                          "learning_rate": 3e-3, **training}),
                     sweep=Sweep(ebno_db=(6.0,)), compare=Compare(lengths=(4, 8, 16), policy_validation_samples=128))
@@ -45,7 +45,7 @@ def trained(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("rkd")
     scenario = _scenario(tmp_path)
     dataset = load_dataset(scenario.data)
-    _teacher_cache(tmp_path / "c.h5", dataset)
+    _teacher_cache(tmp_path / "c-features.h5", dataset)  # the RKD-SC schemes store features
     snapshots = {}
 
     def snapshot(model, epoch):  # the weights of each part after every epoch
@@ -120,7 +120,7 @@ def test_the_codec_sends_the_policy_length_and_round_trips_through_a_checkpoint(
 def test_the_ablations_train(tmp_path, scheme):
     scenario = _scenario(tmp_path, epochs=1)
     dataset = load_dataset(scenario.data)
-    _teacher_cache(tmp_path / "c.h5", dataset)
+    _teacher_cache(tmp_path / "c-features.h5", dataset)  # the RKD-SC schemes store features
     model, history = train_model(scenario, scheme, dataset, show_progress=False, log=lambda _: None)
     stages = {"rkd-sc-one-stage": ["joint"], "rkd-sc-dense-codec": ["distil", "classifier", "robust"]}[scheme]
     assert [h["stage"] for h in history] == stages

@@ -22,7 +22,7 @@ def pipeline(tmp_path_factory):
     from semcom_sim.cli import main
 
     out = tmp_path_factory.mktemp("rkd")
-    cache = f"teacher.cache_path={out / 'cache' / '{dataset}-{name}-top{top_k}-features.h5'}"
+    cache = f"teacher.cache_path={out / 'cache' / '{dataset}-{name}-top{top_k}{features}.h5'}"
     assert main(["search", str(TINY), "--out", str(out / "search"), "--set", cache]) == 0
     genotype = out / "search" / "genotype.json"
     assert main(["compare", str(TINY), "--out", str(out / "compare"), "--no-progress", "--set", cache,

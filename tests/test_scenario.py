@@ -428,3 +428,21 @@ def test_a_renamed_field_given_by_its_old_name_names_the_new_one(tmp_path, old, 
                     f"scenario = Scenario(name='s', {section}={cls.__name__}({name}={value}))\n")
     with pytest.raises(ScenarioError, match=f"^{expected}$"):
         load_scenario(path)
+
+
+def test_a_feature_cache_has_its_own_path_and_the_projection_only_counts_when_features_are_stored(tiny):
+    kd = apply_overrides(tiny, ["training.distillation=cached"])
+    plain = kd.teacher.resolved_cache_path("toy")
+    assert plain == Path(f"teacher_cache/toy-{kd.teacher.name}-top{kd.teacher.top_k}.h5")
+    full = apply_overrides(kd, ["teacher.store_features=true"]).teacher.resolved_cache_path("toy")
+    assert full == plain.with_name(plain.stem + "-features.h5")
+    pca = apply_overrides(kd, ["teacher.store_features=true", "teacher.feature_dim=128"])
+    assert pca.teacher.resolved_cache_path("toy") == plain.with_name(plain.stem + "-features128.h5")
+    # a template without {features} gets the tag before its extension: never the plain cache's file
+    custom = apply_overrides(pca, ["teacher.cache_path=c/{dataset}-subset.h5"])
+    assert custom.teacher.resolved_cache_path("toy") == Path("c/toy-subset-features128.h5")
+    # feature_dim without stored features changes no model; with them it does
+    assert apply_overrides(kd, ["teacher.feature_dim=128"]).fingerprint() == kd.fingerprint()
+    assert pca.fingerprint() != apply_overrides(kd, ["teacher.store_features=true"]).fingerprint()
+    with pytest.raises(ScenarioError, match="teacher.feature_dim: must be a positive"):
+        apply_overrides(kd, ["teacher.feature_dim=0"])

@@ -13,6 +13,7 @@ from semcom_sim.teacher import (
     TeacherCache,
     TeacherIdentity,
     compress_topk,
+    fit_pca,
     rebuild_distribution,
     temperature_scale,
     write_cache,
@@ -135,3 +136,36 @@ def test_reading_a_cache_does_not_import_torch_or_tensorflow():
             "print([m for m in ('torch', 'transformers', 'tensorflow') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_pca_projection_matches_the_eigenvectors_of_the_covariance():
+    # features with a known covariance: variances 9, 4, 1, 0.01 along a random orthonormal basis
+    rng = np.random.default_rng(3)
+    basis, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    feats = (rng.normal(size=(20000, 4)) * np.sqrt([9.0, 4.0, 1.0, 0.01])) @ basis.T + 5.0
+    projection = fit_pca(feats.astype(np.float32), 2, chunk=3000)  # chunks do not change the sums
+    assert projection.components.shape == (4, 2) and projection.mean.shape == (4,)
+    np.testing.assert_allclose(projection.mean, 5.0, atol=0.05)
+    # the axes are the two largest-variance directions (up to sign), orthonormal
+    np.testing.assert_allclose(np.abs(projection.components.T @ basis[:, :2]), np.eye(2), atol=0.02)
+    np.testing.assert_allclose(projection.components.T @ projection.components, np.eye(2), atol=1e-5)
+    assert projection.explained_variance == pytest.approx(13 / 14.01, abs=0.01)
+    out = projection(feats)
+    np.testing.assert_allclose(out.var(axis=0), [9.0, 4.0], rtol=0.05)  # variances of the scores
+    with pytest.raises(ValueError, match="teacher.feature_dim must be in 1..4"):
+        fit_pca(feats, 5)
+
+
+def test_a_projected_feature_cache_round_trips_its_projection(tmp_path, probs):
+    feats = np.random.default_rng(1).normal(size=(50, 16)).astype(np.float32)
+    projection = fit_pca(feats, 3)
+    path = tmp_path / "c.h5"
+    manifest = make_cache(path, probs, features=np.repeat(projection(feats)[:, None], 2, axis=1),
+                          feature_projection=projection)
+    assert manifest["feature_projection"]["source_dim"] == 16 and manifest["feature_projection"]["dim"] == 3
+    cache = TeacherCache(path)
+    np.testing.assert_allclose(cache.feature_projection.components, projection.components)
+    np.testing.assert_allclose(cache.features[:, 0], projection(feats), atol=2e-2)  # float16 storage
+    assert cache.feature_projection.explained_variance == pytest.approx(projection.explained_variance, abs=1e-6)
+    with pytest.raises(ValueError, match="needs the features"):
+        make_cache(tmp_path / "d.h5", probs, feature_projection=projection)

@@ -7,13 +7,15 @@ it and are imported only by the ``semcom-sim teacher`` commands.
 
 from semcom_sim.teacher.cache import (
     CacheError,
+    FeatureProjection,
     TeacherCache,
     TeacherIdentity,
     compress_topk,
+    fit_pca,
     rebuild_distribution,
     temperature_scale,
     write_cache,
 )
 
-__all__ = ["CacheError", "TeacherCache", "TeacherIdentity", "compress_topk", "rebuild_distribution",
-           "temperature_scale", "write_cache"]
+__all__ = ["CacheError", "FeatureProjection", "TeacherCache", "TeacherIdentity", "compress_topk", "fit_pca",
+           "rebuild_distribution", "temperature_scale", "write_cache"]

@@ -12,6 +12,9 @@ File layout (format version 1)::
     /sample_ids    int64   [num_samples]                 position of each row in the training set
     /logits        float32 [num_samples, num_views, C]   optional
     /features      float16 [num_samples, num_views, D]   optional (feature-level KD)
+    /feature_mean        float32 [D_teacher]       with a projection: the mean the features were centred on
+    /feature_components  float32 [D_teacher, D]    with a projection: the principal axes (columns, by
+                                                   decreasing variance); features = (f - mean) @ components
     attrs["manifest"]  JSON: format, dataset name and fingerprint, teacher identity and weights hash,
                        K, C, views, dtypes, creation parameters, sha256 checksum of all datasets
 
@@ -38,7 +41,7 @@ from semcom_sim.io import atomic_path
 
 FORMAT = "semcom-sim/teacher-cache"
 FORMAT_VERSION = 1
-_DATASETS = ("topk_probs", "topk_indices", "sample_ids", "logits", "features")
+_DATASETS = ("topk_probs", "topk_indices", "sample_ids", "logits", "features", "feature_mean", "feature_components")
 
 
 class CacheError(RuntimeError):
@@ -117,18 +120,62 @@ def _checksum(handle: h5py.File) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class FeatureProjection:
+    """A fixed linear projection of the teacher's features: ``(f - mean) @ components``.
+
+    :param mean: float32 [D_teacher].
+    :param components: float32 [D_teacher, D], orthonormal columns by decreasing variance.
+    :param explained_variance: the fraction of the features' total variance the ``D`` columns keep.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    explained_variance: float
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """Projects float [N, D_teacher] -> float32 [N, D]."""
+        return ((np.asarray(features, np.float64) - self.mean) @ self.components).astype(np.float32)
+
+
+def fit_pca(features: np.ndarray, dim: int, chunk: int = 8192) -> FeatureProjection:
+    """The first ``dim`` principal components of ``features`` [N, D_teacher] (covariance accumulated in
+    float64 over chunks of rows; each axis' sign is fixed so that its largest entry is positive)."""
+    features = np.asarray(features)
+    num, width = features.shape
+    if not 0 < dim <= width:
+        raise ValueError(f"teacher.feature_dim must be in 1..{width} (the teacher's feature size), got {dim}")
+    mean = features.mean(axis=0, dtype=np.float64)
+    cov = np.zeros((width, width))
+    for begin in range(0, num, chunk):
+        centred = features[begin:begin + chunk].astype(np.float64) - mean
+        cov += centred.T @ centred
+    values, vectors = np.linalg.eigh(cov / num)
+    order = np.argsort(values)[::-1][:dim]
+    axes = vectors[:, order]
+    axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(dim)] < 0, -1.0, 1.0)
+    explained = float(np.clip(values[order], 0, None).sum() / max(np.clip(values, 0, None).sum(), 1e-30))
+    return FeatureProjection(mean.astype(np.float32), axes.astype(np.float32), explained)
+
+
 def write_cache(path: str | Path, *, topk_probs: np.ndarray, topk_indices: np.ndarray, num_classes: int,
                 dataset_name: str, dataset_fingerprint: str, teacher: TeacherIdentity,
                 views: tuple[str, ...] = ("identity",), sample_ids: np.ndarray | None = None,
                 logits: np.ndarray | None = None, features: np.ndarray | None = None,
+                feature_projection: FeatureProjection | None = None,
                 creation: dict[str, Any] | None = None) -> dict[str, Any]:
     """Writes a cache atomically (temporary file, then rename) and returns its manifest.
 
     :param topk_probs: [num_samples, num_views, K] (any float dtype; stored as float16).
     :param topk_indices: [num_samples, num_views, K] class indices (stored as int16).
     :param views: one name per view; view 0 must be ``"identity"`` (the un-augmented input).
+    :param features: [num_samples, num_views, D] teacher features (already projected if
+        ``feature_projection`` is given).
+    :param feature_projection: the projection that ``features`` went through, stored with the cache.
     :param creation: free-form creation parameters (teacher resolution, batch size, command, ...).
     """
+    if feature_projection is not None and features is None:
+        raise ValueError("feature_projection needs the features it projected")
     topk_probs = np.asarray(topk_probs)
     topk_indices = np.asarray(topk_indices)
     if topk_probs.ndim != 3 or topk_probs.shape != topk_indices.shape:
@@ -148,6 +195,10 @@ def write_cache(path: str | Path, *, topk_probs: np.ndarray, topk_indices: np.nd
         "dtypes": {"topk_probs": "float16", "topk_indices": "int16", "sample_ids": "int64",
                    **({"logits": "float32"} if logits is not None else {}),
                    **({"features": "float16"} if features is not None else {})},
+        **({"feature_projection": {"method": "pca", "source_dim": int(feature_projection.components.shape[0]),
+                                   "dim": int(feature_projection.components.shape[1]),
+                                   "explained_variance": round(feature_projection.explained_variance, 6)}}
+           if feature_projection is not None else {}),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "creation": creation or {},
     }
@@ -161,6 +212,10 @@ def write_cache(path: str | Path, *, topk_probs: np.ndarray, topk_indices: np.nd
                 f.create_dataset("logits", data=np.asarray(logits, np.float32), **opts)
             if features is not None:
                 f.create_dataset("features", data=np.asarray(features, np.float16), **opts)
+            if feature_projection is not None:
+                f.create_dataset("feature_mean", data=feature_projection.mean.astype(np.float32), **opts)
+                f.create_dataset("feature_components", data=feature_projection.components.astype(np.float32),
+                                 **opts)
             manifest["checksum"] = _checksum(f)
             f.attrs["manifest"] = json.dumps(manifest, sort_keys=True)
     return manifest
@@ -199,6 +254,10 @@ class TeacherCache:
                 self.sample_ids = f["sample_ids"][...]
                 self.logits = f["logits"][...] if "logits" in f else None
                 self.features = f["features"][...] if "features" in f else None
+                self.feature_projection = (
+                    FeatureProjection(f["feature_mean"][...], f["feature_components"][...],
+                                      float(manifest["feature_projection"]["explained_variance"]))
+                    if "feature_components" in f else None)
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:
             raise CacheError(f"teacher cache {self.path} is unreadable or truncated ({type(exc).__name__}); "
                              f"{fix}") from None

@@ -20,7 +20,7 @@ import numpy as np
 from semcom_sim.data import Dataset
 from semcom_sim.io import atomic_write_text
 from semcom_sim.scenario import IMAGE_TEACHERS, TEXT_TEACHERS, Scenario
-from semcom_sim.teacher.cache import TeacherIdentity, compress_topk, write_cache
+from semcom_sim.teacher.cache import TeacherIdentity, compress_topk, fit_pca, write_cache
 from semcom_sim.teacher.runner_base import TeacherError
 
 
@@ -122,11 +122,17 @@ def build_cache(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] 
         log(f"[teacher] {min(begin + chunk, num)}/{num} samples ({time.perf_counter() - start:.0f} s)")
     probs = np.concatenate(probs)[:, None, :]
     values, indices = compress_topk(probs, cfg.top_k)
+    features = np.concatenate(features) if cfg.store_features else None
+    projection = fit_pca(features, cfg.feature_dim) if cfg.store_features and cfg.feature_dim else None
+    if projection is not None:
+        log(f"[teacher] features projected from {features.shape[1]} to their first {cfg.feature_dim} principal "
+            f"components ({100 * projection.explained_variance:.1f} % of the variance)")
+        features = projection(features)
     path = cfg.resolved_cache_path(dataset.name)
     manifest = write_cache(
         path, topk_probs=values, topk_indices=indices, num_classes=dataset.num_classes,
         dataset_name=dataset.name, dataset_fingerprint=dataset.fingerprint, teacher=teacher.identity,
-        features=np.concatenate(features)[:, None, :] if cfg.store_features else None,
+        features=features[:, None, :] if features is not None else None, feature_projection=projection,
         logits=np.log(np.maximum(probs, 1e-30)) if cfg.store_logits else None,
         creation={"teacher_seconds": round(time.perf_counter() - start, 1), "top_k": cfg.top_k,
                   "resolution": cfg.resolution if cfg.name in IMAGE_TEACHERS else None,
