@@ -1,9 +1,15 @@
 # Every scheme of the comparison on the WordNet noun-gloss task (26 lexicographer classes), through
 # the same OFDM link with 64 complex channel uses per gloss, against the all-MiniLM-L6-v2 teacher.
 # Sized for a CPU: 20,000 training and 4,000 test glosses (the teacher cache of this subset is
-# built by the first run; the MiniLM teacher runs once over it).
+# built by the first run; the MiniLM teacher runs once over it). Paper A's schemes and paper B's RKD-SC
+# with the text encoder (no search space for text: rkd-sc-handcrafted is RKD-SC here) and its two other
+# ablations; their teacher cache keeps MiniLM's 384-d sentence embeddings projected onto their first 128
+# principal components (also built by the first run).
 #   semcom-sim compare scenarios/compare_wordnet.py --out docs/results/compare_wordnet
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
+from semcom_sim.scenario import COMPARE_SCHEMES
+
+RKD_SC = ("rkd-sc-handcrafted", "rkd-sc-one-stage", "rkd-sc-dense-codec")
 
 scenario = Scenario(
     name="compare-wordnet",
@@ -14,11 +20,15 @@ scenario = Scenario(
     training=Training(epochs=6, batch_size=128, learning_rate=2e-3, ebno_db_range=(-6.0, 18.0),
                       distillation="cached", kd_temperature=1.0, kd_lambda=0.5),
     teacher=Teacher(name="all-minilm-l6-v2", top_k=3,
-                    cache_path="teacher_cache/{dataset}-{name}-top{top_k}-compare-subset.h5", batch_size=256),
+                    cache_path="teacher_cache/{dataset}-{name}-top{top_k}-compare-subset.h5", batch_size=256,
+                    feature_dim=128),
     sweep=Sweep(ebno_db=(-6.0, -2.0, 2.0, 6.0, 10.0, 16.0), ci_half_width=0.01, min_samples=2000,
                 max_samples=10000, batch_size=1000),
     compare=Compare(fixed_ebno_db=10.0, digital_num_bits_per_symbol=4, digital_coderate=0.5, digital_quant_bits=4,
                     online_kd_epochs=None, feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
                     data_fractions=(0.1, 0.2, 0.5, 1.0), fraction_ebno_db=(0.0, 12.0),
-                    target_accuracy=0.6, target_ebno_db=10.0, validation_samples=2000, latency_runs=50),
+                    target_accuracy=0.6, target_ebno_db=10.0, validation_samples=2000, latency_runs=50,
+                    schemes=COMPARE_SCHEMES + RKD_SC,
+                    robustness_schemes=("proposed", "adaptive-length", "rkd-sc-handcrafted"),
+                    length_schemes=("adaptive-length",) + RKD_SC),
 )
