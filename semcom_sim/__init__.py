@@ -22,10 +22,11 @@ from semcom_sim.scenario import (  # noqa: E402
     Training,
     apply_overrides,
     load_scenario,
+    register_dataset,
 )
 from semcom_sim.schemes import Ref  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Compare", "Data", "Model", "Output", "Phy", "Ref", "Scenario", "ScenarioError", "Scheme", "Search", "Stage",
            "Sweep",
-           "Teacher", "Training", "apply_overrides", "load_scenario"]
+           "Teacher", "Training", "apply_overrides", "load_scenario", "register_dataset"]

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import json
 import math
+import re
 import runpy
 import types
 import typing
@@ -33,12 +34,13 @@ from semcom_sim.schemes import BUILTIN_NAMES, RESOLVING, Scheme, resolve_scheme,
 
 __all__ = [
     "ScenarioError", "Data", "Model", "Phy", "Stage", "Training", "Teacher", "Sweep", "Compare", "Output", "Scenario",
-    "Scheme", "load_scenario", "apply_overrides", "CHANNELS", "SCHEMES",
+    "Scheme", "load_scenario", "apply_overrides", "register_dataset", "registered_dataset", "CHANNELS", "SCHEMES",
 ]
 
 CHANNELS = ("AWGN", "Rayleigh") + tuple(f"TDL-{m}" for m in "ABCDE") + tuple(f"CDL-{m}" for m in "ABCDE")
 _CHANNELS_TEXT = "AWGN, Rayleigh, TDL-A..E, CDL-A..E"
-DATASETS = ("fashion-mnist", "synthetic", "wordnet-nouns")
+DATASETS = ("fashion-mnist", "synthetic", "wordnet-nouns", "cifar10", "cifar100", "image-folder", "npz")
+LABEL_MODES = ("fine", "coarse")
 CSI_MODES = ("perfect", "ls")
 INTERPOLATIONS = ("nn", "lin", "lin_time_avg")
 PILOT_PATTERNS = ("kronecker", "empty")
@@ -61,6 +63,48 @@ TRANSMISSIONS = ("analog", "digital")
 
 def _fail(where: str, why: str):
     raise ScenarioError(f"{where}: {why}")
+
+
+# Datasets defined in scenario files: name -> function(data: Data) returning the arrays (semcom_sim.data.arrays).
+_REGISTERED_DATASETS: dict[str, typing.Callable] = {}
+_DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def register_dataset(name: str):
+    """Decorator: makes ``Data(dataset=name)`` load the arrays that the decorated function returns.
+
+    The function takes the scenario's :class:`Data` and returns ``(x_train, y_train, x_test, y_test)`` or
+    ``(x_train, y_train, x_test, y_test, class_names)``: images ``[N, H, W, C]`` (or ``[N, H, W]``) as uint8
+    0..255 or float in [0, 1], integer labels ``0 .. C - 1``. ``data.num_train`` / ``data.num_test`` then take
+    stratified subsets as for every dataset, and the dataset's fingerprint covers the arrays it returned.
+    Registering a name again replaces the function (a scenario file may be executed more than once)::
+
+        @register_dataset("two-blobs")
+        def two_blobs(data):
+            ...
+            return x_train, y_train, x_test, y_test, ("left", "right")
+
+        scenario = Scenario(name="blobs", data=Data(dataset="two-blobs"))
+
+    :param name: letters, digits, ``.``, ``_`` and ``-`` (it names cache files); not a built-in dataset.
+    """
+    if not isinstance(name, str) or not _DATASET_NAME.fullmatch(name):
+        _fail("register_dataset", f"a dataset name is letters, digits, '.', '_' and '-', got {name!r}")
+    if name in DATASETS:
+        _fail("register_dataset", f"{name!r} is a built-in dataset; choose another name")
+
+    def register(function):
+        if not callable(function):
+            _fail("register_dataset", f"decorates a function, got {type(function).__name__}")
+        _REGISTERED_DATASETS[name] = function
+        return function
+
+    return register
+
+
+def registered_dataset(name: str) -> typing.Callable | None:
+    """The function registered under ``name`` with :func:`register_dataset`, else ``None``."""
+    return _REGISTERED_DATASETS.get(name)
 
 
 def _coerce(value, tp, where: str):
@@ -161,18 +205,27 @@ class _Section:
 class Data(_Section):
     """Which dataset, where it lives, and how much of it to use.
 
-    :param dataset: ``"fashion-mnist"`` (idx files), ``"synthetic"`` (generated, for fast tests) or
-        ``"wordnet-nouns"`` (WordNet 3.0 noun glosses labelled with their 26 lexicographer classes).
-    :param data_dir: directory of the files; ``None`` means ``$SEMCOM_DATA`` or
+    :param dataset: ``"fashion-mnist"`` (idx files), ``"cifar10"``, ``"cifar100"`` (the python-version
+        archives), ``"image-folder"`` (one subfolder of PNG/JPEG images per class), ``"npz"`` (arrays in a
+        ``.npz``), ``"synthetic"`` (generated, for fast tests), ``"wordnet-nouns"`` (WordNet 3.0 noun glosses
+        labelled with their 26 lexicographer classes), or a name registered in the scenario file with
+        ``@register_dataset`` (see ``docs/datasets.md``).
+    :param data_dir: where the files are; ``None`` means ``$SEMCOM_DATA``, else
         ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``) for
-        Fashion-MNIST, ``$SEMCOM_WORDNET`` or ``/usr/share/wordnet`` (Debian ``wordnet-base``) for WordNet.
+        Fashion-MNIST and ``data/`` under the working directory for CIFAR; ``$SEMCOM_WORDNET`` or
+        ``/usr/share/wordnet`` (Debian ``wordnet-base``) for WordNet. Required for ``image-folder`` (the
+        folder) and ``npz`` (the file, or a directory holding exactly one ``.npz``).
     :param num_train: use a random subset of this many training samples (``None``: all).
     :param num_test: use a random subset of this many test samples (``None``: all).
     :param seed: seed of the subset draw and of the synthetic data.
     :param max_len: text only: tokens kept per gloss (padded or cut).
     :param vocab_size: text only: words in the vocabulary built on the training texts (with pad and unknown).
-    :param image_shape: synthetic only: (height, width, channels) of the generated images (``None``:
-        28 x 28 x 1, like Fashion-MNIST; e.g. ``(32, 32, 3)`` for CIFAR-sized RGB images).
+    :param image_shape: synthetic and image-folder only: (height, width, channels) of the images (``None``:
+        28 x 28 x 1 for the synthetic set, like Fashion-MNIST; 32 x 32 x 3 for an image folder, whose images
+        are resized to it and converted to RGB, or to grey with 1 channel).
+    :param label_mode: CIFAR-100 only: ``"fine"`` (100 classes) or ``"coarse"`` (the 20 superclasses).
+    :param test_fraction: image-folder without ``train/`` and ``test/`` subfolders: the share of images that a
+        hash of each file's path sends to the test split (stable when other files are added or removed).
     """
 
     _section = "data"
@@ -184,19 +237,40 @@ class Data(_Section):
     max_len: int = 32
     vocab_size: int = 20000
     image_shape: tuple[int, int, int] | None = None
+    label_mode: str = "fine"
+    test_fraction: float = 0.2
 
     def _validate(self):
-        self._one_of("dataset", DATASETS)
+        if self.dataset not in DATASETS and self.dataset not in _REGISTERED_DATASETS:
+            registered = ", ".join(sorted(_REGISTERED_DATASETS)) or "none so far"
+            _fail(self._where("dataset"), f"{self.dataset!r} is not one of {', '.join(DATASETS)}, nor a name "
+                  f"registered with @register_dataset before this Data is built (registered: {registered})")
         self._positive("num_train", "num_test", "max_len")
         if self.image_shape is not None:
-            if self.dataset != "synthetic":
-                _fail(self._where("image_shape"), f"sets the size of the synthetic images; {self.dataset!r} has "
-                      "its own")
+            if self.dataset not in ("synthetic", "image-folder"):
+                _fail(self._where("image_shape"), f"sets the size of the synthetic images and of image-folder "
+                      f"images; {self.dataset!r} has its own")
             if min(self.image_shape) < 1 or min(self.image_shape[:2]) < 2 * 3:
                 _fail(self._where("image_shape"), f"needs height and width >= 6 and channels >= 1, got "
                       f"{self.image_shape!r}")
+            if self.dataset == "image-folder" and self.image_shape[2] not in (1, 3):
+                _fail(self._where("image_shape"), f"image-folder images are RGB (3 channels) or grey (1), got "
+                      f"{self.image_shape[2]} channels")
         if self.vocab_size < 3:
             _fail(self._where("vocab_size"), f"must be >= 3 (pad, unknown and one word), got {self.vocab_size!r}")
+        self._one_of("label_mode", LABEL_MODES)
+        if self.label_mode != "fine" and self.dataset != "cifar100":
+            _fail(self._where("label_mode"), f"chooses CIFAR-100's labels (fine: 100 classes, coarse: 20 "
+                  f"superclasses); {self.dataset!r} has one set of labels")
+        if not 0.0 < self.test_fraction < 1.0:
+            _fail(self._where("test_fraction"), f"must be in (0, 1), got {self.test_fraction!r}")
+        if self.test_fraction != 0.2 and self.dataset != "image-folder":
+            _fail(self._where("test_fraction"), f"sets the hash split of an image folder; {self.dataset!r} has "
+                  "its own split")
+        if self.dataset in ("image-folder", "npz") and not self.data_dir:
+            what = "the folder with one subfolder of images per class" if self.dataset == "image-folder" else \
+                "the .npz file (or a directory holding exactly one)"
+            _fail(self._where("data_dir"), f"{self.dataset} needs it: set it to {what}")
 
 
 @dataclass(frozen=True)
@@ -1116,7 +1190,8 @@ _NOT_IN_FINGERPRINT = {"data": ("data_dir",), "teacher": ("cache_path", "weights
 
 # Fields added after checkpoints were first written: at their default they leave the fingerprint as it was,
 # so a model trained before they existed is still found (it was trained with exactly that default).
-_ADDED_FIELDS = {("model", "adaptive_conditioning"): "concat", ("model", "lengths"): (),
+_ADDED_FIELDS = {("data", "label_mode"): "fine", ("data", "test_fraction"): 0.2,
+                 ("model", "adaptive_conditioning"): "concat", ("model", "lengths"): (),
                  ("model", "length_draw"): "uniform", ("model", "channel_codec"): "none",
                  ("model", "semantic_dim"): 128, ("model", "cat_tokens"): 16, ("model", "cat_width"): 32,
                  ("model", "cat_layers"): 2, ("model", "cat_heads"): 4, ("model", "dense_codec_units"): (256,),
