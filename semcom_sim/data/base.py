@@ -24,7 +24,8 @@ class Dataset:
     The arrays are read-only (they may be shared with an in-process cache); copy before modifying.
     Equality is identity (``eq=False``): compare :attr:`fingerprint` to compare contents.
 
-    :param name: ``"fashion-mnist"``, ``"synthetic"`` or ``"wordnet-nouns"``.
+    :param name: ``"fashion-mnist"``, ``"cifar10"``, ``"cifar100"``, ``"cifar100-coarse"``, ``"image-folder"``,
+        ``"npz"``, a registered dataset's name, ``"synthetic"`` or ``"wordnet-nouns"``.
     :param x_train: images float32 ``[N, H, W, C]`` in [0, 1] (any size, grey or RGB), token ids int32
         ``[N, max_len]``, or feature vectors float32 ``[N, D]`` (a frozen teacher's features, see
         ``teacher/features.py``).
