@@ -208,10 +208,20 @@ def test_label_mode_is_checked_when_the_scenario_is_built():
         Data(dataset="cifar100", label_mode="medium")
 
 
-def test_data_dir_may_be_the_extracted_folder_itself(tmp_path):
-    raw = write_cifar10(tmp_path, "folder")
-    ds = load_dataset(Data(dataset="cifar10", data_dir=str(tmp_path / "cifar-10-batches-py")))
+def test_data_dir_may_be_the_extracted_folder_or_the_archive_itself(tmp_path):
+    raw = write_cifar10(tmp_path / "f", "folder")
+    ds = load_dataset(Data(dataset="cifar10", data_dir=str(tmp_path / "f" / "cifar-10-batches-py")))
     np.testing.assert_array_equal(ds.y_test, raw["y_test"])
+    write_cifar10(tmp_path / "a", "archive")
+    archive = (tmp_path / "a" / "cifar-10-python.tar.gz").rename(tmp_path / "a" / "downloaded.tgz")
+    assert load_dataset(Data(dataset="cifar10", data_dir=str(archive))).fingerprint == ds.fingerprint
+
+
+def test_the_extracted_folder_is_preferred_to_the_archive(tmp_path):
+    write_cifar10(tmp_path, "archive", seed=1)
+    raw = write_cifar10(tmp_path, "folder", seed=2)
+    np.testing.assert_array_equal(load_dataset(Data(dataset="cifar10", data_dir=str(tmp_path))).y_train,
+                                  raw["y_train"])
 
 
 def test_semcom_data_is_searched_and_data_dir_wins(tmp_path, monkeypatch):

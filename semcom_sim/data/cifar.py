@@ -131,12 +131,15 @@ def find_source(dataset: str, data_dir: str | None) -> tuple[str, Path]:
     In the directory (``data_dir``, else ``$SEMCOM_DATA``, else ``data/``): the directory itself if it
     holds the extracted files, else its extracted folder (``cifar-10-batches-py/``,
     ``cifar-100-python/``), else the archive. An extracted folder with files missing is an error.
+    ``data_dir`` may also name the archive file itself.
 
     :raises DataError: nothing found (one line: the dataset, the file names, the directory searched and
         where that directory came from).
     """
     spec = SPECS[dataset]
     directory, source = resolve_data_dir(data_dir, ENV_VAR, DEFAULT_DATA_DIR, "data.data_dir")
+    if directory.is_file():  # the archive itself, under any name
+        return "archive", directory
     if _has_members(directory, spec):
         return "folder", directory
     folder = directory / spec.folder
