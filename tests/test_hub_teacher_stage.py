@@ -291,6 +291,38 @@ def test_clip_vision_head_on_grey_images_with_online_kd(clip_dir, tmp_path):
 
 
 @pytest.mark.slow
+def test_clip_full_fine_tuning_and_a_classifier_kept_as_it_is(clip_dir, tmp_path):
+    """clip-vision "full": head fitted, then every layer fine-tuned (grey images); image-classification
+    "none": a checkpoint that already has the dataset's classes, used unchanged."""
+    from semcom_sim.teacher.hub_teacher import load_prepared
+    from semcom_sim.teacher.stage import prepare_teacher
+
+    data = Data(dataset="synthetic", image_shape=(28, 28, 1), num_train=64, num_test=32)
+    full = hub_scenario(tmp_path, dict(name="clip-full", kind="clip-vision", model_dir=str(clip_dir),
+                                       finetune_mode="full", finetune_epochs=1, finetune_batch_size=32,
+                                       finetune_learning_rate=1e-4), data=data)
+    dataset = load_dataset(full.data)
+    report = prepare_teacher(full, dataset, log=lambda s: None)
+    assert report["fine_tuning"]["steps"] == 2 and np.isfinite(report["fine_tuning"]["final_train_loss"])
+    path = full.teacher.resolved_weights_path(dataset.name)
+    teacher = load_prepared(path, kind="clip-vision", model_dir=clip_dir)
+    before = load_hub_model(clip_dir, "clip-vision")
+    assert not np.allclose(teacher.features(dataset.x_test[:4]), before.features(dataset.x_test[:4]))
+    probs, _ = teacher.predict(dataset.x_test)
+    assert np.mean(probs.argmax(1) == dataset.y_test) == pytest.approx(report["test_accuracy"])
+
+    ten = save_vit(tmp_path / "vit10", num_labels=10, processor=dict(size={"height": 32, "width": 32}))
+    kept = hub_scenario(tmp_path, dict(name="vit-kept", kind="image-classification", model_dir=str(ten),
+                                       finetune_mode="none"), data=data)
+    report = prepare_teacher(kept, dataset, log=lambda s: None)
+    assert report["finetune_mode"] == "none" and "head" not in report
+    teacher = load_prepared(kept.teacher.resolved_weights_path(dataset.name), kind="image-classification",
+                            model_dir=ten)
+    np.testing.assert_allclose(teacher.predict(dataset.x_test)[0],
+                               load_hub_model(ten, "image-classification").predict(dataset.x_test)[0], atol=1e-6)
+
+
+@pytest.mark.slow
 def test_text_encoder_head_on_wordnet_with_cached_kd(bert_dir, tmp_path):
     if not (Path("/usr/share/wordnet") / "data.noun").is_file():
         pytest.skip("WordNet 3.0 files not at /usr/share/wordnet (Debian package wordnet-base)")
