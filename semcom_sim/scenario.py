@@ -51,6 +51,11 @@ PARTS = ("encoder", "adaptive", "channel_encoder", "channel_decoder", "decoder",
 LOSS_TERMS = ("ce", "rate", "kd", "feature_kd")
 IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
 TEXT_TEACHERS = ("all-minilm-l6-v2",)
+# Hugging Face teachers from a local directory (teacher.kind; the same as semcom_sim.teacher.hub.KINDS, tested)
+# and what `semcom-sim teacher finetune` may do with each kind, its default first.
+TEACHER_KINDS = ("image-classification", "clip-vision", "text-encoder")
+FINETUNE_MODES = {"image-classification": ("full", "head", "none"), "clip-vision": ("head", "full"),
+                  "text-encoder": ("head",)}
 SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHEMES); a scenario may add its own
 # compare's default: every built-in scheme but RKD-SC's, which need a teacher-feature cache (and rkd-sc a genotype)
 COMPARE_SCHEMES = tuple(name for name in BUILTIN_NAMES if not name.startswith("rkd-sc"))
@@ -690,8 +695,24 @@ class Teacher(_Section):
 
     :param name: the teacher: ``efficientnet-lite0`` or ``efficientnet-lite2`` (ImageNet weights,
         fine-tuned on the images) or ``all-minilm-l6-v2`` (pretrained sentence encoder with a fitted
-        classification head, for text): what ``semcom-sim teacher`` can prepare and run. Cached
-        training only needs the name to match the cache's (a cache built by another teacher is refused).
+        classification head, for text): what ``semcom-sim teacher`` can prepare and run. With ``kind``,
+        any name of letters, digits, ``.``, ``_`` and ``-`` (not a built-in one) for the Hugging Face model in
+        ``model_dir``. Cached training only needs the name to match the cache's (a cache built by another
+        teacher is refused).
+    :param kind: ``None``: the built-in teacher ``name``. Else a Hugging Face model in ``model_dir``:
+        ``"image-classification"`` (any image classifier), ``"clip-vision"`` (a CLIP vision tower, or a
+        whole CLIP model, with a linear head) or ``"text-encoder"`` (a sentence encoder, mean-pooled, with a
+        linear head). Image kinds read grey and RGB images at the model's own resolution and normalisation
+        (its ``preprocessor_config.json``); see docs/teachers.md.
+    :param model_dir: with ``kind``: the local directory of the model (a ``save_pretrained`` output:
+        ``config.json``, weights, and ``preprocessor_config.json`` or the tokenizer files). Nothing is
+        downloaded.
+    :param finetune_mode: with ``kind``, what ``semcom-sim teacher finetune`` does: ``"full"`` (fit a
+        linear head on the frozen features, then fine-tune every layer with AdamW: ``finetune_epochs``,
+        ``finetune_batch_size``, ``finetune_learning_rate``), ``"head"`` (only the linear head, by L-BFGS
+        on the frozen features) or ``"none"`` (an image classifier already trained for this task's
+        classes, used as it is). ``None``: ``"full"`` for ``image-classification``, ``"head"`` for
+        ``clip-vision`` and ``text-encoder`` (text encoders: ``"head"`` only).
     :param cache_path: the HDF5 teacher cache (``{dataset}``, ``{name}``, ``{top_k}`` are filled in;
         ``{features}`` becomes ``""`` without stored features, ``-features`` with them and
         ``-features<feature_dim>`` with a projection). A template without ``{features}`` gets that tag before
@@ -699,10 +720,12 @@ class Teacher(_Section):
     :param top_k: probabilities kept per sample in the cache (paper A's K).
     :param weights_path: the prepared teacher (fine-tuned network or fitted head) written by
         ``semcom-sim teacher finetune`` (same placeholders).
-    :param resolution: image teachers: input resolution in pixels (28x28 images are resized).
+    :param resolution: EfficientNet teachers: input resolution in pixels (28x28 images are resized); a
+        Hugging Face teacher uses its own.
     :param finetune_epochs: image teachers: fine-tuning epochs.
     :param finetune_batch_size: image teachers: fine-tuning batch size.
-    :param finetune_learning_rate: image teachers: peak AdamW learning rate.
+    :param finetune_learning_rate: image teachers: peak AdamW learning rate (the default suits
+        EfficientNet; fine-tuning a transformer usually wants 1e-4 or less).
     :param batch_size: inference batch size of the teacher (cache and online KD).
     :param store_features: also store the teacher's feature vector per sample (for feature KD).
     :param feature_dim: with ``store_features``: store the teacher's features projected onto their first
@@ -726,10 +749,33 @@ class Teacher(_Section):
     store_features: bool = False
     store_logits: bool = False
     feature_dim: int | None = None
+    kind: str | None = None
+    model_dir: str | None = None
+    finetune_mode: str | None = None
 
     def _validate(self):
         if not self.name.strip():
             _fail(self._where("name"), "must not be empty")
+        if self.kind is None:
+            for name in ("model_dir", "finetune_mode"):
+                if getattr(self, name) is not None:
+                    _fail(self._where(name), f"applies to a Hugging Face teacher only: set teacher.kind (one of "
+                          f"{', '.join(TEACHER_KINDS)})")
+        else:
+            self._one_of("kind", TEACHER_KINDS)
+            if self.name in IMAGE_TEACHERS + TEXT_TEACHERS:
+                _fail(self._where("name"), f"{self.name!r} is a built-in teacher; give the {self.kind} teacher in "
+                      "teacher.model_dir a name of its own")
+            if not all(c.isalnum() or c in "._-" for c in self.name):
+                _fail(self._where("name"), f"{self.name!r}: a Hugging Face teacher's name goes into file names; use "
+                      "letters, digits, '.', '_' and '-'")
+            if self.model_dir is None or not self.model_dir.strip():
+                _fail(self._where("model_dir"), f"a {self.kind} teacher needs the local directory of its model "
+                      "(a save_pretrained() output)")
+            modes = FINETUNE_MODES[self.kind]
+            if self.finetune_mode is not None and self.finetune_mode not in modes:
+                _fail(self._where("finetune_mode"), f"{self.finetune_mode!r} is not one of {', '.join(modes)} "
+                      f"(for a {self.kind} teacher)")
         self._positive("top_k", "resolution", "finetune_epochs", "finetune_batch_size", "finetune_learning_rate",
                        "batch_size")
         if self.feature_dim is not None and self.feature_dim <= 0:
@@ -749,6 +795,18 @@ class Teacher(_Section):
 
     def resolved_weights_path(self, dataset: str) -> Path:
         return self._fill(self.weights_path, dataset)
+
+    @property
+    def resolved_finetune_mode(self) -> str | None:
+        """``finetune_mode``, or the kind's default; ``None`` for a built-in teacher."""
+        return None if self.kind is None else self.finetune_mode or FINETUNE_MODES[self.kind][0]
+
+    @property
+    def reads_text(self) -> bool | None:
+        """Whether the teacher reads texts (``None``: an unknown built-in name)."""
+        if self.kind is not None:
+            return self.kind == "text-encoder"
+        return None if self.name not in IMAGE_TEACHERS + TEXT_TEACHERS else self.name in TEXT_TEACHERS
 
 
 @dataclass(frozen=True)
@@ -1058,11 +1116,15 @@ class Scenario:
             if not isinstance(value, f.default_factory):
                 _fail(f.name, f"must be a {f.default_factory.__name__}(...), got {type(value).__name__}")
         text = self.data.dataset == "wordnet-nouns"
-        known = self.teacher.name in IMAGE_TEACHERS + TEXT_TEACHERS
         uses_teacher = self.training.distillation != "none" or self.model.source == "teacher-features"
-        if uses_teacher and known and (self.teacher.name in TEXT_TEACHERS) != text:
-            _fail("teacher.name", f"{self.teacher.name!r} does not read {self.data.dataset!r} data; use one of "
-                  f"{', '.join(TEXT_TEACHERS if text else IMAGE_TEACHERS)}")
+        reads_text = self.teacher.reads_text
+        if uses_teacher and reads_text is not None and reads_text != text:
+            if self.teacher.kind is None:
+                _fail("teacher.name", f"{self.teacher.name!r} does not read {self.data.dataset!r} data; use one of "
+                      f"{', '.join(TEXT_TEACHERS if text else IMAGE_TEACHERS)}")
+            _fail("teacher.kind", f"a {self.teacher.kind} teacher reads {'texts' if reads_text else 'images'}, but "
+                  f"{self.data.dataset!r} holds {'texts' if text else 'images'}; use "
+                  f"{'text-encoder' if text else 'image-classification or clip-vision'}")
         if "feature_kd" in self.search.loss_terms and not self.teacher.store_features:
             _fail("search.loss_terms", "feature_kd reads the teacher's features from the cache: set "
                   "teacher.store_features=True")
@@ -1196,7 +1258,8 @@ _ADDED_FIELDS = {("data", "label_mode"): "fine", ("data", "test_fraction"): 0.2,
                  ("model", "semantic_dim"): 128, ("model", "cat_tokens"): 16, ("model", "cat_width"): 32,
                  ("model", "cat_layers"): 2, ("model", "cat_heads"): 4, ("model", "dense_codec_units"): (256,),
                  ("model", "policy_tolerance"): 0.005, ("training", "validation_samples"): 0,
-                 ("teacher", "feature_dim"): None}
+                 ("teacher", "feature_dim"): None, ("teacher", "kind"): None, ("teacher", "model_dir"): None,
+                 ("teacher", "finetune_mode"): None}
 _ADDED_STAGE_FIELDS = {"channel": True}  # fields of training.stages, as _ADDED_FIELDS
 
 

@@ -133,11 +133,18 @@ def teacher_cost(teacher: Any, sample: Any, runs: int = 50, warmup: int = 10, *,
       ``teacher.predict([text])``: tokeniser + all-MiniLM-L6-v2 + mean pooling + the linear head.
       The FLOPs are the transformer's for that text's token count plus the head's ``2 * 384 * C``
       (no bias, as ``addmm`` is counted); parameters and bytes include the head (float32).
+    * :class:`~semcom_sim.teacher.hub.HubTeacher` (a Hugging Face teacher, ``teacher.kind``) with a
+      head: ``sample`` is one image ``[H, W, C]`` (``[H, W]`` or ``[1, H, W, C]``; grey or RGB, float in [0, 1] or
+      uint8) or one text. The latency is ``teacher.predict`` of that sample: the model's processor
+      (resize, normalise) or tokenizer + network + head + softmax. The FLOPs are counted like the
+      others' (matrix products, convolutions and attention of the network and the head at the model's
+      own input size; the processor counts zero); parameters and bytes include the head.
     * A :class:`~semcom_sim.teacher.stage.LoadedTeacher`: its model, named as the scenario names it.
 
     :param component: the record's name; ``None``: the teacher's identity name.
     """
     from semcom_sim.teacher.efficientnet import EfficientNetTeacher
+    from semcom_sim.teacher.hub import HubTeacher
     from semcom_sim.teacher.minilm import MiniLMTeacher
     from semcom_sim.teacher.stage import LoadedTeacher
 
@@ -145,6 +152,19 @@ def teacher_cost(teacher: Any, sample: Any, runs: int = 50, warmup: int = 10, *,
         component = component or teacher.identity.name
         teacher = teacher.model
     name = component or teacher.identity.name
+    if isinstance(teacher, HubTeacher):
+        if teacher.kind == "text-encoder":
+            if not isinstance(sample, str):
+                raise TypeError(f"a text encoder's sample is one text (str), got {type(sample).__name__}")
+            return torch_cost(teacher.modules, sample, name, runs=runs, warmup=warmup,
+                              forward=lambda text: teacher.predict([text], batch_size=1))
+        image = np.asarray(sample)
+        image = image[..., None] if image.ndim == 2 else image
+        image = image[None] if image.ndim == 3 else image
+        if image.ndim != 4 or image.shape[0] != 1:
+            raise ValueError(f"sample must be one image [H, W, C], got shape {np.shape(sample)}")
+        return torch_cost(teacher.modules, image, name, runs=runs, warmup=warmup,
+                          forward=lambda x: teacher.predict(x, batch_size=1))
     if isinstance(teacher, EfficientNetTeacher):
         image = np.asarray(sample, dtype=np.float32)
         image = image[None] if image.ndim == 3 else image
@@ -162,5 +182,5 @@ def teacher_cost(teacher: Any, sample: Any, runs: int = 50, warmup: int = 10, *,
             cost, parameters=cost.parameters + int(teacher.weight.size + teacher.bias.size),
             bytes=cost.bytes + int(teacher.weight.nbytes + teacher.bias.nbytes),
             flops_per_sample=cost.flops_per_sample + 2 * int(teacher.weight.size))
-    raise TypeError(f"teacher_cost knows EfficientNetTeacher, MiniLMTeacher and LoadedTeacher, "
+    raise TypeError(f"teacher_cost knows EfficientNetTeacher, MiniLMTeacher, HubTeacher and LoadedTeacher, "
                     f"got {type(teacher).__name__}")

@@ -41,9 +41,7 @@ Choices, documented here once:
 from __future__ import annotations
 
 import copy
-import hashlib
 import importlib
-import math
 import pickle
 import statistics
 import time
@@ -56,10 +54,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from semcom_sim.data.base import seeded_rng
 from semcom_sim.io import atomic_path
 from semcom_sim.teacher.cache import TeacherIdentity, softmax
 from semcom_sim.teacher.runner_base import TeacherError
+from semcom_sim.teacher.training import AUGMENT_SHIFT, finetune_loop
+from semcom_sim.teacher.training import augment as _augment
+from semcom_sim.teacher.training import state_dict_sha256 as _state_dict_sha256
 
 __all__ = ["VARIANTS", "CHECKPOINT_FORMAT", "EfficientNetTeacher", "TeacherError", "build_efficientnet", "finetune",
            "imagenet_weights_path", "preprocess"]
@@ -67,8 +67,6 @@ __all__ = ["VARIANTS", "CHECKPOINT_FORMAT", "EfficientNetTeacher", "TeacherError
 VARIANTS = ("efficientnet-lite0", "efficientnet-lite2")
 CHECKPOINT_FORMAT = "semcom-sim/efficientnet-teacher"
 INPUT_MEAN, INPUT_STD = 127.0, 128.0  # on the 0..255 scale: inputs in [-1, 1], as the TF Lite models
-AUGMENT_SHIFT = 2  # random-crop padding in pixels of the 28x28 image
-WARMUP_FRACTION = 0.05
 _HEAD_KEYS = ("_fc.weight", "_fc.bias")
 _SHUFFLE_STREAM = 301
 _FINETUNE_HINT = "run semcom-sim teacher finetune SCENARIO.py"
@@ -177,30 +175,6 @@ def preprocess(images: np.ndarray, resolution: int) -> torch.Tensor:
     return _to_input(x, int(resolution))
 
 
-def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random horizontal flip (p = 0.5) and random crop of the zero-padded image: [B, C, H, W]."""
-    b, _, h, w = x.shape
-    flip = torch.rand(b, generator=generator) < 0.5
-    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-    s = AUGMENT_SHIFT
-    padded = F.pad(x, (s, s, s, s))
-    dy = torch.randint(0, 2 * s + 1, (b,), generator=generator)
-    dx = torch.randint(0, 2 * s + 1, (b,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h))[:, :, None]
-    cols = (dx[:, None] + torch.arange(w))[:, None, :]
-    # advanced indices split by the channel slice come first: [B, H, W, C] -> [B, C, H, W]
-    return padded[torch.arange(b)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
-
-
-def _state_dict_sha256(state_dict: dict[str, torch.Tensor]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(state_dict):
-        t = state_dict[name].detach().cpu()
-        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        digest.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def _logits_features(model: nn.Module, images: np.ndarray, resolution: int, batch_size: int,
                      device: torch.device) -> tuple[np.ndarray, np.ndarray]:
     images = _as_images(images)
@@ -256,65 +230,20 @@ def finetune(dataset: Any, *, variant: str = "efficientnet-lite0", resolution: i
         raise ValueError(f"lr must be > 0 and max_steps None or >= 1, got lr={lr}, max_steps={max_steps}")
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    rng = seeded_rng(seed, _SHUFFLE_STREAM)
 
     model = build_efficientnet(variant, dataset.num_classes, pretrained=True, resolution=resolution).to(dev)
     x_train = torch.tensor(np.asarray(dataset.x_train, np.float32)).permute(0, 3, 1, 2)
     y_train = torch.tensor(np.asarray(dataset.y_train), dtype=torch.long)
-    n = x_train.shape[0]
-    batch = min(int(batch_size), n)
-    steps_per_epoch = n // batch
-    total = epochs * steps_per_epoch if max_steps is None else min(epochs * steps_per_epoch, int(max_steps))
 
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
-    warmup = max(1, round(WARMUP_FRACTION * total))
+    def batch_logits(idx: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return _forward(model, _to_input(_augment(x_train[idx], generator), resolution).to(dev))[0]
 
-    def lr_factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    log(f"fine-tuning {variant} (ImageNet) on {dataset.name}: {n} images at {resolution}x{resolution}, "
-        f"{total} steps of batch {batch} ({steps_per_epoch} per epoch), AdamW lr {lr:g}, device {dev}")
-    log_every = max(1, min(50, total // 20))
-    step, loss_sum, correct, seen = 0, 0.0, 0, 0
-    model.train()
-    t0 = time.perf_counter()
-    for epoch in range(epochs):
-        order = torch.from_numpy(rng.permutation(n))
-        for i in range(steps_per_epoch):
-            if step >= total:
-                break
-            idx = order[i * batch:(i + 1) * batch]
-            x = _to_input(_augment(x_train[idx], generator), resolution).to(dev)
-            y = y_train[idx].to(dev)
-            logits, _ = _forward(model, x)
-            loss = F.cross_entropy(logits, y)
-            if not torch.isfinite(loss):
-                raise TeacherError(f"fine-tuning {variant} diverged at step {step + 1} (loss {loss.item()}); "
-                                   "lower the learning rate")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(-1) == y).sum())
-            seen += len(idx)
-            if step % log_every == 0 or step == total:
-                elapsed = time.perf_counter() - t0
-                log(f"  epoch {epoch + 1} step {step}/{total}: train loss {loss_sum / seen:.4f}, "
-                    f"train acc {correct / seen:.4f}, lr {scheduler.get_last_lr()[0]:.2e}, "
-                    f"{step / elapsed:.2f} steps/s, eta {(total - step) * elapsed / step:.0f} s")
-        if step >= total:
-            break
-    train_seconds = time.perf_counter() - t0
-    final_train_loss = loss_sum / max(seen, 1)
+    run = finetune_loop(
+        model.parameters(), [model], batch_logits, y_train, name=variant,
+        header=(f"fine-tuning {variant} (ImageNet) on {dataset.name}: {x_train.shape[0]} images at "
+                f"{resolution}x{resolution}"), epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+        seed=seed, shuffle_stream=_SHUFFLE_STREAM, max_steps=max_steps, device=dev, log=log)
+    train_seconds = run["train_seconds"]
 
     test_logits, _ = _logits_features(model, dataset.x_test, resolution, 256, dev)
     test_accuracy = float(np.mean(test_logits.argmax(-1) == np.asarray(dataset.y_test)))
@@ -326,12 +255,12 @@ def finetune(dataset: Any, *, variant: str = "efficientnet-lite0", resolution: i
         "test_accuracy": test_accuracy, "num_test": int(len(dataset.y_test)),
         "num_parameters": int(sum(p.numel() for p in model.parameters())),
         "latency_ms_per_sample": latency, "train_seconds": train_seconds,
-        "epochs": round(step / steps_per_epoch, 4), "epochs_requested": int(epochs), "steps": step,
-        "steps_per_second": step / train_seconds if train_seconds > 0 else float("nan"),
-        "max_steps": max_steps, "batch_size": batch, "lr": float(lr), "weight_decay": float(weight_decay),
-        "schedule": f"linear warm-up {warmup} steps, cosine to 0", "seed": int(seed),
-        "final_train_loss": final_train_loss, "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint,
-        "num_train": int(n), "augmentation": f"hflip p=0.5, random crop pad {AUGMENT_SHIFT}px at 28x28",
+        "epochs": run["epochs"], "epochs_requested": int(epochs), "steps": run["steps"],
+        "steps_per_second": run["steps_per_second"], "max_steps": max_steps, "batch_size": run["batch_size"],
+        "lr": float(lr), "weight_decay": float(weight_decay), "schedule": run["schedule"], "seed": int(seed),
+        "final_train_loss": run["final_train_loss"], "dataset": dataset.name,
+        "dataset_fingerprint": dataset.fingerprint, "num_train": run["num_train"],
+        "augmentation": f"hflip p=0.5, random crop pad {AUGMENT_SHIFT}px at 28x28",
         "input_normalisation": "(255x - 127) / 128", "device": str(dev), "torch_version": str(torch.__version__),
         "torch_threads": torch.get_num_threads(), "weights_sha256": _state_dict_sha256(state_dict),
         "checkpoint": str(out_path),

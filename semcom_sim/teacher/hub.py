@@ -17,12 +17,21 @@ Kinds (:data:`KINDS`):
 
 * ``"image-classification"``: ``AutoModelForImageClassification`` + ``AutoImageProcessor``; the
   features are the input of the classification layer (the last ``Linear`` with ``num_labels`` outputs).
+  With ``new_head=True`` a checkpoint with another number of labels gets a freshly initialised
+  ``num_classes`` classifier (transformers' ``ignore_mismatched_sizes``).
 * ``"clip-vision"``: ``CLIPVisionModelWithProjection`` (``CLIPVisionModel`` when the checkpoint has no
   projection) + ``CLIPImageProcessor``; the features are the image embeddings (projected if possible,
   else the pooled output), not normalised; ``num_classes`` adds a fresh, zero-initialised
   ``torch.nn.Linear(feature_dim, num_classes)`` head (uniform predictions until a later fine-tune fits it).
 * ``"text-encoder"``: ``AutoModel`` + ``AutoTokenizer``; the features are the mean of the last hidden
-  states over the attention mask (sentence-transformers pooling), L2-normalised.
+  states over the attention mask (sentence-transformers pooling), L2-normalised; ``num_classes`` adds a
+  zero-initialised linear head on them, as for ``clip-vision``.
+
+An image model's processor is read from its ``preprocessor_config.json`` (size, crop, resampling,
+rescale factor, mean and standard deviation). A directory without one gets a plain processor built
+from the model's ``config.json``: resize to ``image_size`` x ``image_size`` (224 if the config has
+none), then ImageNet's mean and standard deviation (``image-classification``) or CLIP's own
+(``clip-vision``: shortest edge to ``image_size``, centre crop); the teacher's description says so.
 
 Image inputs are ``[N, H, W]`` or ``[N, H, W, C]`` arrays with ``C`` in {1, 3} (uint8 in 0..255 or
 float in [0, 1], which is rounded to uint8 first: lossless for data that came from 8-bit images),
@@ -34,6 +43,7 @@ This module imports torch and transformers (lazily, on :func:`load_hub_model`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Sequence
@@ -46,11 +56,13 @@ import numpy as np
 from semcom_sim.teacher.cache import TeacherIdentity, softmax
 from semcom_sim.teacher.runner_base import TeacherError
 
-__all__ = ["KINDS", "TeacherError", "HubTeacher", "load_hub_model", "resolve_model_dir", "weights_sha256",
-           "hub_cache_dir"]
+__all__ = ["KINDS", "IMAGE_KINDS", "TeacherError", "HubTeacher", "load_hub_model", "resolve_model_dir",
+           "weights_sha256", "hub_cache_dir", "linear_head"]
 
 KINDS = ("image-classification", "clip-vision", "text-encoder")
+IMAGE_KINDS = ("image-classification", "clip-vision")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
+PROCESSOR_CONFIG = "preprocessor_config.json"
 
 
 
@@ -189,7 +201,8 @@ class HubTeacher:
     :param num_classes: classifier outputs; ``None`` for a pure encoder.
     :param feature_dim: width ``D`` of :meth:`features`.
     :param model_dir: the resolved local directory the files came from.
-    :param head: the extra linear head of a ``clip-vision`` teacher (``None`` otherwise).
+    :param head: the extra linear head of a ``clip-vision`` or ``text-encoder`` teacher (``None`` otherwise).
+    :param report: a prepared teacher's fine-tuning report (see :mod:`semcom_sim.teacher.hub_teacher`).
     """
 
     model: Any
@@ -201,10 +214,66 @@ class HubTeacher:
     model_dir: Path | None = None
     head: Any = None
     _classifier: Any = field(default=None, repr=False)
+    report: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def device(self):
         return next(self.model.parameters()).device
+
+    @property
+    def modules(self) -> Any:
+        """The model and its extra head (if any) as one ``torch.nn.ModuleDict`` (for counting and saving)."""
+        import torch
+
+        return torch.nn.ModuleDict({"model": self.model, **({"head": self.head} if self.head is not None else {})})
+
+    @property
+    def classifier(self) -> Any:
+        """The ``torch.nn.Linear`` that makes the logits: the extra head, or an image classifier's own
+        classification layer; ``None`` for an encoder without a head."""
+        return self.head if self.head is not None else self._classifier
+
+    def forward_images(self, images: Any) -> tuple[Any, Any]:
+        """One batch of images (as :meth:`predict` takes them) -> (features, logits or ``None``) torch
+        tensors, with autograd as the caller sets it (for fine-tuning)."""
+        return self._forward_images(_as_images(images))
+
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        """(height, width) of the pixels an image teacher's network sees for a square input (after
+        resizing and cropping); ``None`` for a text encoder."""
+        if self.kind == "text-encoder":
+            return None
+        pixels = self.processor_or_tokenizer(images=[np.zeros((32, 32, 3), np.uint8)], return_tensors="np")
+        return tuple(int(v) for v in np.asarray(pixels["pixel_values"]).shape[-2:])
+
+    def preprocessing(self) -> dict[str, Any]:
+        """What an image teacher's processor does (JSON-able): size, resampling, rescale factor, mean,
+        std; for a text encoder, the tokenizer's class and maximum length."""
+        p = self.processor_or_tokenizer
+        if self.kind == "text-encoder":
+            return {"tokenizer": type(p).__name__, "model_max_length": int(min(p.model_max_length, 10**9))}
+
+        def plain(value):
+            if value is None or isinstance(value, (bool, int, float, str)):
+                return value
+            if dataclasses.is_dataclass(value):  # transformers' SizeDict
+                value = dataclasses.asdict(value)
+            if isinstance(value, dict) or hasattr(value, "items"):
+                return {k: plain(v) for k, v in dict(value).items() if v is not None}
+            if isinstance(value, (list, tuple)):
+                return [plain(v) for v in value]
+            return str(value)
+
+        keys = ("do_resize", "size", "resample", "do_center_crop", "crop_size", "do_rescale", "rescale_factor",
+                "do_normalize", "image_mean", "image_std")
+        out = {"processor": type(p).__name__, "input_size": list(self.input_size),
+               **{k: plain(getattr(p, k)) for k in keys if hasattr(p, k)}}
+        if isinstance(out.get("resample"), int):  # a PIL resampling filter
+            from PIL import Image
+
+            out["resample"] = Image.Resampling(out["resample"]).name.lower()
+        return out
 
     @property
     def num_parameters(self) -> int:
@@ -267,7 +336,11 @@ class HubTeacher:
                 feats = np.concatenate(feats_out) if feats_out else np.zeros((0, self.feature_dim), np.float32)
                 result = np.empty_like(feats)
                 result[order] = feats
-                return result.astype(np.float32), None
+                if not want_logits:
+                    return result.astype(np.float32), None
+                head = self.head
+                logits = head(torch.from_numpy(result).to(head.weight.device, head.weight.dtype))
+                return result.astype(np.float32), logits.float().cpu().numpy()
             images = _as_images(inputs)
             for i in range(0, len(images), batch_size):
                 feats, logits = self._forward_images(images[i:i + batch_size])
@@ -287,13 +360,17 @@ class HubTeacher:
         """
         return self._run(inputs, batch_size, max_length, want_logits=False)[0]
 
-    def predict(self, inputs: Any, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, inputs: Any, batch_size: int = 64, *, max_length: int = 128) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities float32 ``[N, num_classes]`` (softmax of the logits) and features
-        ``[N, feature_dim]`` of image ``inputs``. Classifiers only."""
+        ``[N, feature_dim]`` of ``inputs`` (images, or texts for a text encoder). Classifiers only
+        (an image classifier, or a teacher loaded with ``num_classes``).
+
+        :param max_length: texts are truncated to this many tokens (text encoders only).
+        """
         if self.num_classes is None:
             raise TeacherError(f"teacher {self.identity.name!r} ({self.kind}) has no classification head; "
-                               "use features(), or load a clip-vision teacher with num_classes")
-        feats, logits = self._run(inputs, batch_size, 0, want_logits=True)
+                               "use features(), or load it with num_classes")
+        feats, logits = self._run(inputs, batch_size, max_length, want_logits=True)
         return softmax(logits), feats
 
 
@@ -307,20 +384,47 @@ def _last_linear(model, num_labels: int):
     return found
 
 
+def linear_head(feature_dim: int, num_classes: int):
+    """A zero-initialised ``torch.nn.Linear(feature_dim, num_classes)`` in eval mode (uniform predictions)."""
+    import torch
+
+    head = torch.nn.Linear(int(feature_dim), int(num_classes))
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    return head.eval()
+
+
+def _default_processor(tr, kind: str, config) -> tuple[Any, str]:
+    """The processor of an image model whose directory has no ``preprocessor_config.json``."""
+    from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+    size = int(getattr(config, "image_size", None) or 224)
+    if kind == "clip-vision":
+        return (tr.CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size}),
+                f"no {PROCESSOR_CONFIG}: CLIP's defaults at {size} px")
+    return (tr.ViTImageProcessor(size={"height": size, "width": size}, image_mean=list(IMAGENET_DEFAULT_MEAN),
+                                 image_std=list(IMAGENET_DEFAULT_STD)),
+            f"no {PROCESSOR_CONFIG}: resized to {size} px, ImageNet mean/std")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def load_hub_model(id_or_dir: str | os.PathLike, kind: str, *, num_classes: int | None = None,
-                   cache_dir: str | os.PathLike | None = None) -> HubTeacher:
+                   cache_dir: str | os.PathLike | None = None, new_head: bool = False,
+                   class_names: Sequence[str] | None = None) -> HubTeacher:
     """Loads a Hugging Face model offline (``local_files_only=True`` everywhere); see the module docstring.
 
     :param id_or_dir: an existing directory, or a hub id (``owner/name``) in the Hugging Face cache.
     :param kind: one of :data:`KINDS`.
-    :param num_classes: ``image-classification``: must match the checkpoint's labels if given;
-        ``clip-vision``: size of the fresh linear head (``None``: no head); ``text-encoder``: must be ``None``.
+    :param num_classes: ``image-classification``: must match the checkpoint's labels if given (unless
+        ``new_head``); ``clip-vision`` and ``text-encoder``: size of the fresh linear head (``None``: no head).
     :param cache_dir: the Hugging Face hub cache to look hub ids up in (default: see :func:`hub_cache_dir`).
+    :param new_head: ``image-classification``: a checkpoint with another number of labels than
+        ``num_classes`` gets a new, randomly initialised classifier (torch's global RNG) instead of an error.
+    :param class_names: ``num_classes`` label names for that new classifier's config.
     :raises TeacherError: one line: the model is missing (saying where to put it), unreadable, or does
         not fit ``kind`` / ``num_classes``.
     """
@@ -328,15 +432,15 @@ def load_hub_model(id_or_dir: str | os.PathLike, kind: str, *, num_classes: int 
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if num_classes is not None and int(num_classes) < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-    if kind == "text-encoder" and num_classes is not None:
-        raise ValueError("a text-encoder has no classification head: pass num_classes=None")
+    if class_names is not None and num_classes is not None and len(class_names) != int(num_classes):
+        raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
     model_dir = resolve_model_dir(id_or_dir, cache_dir=cache_dir)
     text = os.fspath(id_or_dir)
     name = model_dir.name if Path(text).expanduser().is_dir() else text
     sha = weights_sha256(model_dir)
 
     try:
-        import torch
+        import torch  # noqa: F401 - checked here, so that a missing torch is one line
         import transformers as tr
     except ImportError as exc:
         raise TeacherError(f"hub teachers need torch and transformers ({exc}); pip install "
@@ -346,11 +450,30 @@ def load_hub_model(id_or_dir: str | os.PathLike, kind: str, *, num_classes: int 
     src = str(model_dir)
     head = None
     classifier = None
+    notes = []
+    has_processor = (model_dir / PROCESSOR_CONFIG).is_file()
     try:
         if kind == "image-classification":
-            model = tr.AutoModelForImageClassification.from_pretrained(src, **common)
-            processor = tr.AutoImageProcessor.from_pretrained(src, **common)
+            labels = int(tr.AutoConfig.from_pretrained(src, **common).num_labels)
+            if new_head and num_classes is not None and int(num_classes) != labels:
+                names = list(class_names) if class_names is not None else [f"class-{i}" for i in range(num_classes)]
+                verbosity = tr.logging.get_verbosity()
+                tr.logging.set_verbosity_error()  # the expected size mismatch of the classifier: no load report
+                try:
+                    model = tr.AutoModelForImageClassification.from_pretrained(
+                        src, num_labels=int(num_classes), id2label=dict(enumerate(names)),
+                        label2id={n: i for i, n in enumerate(names)}, ignore_mismatched_sizes=True, **common)
+                finally:
+                    tr.logging.set_verbosity(verbosity)
+                notes.append(f"new {num_classes}-class classifier (the checkpoint had {labels} labels)")
+            else:
+                model = tr.AutoModelForImageClassification.from_pretrained(src, **common)
             labels = int(model.config.num_labels)
+            if has_processor:
+                processor = tr.AutoImageProcessor.from_pretrained(src, **common)
+            else:
+                processor, note = _default_processor(tr, kind, model.config)
+                notes.append(note)
             if num_classes is not None and int(num_classes) != labels:
                 raise TeacherError(f"teacher model {name!r} classifies {labels} classes, but {num_classes} were "
                                    "asked for: use a checkpoint fine-tuned for this task, or kind 'clip-vision' "
@@ -373,18 +496,18 @@ def load_hub_model(id_or_dir: str | os.PathLike, kind: str, *, num_classes: int 
                 feature_dim = int(model.config.hidden_size)
             else:
                 feature_dim = int(model.config.projection_dim)
-            processor = tr.CLIPImageProcessor.from_pretrained(src, **common)
-            if num_classes is not None:
-                head = torch.nn.Linear(feature_dim, int(num_classes))
-                torch.nn.init.zeros_(head.weight)
-                torch.nn.init.zeros_(head.bias)
-                head.eval()
-            out_classes = None if num_classes is None else int(num_classes)
+            if has_processor:
+                processor = tr.CLIPImageProcessor.from_pretrained(src, **common)
+            else:
+                processor, note = _default_processor(tr, kind, model.config)
+                notes.append(note)
         else:
             model = tr.AutoModel.from_pretrained(src, **common)
             processor = tr.AutoTokenizer.from_pretrained(src, **common)
             feature_dim = int(model.config.hidden_size)
-            out_classes = None
+        if kind != "image-classification":
+            head = linear_head(feature_dim, num_classes) if num_classes is not None else None
+            out_classes = None if num_classes is None else int(num_classes)
     except TeacherError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
@@ -392,7 +515,8 @@ def load_hub_model(id_or_dir: str | os.PathLike, kind: str, *, num_classes: int 
                            f"({_first_line(exc)})") from None
     model.eval()
     description = (f"{kind}: {type(model).__name__} from {model_dir}"
-                   + (f" + zero-initialised Linear({feature_dim}, {out_classes}) head" if head is not None else ""))
+                   + (f" + zero-initialised Linear({feature_dim}, {out_classes}) head" if head is not None else "")
+                   + "".join(f"; {n}" for n in notes))
     return HubTeacher(model=model, processor_or_tokenizer=processor, kind=kind,
                       identity=TeacherIdentity(name=name, weights_sha256=sha, description=description),
                       num_classes=out_classes, feature_dim=feature_dim, model_dir=model_dir, head=head,

@@ -1,6 +1,7 @@
 """The teacher stage of a scenario: prepare the teacher once, then run it once to fill the cache.
 
-    semcom-sim teacher finetune SCENARIO.py   # image: fine-tune EfficientNet-Lite; text: fit MiniLM's head
+    semcom-sim teacher finetune SCENARIO.py   # image: fine-tune EfficientNet-Lite; text: fit MiniLM's head;
+                                              # teacher.kind: prepare the Hugging Face model in teacher.model_dir
     semcom-sim teacher cache SCENARIO.py      # run the teacher over the training set, write the HDF5 cache
 
 This module imports torch (through the runners) only inside its functions, so importing it is cheap;
@@ -29,12 +30,23 @@ def _report_path(weights_path: Path) -> Path:
 
 
 def prepare_teacher(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] = print) -> dict[str, Any]:
-    """Fine-tunes the image teacher, or fits the text teacher's head, and writes it with a report."""
+    """Fine-tunes the image teacher, or fits the text teacher's head, and writes it with a report.
+
+    A Hugging Face teacher (``teacher.kind``) is prepared as ``teacher.finetune_mode`` says
+    (:func:`semcom_sim.teacher.hub_teacher.finetune_hub_teacher`).
+    """
     _check_modality(scenario, dataset)
     cfg = scenario.teacher
     path = cfg.resolved_weights_path(dataset.name)
     log(f"[teacher] preparing {cfg.name} on {dataset.name} -> {path}")
-    if cfg.name in IMAGE_TEACHERS:
+    if cfg.kind is not None:
+        from semcom_sim.teacher.hub_teacher import finetune_hub_teacher
+
+        report = finetune_hub_teacher(dataset, kind=cfg.kind, model_dir=cfg.model_dir, mode=cfg.resolved_finetune_mode,
+                                      out_path=path, epochs=cfg.finetune_epochs, batch_size=cfg.finetune_batch_size,
+                                      lr=cfg.finetune_learning_rate, seed=scenario.training.seed,
+                                      inference_batch_size=cfg.batch_size, log=log)
+    elif cfg.name in IMAGE_TEACHERS:
         from semcom_sim.teacher.efficientnet import finetune
 
         report = finetune(dataset, variant=cfg.name, resolution=cfg.resolution, epochs=cfg.finetune_epochs,
@@ -52,6 +64,13 @@ def prepare_teacher(scenario: Scenario, dataset: Dataset, log: Callable[[str], A
 
 
 def _check_modality(scenario: Scenario, dataset: Dataset) -> None:
+    kind = scenario.teacher.kind
+    if kind is not None:
+        if (kind == "text-encoder") != (dataset.modality == "text"):
+            use = "text-encoder" if dataset.modality == "text" else "image-classification or clip-vision"
+            raise TeacherError(f"teacher.kind: a {kind} teacher cannot read the {dataset.modality} data of "
+                               f"{dataset.name!r}; use {use}")
+        return
     if scenario.teacher.name not in IMAGE_TEACHERS + TEXT_TEACHERS:
         raise TeacherError(f"teacher.name: {scenario.teacher.name!r} is not a teacher semcom-sim can prepare; "
                            f"use one of {', '.join(IMAGE_TEACHERS + TEXT_TEACHERS)}")
@@ -67,6 +86,10 @@ class LoadedTeacher:
     ``predict(rows, split="train")`` takes positions in the training (or ``"test"``) set (int [B])
     and returns the teacher's probabilities float32 [B, C] and features float32 [B, D].
 
+    ``model`` is an :class:`~semcom_sim.teacher.efficientnet.EfficientNetTeacher`, a
+    :class:`~semcom_sim.teacher.minilm.MiniLMTeacher` or, for ``teacher.kind``, a prepared
+    :class:`~semcom_sim.teacher.hub.HubTeacher` (features: the Hugging Face model's embedding).
+
     :param scenario: the scenario (its ``teacher`` section).
     :param dataset: the :class:`~semcom_sim.data.Dataset` the teacher was prepared on.
     """
@@ -78,20 +101,26 @@ class LoadedTeacher:
         if not path.is_file():
             raise TeacherError(f"teacher {cfg.name} is not prepared ({path} missing): run "
                                "semcom-sim teacher finetune SCENARIO.py")
-        if cfg.name in IMAGE_TEACHERS:
+        if cfg.kind is not None:
+            from semcom_sim.teacher.hub_teacher import load_prepared
+
+            self.model = load_prepared(path, kind=cfg.kind, model_dir=cfg.model_dir)
+        elif cfg.name in IMAGE_TEACHERS:
             from semcom_sim.teacher.efficientnet import EfficientNetTeacher
 
             self.model = EfficientNetTeacher.load(path)
             if self.model.resolution != cfg.resolution:
                 raise TeacherError(f"teacher {path} was fine-tuned at {self.model.resolution} px, but "
                                    f"teacher.resolution is {cfg.resolution}: run semcom-sim teacher finetune again")
-            self._inputs = {"train": dataset.x_train, "test": dataset.x_test}
         else:
             from semcom_sim.teacher.minilm import MiniLMTeacher
 
             self.model = MiniLMTeacher.load(path)
+        if dataset.modality == "text":
             self._inputs = {"train": np.asarray(dataset.texts_train, dtype=object),
                             "test": np.asarray(dataset.texts_test, dtype=object)}
+        else:
+            self._inputs = {"train": dataset.x_train, "test": dataset.x_test}
         own = self.model.identity
         # The cache names the teacher as the scenario does; the weights hash pins the exact weights.
         self.identity = TeacherIdentity(cfg.name, own.weights_sha256, own.description)
@@ -135,7 +164,8 @@ def build_cache(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] 
         features=features[:, None, :] if features is not None else None, feature_projection=projection,
         logits=np.log(np.maximum(probs, 1e-30)) if cfg.store_logits else None,
         creation={"teacher_seconds": round(time.perf_counter() - start, 1), "top_k": cfg.top_k,
-                  "resolution": cfg.resolution if cfg.name in IMAGE_TEACHERS else None,
+                  "resolution": cfg.resolution if cfg.name in IMAGE_TEACHERS and cfg.kind is None else None,
+                  **({"teacher_kind": cfg.kind, "input_size": teacher.model.input_size} if cfg.kind else {}),
                   "teacher_train_accuracy": float(np.mean(probs[:, 0].argmax(-1) == dataset.y_train))})
     log(f"[teacher] wrote {path} ({path.stat().st_size / 1e6:.2f} MB; teacher train accuracy "
         f"{manifest['creation']['teacher_train_accuracy']:.4f})")
