@@ -17,7 +17,18 @@ import tensorflow as tf
 
 from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Search, Sweep, Teacher, Training
 from semcom_sim.data import load_dataset
-from semcom_sim.nas.cells import OPS, Cell, MixedOp, Network, SearchedBackbone, make_op, num_edges
+from semcom_sim.nas.cells import (
+    OPS,
+    Cell,
+    MixedOp,
+    Network,
+    SearchedBackbone,
+    depthwise_conv,
+    make_op,
+    max_pool,
+    num_edges,
+    use_window_views,
+)
 from semcom_sim.nas.search import (
     PARETO_COLUMNS,
     backbone_config,
@@ -43,6 +54,26 @@ def test_every_operation_keeps_or_halves_the_image_and_keeps_the_channels():
     np.testing.assert_array_equal(make_op("skip", 8, 1)(x).numpy(), x.numpy())
     with pytest.raises(ValueError, match="unknown operation 'conv_7x7'"):
         make_op("conv_7x7", 8, 1)
+
+
+@pytest.mark.parametrize("height", [7, 8])
+@pytest.mark.parametrize("stride, dilation", [(1, 1), (2, 1), (1, 2)])
+def test_the_xla_friendly_window_operations_equal_keras_depthwise_convolution_and_max_pooling(height, stride,
+                                                                                              dilation):
+    # the shifted-view sums place every window as TensorFlow's "same" padding does, on odd and even sizes
+    x = tf.constant(np.random.default_rng(height).normal(size=(2, height, height + 1, 5)).astype("float32"))
+    layer = keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", dilation_rate=dilation, use_bias=False)
+    expected = layer(x)
+    np.testing.assert_allclose(depthwise_conv(x, layer.kernel, stride, dilation), expected, atol=1e-5)
+    if dilation == 1:
+        np.testing.assert_array_equal(max_pool(x, 3, stride), keras.layers.MaxPooling2D(3, stride, "same")(x))
+    # and the gradient flows to the input and the kernel
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(depthwise_conv(x, layer.kernel, stride, dilation) ** 2)
+        y += tf.reduce_sum(max_pool(x, 3, stride))
+    grad_x, grad_k = tape.gradient(y, [x, layer.kernel])
+    assert float(tf.reduce_sum(tf.abs(grad_x))) > 0 and float(tf.reduce_sum(tf.abs(grad_k))) > 0
 
 
 def test_a_mixed_op_is_the_weighted_sum_of_its_operations():
@@ -95,6 +126,11 @@ def test_a_derived_network_round_trips_through_its_config():
     clone(x)
     clone.set_weights(net.get_weights())
     np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), rtol=1e-5, atol=1e-6)
+    # TensorFlow's own window kernels (the search without XLA) compute the same network
+    native = use_window_views(clone, False)
+    assert not any(getattr(sub, "window_views", False) for sub in native._flatten_layers())
+    np.testing.assert_allclose(np.asarray(native(x, training=False)), np.asarray(net(x, training=False)),
+                               rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="not an operation on an earlier node"):
         Cell(2, 4, False, False, genotype=[["skip", 0], ["skip", 3], ["skip", 0], ["skip", 1]])
 

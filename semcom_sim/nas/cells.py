@@ -18,10 +18,71 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-__all__ = ["OPS", "Cell", "MixedOp", "Network", "SearchedBackbone", "make_op", "num_edges"]
+__all__ = ["OPS", "Cell", "MixedOp", "Network", "SearchedBackbone", "depthwise_conv", "make_op", "max_pool",
+           "num_edges", "use_window_views"]
 
 #: The operation set: DARTS's, without the 5x5 convolutions (sized for the 2-core CPU).
 OPS: tuple[str, ...] = ("none", "skip", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
+
+
+def _windows(x, kernel: int, stride: int, dilation: int, pad_value: float):
+    """The ``kernel x kernel`` shifted views of ``x`` [batch, H, W, C] that a ``same``-padded window
+    operation with ``stride`` and ``dilation`` combines, as TensorFlow places them (``pad_value`` outside).
+
+    Window operations written as sums or maxima of these views compile to fused element-wise code:
+    XLA on the CPU runs TensorFlow's depthwise convolution about 40x and max pooling's gradient about 18x
+    slower than without XLA (``benchmarks/RESULTS.md``, "XLA and the DARTS operations").
+    """
+    height, width = int(x.shape[1]), int(x.shape[2])
+    span = dilation * (kernel - 1) + 1
+    pads, outs = [], []
+    for size in (height, width):
+        out = -(-size // stride)
+        total = max((out - 1) * stride + span - size, 0)
+        pads.append((total // 2, total - total // 2))
+        outs.append(out)
+    padded = ops.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=pad_value)
+    for i in range(kernel):
+        for j in range(kernel):
+            top, left = i * dilation, j * dilation
+            yield (i, j), padded[:, top:top + (outs[0] - 1) * stride + 1:stride,
+                                 left:left + (outs[1] - 1) * stride + 1:stride, :]
+
+
+def depthwise_conv(x, depthwise_kernel, stride: int = 1, dilation: int = 1):
+    """``same``-padded depthwise convolution of ``x`` [batch, H, W, C] with ``depthwise_kernel``
+    [k, k, C, 1], as the sum of the kernel's taps times the shifted views (:func:`_windows`); equal to
+    ``keras.layers.DepthwiseConv2D`` with those strides and dilation (up to float rounding).
+
+    Output: [batch, ceil(H / stride), ceil(W / stride), C].
+    """
+    kernel = int(depthwise_kernel.shape[0])
+    total = None
+    for (i, j), view in _windows(x, kernel, stride, dilation, 0.0):
+        term = view * depthwise_kernel[i, j, :, 0]
+        total = term if total is None else total + term
+    return total
+
+
+def max_pool(x, size: int = 3, stride: int = 1):
+    """``same``-padded ``size x size`` max pooling of ``x`` [batch, H, W, C] as the maximum of the shifted
+    views (:func:`_windows`); equal to ``keras.layers.MaxPooling2D``. Output: [batch, ceil(H / stride),
+    ceil(W / stride), C]."""
+    out = None
+    for _, view in _windows(x, size, stride, 1, float("-inf")):
+        out = view if out is None else ops.maximum(out, view)
+    return out
+
+
+def use_window_views(layer: keras.layers.Layer, views: bool) -> keras.layers.Layer:
+    """Makes every depthwise convolution and max pooling inside ``layer`` use the shifted views
+    (``views=True``, the default of every operation: fast under XLA) or TensorFlow's own kernels
+    (``False``: fast without XLA, as the search runs by default). The two give the same outputs; the
+    choice is not part of a layer's config. Returns ``layer``."""
+    for sub in layer._flatten_layers(include_self=True, recursive=True):
+        if isinstance(sub, (ReLUConvBN, Pool)):
+            sub.window_views = bool(views)
+    return layer
 
 
 def num_edges(nodes: int) -> int:
@@ -58,6 +119,7 @@ class ReLUConvBN(keras.layers.Layer):
         super().__init__(**kwargs)
         self.channels, self.kernel, self.stride = int(channels), int(kernel), int(stride)
         self.dilation, self.affine = int(dilation), bool(affine)
+        self.window_views = True  # see use_window_views
         self.depthwise = None
         if self.kernel > 1:
             native = self.stride if self.dilation == 1 else 1
@@ -77,8 +139,10 @@ class ReLUConvBN(keras.layers.Layer):
 
     def call(self, x, training=False):
         h = ops.relu(x)
-        if self.depthwise is not None:
-            h = self.depthwise(h)
+        if self.depthwise is not None:  # the layer holds the kernel
+            native = self.stride if self.dilation == 1 else 1
+            h = (depthwise_conv(h, self.depthwise.kernel, native, self.dilation) if self.window_views
+                 else self.depthwise(h))
             if self.dilation > 1 and self.stride > 1:
                 h = h[:, ::self.stride, ::self.stride, :]
         return self.norm(self.pointwise(h), training=training)
@@ -125,11 +189,12 @@ class Pool(keras.layers.Layer):
     def __init__(self, kind: str, stride: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.kind, self.stride = kind, int(stride)
+        self.window_views = True  # see use_window_views
         layer = keras.layers.MaxPooling2D if kind == "max" else keras.layers.AveragePooling2D
         self.pool = layer(3, strides=self.stride, padding="same")
 
     def call(self, x):
-        return self.pool(x)
+        return max_pool(x, 3, self.stride) if self.kind == "max" and self.window_views else self.pool(x)
 
     def get_config(self):
         return {**super().get_config(), "kind": self.kind, "stride": self.stride}

@@ -34,7 +34,7 @@ from semcom_sim.cost import device_name
 from semcom_sim.data import Dataset, load_dataset
 from semcom_sim.io import atomic_write_text
 from semcom_sim.losses import TermsLoss
-from semcom_sim.nas.cells import Network, SearchedBackbone, num_edges
+from semcom_sim.nas.cells import Network, SearchedBackbone, num_edges, use_window_views
 from semcom_sim.nas.genotype import backbone_config, load_genotype
 from semcom_sim.report.figures import plot_genotype, plot_pareto, save_figure
 from semcom_sim.results import git_commit
@@ -150,7 +150,8 @@ def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, l
                 log: Callable[[str], Any]) -> dict:
     cfg = scenario.search
     keras.utils.set_random_seed(cfg.seed)
-    net = Network(cfg.channels, cfg.cells, cfg.nodes, cfg.ops, stem_stride=cfg.stem_stride, name="supernet")
+    net = use_window_views(Network(cfg.channels, cfg.cells, cfg.nodes, cfg.ops, stem_stride=cfg.stem_stride,
+                                   name="supernet"), cfg.jit_compile)
     student = _Student(net, dataset.num_classes, targets.feature_dim, dataset.x_train.shape[1:])
     k = num_edges(cfg.nodes)
     init = keras.random.normal((2, k, len(cfg.ops)), stddev=1e-3, seed=cfg.seed)
@@ -226,7 +227,8 @@ def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: 
     (with ``keep_outcomes`` also ``correct``, one bool per test sample, for paired comparisons)."""
     cfg = scenario.search
     keras.utils.set_random_seed(cfg.seed)
-    student = _Student(backbone, dataset.num_classes, targets.feature_dim, dataset.x_train.shape[1:])
+    student = _Student(use_window_views(backbone, cfg.jit_compile), dataset.num_classes, targets.feature_dim,
+                       dataset.x_train.shape[1:])
     steps = rows.size // cfg.batch_size
     opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, cfg.retrain_epochs * steps, alpha=0.05))
     weights = student.trainable_variables
