@@ -393,3 +393,19 @@ def test_scenarios_cifar10_runs_end_to_end_on_a_tiny_archive(tmp_path, monkeypat
                                                                           ("proposed", 10.0, 100)]
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in results)
     assert (out / "accuracy_vs_ebno.png").is_file()
+
+
+def test_scenarios_cifar100_clip_names_the_missing_archive_then_the_missing_teacher(tmp_path, monkeypatch, capsys):
+    from semcom_sim.cli import main
+
+    scenario = str(ROOT / "scenarios" / "cifar100_clip.py")
+    monkeypatch.setenv("SEMCOM_DATA", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)  # models/clip-vit-base-patch32 is relative to where one runs
+    assert main(["teacher", "finetune", scenario]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "CIFAR-100 not found" in err[0] and "cifar-100-python.tar.gz" in err[0]
+    write_cifar100(tmp_path / "data", "archive", num_train=200, num_test=100)
+    assert main(["teacher", "finetune", scenario]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "teacher.model_dir" in err[0] and "models/clip-vit-base-patch32" in err[0]
+    assert not (tmp_path / "teachers").exists()  # nothing half-written
