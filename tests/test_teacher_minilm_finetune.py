@@ -15,7 +15,9 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("safetensors")
 
+from semcom_sim import Data, Scenario, Teacher, Training  # noqa: E402
 from semcom_sim.data import Dataset  # noqa: E402
+from semcom_sim.scenario import ScenarioError, apply_overrides  # noqa: E402
 from semcom_sim.teacher import TeacherCache, minilm  # noqa: E402
 from semcom_sim.teacher.cache import TeacherIdentity  # noqa: E402
 from semcom_sim.teacher.hub import HubTeacher, TeacherError  # noqa: E402
@@ -199,3 +201,58 @@ def test_bad_settings_are_one_line_errors(setting, value, tmp_path, monkeypatch)
         minilm.finetune_minilm_teacher(_toy_dataset(), tmp_path / "t.teacher", **{setting: value})
     assert "\n" not in str(err.value)
     assert not (tmp_path / "t.teacher").exists()
+
+
+def test_scenario_fields_of_the_text_teacher():
+    kd = Scenario(name="s", data=Data(dataset="wordnet-nouns"), training=Training(distillation="cached"),
+                  teacher=Teacher(name="all-minilm-l6-v2"))
+    assert not kd.teacher.finetune_encoder and kd.teacher.max_length == minilm.MAX_LENGTH
+    # at their defaults the new fields leave the fingerprint of earlier checkpoints alone
+    assert apply_overrides(kd, ["teacher.finetune_encoder=false", "teacher.max_length=64"]).fingerprint() == \
+        kd.fingerprint()
+    assert apply_overrides(kd, ["teacher.finetune_encoder=true"]).fingerprint() != kd.fingerprint()
+    for override, where in (("teacher.max_length=1", "teacher.max_length"),
+                            ("teacher.max_length=513", "teacher.max_length")):
+        with pytest.raises(ScenarioError, match=f"^{where}: ") as err:
+            apply_overrides(kd, [override])
+        assert "\n" not in str(err.value)
+    with pytest.raises(ScenarioError, match="^teacher.finetune_encoder: only the text teacher"):
+        Teacher(name="efficientnet-lite0", finetune_encoder=True)
+
+
+def test_the_stage_cache_cost_and_features_run_the_finetuned_teacher(tiny, tmp_path):
+    from semcom_sim.teacher.cost import teacher_cost
+    from semcom_sim.teacher.features import feature_dataset
+    from semcom_sim.teacher.stage import LoadedTeacher, build_cache, prepare_teacher
+
+    ds = _toy_dataset()
+    teacher_cfg = Teacher(name="all-minilm-l6-v2", finetune_encoder=True, max_length=16, finetune_epochs=1,
+                          finetune_batch_size=16, finetune_learning_rate=1e-3, top_k=2, store_features=True,
+                          weights_path=str(tmp_path / "{name}-{dataset}-finetuned.teacher"),
+                          cache_path=str(tmp_path / "{dataset}-{name}-top{top_k}.h5"), batch_size=16)
+    scenario = Scenario(name="s", data=Data(dataset="wordnet-nouns"), training=Training(distillation="cached"),
+                        teacher=teacher_cfg)
+    report = prepare_teacher(scenario, ds, log=lambda s: None)
+    weights = tmp_path / "all-minilm-l6-v2-toy-text-finetuned.teacher"
+    saved = json.loads(weights.with_name(weights.name + ".json").read_text())
+    assert saved["test_accuracy"] == report["test_accuracy"] and saved["max_length"] == 16
+    assert saved["steps"] == 4
+    assert saved["weights_sha256"] == minilm.MiniLMTeacher.load(weights).metadata["encoder"]["weights_sha256"]
+
+    manifest = build_cache(scenario, ds, log=lambda s: None)
+    cache = TeacherCache(scenario.teacher.resolved_cache_path(ds.name), dataset_fingerprint=ds.fingerprint,
+                         teacher_name="all-minilm-l6-v2")
+    assert cache.features.shape == (64, 1, WIDTH)
+    assert manifest["teacher"]["weights_sha256"] == minilm.MiniLMTeacher.load(weights).identity.weights_sha256
+
+    loaded = LoadedTeacher(scenario, ds)
+    cost = teacher_cost(loaded, "a dog", runs=2, warmup=1)
+    assert cost.parameters == report["num_parameters"] and cost.component == "all-minilm-l6-v2"
+    features = feature_dataset(scenario, ds, tmp_path / "features", log=lambda s: None)
+    np.testing.assert_allclose(features.x_train, cache.features[:, 0], atol=2e-3)  # float16 both
+
+    for override, match in (("teacher.finetune_encoder=false", "fine-tuned end to end, but teacher.finetune_encoder"),
+                            ("teacher.max_length=32", "max_length 16, but teacher.max_length is 32")):
+        with pytest.raises(TeacherError, match=match) as err:
+            LoadedTeacher(apply_overrides(scenario, [override]), ds)
+        assert "\n" not in str(err.value)
