@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     teacher = sub.add_parser("teacher", help="the teacher stage: prepare the teacher, build its cache")
     teacher_sub = teacher.add_subparsers(dest="teacher_command", required=True, parser_class=_Parser)
     for name, text in (("finetune", "prepare the teacher once: fine-tune the image teacher / fit the text teacher's "
-                                    "head; a Hugging Face teacher (teacher.kind) as teacher.finetune_mode says"),
+                                    "head or fine-tune it (teacher.finetune_encoder); a Hugging Face teacher "
+                                    "(teacher.kind) as teacher.finetune_mode says"),
                        ("cache", "run the prepared teacher once over the training set and write the cache")):
         p = teacher_sub.add_parser(name, help=text, description=text)
         p.add_argument("scenario", help="scenario file")

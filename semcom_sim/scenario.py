@@ -694,11 +694,11 @@ class Teacher(_Section):
     ``training.distillation != "none"``).
 
     :param name: the teacher: ``efficientnet-lite0`` or ``efficientnet-lite2`` (ImageNet weights,
-        fine-tuned on the images) or ``all-minilm-l6-v2`` (pretrained sentence encoder with a fitted
-        classification head, for text): what ``semcom-sim teacher`` can prepare and run. With ``kind``,
-        any name of letters, digits, ``.``, ``_`` and ``-`` (not a built-in one) for the Hugging Face model in
-        ``model_dir``. Cached training only needs the name to match the cache's (a cache built by another
-        teacher is refused).
+        fine-tuned on the images) or ``all-minilm-l6-v2`` (pretrained sentence encoder with a linear
+        classification head, for text; see ``finetune_encoder``): what ``semcom-sim teacher`` can prepare and
+        run. With ``kind``, any name of letters, digits, ``.``, ``_`` and ``-`` (not a built-in one) for the
+        Hugging Face model in ``model_dir``. Cached training only needs the name to match the cache's (a cache
+        built by another teacher is refused).
     :param kind: ``None``: the built-in teacher ``name``. Else a Hugging Face model in ``model_dir``:
         ``"image-classification"`` (any image classifier), ``"clip-vision"`` (a CLIP vision tower, or a
         whole CLIP model, with a linear head) or ``"text-encoder"`` (a sentence encoder, mean-pooled, with a
@@ -722,10 +722,18 @@ class Teacher(_Section):
         ``semcom-sim teacher finetune`` (same placeholders).
     :param resolution: EfficientNet teachers: input resolution in pixels (28x28 images are resized); a
         Hugging Face teacher uses its own.
-    :param finetune_epochs: image teachers: fine-tuning epochs.
-    :param finetune_batch_size: image teachers: fine-tuning batch size.
-    :param finetune_learning_rate: image teachers: peak AdamW learning rate (the default suits
-        EfficientNet; fine-tuning a transformer usually wants 1e-4 or less).
+    :param finetune_epochs: image teachers, and the text teacher with ``finetune_encoder``: fine-tuning epochs.
+    :param finetune_batch_size: image teachers, and the text teacher with ``finetune_encoder``: fine-tuning
+        batch size.
+    :param finetune_learning_rate: image teachers, and the text teacher with ``finetune_encoder``: peak AdamW
+        learning rate (the text teacher's encoder; its head gets 10 times that). The default suits
+        EfficientNet-Lite; fine-tuning a transformer usually wants 1e-4 or less (``scenarios/wordnet_teacher.py``).
+    :param finetune_encoder: the text teacher: ``False``, the pretrained encoder stays frozen and only a
+        logistic-regression head is fitted on its embeddings (L-BFGS); ``True``, encoder and head are
+        fine-tuned end to end on the training split (AdamW; ``finetune_*`` set epochs, batch and learning
+        rate; the file is ~45 MB). Image teachers are always fine-tuned end to end.
+    :param max_length: the text teacher: texts are truncated to this many word pieces ([CLS] and [SEP]
+        included; 2..512), when it is prepared and when it runs.
     :param batch_size: inference batch size of the teacher (cache and online KD).
     :param store_features: also store the teacher's feature vector per sample (for feature KD).
     :param feature_dim: with ``store_features``: store the teacher's features projected onto their first
@@ -745,6 +753,8 @@ class Teacher(_Section):
     finetune_epochs: int = 3
     finetune_batch_size: int = 128
     finetune_learning_rate: float = 1e-3
+    finetune_encoder: bool = False
+    max_length: int = 64
     batch_size: int = 256
     store_features: bool = False
     store_logits: bool = False
@@ -781,6 +791,15 @@ class Teacher(_Section):
         if self.feature_dim is not None and self.feature_dim <= 0:
             _fail(self._where("feature_dim"), f"must be a positive number of principal components or None, "
                   f"got {self.feature_dim!r}")
+        if not 2 <= self.max_length <= 512:
+            _fail(self._where("max_length"), f"must be 2..512 word pieces ([CLS] and [SEP] included), "
+                  f"got {self.max_length!r}")
+        if self.finetune_encoder and self.kind is not None:
+            _fail(self._where("finetune_encoder"), "applies to the built-in all-minilm-l6-v2; a Hugging Face "
+                  "teacher is fine-tuned as teacher.finetune_mode says")
+        if self.finetune_encoder and self.name in IMAGE_TEACHERS:
+            _fail(self._where("finetune_encoder"), f"only the text teacher has a frozen encoder to unfreeze; "
+                  f"{self.name} is always fine-tuned end to end: leave it False")
 
     def _fill(self, template: str, dataset: str) -> Path:
         return Path(template.replace("{dataset}", dataset).replace("{name}", self.name)
@@ -1259,7 +1278,8 @@ _ADDED_FIELDS = {("data", "label_mode"): "fine", ("data", "test_fraction"): 0.2,
                  ("model", "cat_layers"): 2, ("model", "cat_heads"): 4, ("model", "dense_codec_units"): (256,),
                  ("model", "policy_tolerance"): 0.005, ("training", "validation_samples"): 0,
                  ("teacher", "feature_dim"): None, ("teacher", "kind"): None, ("teacher", "model_dir"): None,
-                 ("teacher", "finetune_mode"): None}
+                 ("teacher", "finetune_mode"): None, ("teacher", "finetune_encoder"): False,
+                 ("teacher", "max_length"): 64}
 _ADDED_STAGE_FIELDS = {"channel": True}  # fields of training.stages, as _ADDED_FIELDS
 
 

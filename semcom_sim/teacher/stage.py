@@ -1,6 +1,7 @@
 """The teacher stage of a scenario: prepare the teacher once, then run it once to fill the cache.
 
-    semcom-sim teacher finetune SCENARIO.py   # image: fine-tune EfficientNet-Lite; text: fit MiniLM's head;
+    semcom-sim teacher finetune SCENARIO.py   # image: fine-tune EfficientNet-Lite; text: fit MiniLM's head,
+                                              # or fine-tune MiniLM end to end (teacher.finetune_encoder);
                                               # teacher.kind: prepare the Hugging Face model in teacher.model_dir
     semcom-sim teacher cache SCENARIO.py      # run the teacher over the training set, write the HDF5 cache
 
@@ -30,7 +31,8 @@ def _report_path(weights_path: Path) -> Path:
 
 
 def prepare_teacher(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] = print) -> dict[str, Any]:
-    """Fine-tunes the image teacher, or fits the text teacher's head, and writes it with a report.
+    """Fine-tunes the image teacher, or fits the text teacher's head (``teacher.finetune_encoder``: fine-tunes
+    it end to end), and writes it with a report (``<weights_path>.json``).
 
     A Hugging Face teacher (``teacher.kind``) is prepared as ``teacher.finetune_mode`` says
     (:func:`semcom_sim.teacher.hub_teacher.finetune_hub_teacher`).
@@ -52,10 +54,19 @@ def prepare_teacher(scenario: Scenario, dataset: Dataset, log: Callable[[str], A
         report = finetune(dataset, variant=cfg.name, resolution=cfg.resolution, epochs=cfg.finetune_epochs,
                           batch_size=cfg.finetune_batch_size, lr=cfg.finetune_learning_rate,
                           seed=scenario.training.seed, out_path=path, log=log)
+    elif cfg.finetune_encoder:
+        from semcom_sim.teacher.minilm import finetune_minilm_teacher
+
+        if cfg.finetune_learning_rate >= 1e-3:
+            log(f"[teacher] warning: teacher.finetune_learning_rate={cfg.finetune_learning_rate:g} is high for "
+                "fine-tuning a pretrained transformer (about 1e-4 suits all-MiniLM-L6-v2)")
+        report = finetune_minilm_teacher(dataset, path, epochs=cfg.finetune_epochs, batch_size=cfg.finetune_batch_size,
+                                         lr=cfg.finetune_learning_rate, max_length=cfg.max_length,
+                                         seed=scenario.training.seed, log=log)
     else:
         from semcom_sim.teacher.minilm import fit_minilm_teacher
 
-        report = fit_minilm_teacher(dataset, path, log=log)
+        report = fit_minilm_teacher(dataset, path, log=log, max_length=cfg.max_length)
     report = {**report, "teacher": cfg.name, "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint}
     atomic_write_text(_report_path(path), json.dumps(report, indent=2, default=str) + "\n")
     log(f"[teacher] test accuracy {report['test_accuracy']:.4f}, {report['num_parameters']:,} parameters, "
@@ -116,6 +127,14 @@ class LoadedTeacher:
             from semcom_sim.teacher.minilm import MiniLMTeacher
 
             self.model = MiniLMTeacher.load(path)
+            if self.model.finetuned != cfg.finetune_encoder:
+                kind = "fine-tuned end to end" if self.model.finetuned else "a head on the frozen encoder"
+                raise TeacherError(f"teacher {path} is {kind}, but teacher.finetune_encoder is "
+                                   f"{cfg.finetune_encoder}: run semcom-sim teacher finetune again, or set "
+                                   f"teacher.finetune_encoder={self.model.finetuned}")
+            if self.model.max_length != cfg.max_length:
+                raise TeacherError(f"teacher {path} was prepared with max_length {self.model.max_length}, but "
+                                   f"teacher.max_length is {cfg.max_length}: run semcom-sim teacher finetune again")
         if dataset.modality == "text":
             self._inputs = {"train": np.asarray(dataset.texts_train, dtype=object),
                             "test": np.asarray(dataset.texts_test, dtype=object)}
