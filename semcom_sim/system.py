@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 
 import keras
@@ -325,12 +327,30 @@ class SemanticLink(keras.Model):
                 "seed": self.seed, "vocab_size": self.vocab_size, "teacher_feature_dim": self.teacher_feature_dim}
 
 
+@contextlib.contextmanager
+def fresh_layer_names():
+    """Keras names layers ``dense``, ``dense_1``, ... from counters global to the process, and a weights
+    file stores the names: within this block the counters start afresh (and are restored after it), so a
+    model built here gets the same names, and its checkpoint the same bytes and digest, whatever the
+    process built before (the driver's tenth model or a worker's first)."""
+    from keras.src.backend.common import global_state  # the counters of keras.backend.get_uid
+
+    saved = global_state.get_global_attribute("object_name_uids")
+    global_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute("object_name_uids", saved)
+
+
 def build_model(scenario: Scenario, num_classes: int, input_shape=(28, 28, 1),
                 vocab_size: int | None = None, teacher_feature_dim: int | None = None) -> SemanticLink:
-    """The built :class:`SemanticLink` of a (scheme-resolved) scenario (a text model if ``vocab_size``)."""
-    model = SemanticLink(num_classes, scenario.model, scenario.phy, seed=scenario.training.seed,
-                         vocab_size=vocab_size, teacher_feature_dim=teacher_feature_dim)
-    return model.build_for(input_shape)
+    """The built :class:`SemanticLink` of a (scheme-resolved) scenario (a text model if ``vocab_size``),
+    with the same layer names in any process (:func:`fresh_layer_names`)."""
+    with fresh_layer_names():
+        model = SemanticLink(num_classes, scenario.model, scenario.phy, seed=scenario.training.seed,
+                             vocab_size=vocab_size, teacher_feature_dim=teacher_feature_dim)
+        return model.build_for(input_shape)
 
 
 def build_model_for(scenario: Scenario, dataset, teacher_feature_dim: int | None = None) -> SemanticLink:
