@@ -9,6 +9,9 @@
     semcom-sim teacher cache SCENARIO.py      run it once over the training set -> HDF5 teacher cache
     semcom-sim search SCENARIO.py [--out DIR]  KDL-DARTS over search.lambdas -> genotypes, pareto.csv/png
 
+The scenario commands take ``--executor ray [--address HOST:PORT] [--task-cpus N] [--task-gpus N]``:
+trainings, search parts and sweep points then run as Ray tasks (``docs/scaling.md``).
+
 Bad input (scenario fields, paths, data, teacher caches, results files) ends with one line on stderr
 and exit code 2 (set ``SEMCOM_DEBUG=1`` to see the traceback instead); any other exception is a bug
 and shows its traceback.
@@ -42,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="override a scenario field (repeatable), e.g. --set phy.channel=CDL-C")
         p.add_argument("--out", help="output directory (default: the scenario's output.out_dir)")
         p.add_argument("--no-progress", action="store_true", help="no progress bars")
+        p.add_argument("--executor", choices=("in-process", "ray"), default="in-process",
+                       help="where trainings, searches and sweep points run: this process (default) or Ray tasks "
+                            "(pip install 'semcom-sim[ray]'; docs/scaling.md)")
+        p.add_argument("--address", help="with --executor ray: the Ray cluster, HOST:PORT or auto (default: start "
+                                         "a local Ray instance with every CPU of this machine)")
+        p.add_argument("--task-cpus", type=float, default=1.0, metavar="N", help="with --executor ray: CPUs per task")
+        p.add_argument("--task-gpus", type=float, default=0.0, metavar="N", help="with --executor ray: GPUs per task")
         return p
 
     run = scenario_command("run", "train every scheme if no matching checkpoint exists, then sweep and plot")
@@ -107,32 +117,42 @@ def _teacher_command(args) -> None:
 def _scenario_command(args) -> None:
     from semcom_sim import experiment as ex
     from semcom_sim import load_scenario
+    from semcom_sim.sweep import make_executor
 
     scenario = load_scenario(args.scenario, args.overrides)
     show = not args.no_progress
     words = ["semcom-sim", args.command, args.scenario] + [w for o in args.overrides for w in ("--set", o)]
     command = " ".join(shlex.quote(w) for w in words + (["--out", args.out] if args.out else []))
-    if args.command == "search":
-        from semcom_sim.nas.search import run_search
+    if args.executor != "in-process":
+        command += f" --executor {args.executor}"
+    executor = make_executor(args.executor, address=args.address, task_cpus=args.task_cpus,
+                             task_gpus=args.task_gpus, show_progress=show)
+    try:
+        if args.command == "search":
+            from semcom_sim.nas.search import run_search
 
-        run_search(scenario, args.out or scenario.resolved_out_dir())
-        return
-    if args.command == "compare":
-        experiment = ex.compare(scenario, args.out, retrain=args.retrain, show_progress=show, command=command)
-    elif args.command == "run":
-        experiment = ex.run(scenario, args.out, retrain=args.retrain, show_progress=show, command=command)
-    else:
-        experiment = ex.Experiment.open(scenario, args.out, show_progress=show)
-        if args.command == "train":
-            experiment.train(retrain=args.retrain)
+            run_search(scenario, args.out or scenario.resolved_out_dir(), executor=executor)
+            return
+        if args.command == "compare":
+            experiment = ex.compare(scenario, args.out, retrain=args.retrain, show_progress=show, command=command,
+                                    executor=executor)
+        elif args.command == "run":
+            experiment = ex.run(scenario, args.out, retrain=args.retrain, show_progress=show, command=command,
+                                executor=executor)
         else:
-            experiment.sweep()
-            experiment.plot()
-            print("\n" + experiment.write_summary(command))
+            experiment = ex.Experiment.open(scenario, args.out, show_progress=show, executor=executor)
+            if args.command == "train":
+                experiment.train(retrain=args.retrain)
+            else:
+                experiment.sweep()
+                experiment.plot()
+                print("\n" + experiment.write_summary(command))
+    finally:
+        executor.close()
     print(f"outputs in {experiment.out_dir}")
 
 
-def _import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly() -> None:
     """Imports TensorFlow with file descriptor 2 muted: its C++ start-up logs (oneDNN, CUDA probing)
     would otherwise precede every message of the CLI. ``SEMCOM_DEBUG=1`` keeps them."""
     if os.environ.get("SEMCOM_DEBUG") or "tensorflow" in sys.modules:
@@ -153,7 +173,7 @@ def _import_tensorflow_quietly() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command != "plot":
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
     from semcom_sim.data import DataError
     from semcom_sim.errors import InputError
     from semcom_sim.teacher.cache import CacheError

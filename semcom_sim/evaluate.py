@@ -3,13 +3,17 @@ per-sample outcomes for paired studies, and the fit of the length policy of nest
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from semcom_sim.phy.snr import quantize_snr_db
-from semcom_sim.system import SemanticLink, seed_everything
+from semcom_sim.system import SemanticLink, build_model_for, seed_everything
 
 
 class AccuracyEvaluator:
@@ -122,6 +126,92 @@ class AccuracyEvaluator:
                 parts[name].append(value.numpy())
             total += len(idx)
         return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def load_resolved(checkpoint, resolved, dataset) -> SemanticLink:
+    """Builds the model of an already resolved scenario (e.g. a test-time study variant of the scheme that
+    made ``checkpoint``, a :class:`semcom_sim.train.Checkpoint`) and loads the checkpoint's weights into it."""
+    meta = json.loads(checkpoint.meta_path.read_text())
+    model = build_model_for(resolved, dataset, meta.get("teacher_feature_dim"))
+    model.load_weights(str(checkpoint.weights_path))
+    return model
+
+
+# -- a sweep's batches as a picklable job -----------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class BatchSource:
+    """``make_batches(ebno_db, seed)`` of one trained model under one test scenario, as a picklable recipe:
+    a worker process rebuilds the model from ``checkpoint`` (a path it shares with the driver) and
+    ``scenario`` (the resolved test scenario), and evaluates the test split of ``dataset``.
+
+    In the driver, ``evaluator`` holds the :class:`AccuracyEvaluator` already built (it is not pickled);
+    a worker builds its own once and keeps the last one it built, so the points of one sweep that land
+    on the same worker load the model once. Calls give exactly what ``AccuracyEvaluator.make_batches``
+    gives.
+
+    :param checkpoint: the :class:`semcom_sim.train.Checkpoint` whose weights are evaluated.
+    :param scenario: the resolved test scenario (scheme patch, test patch and study variant applied).
+    :param dataset: the dataset whose test split is evaluated; a distributed executor ships it once
+        through its object store and sets it here.
+    :param batch_size: samples per Monte Carlo batch. ``jit_compile``: XLA-compile the forward pass.
+    """
+
+    checkpoint: Any
+    scenario: Any
+    dataset: Any
+    batch_size: int
+    jit_compile: bool = True
+    evaluator: AccuracyEvaluator | None = dataclasses.field(default=None, repr=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "evaluator": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    @property
+    def key(self) -> tuple:
+        """What identifies the model and batches (``dataset`` by its fingerprint)."""
+        return (str(self.checkpoint.weights_path), self.scenario.to_json(),
+                getattr(self.dataset, "fingerprint", None), int(self.batch_size), bool(self.jit_compile))
+
+    def build(self) -> AccuracyEvaluator:
+        """The evaluator: the driver's, else the one this process built last for the same key."""
+        if self.evaluator is not None:
+            return self.evaluator
+        key = self.key
+        if _WORKER_EVALUATOR.get("key") != key:
+            _WORKER_EVALUATOR.clear()
+            model = load_resolved(self.checkpoint, self.scenario, self.dataset)
+            _WORKER_EVALUATOR.update(key=key, evaluator=AccuracyEvaluator(
+                model, self.dataset.x_test, self.dataset.y_test, self.batch_size, jit_compile=self.jit_compile))
+        return _WORKER_EVALUATOR["evaluator"]
+
+    def __call__(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float]]:
+        return self.build().make_batches(ebno_db, seed)
+
+
+_WORKER_EVALUATOR: dict = {}  # the evaluator a worker process built last (one model in memory at a time)
+
+
+def epoch_validator(scenario, scheme: str, dataset, log=print):
+    """``on_epoch_end`` for ``compare``'s distillation axis: accuracy on ``compare.validation_samples``
+    test samples at ``compare.target_ebno_db`` through ``scenario``'s channel (one evaluator per model)."""
+    cfg = scenario.compare
+    num = min(cfg.validation_samples, dataset.num_test)
+    batch = min(scenario.sweep.batch_size, num)
+    evaluators = {}
+
+    def on_epoch_end(model, epoch: int) -> dict:
+        if id(model) not in evaluators:
+            evaluators[id(model)] = AccuracyEvaluator(model, dataset.x_test[:num], dataset.y_test[:num], batch,
+                                                      jit_compile=scenario.training.jit_compile)
+        acc = evaluators[id(model)].accuracy(cfg.target_ebno_db, num, seed=10_000 + epoch)
+        log(f"[{scheme}] validation accuracy {acc:.4f} at {cfg.target_ebno_db:g} dB")
+        return {"val_accuracy": acc}
+
+    return on_epoch_end
 
 
 # -- the length policy of nested lengths -------------------------------------------------------------

@@ -38,7 +38,7 @@ import numpy as np
 from semcom_sim.adaptation import adaptation_rows
 from semcom_sim.cost import device_name, student_cost
 from semcom_sim.data import Dataset, load_dataset
-from semcom_sim.evaluate import AccuracyEvaluator
+from semcom_sim.evaluate import AccuracyEvaluator, BatchSource, epoch_validator
 from semcom_sim.io import atomic_write_text
 from semcom_sim.phy import esno_db_from_no
 from semcom_sim.report import figures, summaries
@@ -69,7 +69,7 @@ from semcom_sim.results import (
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.schemes import apply_patch, resolve_scheme, resolve_test_scenario
 from semcom_sim.sweep import Executor, run_sweep
-from semcom_sim.train import Checkpoint, load_checkpoint, load_or_train, load_resolved
+from semcom_sim.train import Checkpoint, TrainJob, load_checkpoint, load_or_train, load_resolved
 
 __all__ = ["Experiment", "Variant", "run", "compare", "condition_scenario", "fraction_scenario"]
 
@@ -233,22 +233,8 @@ class Experiment:
                 self.timings["teacher_cache_s"] = self.timings.get("teacher_cache_s", 0.0) + time.perf_counter() - start
 
     def _validator(self, scheme: str):
-        """``on_epoch_end`` for ``compare``'s distillation axis: accuracy on ``compare.validation_samples``
-        test samples at ``compare.target_ebno_db`` through the scenario's channel."""
-        cfg, dataset = self.cfg, self.dataset_for(scheme)
-        num = min(cfg.validation_samples, dataset.num_test)
-        batch = min(self.scenario.sweep.batch_size, num)
-        evaluators = {}
-
-        def on_epoch_end(model, epoch: int) -> dict:
-            if id(model) not in evaluators:
-                evaluators[id(model)] = AccuracyEvaluator(model, dataset.x_test[:num], dataset.y_test[:num], batch,
-                                                          jit_compile=self.scenario.training.jit_compile)
-            acc = evaluators[id(model)].accuracy(cfg.target_ebno_db, num, seed=10_000 + epoch)
-            self.log(f"[{scheme}] validation accuracy {acc:.4f} at {cfg.target_ebno_db:g} dB")
-            return {"val_accuracy": acc}
-
-        return on_epoch_end
+        """``on_epoch_end`` for ``compare``'s distillation axis (:func:`semcom_sim.evaluate.epoch_validator`)."""
+        return epoch_validator(self.scenario, scheme, self.dataset_for(scheme), self.log)
 
     # -- training ------------------------------------------------------------------------------------
     def _train_scenarios(self) -> list[Scenario]:
@@ -267,6 +253,9 @@ class Experiment:
         self.write_scenario()
         if self.comparing:
             self.ensure_teacher_cache(self.schemes)
+        if self._train_jobs([(scenario, scheme) for scenario in self._train_scenarios() for scheme in self.schemes],
+                            retrain, validate=self.comparing):
+            retrain = False  # the jobs trained what was asked; the loop below loads their checkpoints
         for scenario in self._train_scenarios():
             for scheme in self.schemes:
                 model, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir,
@@ -275,6 +264,22 @@ class Experiment:
                 if scenario is self.scenario:
                     self.models[scheme], self.checkpoints[scheme] = model, checkpoint
         self.timings["train_s"] = time.perf_counter() - start
+
+    def _train_jobs(self, pairs, retrain: bool, validate: bool = False) -> bool:
+        """With a distributed executor: trains every ``(scenario, scheme)`` of ``pairs`` that has no
+        checkpoint (all with ``retrain``) as jobs, in parallel, and returns True; the caller then loads
+        the checkpoints they wrote. In-process: does nothing and returns False."""
+        if self.executor is None or not self.executor.distributed:
+            return False
+        jobs = [TrainJob(scenario, scheme, self.dataset_for(scheme), str(self.out_dir.resolve()), retrain, validate)
+                for scenario, scheme in pairs]
+        jobs = [job for job in jobs if retrain or not job.checkpoint.exists()]
+        if jobs:
+            self.log(f"[train] {len(jobs)} training(s) as {type(self.executor).__name__} jobs: "
+                     + ", ".join(job.scheme for job in jobs))
+        for job, path in zip(jobs, self.executor.run(jobs), strict=True):
+            self.log(f"[{job.scheme}] trained by a job: {path}")
+        return True
 
     def load_trained(self) -> None:
         """Loads every scheme's checkpoint; a missing one is an error that says how to make it."""
@@ -320,8 +325,9 @@ class Experiment:
             if model is None or checkpoint is not self.checkpoints.get(scheme) \
                     or (tested.phy, tested.model) != (trained.phy, trained.model):
                 model = load_resolved(checkpoint, tested, dataset)
-        evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, cfg.batch_size,
-                                      jit_compile=self.scenario.training.jit_compile)
+        jit = self.scenario.training.jit_compile
+        source = BatchSource(checkpoint, tested, dataset, cfg.batch_size, jit, evaluator=AccuracyEvaluator(
+            model, dataset.x_test, dataset.y_test, cfg.batch_size, jit_compile=jit))
 
         def no_of(ebno: float, link=model.link) -> float:
             return float(np.asarray(link.noise_variance(np.float32(ebno))))
@@ -334,7 +340,7 @@ class Experiment:
                 "length": f", every sample sending {tested.model.fixed_length} channel uses"}.get(kind, "")
         self.stream.write(f"\n[{scheme}] {phy.channel}, {_CSI_TEXT[phy.csi]}{what}: accuracy vs Eb/N0\n")
         return run_sweep(scheme=scheme, channel=phy.channel, model_id=model_id(checkpoint, cfg), ebno_db=ebno_db,
-                         make_batches=evaluator.make_batches, esno_db_of=lambda e: float(esno_db_from_no(no_of(e))),
+                         make_batches=source, esno_db_of=lambda e: float(esno_db_from_no(no_of(e))),
                          no_of=no_of, store=store, ci_half_width=cfg.ci_half_width, confidence=cfg.confidence,
                          min_samples=cfg.min_samples, max_samples=cfg.max_samples, base_seed=cfg.seed,
                          show_progress=self.show_progress, stream=self.stream, reraise_interrupt=True,
@@ -405,14 +411,18 @@ class Experiment:
         start = time.perf_counter()
         store = ResultsStore(self.results_path)
         rows = []
-        for fraction in self.cfg.data_fractions:
-            variant = Variant.fraction(self.scenario, fraction)
+        variants = [Variant.fraction(self.scenario, fraction) for fraction in self.cfg.data_fractions]
+        retrained = [(variant.apply(self.scenario), scheme) for variant in variants
+                     for scheme in self.cfg.fraction_schemes if variant.retrains or scheme not in self.models]
+        self.ensure_teacher_cache([scheme for _, scheme in retrained])
+        if self._train_jobs(retrained, retrain):
+            retrain = False
+        for variant in variants:
             scenario = variant.apply(self.scenario)
             for scheme in self.cfg.fraction_schemes:
                 if not variant.retrains and scheme in self.models:
                     model, checkpoint = self.models[scheme], self.checkpoints[scheme]
                 else:
-                    self.ensure_teacher_cache([scheme])
                     model, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir,
                                                       retrain=retrain, show_progress=self.show_progress,
                                                       log=self.log)

@@ -25,9 +25,13 @@ row's ``channel_uses`` is then their mean per sample).
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
 import hashlib
+import logging
 import math
+import os
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -37,12 +41,13 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from semcom_sim.errors import ScenarioError
+from semcom_sim.errors import InputError, ScenarioError
 from semcom_sim.results import CONDITION_COLUMNS, RESULT_COLUMNS, ResultsStore, point_key
 
 __all__ = ["wilson_interval", "difference_interval", "paired_difference", "mcnemar_p_value", "point_seed",
            "run_sweep", "SweepPoint", "PointResult",
-           "evaluate_point", "Executor", "InProcessExecutor"]
+           "evaluate_point", "Executor", "InProcessExecutor", "RayExecutor", "make_executor", "check_ray_address",
+           "EXECUTORS"]
 
 _STATUS_TEXT = {"ci": "reached CI target", "max_samples": "reached max samples"}
 
@@ -299,17 +304,32 @@ def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Itera
 
 
 class Executor(abc.ABC):
-    """Evaluates sweep points; the sweep logic (resume, rows, the results file) stays in :func:`run_sweep`.
+    """Runs a study's independent jobs: sweep points (:meth:`map`) and trainings, searches (:meth:`run`);
+    the sweep logic (resume, rows, the results file) stays in :func:`run_sweep` and the driver.
 
     A distributed executor receives picklable points and a picklable ``make_batches`` (one that can
-    rebuild its model in a worker) and must yield the results **in the order of the points**; the
-    driver alone writes the results file, as each result arrives.
+    rebuild its model in a worker, :class:`semcom_sim.evaluate.BatchSource`) and must yield the results
+    **in the order of the points**; the driver alone writes the results file, as each result arrives.
     """
+
+    distributed: bool = False
+    """Whether jobs run in other processes (then the driver trains through :meth:`run` and reloads the
+    checkpoints the jobs wrote, instead of training in its own process)."""
 
     @abc.abstractmethod
     def map(self, make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
             points: Sequence[SweepPoint]) -> Iterator[PointResult]:
         """Yields :func:`evaluate_point` of every point, in order."""
+
+    def run(self, jobs: Sequence[Callable[[], Any]]) -> Iterator[Any]:
+        """Yields ``job()`` of every job (a picklable callable with no arguments), in order. This
+        implementation runs them one after the other in this process."""
+        for job in jobs:
+            yield job()
+
+    def close(self) -> None:
+        """Releases what the executor started (a local cluster); it cannot be used afterwards."""
+        return None
 
 
 class InProcessExecutor(Executor):
@@ -329,6 +349,151 @@ class InProcessExecutor(Executor):
             with tqdm(total=point.max_samples, disable=disable, file=self.stream, leave=False, unit="sample",
                       desc=f"{point.scheme} {point.channel} {point.ebno_db:g} dB", dynamic_ncols=True) as pbar:
                 yield evaluate_point(point, make_batches, pbar)
+
+
+# -- the Ray executor --------------------------------------------------------------------------------
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--executor ray: Ray is not installed; install the extra: pip install "
+                         "'semcom-sim[ray]'") from None
+    return ray
+
+
+def check_ray_address(address: str, timeout_s: float = 5.0) -> None:
+    """Raises a one-line :class:`InputError` unless ``address`` (``HOST:PORT``, ``ray://HOST:PORT`` or
+    ``auto``) names a port that accepts a connection within ``timeout_s`` (Ray itself waits minutes on a
+    wrong address before it fails)."""
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"--address: {address!r} is not HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise InputError(f"--address: no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+                         "`ray start --head` there, or leave --address out for a local Ray instance") from None
+
+
+def _strip_dataset(job) -> tuple[Any, Any]:
+    """``(job without its dataset, the dataset)``: the dataset travels once through the object store."""
+    dataset = getattr(job, "dataset", None)
+    if dataset is None or not dataclasses.is_dataclass(job):
+        return job, None
+    return dataclasses.replace(job, dataset=None), dataset
+
+
+def _in_worker(job, dataset, cwd: str, point: SweepPoint | None = None):
+    """What a Ray task runs: in the driver's working directory (a path every machine shares), the job
+    with its dataset put back; a sweep point with ``point``."""
+    if not os.path.isdir(cwd):
+        raise InputError(f"Ray worker on {socket.gethostname()}: the driver's working directory {cwd} is not on this "
+                         "machine; a cluster needs it (run directory, checkpoints, teacher caches) on a filesystem "
+                         "mounted at the same path everywhere (docs/scaling.md)")
+    os.chdir(cwd)
+    if dataset is not None:
+        job = dataclasses.replace(job, dataset=dataset)
+    return evaluate_point(point, job) if point is not None else job()
+
+
+class RayExecutor(Executor):
+    """Runs sweep points, trainings and searches as Ray tasks, on a cluster or a local Ray instance.
+
+    Each job is a task with the declared resources; ``ray.get`` returns results in the jobs' order, so
+    the driver writes rows exactly as the in-process executor does. A job's dataset is put into Ray's
+    object store once per executor (workers read it from there, not from the data files); checkpoints,
+    teacher caches and genotypes are files under the driver's working directory, which every worker
+    must see at the same path (a shared filesystem on a cluster). A task whose worker process dies is
+    retried ``max_retries`` times (Ray's lineage); an exception raised by the job is not retried.
+
+    :param address: a running cluster (``HOST:PORT``, ``ray://HOST:PORT``, ``auto``); ``None`` starts a
+        local Ray instance with ``num_cpus`` CPUs (default: all).
+    :param task_cpus: CPUs per task. ``task_gpus``: GPUs per task (Ray sets ``CUDA_VISIBLE_DEVICES``).
+    :param max_retries: retries of a task whose worker died.
+    """
+
+    distributed = True
+
+    def __init__(self, address: str | None = None, *, task_cpus: float = 1.0, task_gpus: float = 0.0,
+                 max_retries: int = 3, num_cpus: int | None = None):
+        if not (task_cpus > 0 and task_gpus >= 0 and max_retries >= 0):
+            raise InputError(f"Ray executor: task_cpus must be > 0, task_gpus >= 0 and max_retries >= 0, got "
+                             f"{task_cpus}, {task_gpus}, {max_retries}")
+        ray = _import_ray()
+        if address is not None:
+            check_ray_address(address)
+        self._ray, self._owned = ray, False
+        if not ray.is_initialized():
+            # workers import TensorFlow with its C++ start-up logs muted, as the command line does
+            options = {"include_dashboard": False, "log_to_driver": True, "logging_level": logging.WARNING,
+                       "runtime_env": {"worker_process_setup_hook": "semcom_sim.cli.import_tensorflow_quietly"}}
+            if address is not None:
+                try:
+                    ray.init(address=address, **options)
+                except ConnectionError as exc:
+                    raise InputError(f"--address: cannot join the Ray cluster at {address}: "
+                                     f"{str(exc).splitlines()[0]}") from None
+            else:
+                ray.init(num_cpus=num_cpus, **options)
+            self._owned = True
+        self._task = ray.remote(_in_worker).options(num_cpus=task_cpus, num_gpus=task_gpus, max_retries=max_retries,
+                                                    retry_exceptions=False)
+        self._datasets: dict[int, tuple[Any, Any]] = {}  # id -> (dataset, object ref); the dataset is kept alive
+        self.task_cpus, self.task_gpus, self.max_retries = task_cpus, task_gpus, max_retries
+
+    def _submit(self, job, point: SweepPoint | None = None):
+        job, dataset = _strip_dataset(job)
+        ref = None
+        if dataset is not None:
+            if id(dataset) not in self._datasets:
+                self._datasets[id(dataset)] = (dataset, self._ray.put(dataset))
+            ref = self._datasets[id(dataset)][1]
+        return self._task.remote(job, ref, os.getcwd(), point)
+
+    def _gather(self, futures) -> Iterator[Any]:
+        done = 0
+        try:
+            for future in futures:
+                yield self._ray.get(future)
+                done += 1
+        finally:
+            for future in futures[done:]:  # an interrupted driver leaves no task running
+                self._ray.cancel(future, force=True)
+
+    def map(self, make_batches, points):
+        if not points:
+            return
+        if not dataclasses.is_dataclass(make_batches):
+            raise TypeError("the Ray executor evaluates a picklable batch source (semcom_sim.evaluate.BatchSource), "
+                            f"not {type(make_batches).__name__}")
+        yield from self._gather([self._submit(make_batches, point) for point in points])
+
+    def run(self, jobs):
+        yield from self._gather([self._submit(job) for job in jobs])
+
+    def close(self) -> None:
+        self._datasets.clear()
+        if self._owned and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owned = False
+
+
+EXECUTORS = ("in-process", "ray")
+
+
+def make_executor(name: str = "in-process", *, address: str | None = None, task_cpus: float = 1.0,
+                  task_gpus: float = 0.0, show_progress: bool = True, stream: TextIO = sys.stdout) -> Executor:
+    """The executor the command line names (``--executor``, ``--address``, ``--task-cpus``, ``--task-gpus``)."""
+    if name not in EXECUTORS:
+        raise InputError(f"--executor: {name!r} is not one of {', '.join(EXECUTORS)}")
+    if name == "in-process":
+        if address is not None:
+            raise InputError("--address: only with --executor ray")
+        return InProcessExecutor(show_progress, stream)
+    return RayExecutor(address, task_cpus=task_cpus, task_gpus=task_gpus)
 
 
 def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[float],

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from semcom_sim.data import Dataset
 from semcom_sim.data.base import seeded_rng, stratified_indices
-from semcom_sim.evaluate import fit_length_policy
+from semcom_sim.evaluate import fit_length_policy, load_resolved
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
 from semcom_sim.phy import uniform_ebno_db
@@ -31,8 +31,8 @@ from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
 from semcom_sim.system import SemanticLink, build_model_for, seed_everything
 from semcom_sim.teacher.cache import CacheError, TeacherCache, cache_checksum
 
-__all__ = ["Checkpoint", "CachedTeacherTargets", "seed_everything", "train_model", "training_rows", "load_or_train",
-           "load_resolved", "validation_rows", "fit_policy",
+__all__ = ["Checkpoint", "CachedTeacherTargets", "TrainJob", "seed_everything", "train_model", "training_rows",
+           "load_or_train", "load_resolved", "validation_rows", "fit_policy",
            "recompute_batch_norm_statistics"]
 
 _BATCH_NORM_STREAM = 211  # seeded_rng stream of the batch order that recomputes the normalisation statistics
@@ -371,15 +371,6 @@ def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset
     return load_resolved(checkpoint, resolved, dataset)
 
 
-def load_resolved(checkpoint: Checkpoint, resolved: Scenario, dataset: Dataset) -> SemanticLink:
-    """Builds the model of an already resolved scenario (e.g. a test-time study variant of the scheme that
-    made ``checkpoint``) and loads the checkpoint's weights into it."""
-    meta = json.loads(checkpoint.meta_path.read_text())
-    model = build_model_for(resolved, dataset, meta.get("teacher_feature_dim"))
-    model.load_weights(str(checkpoint.weights_path))
-    return model
-
-
 def load_or_train(scenario: Scenario, scheme: str, dataset: Dataset, out_dir: str | Path, *,
                   retrain: bool = False, show_progress: bool = True, log: Callable[[str], None] = print,
                   on_epoch_end: EpochCallback | None = None) -> tuple[SemanticLink, Checkpoint]:
@@ -393,3 +384,34 @@ def load_or_train(scenario: Scenario, scheme: str, dataset: Dataset, out_dir: st
     save_checkpoint(model, checkpoint, scenario, dataset, history)
     log(f"[{scheme}] saved checkpoint {checkpoint.weights_path}")
     return model, checkpoint
+
+
+@dataclass(frozen=True, eq=False)
+class TrainJob:
+    """The training of one scheme under one scenario as a picklable job: calling it trains the scheme
+    (unless its checkpoint exists and ``retrain`` is false) and saves the checkpoint under ``out_dir``,
+    which the driver and every worker must share; returns the checkpoint's weights path.
+
+    :param scenario: the scenario the scheme is trained under (its patch is applied here).
+    :param dataset: what it trains on; a distributed executor ships it once through its object store.
+    :param validate: with ``compare``'s per-epoch validation (:func:`semcom_sim.evaluate.epoch_validator`).
+    """
+
+    scenario: Scenario
+    scheme: str
+    dataset: Dataset
+    out_dir: str
+    retrain: bool = False
+    validate: bool = False
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint.for_scheme(self.out_dir, self.scenario, self.scheme, self.dataset)
+
+    def __call__(self, log: Callable[[str], None] = print) -> str:
+        from semcom_sim.evaluate import epoch_validator
+
+        on_epoch_end = epoch_validator(self.scenario, self.scheme, self.dataset, log) if self.validate else None
+        _, checkpoint = load_or_train(self.scenario, self.scheme, self.dataset, self.out_dir, retrain=self.retrain,
+                                      show_progress=False, log=log, on_epoch_end=on_epoch_end)
+        return str(checkpoint.weights_path)

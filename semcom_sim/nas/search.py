@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -40,10 +41,10 @@ from semcom_sim.report.figures import plot_genotype, plot_pareto, save_figure
 from semcom_sim.results import git_commit
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.semantic.encoder import ConvBackbone
-from semcom_sim.sweep import wilson_interval
+from semcom_sim.sweep import Executor, InProcessExecutor, wilson_interval
 from semcom_sim.train import CachedTeacherTargets, precise_batch_norm
 
-__all__ = ["backbone_config", "derive_genotype", "expected_parameters", "load_genotype", "run_search"]
+__all__ = ["backbone_config", "derive_genotype", "expected_parameters", "load_genotype", "run_search", "SearchJob"]
 
 PARETO_CSV = "pareto.csv"
 PARETO_COLUMNS = ("kind", "lambda", "parameters", "expected_parameters", "accuracy", "ci_low", "ci_high",
@@ -274,39 +275,71 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any] = print) -> dict:
+@dataclasses.dataclass(frozen=True, eq=False)
+class SearchJob:
+    """One independent part of a search as a picklable job: the hand-designed reference's training
+    (``lam=None``) or the search at one ``lambda`` and its derived network's training. It reads the
+    teacher cache from its path (shared with the driver) and returns ``(found or None, measured)``.
+    Each part seeds itself from ``search.seed``, so the parts give the same results in any process and
+    any order."""
+
+    scenario: Scenario
+    dataset: Dataset
+    lam: float | None = None
+
+    def __call__(self, log: Callable[[str], Any] = print) -> tuple[dict | None, dict]:
+        scenario, dataset, cfg = self.scenario, self.dataset, self.scenario.search
+        targets = _Targets(scenario, dataset)
+        rows = _split(dataset, cfg, cfg.seed)
+        both = np.sort(np.concatenate(rows))
+        if self.lam is None:
+            return None, _retrain(scenario, dataset, targets, ConvBackbone(scenario.model.encoder_filters), both,
+                                  f"hand-designed encoder {scenario.model.encoder_filters}", log)
+        found = _search_one(scenario, dataset, targets, rows, float(self.lam), log)
+        backbone = SearchedBackbone(_genotype(found, cfg), cfg.channels, cfg.cells, cfg.nodes, cfg.stem_stride)
+        return found, _retrain(scenario, dataset, targets, backbone, both, f"lambda={self.lam:g} derived network", log)
+
+
+def _genotype(found: dict, cfg) -> dict:
+    return {"normal": found["normal"], "reduce": found["reduce"], "channels": cfg.channels, "cells": cfg.cells,
+            "nodes": cfg.nodes, "stem_stride": cfg.stem_stride}
+
+
+def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any] = print,
+               executor: Executor | None = None) -> dict:
     """Runs KDL-DARTS for every ``search.lambdas`` and writes the genotypes, ``pareto.csv``,
-    ``pareto.png``, ``genotype.json`` and ``search.json`` under ``out_dir``. Returns ``search.json``'s dict."""
+    ``pareto.png``, ``genotype.json`` and ``search.json`` under ``out_dir``. Returns ``search.json``'s dict.
+
+    The reference and each ``lambda`` are :class:`SearchJob` s that ``executor`` runs (default: one after
+    the other in this process; a Ray executor runs them in parallel); this process alone writes files."""
     cfg = scenario.search
     out = Path(out_dir)
     dataset = load_dataset(scenario.data)
     if dataset.x_train.ndim != 4:
         raise ScenarioError(f"search: the search space is image cells; dataset {scenario.data.dataset!r} is not images")
-    rows = _split(dataset, cfg, cfg.seed)
+    _split(dataset, cfg, cfg.seed)  # too few samples: fail before anything runs
     cache = scenario.teacher.resolved_cache_path(dataset.name)
     if not cache.exists():
         from semcom_sim.teacher.stage import build_cache  # torch: only when the cache is missing
 
         log(f"[teacher] no cache at {cache}: running the teacher once over the training set")
         build_cache(scenario, dataset, log=log)
-    targets = _Targets(scenario, dataset)
-    both = np.sort(np.concatenate(rows))
     provenance = {"scenario": scenario.name, "commit": git_commit(), "dataset": dataset.name,
                   "dataset_fingerprint": dataset.fingerprint, "teacher": scenario.teacher.name,
                   "search": dataclasses.asdict(cfg), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   "machine": device_name()}
     start = time.perf_counter()
     pareto, genotypes = [], {}
-    reference = _retrain(scenario, dataset, targets, ConvBackbone(scenario.model.encoder_filters), both,
-                         f"hand-designed encoder {scenario.model.encoder_filters}", log)
+    executor = executor or InProcessExecutor(show_progress=False)
+    jobs = [SearchJob(scenario, dataset, None)] + [SearchJob(scenario, dataset, float(lam)) for lam in cfg.lambdas]
+    if not executor.distributed:  # in this process, the jobs log where the caller says
+        jobs = [functools.partial(job, log=log) for job in jobs]
+    results = executor.run(jobs)
+    _, reference = next(results)
     pareto.append({"kind": "hand-designed", "lambda": "", "expected_parameters": "", "search_seconds": "",
                    "genotype": "", **reference})
-    for lam in cfg.lambdas:
-        found = _search_one(scenario, dataset, targets, rows, float(lam), log)
-        genotype = {"normal": found["normal"], "reduce": found["reduce"], "channels": cfg.channels,
-                    "cells": cfg.cells, "nodes": cfg.nodes, "stem_stride": cfg.stem_stride}
-        backbone = SearchedBackbone(genotype, cfg.channels, cfg.cells, cfg.nodes, cfg.stem_stride)
-        derived = _retrain(scenario, dataset, targets, backbone, both, f"lambda={lam:g} derived network", log)
+    for lam, (found, derived) in zip(cfg.lambdas, results, strict=True):
+        genotype = _genotype(found, cfg)
         name = f"genotype-lambda{lam:g}.json"
         record = {**genotype, "lambda": float(lam), "architecture_weights": found["weights"],
                   "expected_parameters": found["expected_parameters"], "derived": derived,
