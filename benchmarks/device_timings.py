@@ -1,0 +1,100 @@
+"""The quickstart's training, its sweep and the link's throughput on whatever device TensorFlow sees (a
+GPU when there is one, else the CPU), with the device named; printed and appended to benchmarks/RESULTS.md.
+
+    python benchmarks/device_timings.py [--epochs 2] [--sweep-samples 10000] [--batch-sizes 64,256,1024,4096]
+
+Measures, with the quickstart scenario's settings (``scenarios/quickstart.py``; XLA as it says):
+
+* training of ``proposed``: seconds of the first epoch (tracing and XLA compilation included) and of each
+  later epoch (the steady state), and training samples per second;
+* the sweep: ``--sweep-samples`` test samples at each of the quickstart's Eb/N0 points through the
+  trained model, as ``semcom-sim sweep`` evaluates them (batches of ``sweep.batch_size``): seconds and
+  samples per second;
+* the link's inference throughput (samples per second) at several Monte Carlo batch sizes: the batch
+  size that suits the device is where this stops growing (``sweep.batch_size`` and
+  ``training.batch_size`` are scenario fields: raise them on a GPU).
+
+The teacher stage's device is torch's (``cuda`` when torch sees it): see ``semcom_sim.teacher.cost``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
+
+from _common import append_results  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "quickstart.py"))
+    parser.add_argument("--epochs", type=int, default=2, help="training epochs timed (at least 2)")
+    parser.add_argument("--sweep-samples", type=int, default=10_000, help="test samples per Eb/N0 point")
+    parser.add_argument("--batch-sizes", default="64,256,1024,4096", help="Monte Carlo batch sizes for throughput")
+    parser.add_argument("--no-append", action="store_true", help="print only")
+    args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs: at least 2 (the first includes compilation)")
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+
+    import numpy as np
+    import tensorflow as tf
+
+    from semcom_sim import load_scenario
+    from semcom_sim.cost import device_name
+    from semcom_sim.data import load_dataset
+    from semcom_sim.evaluate import AccuracyEvaluator
+    from semcom_sim.train import train_model
+
+    scenario = load_scenario(args.scenario)
+    scenario = dataclasses.replace(scenario, training=dataclasses.replace(scenario.training, epochs=args.epochs))
+    dataset = load_dataset(scenario.data)
+    device = device_name()
+    model, history = train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
+    first, rest = history[0]["seconds"], [h["seconds"] for h in history[1:]]
+    steady = sum(rest) / len(rest)
+    per_epoch = (dataset.num_train // scenario.training.batch_size) * scenario.training.batch_size
+    lines = [f"| measure ({device}) | value |", "|---|---:|",
+             f"| training, first epoch (with compilation) [s] | {first:.1f} |",
+             f"| training, later epochs [s per epoch] | {steady:.1f} |",
+             f"| training throughput [samples/s] | {per_epoch / steady:,.0f} |"]
+
+    sweep = scenario.sweep
+    evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, sweep.batch_size,
+                                  jit_compile=scenario.training.jit_compile)
+    evaluator.accuracy(float(sweep.ebno_db[0]), sweep.batch_size, seed=0)  # compile outside the timing
+    start = time.perf_counter()
+    for i, ebno in enumerate(sweep.ebno_db):
+        evaluator.accuracy(float(ebno), args.sweep_samples, seed=i)
+    seconds = time.perf_counter() - start
+    total = len(sweep.ebno_db) * args.sweep_samples
+    lines += [f"| sweep, {len(sweep.ebno_db)} points x {args.sweep_samples:,} samples (batch {sweep.batch_size}) [s] | "
+              f"{seconds:.1f} |", f"| sweep throughput [samples/s] | {total / seconds:,.0f} |"]
+
+    x = np.concatenate([dataset.x_test] * (1 + max(batch_sizes) // dataset.num_test))
+    y = np.concatenate([dataset.y_test] * (1 + max(batch_sizes) // dataset.num_test))
+    for batch in batch_sizes:
+        ev = AccuracyEvaluator(model, x, y, batch, jit_compile=scenario.training.jit_compile)
+        ev.accuracy(10.0, batch, seed=0)  # compile
+        repeats = max(3, 20_000 // batch)
+        start = time.perf_counter()
+        ev.accuracy(10.0, repeats * batch, seed=1)
+        rate = repeats * batch / (time.perf_counter() - start)
+        lines.append(f"| link inference at batch {batch} [samples/s] | {rate:,.0f} |")
+    table = "\n".join(lines)
+    title = (f"device_timings ({Path(args.scenario).name}, {device}, TensorFlow {tf.__version__}, "
+             f"XLA {'on' if scenario.training.jit_compile else 'off'}, {args.epochs} epochs timed)")
+    print(f"{title}\n\n{table}")
+    if not args.no_append:
+        append_results(title, table, "The first epoch includes tracing and XLA compilation; the quickstart's full "
+                       f"training is {load_scenario(args.scenario).training.epochs} epochs.")
+
+
+if __name__ == "__main__":
+    main()
