@@ -1,6 +1,6 @@
 # A comparison small enough to try an executor in a minute, with no data files and no teacher: two schemes
-# under two test conditions, a feedback variant and a data fraction (a training of its own), all without
-# XLA (compiling would dominate these seconds). tests/test_ray_executor.py runs it in-process and through
+# under two test conditions, a second training seed of each, a feedback variant and a data fraction (a
+# training of its own), all without XLA (compiling would dominate these seconds). tests/test_ray_executor.py runs it in-process and through
 # Ray and checks that the rows are identical; benchmarks/executor_overhead.py times both.
 #   semcom-sim compare scenarios/compare_tiny_synthetic.py --executor ray
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Training
@@ -16,5 +16,5 @@ scenario = Scenario(
     compare=Compare(schemes=("proposed", "no-adaptive"), conditions=("AWGN/perfect", "TDL-A/ls"),
                     robustness_schemes=("proposed",), feedback_bits=(2,), feedback_delay_ms=(),
                     data_fractions=(0.5, 1.0), fraction_schemes=("proposed",), fraction_ebno_db=(10.0,),
-                    length_schemes=(), validation_samples=128, latency_runs=2),
+                    length_schemes=(), validation_samples=128, latency_runs=2, seeds=(1,)),
 )

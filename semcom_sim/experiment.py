@@ -112,6 +112,11 @@ class Variant:
         return cls("length", float(length), {"model.fixed_length": int(length)})
 
     @classmethod
+    def seed(cls, seed: int) -> Variant:
+        """Another training of the same scheme: ``training.seed`` replaced (the Monte Carlo draws stay)."""
+        return cls("seed", float(seed), {"training.seed": int(seed)})
+
+    @classmethod
     def fraction(cls, scenario: Scenario, fraction: float) -> Variant:
         """Training on ``fraction`` of the data for the same optimizer steps (``ceil(epochs / fraction)``)."""
         if fraction >= 1.0:
@@ -375,6 +380,31 @@ class Experiment:
         self.timings["sweep_s"] = self.timings.get("sweep_s", 0.0) + time.perf_counter() - start
         return rows
 
+    def seeds(self, retrain: bool = False) -> list[dict]:
+        """The spread across trainings: every scheme trained once more per seed of ``sweep.seeds``
+        (``compare.seeds`` when comparing) under the scenario's own ``phy`` (also with
+        ``compare.retrain_per_condition``) and swept like the first under every test condition, on the
+        same Monte Carlo draws (rows with ``variant="seed"``)."""
+        seeds = self.cfg.seeds if self.comparing else self.scenario.sweep.seeds
+        if not seeds:
+            return []
+        start = time.perf_counter()
+        variants = [Variant.seed(s) for s in seeds]
+        trained = [(variant.apply(self.scenario), scheme) for variant in variants for scheme in self.schemes]
+        self.ensure_teacher_cache(self.schemes)
+        if self._train_jobs(trained, retrain):
+            retrain = False
+        store = ResultsStore(self.results_path)
+        rows = []
+        for variant, (scenario, scheme) in zip([v for v in variants for _ in self.schemes], trained, strict=True):
+            _, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir, retrain=retrain,
+                                          show_progress=self.show_progress, log=self.log)
+            for label in self.conditions:  # the model is rebuilt for each condition from its checkpoint
+                rows += self.evaluate(scheme, condition_scenario(scenario, *label.split("/")),
+                                      self.scenario.sweep.ebno_db, store, variant=variant, checkpoint=checkpoint)
+        self.timings["seeds_s"] = time.perf_counter() - start
+        return rows
+
     def _trained(self, schemes, where: str) -> list[str]:
         """The schemes of ``schemes`` that this comparison trains; the others are skipped with a line."""
         skipped = [s for s in schemes if s not in self.schemes]
@@ -496,6 +526,22 @@ class Experiment:
                 and r.get("variant") in (None, "") and r.get("csi") in (None, own[r["scheme"]]["csi"])
                 and (not ids or r["model_id"] in ids)]
 
+    def seed_rows(self) -> list[dict]:
+        """The rows of the ``seed`` study (``sweep.seeds`` / ``compare.seeds``) of the current seed
+        checkpoints; empty without seeds."""
+        seeds = self.cfg.seeds if self.comparing else self.scenario.sweep.seeds
+        if not seeds or not self.results_path.exists():
+            return []
+        ids = set()
+        for seed in seeds:
+            scenario = Variant.seed(seed).apply(self.scenario)
+            for scheme in self.schemes:
+                checkpoint = Checkpoint.for_scheme(self.out_dir, scenario, scheme, self.dataset_for(scheme))
+                if checkpoint.exists():
+                    ids.add(model_id(checkpoint, self.scenario.sweep))
+        return [r for r in read_results(self.results_path) if r.get("variant") == "seed" and r["model_id"] in ids
+                and r.get("training_seed") in seeds and float(r["ebno_db"]) in set(self.scenario.sweep.ebno_db)]
+
     def plot(self) -> dict[str, Path]:
         """Draws the figures this experiment has data for; returns their paths by name."""
         if not self.comparing:
@@ -533,7 +579,7 @@ class Experiment:
         """The markdown text of ``summary.md``."""
         if self.comparing:
             return summaries.comparison_summary(self, info or {"invocations": []})
-        return summaries.sweep_summary(self.rows(), self.scenario)
+        return summaries.sweep_summary(self.rows(), self.scenario, self.seed_rows())
 
     def write_summary(self, command: str | None = None) -> str:
         """Appends this invocation (date, machine, commit, command, stage times) to ``run.json``, writes
@@ -560,6 +606,7 @@ def run(scenario: Scenario, out_dir: str | Path | None = None, *, retrain: bool 
     experiment = Experiment.open(scenario, out_dir, log=log, show_progress=show_progress, executor=executor)
     experiment.train(retrain=retrain)
     experiment.sweep()
+    experiment.seeds(retrain=retrain)
     experiment.timings["total_s"] = time.perf_counter() - start
     experiment.plot()
     log("\n" + experiment.write_summary(command))
@@ -575,6 +622,7 @@ def compare(scenario: Scenario, out_dir: str | Path | None = None, *, retrain: b
                                  executor=executor)
     experiment.train(retrain=retrain)
     experiment.sweep()
+    experiment.seeds(retrain=retrain)
     experiment.robustness()
     experiment.adaptation()
     experiment.fractions(retrain=retrain)

@@ -53,7 +53,7 @@ FIGURES = {"grid": "accuracy_grid.png", "robustness": "robustness.png", "fractio
 
 RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "samples",
                   "correct", "no", "stop", "runtime_s", "model_id", "csi", "variant", "snr_feedback_bits",
-                  "snr_feedback_delay_ms", "train_fraction", "channel_uses", "fixed_length")
+                  "snr_feedback_delay_ms", "train_fraction", "channel_uses", "fixed_length", "training_seed")
 """Columns of the results CSV, in file order. The first eight are required when reading a file.
 
 A row is one point: a scheme's accuracy at one Eb/N0 under one test condition. The test condition is
@@ -61,16 +61,18 @@ in typed columns, never in a label: ``channel`` and ``csi``; ``variant`` says wh
 belongs to (:data:`VARIANTS`), and ``snr_feedback_bits``, ``snr_feedback_delay_ms`` (the ``phy``
 fields the model was evaluated with) and ``train_fraction`` (the ``training`` field it was trained
 with) the value that study varies; ``fixed_length`` the length every sample sent in the ``length``
-study (nested lengths, empty otherwise). ``channel_uses`` is the mean number of complex channel uses a
+study (nested lengths, empty otherwise); ``training_seed`` the ``training.seed`` of a row of the
+``seed`` study (empty otherwise: the scenario's own seed). ``channel_uses`` is the mean number of complex channel uses a
 sample sent (``model.num_channel_uses`` unless nested lengths shorten it). Rows are keyed by
 :func:`row_key`."""
 
-VARIANTS = ("", "feedback", "stale", "fraction", "length")
+VARIANTS = ("", "feedback", "stale", "fraction", "length", "seed")
 """``variant`` of a results row: ``""`` the plain evaluation (``run``, ``sweep``, the accuracy grid of
 ``compare``); ``"feedback"`` / ``"stale"`` the robustness studies (``phy.snr_feedback_bits`` /
 ``phy.snr_feedback_delay_ms`` patched at test time); ``"fraction"`` the data-requirement study
 (``training.train_fraction`` patched); ``"length"`` the SNR-blind reference of nested lengths
-(``model.fixed_length`` patched at test time)."""
+(``model.fixed_length`` patched at test time); ``"seed"`` the spread across trainings (``training.seed``
+patched: ``sweep.seeds`` / ``compare.seeds``)."""
 
 RENAMED_COLUMNS = {"frames": "samples", "condition": "variant, snr_feedback_bits, snr_feedback_delay_ms, "
                                                      "train_fraction"}
@@ -79,7 +81,7 @@ RENAMED_COLUMNS = {"frames": "samples", "condition": "variant, snr_feedback_bits
 REQUIRED_COLUMNS = RESULT_COLUMNS[:8]
 _FLOAT_COLUMNS = frozenset({"ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "no", "runtime_s",
                             "snr_feedback_delay_ms", "train_fraction", "channel_uses"})
-_INT_COLUMNS = frozenset({"samples", "correct", "snr_feedback_bits", "fixed_length"})
+_INT_COLUMNS = frozenset({"samples", "correct", "snr_feedback_bits", "fixed_length", "training_seed"})
 _STR_COLUMNS = frozenset({"scheme", "channel", "stop", "model_id", "csi", "variant"})
 COST_COLUMNS = ("scheme", "component", "parameters", "bytes", "flops_per_sample", "latency_ms", "latency_p90_ms",
                 "device")
@@ -122,15 +124,15 @@ def _opt_int(value) -> int:
 
 
 def point_key(scheme, channel, ebno_db, *, csi=None, variant="", snr_feedback_bits=None,
-              snr_feedback_delay_ms=None, train_fraction=None, fixed_length=None) -> tuple:
+              snr_feedback_delay_ms=None, train_fraction=None, fixed_length=None, training_seed=None) -> tuple:
     """The identity of a results row: scheme, channel and test condition (the typed columns), Eb/N0."""
     return (str(scheme), str(channel), str(csi or ""), str(variant or ""), _opt_int(snr_feedback_bits),
             _opt_float(snr_feedback_delay_ms) or 0.0, _opt_float(train_fraction) or 1.0, _opt_int(fixed_length),
-            round(float(ebno_db), 9) + 0.0)
+            _opt_int(training_seed), round(float(ebno_db), 9) + 0.0)
 
 
 CONDITION_COLUMNS = ("csi", "variant", "snr_feedback_bits", "snr_feedback_delay_ms", "train_fraction",
-                     "fixed_length")
+                     "fixed_length", "training_seed")
 """The columns beside ``scheme``, ``channel`` and ``ebno_db`` that name a row's test condition."""
 
 
@@ -145,13 +147,14 @@ def condition_of(scenario, variant: str = "") -> dict:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     return {"csi": scenario.phy.csi, "variant": variant, "snr_feedback_bits": scenario.phy.snr_feedback_bits,
             "snr_feedback_delay_ms": float(scenario.phy.snr_feedback_delay_ms),
-            "train_fraction": float(scenario.training.train_fraction), "fixed_length": scenario.model.fixed_length}
+            "train_fraction": float(scenario.training.train_fraction), "fixed_length": scenario.model.fixed_length,
+            "training_seed": int(scenario.training.seed) if variant == "seed" else None}
 
 
 _VARIANT_COLUMN = {"feedback": "snr_feedback_bits", "stale": "snr_feedback_delay_ms", "fraction": "train_fraction",
-                   "length": "fixed_length"}
+                   "length": "fixed_length", "seed": "training_seed"}
 _VARIANT_TEXT = {"feedback": "{:g}-bit feedback", "stale": "feedback {:g} ms old", "fraction": "fraction {:g}",
-                 "length": "fixed L = {:g}"}
+                 "length": "fixed L = {:g}", "seed": "training seed {:g}"}
 
 
 def row_condition(row: dict) -> dict | None:
@@ -406,7 +409,7 @@ def model_id(checkpoint, sweep) -> str:
     """Identifies a results row's origin: the checkpoint (its experiment and its weights, so a retrained
     model never reuses old rows) and the settings of the ``sweep`` section that shape a point (not the
     Eb/N0 grid nor the scheme list)."""
-    settings = {k: v for k, v in asdict(sweep).items() if k not in ("ebno_db", "schemes")}
+    settings = {k: v for k, v in asdict(sweep).items() if k not in ("ebno_db", "schemes", "seeds")}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:6]
     return f"{checkpoint.fingerprint}-{checkpoint.weights_digest()[:6]}-{digest}"
 

@@ -70,6 +70,13 @@ def _fail(where: str, why: str):
     raise ScenarioError(f"{where}: {why}")
 
 
+def _check_seeds(section, name: str) -> None:
+    """Training seeds: distinct integers >= 0."""
+    values = getattr(section, name)
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in values) or len(set(values)) != len(values):
+        _fail(section._where(name), f"must be distinct integers >= 0, got {values!r}")
+
+
 # Datasets defined in scenario files: name -> function(data: Data) returning the arrays (semcom_sim.data.arrays).
 _REGISTERED_DATASETS: dict[str, typing.Callable] = {}
 _DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -844,6 +851,10 @@ class Sweep(_Section):
         runs ``compare.schemes`` instead).
     :param seed: base seed; every point draws from a seed derived from it, the scheme and the
         point, so a resumed sweep reproduces the rows of an uninterrupted one.
+    :param seeds: further training seeds (``training.seed`` values besides the scenario's own): ``run`` trains
+        every scheme once more per seed and sweeps it like the first, on the same Monte Carlo draws (rows
+        with ``variant="seed"`` and the seed in ``training_seed``); the summary gives the spread across
+        the trainings next to the Monte Carlo intervals. ``semcom-sim compare`` uses ``compare.seeds``.
     """
 
     _section = "sweep"
@@ -855,8 +866,10 @@ class Sweep(_Section):
     batch_size: int = 1000
     schemes: tuple[str, ...] = ("proposed",)
     seed: int = 1
+    seeds: tuple[int, ...] = ()
 
     def _validate(self):
+        _check_seeds(self, "seeds")
         if not self.ebno_db:
             _fail(self._where("ebno_db"), "needs at least one Eb/N0 point")
         if len(set(self.ebno_db)) != len(self.ebno_db):
@@ -929,6 +942,10 @@ class Compare(_Section):
         shuffle and gate studies.
     :param adaptation_samples: test samples per cell of those studies (the same samples, channel and
         noise draws in every cell of a column: paired).
+    :param seeds: further training seeds (besides ``training.seed``): every scheme of ``schemes`` is
+        trained once more per seed and evaluated under every condition on the same Monte Carlo draws (rows
+        with ``variant="seed"``); the summary gives the spread across trainings next to the Monte Carlo
+        intervals.
     """
 
     _section = "compare"
@@ -957,6 +974,7 @@ class Compare(_Section):
     rkd_genotype: str | None = None
     mismatch_ebno_db: tuple[float, ...] = (-6.0, 0.0, 6.0, 12.0, 18.0)
     adaptation_samples: int = 2000
+    seeds: tuple[int, ...] = ()
 
     @property
     def rkd_backbone_config(self) -> dict:
@@ -964,6 +982,7 @@ class Compare(_Section):
         return _rkd_backbone_config(self)
 
     def _validate(self):
+        _check_seeds(self, "seeds")
         if not self.schemes:
             _fail(self._where("schemes"), "needs at least one scheme")
         self._positive("policy_validation_samples", "adaptation_samples", "rkd_feature_kd_weight")

@@ -55,12 +55,12 @@ def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_
     reference = compare(scenario, tmp_path / "in-process", show_progress=False, log=lambda s: None)
     distributed = compare(scenario, tmp_path / "ray", show_progress=False, log=lambda s: None, executor=executor)
     expected, got = _rows(tmp_path / "in-process" / RESULTS_CSV), _rows(tmp_path / "ray" / RESULTS_CSV)
-    # 2 schemes x 2 conditions x 2 points, 2 feedback points, 2 fractions
-    assert len(expected) == 12 and got == expected
-    assert {r.get("variant") for r in got} == {"", "feedback", "fraction"}
+    # 2 schemes x 2 conditions x 2 points, the same for a second seed, 2 feedback points, 2 fractions
+    assert len(expected) == 20 and got == expected
+    assert {r.get("variant") for r in got} == {"", "seed", "feedback", "fraction"}
     # the workers wrote the checkpoints: the same weights, byte for byte (same model ids above)
     names = sorted(p.name for p in (tmp_path / "in-process" / "checkpoints").glob("*.weights.h5"))
-    assert len(names) == 3 and names == sorted(p.name for p in (tmp_path / "ray" / "checkpoints").glob("*.weights.h5"))
+    assert len(names) == 5 and names == sorted(p.name for p in (tmp_path / "ray" / "checkpoints").glob("*.weights.h5"))
     for name in names:
         assert (tmp_path / "ray" / "checkpoints" / name).read_bytes() == \
             (tmp_path / "in-process" / "checkpoints" / name).read_bytes()

@@ -33,8 +33,9 @@ from semcom_sim.teacher.cache import TeacherCache
 _CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
 
 
-def sweep_summary(rows: list[dict], scenario: Scenario) -> str:
-    """A markdown table of accuracy (with CI) per scheme and Eb/N0, plus the adaptive module's gain."""
+def sweep_summary(rows: list[dict], scenario: Scenario, seed_rows: list[dict] | None = None) -> str:
+    """A markdown table of accuracy (with CI) per scheme and Eb/N0, plus the adaptive module's gain and,
+    with ``seed_rows`` (``sweep.seeds``), the spread across trainings."""
     channel = scenario.phy.channel
     schemes = scenario.sweep.schemes
     level = f"{scenario.sweep.confidence:.0%}"
@@ -68,7 +69,41 @@ def sweep_summary(rows: list[dict], scenario: Scenario) -> str:
                                             scenario.sweep.confidence)
             verdict = "better" if lo > 0 else ("worse" if hi < 0 else "no")
             lines.append(f"| {e:g} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {verdict} |")
+    lines += seed_spread_lines(rows, seed_rows or [], scenario.sweep.seeds, scenario.training.seed, level)
     return "\n".join(lines) + "\n"
+
+
+def seed_spread_lines(base_rows: list[dict], seed_rows: list[dict], seeds, base_seed: int, level: str,
+                      where: str = "") -> list[str]:
+    """The spread across trainings: per scheme, condition and Eb/N0, the mean and sample standard
+    deviation of the accuracy over the trainings (the scenario's ``training.seed`` and each further seed),
+    their range, and the mean half-width of the Monte Carlo interval of one training, side by side.
+    ``base_rows``: the plain rows; ``seed_rows``: the ``seed`` variant's."""
+    if not seed_rows:
+        return []
+    groups: dict[tuple, dict[int, dict]] = defaultdict(dict)
+    for r in base_rows:
+        groups[(r["scheme"], r["channel"], r.get("csi") or "", float(r["ebno_db"]))][int(base_seed)] = r
+    for r in seed_rows:
+        key = (r["scheme"], r["channel"], r.get("csi") or "", float(r["ebno_db"]))
+        if key in groups:
+            groups[key][int(r["training_seed"])] = r
+    lines = ["", "## Spread across trainings", "",
+             f"Each scheme trained with training.seed = {', '.join(str(s) for s in (base_seed, *seeds))} and "
+             f"evaluated on the same Monte Carlo draws{where}. The standard deviation across trainings (sample, "
+             f"n - 1) is what a reviewer asks for next to the {level} Monte Carlo half-width of one training.", "",
+             "| scheme | condition | Eb/N0 [dB] | trainings | mean accuracy | std across trainings | range | "
+             "MC half-width |", "|---|---|---:|---:|---:|---:|---|---:|"]
+    for (scheme, channel, csi, ebno), by_seed in sorted(groups.items()):
+        if len(by_seed) < 2:
+            continue
+        acc = [float(r["accuracy"]) for r in by_seed.values()]
+        mean = sum(acc) / len(acc)
+        std = (sum((a - mean) ** 2 for a in acc) / (len(acc) - 1)) ** 0.5
+        half = sum((float(r["ci_high"]) - float(r["ci_low"])) / 2 for r in by_seed.values()) / len(acc)
+        lines.append(f"| {scheme} | {channel}/{csi} | {ebno:g} | {len(acc)} | {mean:.4f} | {std:.4f} | "
+                     f"{min(acc):.4f} - {max(acc):.4f} | {half:.4f} |")
+    return lines
 
 
 def _minutes(run: dict) -> str:
@@ -281,6 +316,10 @@ def comparison_summary(experiment, info: dict) -> str:
         if cache is not None:
             lines += ["", f"One-off teacher pass that filled the cache: {cache:.0f} s "
                       "(from the cache's manifest; paid once, shared by every cached-KD training)."]
+    base = [r for r in grid if not r["_variant"] and r["condition"] == base_label]
+    lines += seed_spread_lines(base, [r for r in experiment.seed_rows() if f"{r['channel']}/{r['csi']}" == base_label],
+                               cfg.seeds, sc.training.seed, level,
+                               f", under {base_label} (every condition's rows are in `results.csv`)")
     return "\n".join(lines) + "\n"
 
 
