@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from semcom_sim.nas.cells import (
 )
 from semcom_sim.nas.search import (
     PARETO_COLUMNS,
+    SearchJob,
     backbone_config,
     derive_genotype,
     expected_parameters,
@@ -243,3 +245,15 @@ def test_precise_batch_norm_sets_the_average_batch_statistics_of_any_layer():
     np.testing.assert_allclose(bn.moving_mean.numpy(), inputs.mean(axis=0), rtol=1e-4, atol=1e-4)
     batch_vars = [inputs[i:i + 64].var(axis=0) for i in range(0, 256, 64)]  # every batch once, in some order
     np.testing.assert_allclose(bn.moving_variance.numpy(), np.mean(batch_vars, axis=0), rtol=2e-2)
+
+
+def test_a_search_part_shipped_through_pickle_gives_what_it_gives_in_process(searched):
+    tmp_path, scenario, summary, _ = searched
+    job = SearchJob(scenario, load_dataset(scenario.data), None)
+    found, here = job(log=lambda s: None)
+    _, shipped = pickle.loads(pickle.dumps(job))(log=lambda s: None)  # as a worker receives it
+    assert found is None and shipped == {**here, "retrain_seconds": shipped["retrain_seconds"]}
+    reference = next(r for r in summary["pareto"] if r["kind"] == "hand-designed")
+    assert here["parameters"] == reference["parameters"]
+    # (the accuracy is not compared with the search's own: TensorFlow's oneDNN CPU kernels may round
+    # differently on their first call in a process; docs/scaling.md)
