@@ -6,7 +6,7 @@ shipping a dataset through its object store, the overhead per task, and a small 
 
 The overhead per task is the wall time of ``--tasks`` jobs that do nothing but return, each with a
 Fashion-MNIST-sized dataset (60,000 x 28 x 28 float32) that travels once through the object store. The
-comparison is ``scenarios/compare_tiny_synthetic.py`` (synthetic data, no XLA, 5 trainings, 20 sweep
+comparison is ``scenarios/compare_tiny_synthetic.py`` (synthetic data, no XLA, 3 trainings, 8 sweep
 points); its rows must be identical, and the script stops with an error if they are not.
 """
 
@@ -92,7 +92,7 @@ def main() -> None:
     ray_executor.close()
     if not same:
         raise SystemExit("the tiny comparison gave other rows through Ray than in-process")
-    lines.append(f"| tiny comparison (5 trainings, 20 sweep points; rows identical) [s] | {local_s:.1f} | "
+    lines.append(f"| tiny comparison (3 trainings, 8 sweep points; rows identical) [s] | {local_s:.1f} | "
                  f"{ray_s:.1f} |")
     table = "\n".join(lines)
     title = f"executor_overhead (local Ray instance with {args.cpus} CPUs, {args.tasks} no-op tasks)"

@@ -184,7 +184,8 @@ def compared(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
     cache = out / "cache" / "{dataset}-{name}-top{top_k}.h5"
     args = ["compare", str(TINY_COMPARE), "--out", str(out / "run"), "--no-progress",
-            "--set", f"teacher.cache_path={cache}"]
+            "--set", f"teacher.cache_path={cache}",
+            "--set", "training.jit_compile=false"]  # XLA compilation would be most of the time; others test it
     assert main(args) == 0
     return out / "run", load_scenario(TINY_COMPARE)
 

@@ -2,7 +2,8 @@
 rows of the in-process run; a worker killed in the middle of a training or of a sweep point is retried
 with no row lost or duplicated; a driver killed in the middle of a sweep resumes; bad input is one line.
 
-Every test runs Ray on this machine (a local instance with 2 CPUs): nothing here needs a cluster."""
+Every test runs Ray on this machine: one local instance with one CPU (the test runner has the other),
+which the killed driver joins with ``--address`` as it would join a cluster."""
 
 import csv
 import dataclasses
@@ -44,7 +45,7 @@ def _rows(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def executor():
-    ex = RayExecutor(num_cpus=2)
+    ex = RayExecutor(num_cpus=1)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the dying jobs below, in the workers
     yield ex
     ex.close()
@@ -55,12 +56,12 @@ def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_
     reference = compare(scenario, tmp_path / "in-process", show_progress=False, log=lambda s: None)
     distributed = compare(scenario, tmp_path / "ray", show_progress=False, log=lambda s: None, executor=executor)
     expected, got = _rows(tmp_path / "in-process" / RESULTS_CSV), _rows(tmp_path / "ray" / RESULTS_CSV)
-    # 2 schemes x 2 conditions x 2 points, the same for a second seed, 2 feedback points, 2 fractions
-    assert len(expected) == 20 and got == expected
+    # 2 points, the same for a second training seed, 2 feedback points, 2 fractions at one point
+    assert len(expected) == 8 and got == expected
     assert {r.get("variant") for r in got} == {"", "seed", "feedback", "fraction"}
     # the workers wrote the checkpoints: the same weights, byte for byte (same model ids above)
     names = sorted(p.name for p in (tmp_path / "in-process" / "checkpoints").glob("*.weights.h5"))
-    assert len(names) == 5 and names == sorted(p.name for p in (tmp_path / "ray" / "checkpoints").glob("*.weights.h5"))
+    assert len(names) == 3 and names == sorted(p.name for p in (tmp_path / "ray" / "checkpoints").glob("*.weights.h5"))
     for name in names:
         assert (tmp_path / "ray" / "checkpoints" / name).read_bytes() == \
             (tmp_path / "in-process" / "checkpoints" / name).read_bytes()
@@ -139,7 +140,7 @@ def test_a_worker_killed_in_a_training_or_a_point_is_retried_with_no_row_lost_or
     assert _rows(tmp_path / "ray.csv") == _rows(tmp_path / "in-process.csv")  # three rows, once each
 
 
-def test_a_killed_driver_resumes_its_sweep_where_it_stopped(tmp_path):
+def test_a_killed_driver_resumes_its_sweep_where_it_stopped(tmp_path, executor):
     out, reference = tmp_path / "run", tmp_path / "reference"
     overrides = ["sweep.ebno_db=(0.0, 5.0, 10.0)", "sweep.ci_half_width=0.02", "sweep.max_samples=4000",
                  "training.epochs=2", "training.jit_compile=false"]
@@ -147,7 +148,8 @@ def test_a_killed_driver_resumes_its_sweep_where_it_stopped(tmp_path):
     Experiment.open(scenario, out, show_progress=False, log=lambda s: None).train()
     shutil.copytree(out / "checkpoints", reference / "checkpoints")
     command = [sys.executable, "-m", "semcom_sim.cli", "sweep", str(TINY), "--out", str(out), "--no-progress",
-               "--executor", "ray"] + [w for o in overrides for w in ("--set", o)]
+               "--executor", "ray", "--address", ray.get_runtime_context().gcs_address]
+    command += [w for o in overrides for w in ("--set", o)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     driver = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
@@ -155,7 +157,7 @@ def test_a_killed_driver_resumes_its_sweep_where_it_stopped(tmp_path):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and driver.poll() is None and not (results.exists() and _rows(results)):
         time.sleep(0.1)
-    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the local Ray instance it started
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver; the cluster it joined lives on
     driver.wait()
     done = len(_rows(results))
     points = len(scenario.sweep.ebno_db) * len(scenario.sweep.schemes)
