@@ -124,6 +124,14 @@ def one_line_error(capsys) -> str:
 
 # -- the scenario --------------------------------------------------------------------------------------
 
+_INDENT = "\n" + " " * 20
+WORDNET_FINETUNED_TEACHER = ('teacher=Teacher(name="all-minilm-l6-v2", finetune_encoder=True, max_length=64, '
+                             'finetune_epochs=3,' + _INDENT + 'finetune_batch_size=32, finetune_learning_rate=1e-4, '
+                             'top_k=3,' + _INDENT + 'weights_path="teachers/{name}-{dataset}-finetuned.teacher",'
+                             + _INDENT + 'cache_path="teacher_cache/{dataset}-{name}-finetuned-top{top_k}.h5", '
+                             'batch_size=256)')
+
+
 def test_scenario_fields_validate_with_one_line_errors(tmp_path):
     assert TEACHER_KINDS == KINDS and set(FINETUNE_MODES) == set(KINDS)
     t = Teacher(name="my-vit", kind="image-classification", model_dir="/models/vit")
@@ -157,7 +165,15 @@ def test_scenario_fields_validate_with_one_line_errors(tmp_path):
     from semcom_sim import load_scenario
 
     assert load_scenario(ROOT / "scenarios" / "fmnist_kd.py").fingerprint() == "dee9cc7af880"
-    assert load_scenario(ROOT / "scenarios" / "wordnet_kd.py").fingerprint() == "068a13f1e20b"
+    # wordnet_kd.py as it was with the head-only teacher (it distils the fine-tuned one now)
+    head_only = tmp_path / "wordnet_kd_head_only.py"
+    text = (ROOT / "scenarios" / "wordnet_kd.py").read_text()
+    assert WORDNET_FINETUNED_TEACHER in text
+    head_only.write_text(text.replace(
+        WORDNET_FINETUNED_TEACHER, 'teacher=Teacher(name="all-minilm-l6-v2", top_k=3, cache_path="teacher_cache/'
+        '{dataset}-{name}-top{top_k}.h5",\n                    weights_path="teachers/{name}-{dataset}.teacher", '
+        'batch_size=256)'))
+    assert load_scenario(head_only).fingerprint() == "068a13f1e20b"
     hub = apply_overrides(load_scenario(ROOT / "scenarios" / "fmnist_kd.py"),
                           ["teacher.name=v", "teacher.kind=image-classification", "teacher.model_dir=/m"])
     assert hub.fingerprint() != "dee9cc7af880"
