@@ -10,17 +10,6 @@ import pytest  # noqa: E402
 
 KERNEL = "python3"
 
-# The files whose tests take minutes (end-to-end comparisons, the search, Ray), measured with
-# `pytest --durations`: collected first, so that `-n 2 --dist loadfile` starts them first and the short
-# files fill both workers to the end instead of one long file finishing alone.
-LONGEST_FIRST = ("test_compare.py", "test_rkd_sc_notebook.py", "test_ray_executor.py", "test_custom_parts.py",
-                 "test_notebooks.py", "test_cli.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
-
 
 @pytest.fixture
 def venv_kernel(tmp_path, monkeypatch) -> str:
