@@ -1,6 +1,7 @@
 """How much of a rebuilt top-K teacher distribution stays on the stored classes at each temperature.
 
-    .venv/bin/python scripts/cache_temperature.py teacher_cache/wordnet-nouns-all-minilm-l6-v2-finetuned-top3.h5 [--t 1 2 4]
+    .venv/bin/python scripts/cache_temperature.py \
+        teacher_cache/wordnet-nouns-all-minilm-l6-v2-finetuned-top3.h5 [--t 1 2 4]
 """
 
 from __future__ import annotations
