@@ -151,16 +151,13 @@ def test_a_head_only_teacher_keeps_its_identity():
     assert teacher.identity.weights_sha256 == "d1284d1722979a40a005925cde366a8cbb9d7983a5b824b20120ca6eaf914be1"
 
 
-def test_the_committed_head_only_teacher_still_loads_and_matches_its_cache():
+def test_the_committed_head_only_teacher_still_loads_with_the_identity_its_caches_recorded():
     path = ROOT / "teachers" / "all-minilm-l6-v2-wordnet-nouns.teacher"
-    cache = ROOT / "teacher_cache" / "wordnet-nouns-all-minilm-l6-v2-top3-compare-subset.h5"  # compare_wordnet.py
     teacher = minilm.MiniLMTeacher.load(path)
     assert not teacher.finetuned and teacher.num_classes == 26 and teacher.max_length == 64
-    if not cache.is_file():
-        pytest.skip(f"{cache} is not committed")
-    if TeacherCache(cache).manifest["teacher"]["description"].startswith(minilm.ENCODER_NAME + " fine-tuned"):
-        pytest.skip("the committed cache was rebuilt from the fine-tuned teacher")
-    assert TeacherCache(cache).manifest["teacher"]["weights_sha256"] == teacher.identity.weights_sha256
+    # the weights hash in the manifest of compare_wordnet.py's cache while it distilled this teacher
+    # (teacher_cache/wordnet-nouns-all-minilm-l6-v2-top3-compare-subset.h5, replaced on 2026-12-02)
+    assert teacher.identity.weights_sha256 == "9a4ffc89015ea9461c27e45386cce970f85211fc753162b0392331451ec653e2"
 
 
 def test_bad_files_are_one_line_errors(tiny, tmp_path):
