@@ -68,7 +68,7 @@ from semcom_sim.results import (
 )
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.schemes import apply_patch, resolve_scheme, resolve_test_scenario
-from semcom_sim.sweep import Executor, run_sweep
+from semcom_sim.sweep import Executor, pending_points, run_sweep
 from semcom_sim.train import Checkpoint, TrainJob, load_checkpoint, load_or_train, load_resolved
 
 __all__ = ["Experiment", "Variant", "run", "compare", "condition_scenario", "fraction_scenario"]
@@ -319,10 +319,7 @@ class Experiment:
         ``model``/``checkpoint``: the trained model (default: the one trained under the experiment's
         scenario, rebuilt for the test scenario when its ``phy`` or ``model`` differs)."""
         cfg = self.scenario.sweep
-        tested = self.test_scenario(scheme, scenario)
-        if variant is not None and not variant.retrains:
-            tested = variant.apply(tested)
-        checkpoint = checkpoint or self._checkpoint(scenario, scheme)
+        tested, checkpoint = self._tested(scheme, scenario, variant, checkpoint)
         dataset = self.dataset_for(scheme)
         if model is None:
             model = self.models.get(scheme)
@@ -346,10 +343,44 @@ class Experiment:
         self.stream.write(f"\n[{scheme}] {phy.channel}, {_CSI_TEXT[phy.csi]}{what}: accuracy vs Eb/N0\n")
         return run_sweep(scheme=scheme, channel=phy.channel, model_id=model_id(checkpoint, cfg), ebno_db=ebno_db,
                          make_batches=source, esno_db_of=lambda e: float(esno_db_from_no(no_of(e))),
-                         no_of=no_of, store=store, ci_half_width=cfg.ci_half_width, confidence=cfg.confidence,
-                         min_samples=cfg.min_samples, max_samples=cfg.max_samples, base_seed=cfg.seed,
-                         show_progress=self.show_progress, stream=self.stream, reraise_interrupt=True,
-                         condition=condition_of(tested, kind), executor=self.executor)
+                         no_of=no_of, store=store, **self._stopping(), show_progress=self.show_progress,
+                         stream=self.stream, reraise_interrupt=True, condition=condition_of(tested, kind),
+                         executor=self.executor)
+
+    def _tested(self, scheme: str, scenario: Scenario, variant: Variant | None,
+                checkpoint: Checkpoint | None) -> tuple[Scenario, Checkpoint]:
+        """The test scenario of :meth:`evaluate`'s arguments and the checkpoint it evaluates."""
+        tested = self.test_scenario(scheme, scenario)
+        if variant is not None and not variant.retrains:
+            tested = variant.apply(tested)
+        return tested, checkpoint or self._checkpoint(scenario, scheme)
+
+    def _stopping(self) -> dict:
+        """The stopping rule and seed of every point (``sweep``'s fields) as :func:`run_sweep` takes them."""
+        cfg = self.scenario.sweep
+        return {"ci_half_width": cfg.ci_half_width, "confidence": cfg.confidence, "min_samples": cfg.min_samples,
+                "max_samples": cfg.max_samples, "base_seed": cfg.seed}
+
+    def evaluate_all(self, sweeps: list[tuple], store: ResultsStore) -> list[dict]:
+        """:meth:`evaluate` of every ``(scheme, scenario, ebno_db, options)`` in ``sweeps``, in order. A
+        distributed executor first gets every sweep's points still to compute (:meth:`Executor.prefetch`),
+        so that a cluster works on all of them at once; the rows still land one sweep after the other,
+        in the same order as in process."""
+        if self.executor is not None and self.executor.distributed:
+            cfg = self.scenario.sweep
+            for scheme, scenario, ebno_db, options in sweeps:
+                variant = options.get("variant")
+                tested, checkpoint = self._tested(scheme, scenario, variant, options.get("checkpoint"))
+                source = BatchSource(checkpoint, tested, self.dataset_for(scheme), cfg.batch_size,
+                                     self.scenario.training.jit_compile)
+                self.executor.prefetch(source, pending_points(
+                    scheme=scheme, channel=tested.phy.channel, model_id=model_id(checkpoint, cfg), ebno_db=ebno_db,
+                    store=store, condition=condition_of(tested, variant.kind if variant is not None else ""),
+                    **self._stopping()))
+        rows = []
+        for scheme, scenario, ebno_db, options in sweeps:
+            rows += self.evaluate(scheme, scenario, ebno_db, store, **options)
+        return rows
 
     def sweep(self) -> list[dict]:
         """Every scheme over ``sweep.ebno_db`` under every test condition; rows land in ``results.csv``
@@ -358,11 +389,9 @@ class Experiment:
         self.load_trained()
         self.write_scenario()
         store = ResultsStore(self.results_path)
-        rows = []
-        for label in self.conditions:
-            scenario = condition_scenario(self.scenario, *label.split("/"))
-            for scheme in self.schemes:
-                rows += self.evaluate(scheme, scenario, self.scenario.sweep.ebno_db, store)
+        rows = self.evaluate_all([(scheme, condition_scenario(self.scenario, *label.split("/")),
+                                   self.scenario.sweep.ebno_db, {})
+                                  for label in self.conditions for scheme in self.schemes], store)
         self.timings["sweep_s"] = time.perf_counter() - start
         return rows
 
@@ -372,11 +401,10 @@ class Experiment:
         store = ResultsStore(self.results_path)
         variants = ([Variant.feedback(b) for b in self.cfg.feedback_bits]
                     + [Variant.stale(d) for d in self.cfg.feedback_delay_ms])
-        rows = []
-        for variant in variants:
-            for scheme in self._trained(self.cfg.robustness_schemes, "compare.robustness_schemes"):
-                rows += self.evaluate(scheme, self.scenario, self.scenario.sweep.ebno_db, store, variant=variant,
-                                      checkpoint=self.checkpoints[scheme])
+        schemes = self._trained(self.cfg.robustness_schemes, "compare.robustness_schemes")
+        rows = self.evaluate_all([(scheme, self.scenario, self.scenario.sweep.ebno_db,
+                                   {"variant": variant, "checkpoint": self.checkpoints[scheme]})
+                                  for variant in variants for scheme in schemes], store)
         self.timings["sweep_s"] = self.timings.get("sweep_s", 0.0) + time.perf_counter() - start
         return rows
 
@@ -395,13 +423,14 @@ class Experiment:
         if self._train_jobs(trained, retrain):
             retrain = False
         store = ResultsStore(self.results_path)
-        rows = []
+        sweeps = []
         for variant, (scenario, scheme) in zip([v for v in variants for _ in self.schemes], trained, strict=True):
             _, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir, retrain=retrain,
                                           show_progress=self.show_progress, log=self.log)
-            for label in self.conditions:  # the model is rebuilt for each condition from its checkpoint
-                rows += self.evaluate(scheme, condition_scenario(scenario, *label.split("/")),
-                                      self.scenario.sweep.ebno_db, store, variant=variant, checkpoint=checkpoint)
+            # the model is rebuilt for each condition from its checkpoint
+            sweeps += [(scheme, condition_scenario(scenario, *label.split("/")), self.scenario.sweep.ebno_db,
+                        {"variant": variant, "checkpoint": checkpoint}) for label in self.conditions]
+        rows = self.evaluate_all(sweeps, store)
         self.timings["seeds_s"] = time.perf_counter() - start
         return rows
 
@@ -424,10 +453,12 @@ class Experiment:
         start = time.perf_counter()
         store = ResultsStore(self.results_path)
         out = []
-        for scheme in self._trained(self.cfg.length_schemes, "compare.length_schemes"):
-            for length in resolve_scheme(self.scenario, scheme).model.lengths:
-                self.evaluate(scheme, self.scenario, self.scenario.sweep.ebno_db, store,
-                              variant=Variant.length(length), checkpoint=self.checkpoints[scheme])
+        schemes = self._trained(self.cfg.length_schemes, "compare.length_schemes")
+        self.evaluate_all([(scheme, self.scenario, self.scenario.sweep.ebno_db,
+                            {"variant": Variant.length(length), "checkpoint": self.checkpoints[scheme]})
+                           for scheme in schemes for length in resolve_scheme(self.scenario, scheme).model.lengths],
+                          store)
+        for scheme in schemes:
             dataset = self.dataset_for(scheme)
             out += adaptation_rows(self.models[scheme], scheme, self.test_scenario(scheme), dataset.x_test,
                                    dataset.y_test, log=self.log)
@@ -447,6 +478,7 @@ class Experiment:
         self.ensure_teacher_cache([scheme for _, scheme in retrained])
         if self._train_jobs(retrained, retrain):
             retrain = False
+        sweeps = []
         for variant in variants:
             scenario = variant.apply(self.scenario)
             for scheme in self.cfg.fraction_schemes:
@@ -456,8 +488,9 @@ class Experiment:
                     model, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir,
                                                       retrain=retrain, show_progress=self.show_progress,
                                                       log=self.log)
-                rows += self.evaluate(scheme, scenario, self.cfg.fraction_ebno_db, store, variant=variant,
-                                      model=model, checkpoint=checkpoint)
+                sweeps.append((scheme, scenario, self.cfg.fraction_ebno_db,
+                               {"variant": variant, "model": model, "checkpoint": checkpoint}))
+        rows += self.evaluate_all(sweeps, store)
         self.timings["fractions_s"] = time.perf_counter() - start
         return rows
 

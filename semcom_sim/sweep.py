@@ -321,6 +321,14 @@ class Executor(abc.ABC):
             points: Sequence[SweepPoint]) -> Iterator[PointResult]:
         """Yields :func:`evaluate_point` of every point, in order."""
 
+    def prefetch(self, make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
+                 points: Sequence[SweepPoint]) -> None:
+        """Starts ``points`` ahead of the :meth:`map` that will ask for them with the same
+        ``make_batches`` (a study submits all its sweeps before it collects the first, so a cluster works
+        on every scheme's points at once). This implementation does nothing: in-process, points are
+        evaluated when :meth:`map` reaches them."""
+        return None
+
     def run(self, jobs: Sequence[Callable[[], Any]]) -> Iterator[Any]:
         """Yields ``job()`` of every job (a picklable callable with no arguments), in order. This
         implementation runs them one after the other in this process."""
@@ -442,6 +450,7 @@ class RayExecutor(Executor):
         self._task = ray.remote(_in_worker).options(num_cpus=task_cpus, num_gpus=task_gpus, max_retries=max_retries,
                                                     retry_exceptions=False)
         self._datasets: dict[int, tuple[Any, Any]] = {}  # id -> (dataset, object ref); the dataset is kept alive
+        self._prefetched: dict[tuple, Any] = {}  # (batch source key, point) -> the task already submitted
         self.task_cpus, self.task_gpus, self.max_retries = task_cpus, task_gpus, max_retries
 
     def _submit(self, job, point: SweepPoint | None = None):
@@ -463,18 +472,33 @@ class RayExecutor(Executor):
             for future in futures[done:]:  # an interrupted driver leaves no task running
                 self._ray.cancel(future, force=True)
 
-    def map(self, make_batches, points):
-        if not points:
-            return
+    @staticmethod
+    def _source_key(make_batches) -> tuple:
         if not dataclasses.is_dataclass(make_batches):
             raise TypeError("the Ray executor evaluates a picklable batch source (semcom_sim.evaluate.BatchSource), "
                             f"not {type(make_batches).__name__}")
-        yield from self._gather([self._submit(make_batches, point) for point in points])
+        return getattr(make_batches, "key", id(make_batches))
+
+    def prefetch(self, make_batches, points):
+        key = self._source_key(make_batches)
+        for point in points:
+            if (key, point) not in self._prefetched:
+                self._prefetched[key, point] = self._submit(make_batches, point)
+
+    def map(self, make_batches, points):
+        if not points:
+            return
+        key = self._source_key(make_batches)
+        yield from self._gather([self._prefetched.pop((key, point), None) or self._submit(make_batches, point)
+                                 for point in points])
 
     def run(self, jobs):
         yield from self._gather([self._submit(job) for job in jobs])
 
     def close(self) -> None:
+        for future in self._prefetched.values():  # submitted ahead and never collected (an interrupted study)
+            self._ray.cancel(future, force=True)
+        self._prefetched.clear()
         self._datasets.clear()
         if self._owned and self._ray.is_initialized():
             self._ray.shutdown()
@@ -494,6 +518,28 @@ def make_executor(name: str = "in-process", *, address: str | None = None, task_
             raise InputError("--address: only with --executor ray")
         return InProcessExecutor(show_progress, stream)
     return RayExecutor(address, task_cpus=task_cpus, task_gpus=task_gpus)
+
+
+def _plan(scheme, channel, model_id, points, store, condition, *, ci_half_width, confidence, min_samples, max_samples,
+          base_seed) -> tuple[dict, list[SweepPoint]]:
+    """``(the stored row or None per point, the points still to compute)`` of one sweep."""
+    stored = {ebno: store.lookup(scheme, channel, ebno, model_id, **condition) for ebno in points}
+    todo = [SweepPoint(scheme=str(scheme), channel=str(channel), condition=tuple(condition.items()), ebno_db=ebno,
+                       seed=point_seed(base_seed, scheme, ebno), ci_half_width=float(ci_half_width),
+                       confidence=float(confidence), min_samples=int(min_samples), max_samples=int(max_samples))
+            for ebno in points if stored[ebno] is None]
+    return stored, todo
+
+
+def pending_points(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[float], store: ResultsStore,
+                   ci_half_width: float, confidence: float, min_samples: int, max_samples: int, base_seed: int,
+                   condition: Mapping[str, Any] | None = None) -> list[SweepPoint]:
+    """The points that :func:`run_sweep` with the same arguments would compute (those without a completed
+    row of ``model_id`` in ``store``), as it would hand them to its executor: what a study passes to
+    :meth:`Executor.prefetch` before it sweeps."""
+    points = _validate_sweep_args(ebno_db, ci_half_width, confidence, min_samples, max_samples)
+    return _plan(scheme, channel, model_id, points, store, dict(condition or {}), ci_half_width=ci_half_width,
+                 confidence=confidence, min_samples=min_samples, max_samples=max_samples, base_seed=base_seed)[1]
 
 
 def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[float],
@@ -539,11 +585,8 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
           f"target {100 * confidence:g}% CI half-width <= {ci_half_width:g}, samples "
           f"{min_samples}..{max_samples}", file=stream, flush=True)
     table.header()
-    stored = {ebno: store.lookup(scheme, channel, ebno, model_id, **condition) for ebno in points}
-    todo = [SweepPoint(scheme=str(scheme), channel=str(channel), condition=tuple(condition.items()), ebno_db=ebno,
-                       seed=point_seed(base_seed, scheme, ebno), ci_half_width=ci_half_width, confidence=confidence,
-                       min_samples=min_samples, max_samples=max_samples)
-            for ebno in points if stored[ebno] is None]
+    stored, todo = _plan(scheme, channel, model_id, points, store, condition, ci_half_width=ci_half_width,
+                         confidence=confidence, min_samples=min_samples, max_samples=max_samples, base_seed=base_seed)
     results = executor.map(make_batches, todo)  # lazily, in order: a result is drawn when its point comes
     rows: list[dict] = []
     ebno = points[0]

@@ -51,9 +51,17 @@ def executor():
     ex.close()
 
 
-def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_path, executor):
+def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_path, executor, monkeypatch):
     scenario = load_scenario(TINY_COMPARE)
     reference = compare(scenario, tmp_path / "in-process", show_progress=False, log=lambda s: None)
+    ahead = []  # at each sweep's collection: how many points were submitted ahead and not yet collected
+    collect = RayExecutor.map
+
+    def spying_map(self, make_batches, points):
+        ahead.append(len(self._prefetched))
+        return collect(self, make_batches, points)
+
+    monkeypatch.setattr(RayExecutor, "map", spying_map)
     distributed = compare(scenario, tmp_path / "ray", show_progress=False, log=lambda s: None, executor=executor)
     expected, got = _rows(tmp_path / "in-process" / RESULTS_CSV), _rows(tmp_path / "ray" / RESULTS_CSV)
     # 2 points, the same for a second training seed, 2 feedback points, 2 fractions at one point
@@ -66,6 +74,9 @@ def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_
         assert (tmp_path / "ray" / "checkpoints" / name).read_bytes() == \
             (tmp_path / "in-process" / "checkpoints" / name).read_bytes()
     assert distributed.timings["train_s"] > 0 and reference.rows() and distributed.rows()
+    # every sweep's points were submitted before the first was collected: the two fractions' sweeps (one
+    # point each) were both running when the first was collected; nothing was left behind
+    assert max(ahead) == 2 and executor._prefetched == {}
 
 
 # -- faults: a worker killed in the middle of a job -------------------------------------------------
