@@ -5,6 +5,9 @@ import os as _os
 # Keras 3 must run on TensorFlow: the Sionna 1.x chain is TensorFlow. Set before keras is imported.
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# On a GPU, TensorFlow takes what it needs, not all of the GPU's memory at start: the teacher stage's torch
+# shares the GPU with it in one process, and Ray tasks with --task-gpus below 1 share a GPU across processes.
+_os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 from semcom_sim.scenario import (  # noqa: E402
     Compare,
