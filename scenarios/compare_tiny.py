@@ -1,13 +1,13 @@
 # The reduced comparison that CI runs (tests/test_compare.py): every scheme and every axis of
-# `semcom-sim compare` on 2,000 Fashion-MNIST images with the committed EfficientNet-Lite0 teacher,
+# `semcom-sim compare` on 1,000 Fashion-MNIST training images with the committed EfficientNet-Lite0 teacher,
 # two conditions, two Eb/N0 points and two epochs. The teacher cache of this subset is built on the
-# first run (the teacher runs once over the 2,000 training images). About 3 minutes on a 2-core CPU:
+# first run (the teacher runs once over the 1,000 training images). About 3 minutes on a 2-core CPU:
 #   semcom-sim compare scenarios/compare_tiny.py --out runs/compare-tiny
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
 
 scenario = Scenario(
     name="compare-tiny",
-    data=Data(dataset="fashion-mnist", num_train=2000, num_test=500),
+    data=Data(dataset="fashion-mnist", num_train=1000, num_test=500),
     model=Model(num_channel_uses=64, encoder_filters=(8, 16), decoder_units=(64,)),
     phy=Phy(channel="TDL-A", delay_spread_ns=100.0, speed_mps=3.0, csi="ls", snr_feedback_bits=4),
     training=Training(epochs=2, batch_size=100, learning_rate=3e-3, ebno_db_range=(-2.0, 16.0),

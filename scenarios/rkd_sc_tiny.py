@@ -1,16 +1,16 @@
-# The reduced RKD-SC pipeline that CI runs (tests/test_rkd_sc_notebook.py, notebooks/03_rkd_sc.ipynb) on 2,000
+# The reduced RKD-SC pipeline that CI runs (tests/test_rkd_sc_notebook.py, notebooks/03_rkd_sc.ipynb) on 1,000
 # Fashion-MNIST images with the committed EfficientNet-Lite0 teacher: a tiny KDL-DARTS search, then a
 # comparison of rkd-sc (the searched encoder) and rkd-sc-handcrafted through AWGN with perfect CSI, with
 # the fixed-length references and the adaptation studies of the nested lengths. The teacher cache of this
 # subset, with the teacher's 1280-d features, is built on the first run (the teacher runs once over the
-# 2,000 training images):
+# 1,000 training images):
 #   semcom-sim search scenarios/rkd_sc_tiny.py --out runs/rkd-sc-tiny/search
 #   semcom-sim compare scenarios/rkd_sc_tiny.py --out runs/rkd-sc-tiny/compare
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Search, Sweep, Teacher, Training
 
 scenario = Scenario(
     name="rkd-sc-tiny",
-    data=Data(dataset="fashion-mnist", num_train=2000, num_test=500),
+    data=Data(dataset="fashion-mnist", num_train=1000, num_test=500),
     model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(64,), semantic_dim=32, cat_tokens=8,
                 cat_width=16, cat_layers=1, cat_heads=2),
     phy=Phy(channel="AWGN", csi="perfect", snr_feedback_bits=4),

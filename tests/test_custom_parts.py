@@ -55,7 +55,10 @@ def test_a_custom_backbone_and_scheme_run_reuse_checkpoints_and_compare(tmp_path
     assert sum("reusing checkpoint" in line for line in lines) == 2
     assert read_results(out / "results.csv") == rows  # the finished points are reused, not recomputed
 
-    comparison = compare(scenario, tmp_path / "compare", show_progress=False, log=lambda s: None)
+    lines = []  # a comparison in the same directory trains only the scheme the run did not have
+    comparison = compare(scenario, out, show_progress=False, log=lines.append)
+    assert sorted(line.split("]")[0] for line in lines if "reusing checkpoint" in line) == ["[proposed",
+                                                                                            "[wide-decoder"]
     schemes = {r["scheme"] for r in read_results(comparison.out_dir / "results.csv")}
     assert schemes == {"proposed", "no-adaptive", "wide-decoder"}
     cost = {r["scheme"]: r for r in read_cost(comparison.out_dir / "cost.csv")}

@@ -1,4 +1,4 @@
-"""The reduced RKD-SC pipeline end to end on 2,000 Fashion-MNIST images with the committed teacher:
+"""The reduced RKD-SC pipeline end to end on 1,000 Fashion-MNIST training images with the committed teacher:
 `semcom-sim search`, then `semcom-sim compare` with rkd-sc (the searched encoder) and rkd-sc-handcrafted,
 then notebooks/03_rkd_sc.ipynb on both output directories."""
 
