@@ -1,7 +1,8 @@
 # The reduced comparison that CI runs (tests/test_compare.py): every scheme and every axis of
 # `semcom-sim compare` on 1,000 Fashion-MNIST training images with the committed EfficientNet-Lite0 teacher,
 # two conditions, two Eb/N0 points and two epochs. The teacher cache of this subset is built on the
-# first run (the teacher runs once over the 1,000 training images). About 3 minutes on a 2-core CPU:
+# first run (the teacher runs once over the 1,000 training images). About 6 minutes on a 2-core CPU
+# (measured 350 s; XLA compilation is much of it: the test runs it with training.jit_compile=false):
 #   semcom-sim compare scenarios/compare_tiny.py --out runs/compare-tiny
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
 
