@@ -489,8 +489,11 @@ class RayExecutor(Executor):
         if not points:
             return
         key = self._source_key(make_batches)
-        yield from self._gather([self._prefetched.pop((key, point), None) or self._submit(make_batches, point)
-                                 for point in points])
+        futures = []
+        for point in points:
+            future = self._prefetched.pop((key, point), None)
+            futures.append(self._submit(make_batches, point) if future is None else future)
+        yield from self._gather(futures)
 
     def run(self, jobs):
         yield from self._gather([self._submit(job) for job in jobs])

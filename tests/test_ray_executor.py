@@ -55,13 +55,19 @@ def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_
     scenario = load_scenario(TINY_COMPARE)
     reference = compare(scenario, tmp_path / "in-process", show_progress=False, log=lambda s: None)
     ahead = []  # at each sweep's collection: how many points were submitted ahead and not yet collected
-    collect = RayExecutor.map
+    submitted = []  # every point submitted as a task
+    collect, submit = RayExecutor.map, RayExecutor._submit
 
     def spying_map(self, make_batches, points):
         ahead.append(len(self._prefetched))
         return collect(self, make_batches, points)
 
+    def spying_submit(self, job, point=None):
+        submitted.append(point)
+        return submit(self, job, point)
+
     monkeypatch.setattr(RayExecutor, "map", spying_map)
+    monkeypatch.setattr(RayExecutor, "_submit", spying_submit)
     distributed = compare(scenario, tmp_path / "ray", show_progress=False, log=lambda s: None, executor=executor)
     expected, got = _rows(tmp_path / "in-process" / RESULTS_CSV), _rows(tmp_path / "ray" / RESULTS_CSV)
     # 2 points, the same for a second training seed, 2 feedback points, 2 fractions at one point
@@ -77,6 +83,8 @@ def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_
     # every sweep's points were submitted before the first was collected: the two fractions' sweeps (one
     # point each) were both running when the first was collected; nothing was left behind
     assert max(ahead) == 2 and executor._prefetched == {}
+    points = [p for p in submitted if p is not None]  # each computed row's point ran once: none submitted twice
+    assert len(points) == len(set(points)) == len(got)
 
 
 # -- faults: a worker killed in the middle of a job -------------------------------------------------
