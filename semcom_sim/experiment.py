@@ -28,7 +28,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -361,12 +361,15 @@ class Experiment:
         return {"ci_half_width": cfg.ci_half_width, "confidence": cfg.confidence, "min_samples": cfg.min_samples,
                 "max_samples": cfg.max_samples, "base_seed": cfg.seed}
 
-    def evaluate_all(self, sweeps: list[tuple], store: ResultsStore) -> list[dict]:
-        """:meth:`evaluate` of every ``(scheme, scenario, ebno_db, options)`` in ``sweeps``, in order. A
+    def evaluate_all(self, sweeps: Iterable[tuple], store: ResultsStore) -> list[dict]:
+        """:meth:`evaluate` of every ``(scheme, scenario, ebno_db, options)`` of ``sweeps``, in order. A
         distributed executor first gets every sweep's points still to compute (:meth:`Executor.prefetch`),
         so that a cluster works on all of them at once; the rows still land one sweep after the other,
-        in the same order as in process."""
-        if self.executor is not None and self.executor.distributed:
+        in the same order as in process. In process, ``sweeps`` is drawn one sweep at a time (a generator
+        that trains a model when its sweep comes keeps one model in memory, as before)."""
+        distributed = self.executor is not None and self.executor.distributed
+        if distributed:
+            sweeps = list(sweeps)
             cfg = self.scenario.sweep
             for scheme, scenario, ebno_db, options in sweeps:
                 variant = options.get("variant")
@@ -378,8 +381,12 @@ class Experiment:
                     store=store, condition=condition_of(tested, variant.kind if variant is not None else ""),
                     **self._stopping()))
         rows = []
-        for scheme, scenario, ebno_db, options in sweeps:
-            rows += self.evaluate(scheme, scenario, ebno_db, store, **options)
+        try:
+            for scheme, scenario, ebno_db, options in sweeps:
+                rows += self.evaluate(scheme, scenario, ebno_db, store, **options)
+        finally:
+            if distributed:  # an interrupted or failed study leaves none of its points running
+                self.executor.cancel_prefetched()
         return rows
 
     def sweep(self) -> list[dict]:
@@ -423,14 +430,16 @@ class Experiment:
         if self._train_jobs(trained, retrain):
             retrain = False
         store = ResultsStore(self.results_path)
-        sweeps = []
-        for variant, (scenario, scheme) in zip([v for v in variants for _ in self.schemes], trained, strict=True):
-            _, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir, retrain=retrain,
-                                          show_progress=self.show_progress, log=self.log)
-            # the model is rebuilt for each condition from its checkpoint
-            sweeps += [(scheme, condition_scenario(scenario, *label.split("/")), self.scenario.sweep.ebno_db,
-                        {"variant": variant, "checkpoint": checkpoint}) for label in self.conditions]
-        rows = self.evaluate_all(sweeps, store)
+
+        def sweeps():  # in process, each model is trained when its sweeps come
+            for variant, (scenario, scheme) in zip([v for v in variants for _ in self.schemes], trained, strict=True):
+                _, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir,
+                                              retrain=retrain, show_progress=self.show_progress, log=self.log)
+                for label in self.conditions:  # the model is rebuilt for each condition from its checkpoint
+                    yield (scheme, condition_scenario(scenario, *label.split("/")), self.scenario.sweep.ebno_db,
+                           {"variant": variant, "checkpoint": checkpoint})
+
+        rows = self.evaluate_all(sweeps(), store)
         self.timings["seeds_s"] = time.perf_counter() - start
         return rows
 
@@ -478,19 +487,21 @@ class Experiment:
         self.ensure_teacher_cache([scheme for _, scheme in retrained])
         if self._train_jobs(retrained, retrain):
             retrain = False
-        sweeps = []
-        for variant in variants:
-            scenario = variant.apply(self.scenario)
-            for scheme in self.cfg.fraction_schemes:
-                if not variant.retrains and scheme in self.models:
-                    model, checkpoint = self.models[scheme], self.checkpoints[scheme]
-                else:
-                    model, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir,
-                                                      retrain=retrain, show_progress=self.show_progress,
-                                                      log=self.log)
-                sweeps.append((scheme, scenario, self.cfg.fraction_ebno_db,
-                               {"variant": variant, "model": model, "checkpoint": checkpoint}))
-        rows += self.evaluate_all(sweeps, store)
+
+        def sweeps():  # in process, each model is trained when its sweep comes
+            for variant in variants:
+                scenario = variant.apply(self.scenario)
+                for scheme in self.cfg.fraction_schemes:
+                    if not variant.retrains and scheme in self.models:
+                        model, checkpoint = self.models[scheme], self.checkpoints[scheme]
+                    else:
+                        model, checkpoint = load_or_train(scenario, scheme, self.dataset_for(scheme), self.out_dir,
+                                                          retrain=retrain, show_progress=self.show_progress,
+                                                          log=self.log)
+                    yield (scheme, scenario, self.cfg.fraction_ebno_db,
+                           {"variant": variant, "model": model, "checkpoint": checkpoint})
+
+        rows += self.evaluate_all(sweeps(), store)
         self.timings["fractions_s"] = time.perf_counter() - start
         return rows
 

@@ -329,6 +329,11 @@ class Executor(abc.ABC):
         evaluated when :meth:`map` reaches them."""
         return None
 
+    def cancel_prefetched(self) -> None:
+        """Cancels the points that :meth:`prefetch` started and no :meth:`map` collected (a study that
+        was interrupted or failed). This implementation has none."""
+        return None
+
     def run(self, jobs: Sequence[Callable[[], Any]]) -> Iterator[Any]:
         """Yields ``job()`` of every job (a picklable callable with no arguments), in order. This
         implementation runs them one after the other in this process."""
@@ -498,10 +503,13 @@ class RayExecutor(Executor):
     def run(self, jobs):
         yield from self._gather([self._submit(job) for job in jobs])
 
-    def close(self) -> None:
-        for future in self._prefetched.values():  # submitted ahead and never collected (an interrupted study)
+    def cancel_prefetched(self) -> None:
+        for future in self._prefetched.values():
             self._ray.cancel(future, force=True)
         self._prefetched.clear()
+
+    def close(self) -> None:
+        self.cancel_prefetched()
         self._datasets.clear()
         if self._owned and self._ray.is_initialized():
             self._ray.shutdown()

@@ -7,7 +7,15 @@ import pickle
 from test_sweep import FakeEvaluator, _without_runtime
 
 from semcom_sim.results import ResultsStore
-from semcom_sim.sweep import Executor, InProcessExecutor, SweepPoint, evaluate_point, point_seed, run_sweep
+from semcom_sim.sweep import (
+    Executor,
+    InProcessExecutor,
+    SweepPoint,
+    evaluate_point,
+    pending_points,
+    point_seed,
+    run_sweep,
+)
 
 EBNO = (-4.0, 0.0, 4.0, 8.0)
 
@@ -29,12 +37,14 @@ class PicklingOutOfOrderExecutor(Executor):
             yield done[point]
 
 
-def _sweep(tmp_path, name, executor=None):
-    return run_sweep(scheme="proposed", channel="AWGN", model_id="m1", ebno_db=EBNO, make_batches=FakeEvaluator(),
+STOPPING = dict(ci_half_width=0.05, confidence=0.95, min_samples=200, max_samples=2000, base_seed=7)
+
+
+def _sweep(tmp_path, name, executor=None, ebno_db=EBNO):
+    return run_sweep(scheme="proposed", channel="AWGN", model_id="m1", ebno_db=ebno_db, make_batches=FakeEvaluator(),
                      esno_db_of=lambda e: e + 3.0, no_of=lambda e: 10 ** (-(e + 3.0) / 10),
-                     store=ResultsStore(tmp_path / f"{name}.csv"), ci_half_width=0.05, confidence=0.95,
-                     min_samples=200, max_samples=2000, base_seed=7, show_progress=False, stream=io.StringIO(),
-                     executor=executor)
+                     store=ResultsStore(tmp_path / f"{name}.csv"), show_progress=False, stream=io.StringIO(),
+                     executor=executor, **STOPPING)
 
 
 def test_a_distributed_executor_gives_the_rows_of_the_in_process_one(tmp_path):
@@ -60,3 +70,27 @@ def test_a_point_is_a_picklable_job_whose_result_depends_only_on_itself():
     assert first.samples >= 200 and first.stop in ("ci", "max_samples")
     in_process = next(InProcessExecutor(show_progress=False).map(FakeEvaluator(), [point]))
     assert (in_process.correct, in_process.samples) == (first.correct, first.samples)
+
+
+class RecordingExecutor(InProcessExecutor):
+    """Evaluates in process and records the points each :meth:`map` was asked for."""
+
+    def __init__(self):
+        super().__init__(show_progress=False)
+        self.asked = []
+
+    def map(self, make_batches, points):
+        self.asked.append(list(points))
+        return super().map(make_batches, points)
+
+
+def test_pending_points_are_the_points_the_sweep_hands_its_executor(tmp_path):
+    # what a study prefetches must be exactly what the sweep later asks for, or points would run twice
+    _sweep(tmp_path, "partial", ebno_db=EBNO[1:3])  # two of the four points are stored already
+    pending = pending_points(scheme="proposed", channel="AWGN", model_id="m1", ebno_db=EBNO,
+                             store=ResultsStore(tmp_path / "partial.csv"), **STOPPING)
+    executor = RecordingExecutor()
+    _sweep(tmp_path, "partial", executor)
+    assert executor.asked == [pending] and [p.ebno_db for p in pending] == [EBNO[0], EBNO[3]]
+    assert pending_points(scheme="proposed", channel="AWGN", model_id="m1", ebno_db=EBNO,
+                          store=ResultsStore(tmp_path / "partial.csv"), **STOPPING) == []  # all stored now

@@ -59,7 +59,7 @@ def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_
     collect, submit = RayExecutor.map, RayExecutor._submit
 
     def spying_map(self, make_batches, points):
-        ahead.append(len(self._prefetched))
+        ahead.append((len(self._prefetched), len(points)))
         return collect(self, make_batches, points)
 
     def spying_submit(self, job, point=None):
@@ -80,9 +80,9 @@ def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_
         assert (tmp_path / "ray" / "checkpoints" / name).read_bytes() == \
             (tmp_path / "in-process" / "checkpoints" / name).read_bytes()
     assert distributed.timings["train_s"] > 0 and reference.rows() and distributed.rows()
-    # every sweep's points were submitted before the first was collected: the two fractions' sweeps (one
-    # point each) were both running when the first was collected; nothing was left behind
-    assert max(ahead) == 2 and executor._prefetched == {}
+    # every sweep's points were submitted before the first was collected: when the fractions study
+    # collected its first sweep (one point), the second sweep's point was in flight too; nothing was left
+    assert (2, 1) in ahead and all(prefetched >= own for prefetched, own in ahead) and executor._prefetched == {}
     points = [p for p in submitted if p is not None]  # each computed row's point ran once: none submitted twice
     assert len(points) == len(set(points)) == len(got)
 
