@@ -89,7 +89,8 @@ class AccuracyEvaluator:
                                 snr_permutation=permutation if shuffle else None,
                                 length=forced_length if length else None)
                 hits = tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels
-                return hits, outputs["channel_uses"], outputs["snr_tx_db"]
+                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=outputs["logits"])
+                return hits, outputs["channel_uses"], outputs["snr_tx_db"], ce
 
             self._per_sample[key] = run
         return self._per_sample[key]
@@ -106,7 +107,8 @@ class AccuracyEvaluator:
             apart from every other draw).
         :param length: nested lengths: every sample sends this many channel uses.
         :returns: ``correct`` [N] bool, ``channel_uses`` [N] float32, ``snr_tx_db`` [N] float32 (what the
-            transmitter used).
+            transmitter used), ``cross_entropy`` [N] float32 (nats, of the label), ``index`` [N] int64 (the
+            sample's position in ``x``).
         """
         run = self._per_sample_fn(fed_snr_db is not None, shuffle, length is not None)
         permutations = np.random.default_rng([seed, 7]).permuted(
@@ -115,15 +117,17 @@ class AccuracyEvaluator:
         ebno = tf.constant(float(ebno_db), tf.float32)
         fed = tf.constant(0.0 if fed_snr_db is None else float(fed_snr_db), tf.float32)
         forced = tf.constant(0.0 if length is None else float(length), tf.float32)
-        parts: dict[str, list[np.ndarray]] = {"correct": [], "channel_uses": [], "snr_tx_db": []}
+        names = ("correct", "channel_uses", "snr_tx_db", "cross_entropy")
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in names + ("index",)}
         total = 0
         for i, idx in enumerate(self._batches(seed)):
             if total >= num_samples:
                 break
-            hits, uses, snr = run(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno, fed,
-                                  tf.constant(permutations[i]), forced)
-            for name, value in (("correct", hits), ("channel_uses", uses), ("snr_tx_db", snr)):
+            values = run(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno, fed,
+                         tf.constant(permutations[i]), forced)
+            for name, value in zip(names, values):
                 parts[name].append(value.numpy())
+            parts["index"].append(np.asarray(idx, dtype=np.int64))
             total += len(idx)
         return {name: np.concatenate(values) for name, values in parts.items()}
 
@@ -216,6 +220,25 @@ def epoch_validator(scenario, scheme: str, dataset, log=print):
 
 # -- the length policy of nested lengths -------------------------------------------------------------
 
+def policy_table(accuracy: np.ndarray, counts: np.ndarray, lengths: Sequence[int], levels: np.ndarray,
+                 quantised: np.ndarray, tolerance: float, min_samples_per_level: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(raw, policy)`` [K] each of :func:`fit_length_policy` from the held-out accuracy ``accuracy``
+    [K, len(lengths)] of the samples at each grid level (``counts`` [K] of them), the grid ``levels``
+    [K] in dB and ``quantised`` [K], each grid point's feedback level in dB (its bin)."""
+    enough = counts >= min_samples_per_level
+    raw = np.full(len(levels), lengths[-1], dtype=np.int64)
+    for k in np.flatnonzero(enough):
+        ok = accuracy[k] >= accuracy[k, -1] - tolerance
+        raw[k] = lengths[int(np.argmax(ok))]
+    if enough.any():  # a grid point takes the level whose feedback bin holds it, else the nearest fitted one
+        populated = np.flatnonzero(enough)
+        level_of_bin = np.argmin(np.abs(quantised[:, None] - levels[None, :]), axis=1)
+        for k in np.flatnonzero(~enough):
+            source = level_of_bin[k]
+            raw[k] = raw[source] if enough[source] else raw[populated[np.argmin(np.abs(populated - k))]]
+    return raw, np.maximum.accumulate(raw[::-1])[::-1]
+
+
 def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db: Sequence[float], *,
                       tolerance: float, seed: int, batch_size: int, jit_compile: bool = True,
                       min_samples_per_level: int = 200) -> dict:
@@ -251,21 +274,10 @@ def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db
                 np.add.at(counts, level_of, 1)
             np.add.at(hits[:, j], level_of, out["correct"].astype(np.float64))
     accuracy = np.divide(hits, counts[:, None], out=np.full_like(hits, np.nan), where=counts[:, None] > 0)
-    enough = counts >= min_samples_per_level
-    raw = np.full(len(levels), lengths[-1], dtype=np.int64)
-    for k in np.flatnonzero(enough):
-        ok = accuracy[k] >= accuracy[k, -1] - tolerance
-        raw[k] = lengths[int(np.argmax(ok))]
-    if enough.any():  # a grid point takes the level whose feedback bin holds it, else the nearest fitted one
-        populated = np.flatnonzero(enough)
-        phy = model.phy_cfg
-        quantised = np.asarray(quantize_snr_db(tf.constant(levels, tf.float32), phy.snr_feedback_bits,
-                                               phy.snr_feedback_range_db))
-        level_of_bin = np.argmin(np.abs(quantised[:, None] - levels[None, :]), axis=1)
-        for k in np.flatnonzero(~enough):
-            source = level_of_bin[k]
-            raw[k] = raw[source] if enough[source] else raw[populated[np.argmin(np.abs(populated - k))]]
-    policy = np.maximum.accumulate(raw[::-1])[::-1]
+    phy = model.phy_cfg
+    quantised = np.asarray(quantize_snr_db(tf.constant(levels, tf.float32), phy.snr_feedback_bits,
+                                           phy.snr_feedback_range_db))
+    raw, policy = policy_table(accuracy, counts, lengths, levels, quantised, tolerance, min_samples_per_level)
     model.length_policy.set_table(policy)
     return {"levels_db": [round(float(v), 6) for v in levels], "lengths": lengths,
             "ebno_db": [float(v) for v in ebno_db], "samples": counts.astype(int).tolist(),

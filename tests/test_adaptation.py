@@ -13,7 +13,7 @@ import tensorflow as tf
 from semcom_sim import Compare, Data, Model, Phy, Scenario, ScenarioError, Sweep, Training
 from semcom_sim.adaptation import active_features, fed_snr_db
 from semcom_sim.data import load_dataset
-from semcom_sim.evaluate import AccuracyEvaluator, fit_length_policy
+from semcom_sim.evaluate import AccuracyEvaluator, fit_length_policy, policy_table
 from semcom_sim.phy.analog import FeatureMapper
 from semcom_sim.schemes import apply_patch, resolve_scheme
 from semcom_sim.semantic import ChannelAdaptiveModule, LengthMask, LengthPolicy, LengthSampler, policy_grid_db
@@ -223,6 +223,36 @@ def test_fed_snr_and_shuffle_keep_every_other_draw(nested):
     assert told["channel_uses"].mean() <= deployed["channel_uses"].mean()  # told a better channel: never longer
     effective, weight = active_features(model, dataset.x_test[:64], fed_snr_db(model, 6.0), 8.0)
     assert 1.0 <= effective <= 16.0 and 0.0 < weight < 1.0
+
+
+def test_outcomes_give_each_samples_position_and_a_cross_entropy_consistent_with_its_decision(nested):
+    _, dataset, model = nested
+    evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 128)
+    out = evaluator.outcomes(6.0, 256, seed=3, length=4.0)
+    order = np.random.default_rng(3).permutation(len(dataset.y_test))  # the documented visiting order
+    np.testing.assert_array_equal(out["index"], order[:256])
+    ce, correct = out["cross_entropy"], out["correct"]
+    assert ce.shape == correct.shape == (256,) and np.all(ce >= 0)
+    # a right decision gives the label at least 1/C of the mass, a wrong one at most 1/2
+    assert np.all(ce[correct] <= math.log(dataset.num_classes) + 1e-5)
+    assert np.all(ce[~correct] >= math.log(2.0) - 1e-5)
+    assert 0 < correct.sum() < 256
+
+
+def test_policy_table_takes_the_smallest_length_within_tolerance_then_the_envelope():
+    lengths = [2, 4, 8]
+    levels = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    accuracy = np.array([[0.50, 0.60, 0.70],   # needs 8
+                         [0.60, 0.69, 0.70],   # 4 is within 0.01
+                         [0.80, 0.80, 0.80],   # 2
+                         [0.10, 0.20, 0.90],   # too few samples: copies level 4, whose bin holds it
+                         [0.79, 0.80, 0.80]])  # 4 (2 is 0.01 + 1e-9 below)
+    accuracy[4, 0] -= 1e-9
+    counts = np.array([100, 100, 100, 5, 100])
+    quantised = np.array([0.0, 1.0, 2.0, 4.0, 4.0])  # grid point 3 lies in level 4's bin
+    raw, policy = policy_table(accuracy, counts, lengths, levels, quantised, 0.01, 50)
+    np.testing.assert_array_equal(raw, [8, 4, 2, 4, 4])
+    np.testing.assert_array_equal(policy, [8, 4, 4, 4, 4])  # max over higher SNRs: never more at a better SNR
 
 
 def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested):
