@@ -230,13 +230,23 @@ def policy_table(accuracy: np.ndarray, counts: np.ndarray, lengths: Sequence[int
     for k in np.flatnonzero(enough):
         ok = accuracy[k] >= accuracy[k, -1] - tolerance
         raw[k] = lengths[int(np.argmax(ok))]
-    if enough.any():  # a grid point takes the level whose feedback bin holds it, else the nearest fitted one
-        populated = np.flatnonzero(enough)
-        level_of_bin = np.argmin(np.abs(quantised[:, None] - levels[None, :]), axis=1)
-        for k in np.flatnonzero(~enough):
-            source = level_of_bin[k]
-            raw[k] = raw[source] if enough[source] else raw[populated[np.argmin(np.abs(populated - k))]]
+    raw = fill_unfitted_levels(raw, enough, levels, quantised)
     return raw, np.maximum.accumulate(raw[::-1])[::-1]
+
+
+def fill_unfitted_levels(table: np.ndarray, fitted: np.ndarray, levels: np.ndarray,
+                         quantised: np.ndarray) -> np.ndarray:
+    """``table`` [K] with every grid point that was not fitted (``fitted`` [K] false) set to the value of the
+    level whose feedback bin holds it (``quantised`` [K]: each grid point's feedback level in dB), or if that
+    one was not fitted either, of the nearest fitted grid point; unchanged if none was fitted."""
+    table = np.array(table)
+    if fitted.any():
+        populated = np.flatnonzero(fitted)
+        level_of_bin = np.argmin(np.abs(quantised[:, None] - levels[None, :]), axis=1)
+        for k in np.flatnonzero(~fitted):
+            source = level_of_bin[k]
+            table[k] = table[source] if fitted[source] else table[populated[np.argmin(np.abs(populated - k))]]
+    return table
 
 
 def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db: Sequence[float], *,
