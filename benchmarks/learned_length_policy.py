@@ -93,43 +93,20 @@ def refit_table(model, held, tolerance: float, min_samples: int):
 
 
 def fit_to_targets(model, held, tolerance: float):
-    """The table that sends the fewest channel uses on the held-out samples while meeting the per-Eb/N0
-    targets there (at every Eb/N0 of the fit, accuracy at least all ``n`` uses' minus ``tolerance``),
-    non-increasing in the SNR; found greedily: starting from all ``n`` everywhere, each step shortens the
-    one feedback level (and every better level above its new length) that saves the most held-out channel
-    uses while every target still holds."""
+    """The table over the policy grid that :func:`semcom_sim.evaluate.table_for_targets` fits to the per-Eb/N0
+    targets on the held-out outcomes ``held``; grid points no held-out sample reached are filled as the
+    deployed fit fills them."""
     import numpy as np
     import tensorflow as tf
 
-    from semcom_sim.evaluate import fill_unfitted_levels
+    from semcom_sim.evaluate import fill_unfitted_levels, table_for_targets
     from semcom_sim.phy.snr import quantize_snr_db
 
     lengths = np.asarray([int(v) for v in model.model_cfg.lengths])
     grid = np.asarray(model.length_policy.levels, dtype=np.float64)
     level_of = np.argmin(np.abs(held["snr_tx_db"][:, None] - grid[None, :]), axis=1)
     seen, level = np.unique(level_of, return_inverse=True)
-    points = np.unique(held["ebno_db"])
-    at = [held["ebno_db"] == e for e in points]
-    rows = np.arange(len(level))
-    target = np.array([held["correct"][m, -1].mean() for m in at]) - tolerance
-
-    def accuracy(table):
-        hit = held["correct"][rows, table[level]]
-        return np.array([hit[m].mean() for m in at])
-
-    table = np.full(len(seen), len(lengths) - 1)
-    while True:
-        best, uses = None, lengths[table[level]].mean()
-        for k in np.flatnonzero(table > 0):
-            trial = table.copy()
-            trial[k] -= 1
-            trial[k + 1:] = np.minimum(trial[k + 1:], trial[k])
-            saving = uses - lengths[trial[level]].mean()
-            if (best is None or saving > best[0]) and np.all(accuracy(trial) >= target):
-                best = (saving, trial)
-        if best is None:
-            break
-        table = best[1]
+    table = table_for_targets(held["correct"], level, held["ebno_db"], tolerance, lengths)
     full = np.full(len(grid), lengths[-1])
     full[seen] = lengths[table]
     fitted = np.zeros(len(grid), bool)

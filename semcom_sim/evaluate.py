@@ -249,6 +249,46 @@ def fill_unfitted_levels(table: np.ndarray, fitted: np.ndarray, levels: np.ndarr
     return table
 
 
+def table_for_targets(correct: np.ndarray, level: np.ndarray, ebno_db: np.ndarray, tolerance: float,
+                      uses: Sequence[float]) -> np.ndarray:
+    """The length table that sends the fewest channel uses while meeting per-Eb/N0 accuracy targets: an
+    alternative fit of ``L*(q)`` to :func:`policy_table`'s per-level rule, aimed straight at the issue's
+    measure (the longest length's accuracy minus ``tolerance`` at every Eb/N0).
+
+    :param correct: [N, K] bool, sample ``i`` sent with length ``j`` decided right (same draws for every ``j``).
+    :param level: [N] int, the sample's feedback level, ``0 .. M-1`` in increasing SNR.
+    :param ebno_db: [N], the Eb/N0 the sample was sent at (one target per distinct value).
+    :param uses: [K] the channel uses of each length, increasing.
+    :returns: [M] int, the index into the lengths for each level; non-increasing (a better level never sends
+        more). Found greedily: from the longest length everywhere, each step shortens the one level (and
+        every better level to at most its new length) that saves the most channel uses over the samples
+        while the accuracy at every Eb/N0 stays at or above its target; it stops when no step does.
+    """
+    correct, level, ebno_db = np.asarray(correct, bool), np.asarray(level), np.asarray(ebno_db)
+    cost = np.asarray(uses, dtype=np.float64)
+    groups = [ebno_db == e for e in np.unique(ebno_db)]
+    rows = np.arange(len(level))
+    target = np.array([correct[g, -1].mean() for g in groups]) - tolerance - 1e-12
+
+    def meets(table) -> bool:
+        hit = correct[rows, table[level]]
+        return all(hit[g].mean() >= t for g, t in zip(groups, target))
+
+    table = np.full(int(level.max()) + 1, len(cost) - 1)
+    while True:
+        best, sent = None, cost[table[level]].sum()
+        for k in np.flatnonzero(table > 0):
+            trial = table.copy()
+            trial[k] -= 1
+            trial[k + 1:] = np.minimum(trial[k + 1:], trial[k])
+            saving = sent - cost[trial[level]].sum()
+            if (best is None or saving > best[0]) and meets(trial):
+                best = (saving, trial)
+        if best is None:
+            return table
+        table = best[1]
+
+
 def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db: Sequence[float], *,
                       tolerance: float, seed: int, batch_size: int, jit_compile: bool = True,
                       min_samples_per_level: int = 200) -> dict:

@@ -13,7 +13,7 @@ import tensorflow as tf
 from semcom_sim import Compare, Data, Model, Phy, Scenario, ScenarioError, Sweep, Training
 from semcom_sim.adaptation import active_features, fed_snr_db
 from semcom_sim.data import load_dataset
-from semcom_sim.evaluate import AccuracyEvaluator, fit_length_policy, policy_table
+from semcom_sim.evaluate import AccuracyEvaluator, fit_length_policy, policy_table, table_for_targets
 from semcom_sim.phy.analog import FeatureMapper
 from semcom_sim.schemes import apply_patch, resolve_scheme
 from semcom_sim.semantic import ChannelAdaptiveModule, LengthMask, LengthPolicy, LengthSampler, policy_grid_db
@@ -253,6 +253,34 @@ def test_policy_table_takes_the_smallest_length_within_tolerance_then_the_envelo
     raw, policy = policy_table(accuracy, counts, lengths, levels, quantised, 0.01, 50)
     np.testing.assert_array_equal(raw, [8, 4, 2, 4, 4])
     np.testing.assert_array_equal(policy, [8, 4, 4, 4, 4])  # max over higher SNRs: never more at a better SNR
+
+
+def _outcomes(per_level: list[tuple[int, list[int]]], ebno: list[float]):
+    """Held-out outcomes: for each (level, correct counts per length out of 100) group, 100 samples."""
+    correct, level, ebno_db = [], [], []
+    for (lvl, counts), e in zip(per_level, ebno):
+        block = np.zeros((100, len(counts)), bool)
+        for j, c in enumerate(counts):
+            block[:c, j] = True
+        correct.append(block)
+        level += [lvl] * 100
+        ebno_db += [e] * 100
+    return np.concatenate(correct), np.array(level), np.array(ebno_db)
+
+
+def test_the_table_for_targets_sends_the_fewest_uses_that_meet_every_per_ebno_target():
+    uses = [2, 4, 8]
+    # level 0 at 0 dB: 90 / 99 / 100 right at L = 2 / 4 / 8; level 1 at 10 dB: right at every L
+    correct, level, ebno = _outcomes([(0, [90, 99, 100]), (1, [100, 100, 100])], [0.0, 10.0])
+    np.testing.assert_array_equal(table_for_targets(correct, level, ebno, 0.01, uses), [1, 0])  # L = 4, 2
+    np.testing.assert_array_equal(table_for_targets(correct, level, ebno, 0.0, uses), [2, 0])  # no loss: 8, 2
+    # a better level that needs more than a worse one: the table stays non-increasing, so both send 8
+    correct, level, ebno = _outcomes([(0, [100, 100, 100]), (1, [50, 50, 100])], [0.0, 10.0])
+    np.testing.assert_array_equal(table_for_targets(correct, level, ebno, 0.01, uses), [2, 2])
+    # two levels at one Eb/N0 share its target (99 of 200): the level that shortens for free goes to 2, the
+    # other keeps 8, since shortening it to 4 would lose 2 of 200 right decisions
+    correct, level, ebno = _outcomes([(0, [97, 98, 100]), (1, [100, 100, 100])], [5.0, 5.0])
+    np.testing.assert_array_equal(table_for_targets(correct, level, ebno, 0.005, uses), [2, 0])
 
 
 def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested):
