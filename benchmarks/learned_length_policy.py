@@ -279,6 +279,15 @@ def main() -> None:
         at = float(np.interp(s["uses"], uses_c, acc_c))
         lines.append(f"| lambda {weight:g} | {s['uses']:.1f} | {s['accuracy']:.4f} | {at:.4f} | "
                      f"{100 * (s['accuracy'] - at):+.1f} |")
+    low = test["ebno_db"] == points[0]
+    wrong = low & ~test["correct"][:, -1]
+    ce_wrong = test["cross_entropy"][wrong].mean(axis=0)
+    shorter = float(np.mean(np.argmin(test["cross_entropy"][low], axis=1) < k - 1))
+    cross_entropy = (f"Cross-entropy is not accuracy: at {points[0]:g} dB the samples decided wrong at all {n} uses "
+                     f"have a mean CE of " + ", ".join(f"{c:.2f}" for c in ce_wrong) + " nats at L = "
+                     + ", ".join(str(v) for v in lengths) + f"; on each draw, {100 * shorter:.0f} % of the "
+                     f"samples have their lowest CE below {n} uses.")
+    lines += ["", cross_entropy]
     table = "\n".join(lines)
     print(table)
     if not args.no_append:
