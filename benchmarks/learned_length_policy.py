@@ -74,10 +74,8 @@ def encoder_means(model, x, batch: int):
 def refit_table(model, held, tolerance: float, min_samples: int):
     """The table ``L*(q)`` the deployed fit gives at ``tolerance`` from the held-out outcomes ``held``."""
     import numpy as np
-    import tensorflow as tf
 
-    from semcom_sim.evaluate import policy_table
-    from semcom_sim.phy.snr import quantize_snr_db
+    from semcom_sim.evaluate import grid_feedback_levels_db, policy_table
 
     lengths = [int(v) for v in model.model_cfg.lengths]
     levels = np.asarray(model.length_policy.levels, dtype=np.float64)
@@ -86,10 +84,7 @@ def refit_table(model, held, tolerance: float, min_samples: int):
     hits = np.stack([np.bincount(level_of, held["correct"][:, j], minlength=len(levels))
                      for j in range(len(lengths))], axis=1)
     accuracy = np.divide(hits, counts[:, None], out=np.full_like(hits, np.nan), where=counts[:, None] > 0)
-    phy = model.phy_cfg
-    quantised = np.asarray(quantize_snr_db(tf.constant(levels, tf.float32), phy.snr_feedback_bits,
-                                           phy.snr_feedback_range_db))
-    return policy_table(accuracy, counts, lengths, levels, quantised, tolerance, min_samples)[1]
+    return policy_table(accuracy, counts, lengths, levels, grid_feedback_levels_db(model), tolerance, min_samples)[1]
 
 
 def fit_to_targets(model, held, tolerance: float):
@@ -97,10 +92,8 @@ def fit_to_targets(model, held, tolerance: float):
     targets on the held-out outcomes ``held``; grid points no held-out sample reached are filled as the
     deployed fit fills them."""
     import numpy as np
-    import tensorflow as tf
 
-    from semcom_sim.evaluate import fill_unfitted_levels, table_for_targets
-    from semcom_sim.phy.snr import quantize_snr_db
+    from semcom_sim.evaluate import fill_unfitted_levels, grid_feedback_levels_db, table_for_targets
 
     lengths = np.asarray([int(v) for v in model.model_cfg.lengths])
     grid = np.asarray(model.length_policy.levels, dtype=np.float64)
@@ -111,10 +104,7 @@ def fit_to_targets(model, held, tolerance: float):
     full[seen] = lengths[table]
     fitted = np.zeros(len(grid), bool)
     fitted[seen] = True
-    phy = model.phy_cfg
-    quantised = np.asarray(quantize_snr_db(tf.constant(grid, tf.float32), phy.snr_feedback_bits,
-                                           phy.snr_feedback_range_db))
-    filled = fill_unfitted_levels(full, fitted, grid, quantised)
+    filled = fill_unfitted_levels(full, fitted, grid, grid_feedback_levels_db(model))
     return np.maximum.accumulate(filled[::-1])[::-1]
 
 

@@ -220,6 +220,14 @@ def epoch_validator(scenario, scheme: str, dataset, log=print):
 
 # -- the length policy of nested lengths -------------------------------------------------------------
 
+def grid_feedback_levels_db(model: SemanticLink) -> np.ndarray:
+    """[K] float64: for each point of the model's length-policy grid, the feedback level (dB) its quantiser
+    (``phy.snr_feedback_bits`` over ``phy.snr_feedback_range_db``) reports for it: the bin it lies in."""
+    phy = model.phy_cfg
+    levels = tf.constant(model.length_policy.levels, tf.float32)
+    return np.asarray(quantize_snr_db(levels, phy.snr_feedback_bits, phy.snr_feedback_range_db), dtype=np.float64)
+
+
 def policy_table(accuracy: np.ndarray, counts: np.ndarray, lengths: Sequence[int], levels: np.ndarray,
                  quantised: np.ndarray, tolerance: float, min_samples_per_level: int) -> tuple[np.ndarray, np.ndarray]:
     """``(raw, policy)`` [K] each of :func:`fit_length_policy` from the held-out accuracy ``accuracy``
@@ -324,10 +332,8 @@ def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db
                 np.add.at(counts, level_of, 1)
             np.add.at(hits[:, j], level_of, out["correct"].astype(np.float64))
     accuracy = np.divide(hits, counts[:, None], out=np.full_like(hits, np.nan), where=counts[:, None] > 0)
-    phy = model.phy_cfg
-    quantised = np.asarray(quantize_snr_db(tf.constant(levels, tf.float32), phy.snr_feedback_bits,
-                                           phy.snr_feedback_range_db))
-    raw, policy = policy_table(accuracy, counts, lengths, levels, quantised, tolerance, min_samples_per_level)
+    raw, policy = policy_table(accuracy, counts, lengths, levels, grid_feedback_levels_db(model), tolerance,
+                               min_samples_per_level)
     model.length_policy.set_table(policy)
     return {"levels_db": [round(float(v), 6) for v in levels], "lengths": lengths,
             "ebno_db": [float(v) for v in ebno_db], "samples": counts.astype(int).tolist(),
