@@ -13,7 +13,7 @@
 #   semcom-sim run scenarios/cifar100_clip.py --out runs/cifar100-clip
 # (the run builds the teacher caches on first use). Either file missing: one line that names it and
 # where it was looked for, exit code 2. Not timed here: the development machine has neither file.
-from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
+from semcom_sim import Data, Model, Phy, Scenario, Scheme, Sweep, Teacher, Training
 
 scenario = Scenario(
     name="cifar100-clip",
@@ -29,5 +29,5 @@ scenario = Scenario(
                     finetune_mode="head", top_k=10, feature_dim=128, batch_size=64),
     sweep=Sweep(ebno_db=tuple(range(-6, 19, 3)), ci_half_width=0.01, min_samples=2000, max_samples=10000,
                 batch_size=1000, schemes=("proposed", "no-kd", "rkd-sc-handcrafted")),
-    compare=Compare(lengths=(8, 16, 32, 64, 96, 128)),
+    schemes=(Scheme("rkd-sc-handcrafted", {"model.lengths": (8, 16, 32, 64, 96, 128)}),),
 )

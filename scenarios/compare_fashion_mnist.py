@@ -10,7 +10,7 @@
 # is built on the first run (the committed teacher runs once over the 60k training images, about 2 min).
 # Sized for a CPU (README states the measured time):
 #   semcom-sim compare scenarios/compare_fashion_mnist.py --out docs/results/compare_fashion_mnist
-from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
+from semcom_sim import Compare, Data, Model, Phy, Scenario, Search, Sweep, Teacher, Training
 from semcom_sim.scenario import COMPARE_SCHEMES
 
 RKD_SC = ("rkd-sc", "rkd-sc-handcrafted", "rkd-sc-one-stage", "rkd-sc-dense-codec")
@@ -26,11 +26,10 @@ scenario = Scenario(
     teacher=Teacher(name="efficientnet-lite0", top_k=3, resolution=64, feature_dim=128),
     sweep=Sweep(ebno_db=(-6.0, -2.0, 2.0, 6.0, 10.0, 16.0), ci_half_width=0.01, min_samples=2000,
                 max_samples=10000, batch_size=1000),
-    compare=Compare(fixed_ebno_db=10.0, digital_num_bits_per_symbol=4, digital_coderate=0.5, digital_quant_bits=4,
-                    online_kd_epochs=None, feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
+    compare=Compare(feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
                     data_fractions=(0.1, 0.2, 0.5, 1.0), fraction_ebno_db=(0.0, 12.0),
                     target_accuracy=0.85, target_ebno_db=10.0, validation_samples=2000, latency_runs=50,
                     schemes=COMPARE_SCHEMES + RKD_SC, robustness_schemes=("proposed", "adaptive-length", "rkd-sc"),
-                    length_schemes=("adaptive-length",) + RKD_SC,
-                    rkd_genotype="docs/results/search_fashion_mnist/genotype.json"),
+                    length_schemes=("adaptive-length",) + RKD_SC),
+    search=Search(genotype="docs/results/search_fashion_mnist/genotype.json"),
 )

@@ -4,7 +4,7 @@
 # first run (the teacher runs once over the 1,000 training images). About 6 minutes on a 2-core CPU
 # (measured 350 s; XLA compilation is much of it: the test runs it with training.jit_compile=false):
 #   semcom-sim compare scenarios/compare_tiny.py --out runs/compare-tiny
-from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
+from semcom_sim import Compare, Data, Model, Phy, Scenario, Scheme, Sweep, Teacher, Training
 
 scenario = Scenario(
     name="compare-tiny",
@@ -16,8 +16,12 @@ scenario = Scenario(
     teacher=Teacher(name="efficientnet-lite0", top_k=3, resolution=64,
                     cache_path="runs/compare-tiny/teacher_cache/{dataset}-{name}-top{top_k}.h5"),
     sweep=Sweep(ebno_db=(0.0, 12.0), ci_half_width=0.05, min_samples=200, max_samples=400, batch_size=200),
-    compare=Compare(conditions=("AWGN/perfect", "TDL-A/ls"), online_kd_epochs=1, feedback_bits=(2, 8),
+    compare=Compare(conditions=("AWGN/perfect", "TDL-A/ls"), feedback_bits=(2, 8),
                     feedback_delay_ms=(20.0,), data_fractions=(0.5, 1.0), fraction_ebno_db=(12.0,),
-                    target_accuracy=0.5, validation_samples=200, latency_runs=5, policy_validation_samples=300,
+                    target_accuracy=0.5, validation_samples=200, latency_runs=5,
                     mismatch_ebno_db=(0.0, 12.0), adaptation_samples=200),
+    # built-in schemes, changed for this size: online KD for one epoch, the length policy fitted on 300
+    # held-out training images
+    schemes=(Scheme("online-kd", {"training.epochs": 1}),
+             Scheme("adaptive-length", {"training.validation_samples": 300})),
 )

@@ -6,7 +6,9 @@
 # 1,000 training images):
 #   semcom-sim search scenarios/rkd_sc_tiny.py --out runs/rkd-sc-tiny/search
 #   semcom-sim compare scenarios/rkd_sc_tiny.py --out runs/rkd-sc-tiny/compare
-from semcom_sim import Compare, Data, Model, Phy, Scenario, Search, Sweep, Teacher, Training
+from semcom_sim import Compare, Data, Model, Phy, Scenario, Scheme, Search, Sweep, Teacher, Training
+
+NESTED = {"model.lengths": (4, 8, 16, 32), "training.validation_samples": 300}
 
 scenario = Scenario(
     name="rkd-sc-tiny",
@@ -22,9 +24,10 @@ scenario = Scenario(
     compare=Compare(schemes=("rkd-sc", "rkd-sc-handcrafted"), conditions=("AWGN/perfect",),
                     robustness_schemes=("rkd-sc",), feedback_bits=(2,), feedback_delay_ms=(),
                     fraction_schemes=("rkd-sc",), data_fractions=(1.0,), fraction_ebno_db=(12.0,),
-                    target_accuracy=0.5, validation_samples=200, latency_runs=5, policy_validation_samples=300,
-                    length_schemes=("rkd-sc",), lengths=(4, 8, 16, 32), mismatch_ebno_db=(0.0, 12.0),
-                    adaptation_samples=200, rkd_genotype="runs/rkd-sc-tiny/search/genotype.json"),
+                    target_accuracy=0.5, validation_samples=200, latency_runs=5,
+                    length_schemes=("rkd-sc",), mismatch_ebno_db=(0.0, 12.0), adaptation_samples=200),
     search=Search(channels=8, cells=2, nodes=2, epochs=1, batch_size=50, train_samples=500, validation_samples=500,
-                  lambdas=(0.0, 20.0), retrain_epochs=1),
+                  lambdas=(0.0, 20.0), retrain_epochs=1, genotype="runs/rkd-sc-tiny/search/genotype.json"),
+    # both RKD-SC schemes nest four lengths and fit their length policy on 300 held-out training images
+    schemes=tuple(Scheme(name, NESTED) for name in ("rkd-sc", "rkd-sc-handcrafted")),
 )

@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
         p = teacher_sub.add_parser(name, help=text, description=text)
         p.add_argument("scenario", help="scenario file")
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    report = sub.add_parser("report", help="render summary.md and the figures of a run directory again from its "
+                            "files (no model runs)")
+    report.add_argument("run_dir", help="a run directory written by `semcom-sim run` or `semcom-sim compare`")
     plot = sub.add_parser("plot", help="plot accuracy vs Eb/N0 from a results.csv")
     plot.add_argument("results", help="results.csv, or a run directory that holds one")
     plot.add_argument("--out", help="PNG to write (default: accuracy_vs_ebno.png beside the CSV)")
@@ -99,6 +102,17 @@ def _plot(args) -> None:
         raise InputError(f"{path}: {exc}") from None
     save_figure(figure, out)
     print(f"wrote {out}")
+
+
+def _report(args) -> None:
+    from semcom_sim.report import render
+
+    path = Path(args.run_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"report: no such run directory: {path}")
+    written = render.draw_figures(path)
+    render.write_summary(path)
+    print(f"wrote {path / 'summary.md'} and {len(written)} figure(s) in {path}")
 
 
 def _teacher_command(args) -> None:
@@ -129,7 +143,7 @@ def _scenario_command(args) -> None:
                              task_gpus=args.task_gpus, show_progress=show)
     try:
         if args.command == "search":
-            from semcom_sim.nas.search import run_search
+            from semcom_sim.search import run_search
 
             run_search(scenario, args.out or scenario.resolved_out_dir(), executor=executor)
             return
@@ -172,7 +186,7 @@ def import_tensorflow_quietly() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command != "plot":
+    if args.command not in ("plot", "report"):
         import_tensorflow_quietly()
     from semcom_sim.data import DataError
     from semcom_sim.errors import InputError
@@ -182,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "plot":
             _plot(args)
+        elif args.command == "report":
+            _report(args)
         elif args.command == "teacher":
             _teacher_command(args)
         else:

@@ -1,19 +1,23 @@
-"""Monte Carlo evaluation of a trained model (TensorFlow-specific, like ``train.py``): the sweep's batches,
-per-sample outcomes for paired studies, and the fit of the length policy of nested lengths."""
+"""Monte Carlo evaluation of a trained model (TensorFlow-specific, like ``train.py``): the sweep's batches
+and per-sample outcomes for paired studies."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from semcom_sim.phy.snr import quantize_snr_db
-from semcom_sim.system import SemanticLink, build_model_for, seed_everything
+from semcom_sim.checkpoints import load_model
+from semcom_sim.condition import Condition
+from semcom_sim.phy import esno_db_from_no
+from semcom_sim.results import ResultsStore, condition_of, model_id
+from semcom_sim.sweep import Executor, pending_points, run_sweep
+from semcom_sim.system import SemanticLink, seed_everything
 
 
 class AccuracyEvaluator:
@@ -132,15 +136,6 @@ class AccuracyEvaluator:
         return {name: np.concatenate(values) for name, values in parts.items()}
 
 
-def load_resolved(checkpoint, resolved, dataset) -> SemanticLink:
-    """Builds the model of an already resolved scenario (e.g. a test-time study variant of the scheme that
-    made ``checkpoint``, a :class:`semcom_sim.train.Checkpoint`) and loads the checkpoint's weights into it."""
-    meta = json.loads(checkpoint.meta_path.read_text())
-    model = build_model_for(resolved, dataset, meta.get("teacher_feature_dim"))
-    model.load_weights(str(checkpoint.weights_path))
-    return model
-
-
 # -- a sweep's batches as a picklable job -----------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
@@ -187,7 +182,7 @@ class BatchSource:
         key = self.key
         if _WORKER_EVALUATOR.get("key") != key:
             _WORKER_EVALUATOR.clear()
-            model = load_resolved(self.checkpoint, self.scenario, self.dataset)
+            model = load_model(self.checkpoint, self.scenario, self.dataset)
             _WORKER_EVALUATOR.update(key=key, evaluator=AccuracyEvaluator(
                 model, self.dataset.x_test, self.dataset.y_test, self.batch_size, jit_compile=self.jit_compile))
         return _WORKER_EVALUATOR["evaluator"]
@@ -199,144 +194,112 @@ class BatchSource:
 _WORKER_EVALUATOR: dict = {}  # the evaluator a worker process built last (one model in memory at a time)
 
 
-def epoch_validator(scenario, scheme: str, dataset, log=print):
-    """``on_epoch_end`` for ``compare``'s distillation axis: accuracy on ``compare.validation_samples``
-    test samples at ``compare.target_ebno_db`` through ``scenario``'s channel (one evaluator per model)."""
-    cfg = scenario.compare
-    num = min(cfg.validation_samples, dataset.num_test)
-    batch = min(scenario.sweep.batch_size, num)
-    evaluators = {}
+@dataclass(frozen=True)
+class EpochValidator:
+    """The per-epoch validation of ``compare``'s distillation axis, as picklable settings: accuracy on the first
+    ``num_samples`` test samples at ``ebno_db`` through the scenario's channel after every epoch.
 
-    def on_epoch_end(model, epoch: int) -> dict:
-        if id(model) not in evaluators:
-            evaluators[id(model)] = AccuracyEvaluator(model, dataset.x_test[:num], dataset.y_test[:num], batch,
-                                                      jit_compile=scenario.training.jit_compile)
-        acc = evaluators[id(model)].accuracy(cfg.target_ebno_db, num, seed=10_000 + epoch)
-        log(f"[{scheme}] validation accuracy {acc:.4f} at {cfg.target_ebno_db:g} dB")
-        return {"val_accuracy": acc}
-
-    return on_epoch_end
-
-
-# -- the length policy of nested lengths -------------------------------------------------------------
-
-def grid_feedback_levels_db(model: SemanticLink) -> np.ndarray:
-    """[K] float64: for each point of the model's length-policy grid, the feedback level (dB) its quantiser
-    (``phy.snr_feedback_bits`` over ``phy.snr_feedback_range_db``) reports for it: the bin it lies in."""
-    phy = model.phy_cfg
-    levels = tf.constant(model.length_policy.levels, tf.float32)
-    return np.asarray(quantize_snr_db(levels, phy.snr_feedback_bits, phy.snr_feedback_range_db), dtype=np.float64)
-
-
-def policy_table(accuracy: np.ndarray, counts: np.ndarray, lengths: Sequence[int], levels: np.ndarray,
-                 quantised: np.ndarray, tolerance: float, min_samples_per_level: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(raw, policy)`` [K] each of :func:`fit_length_policy` from the held-out accuracy ``accuracy``
-    [K, len(lengths)] of the samples at each grid level (``counts`` [K] of them), the grid ``levels``
-    [K] in dB and ``quantised`` [K], each grid point's feedback level in dB (its bin)."""
-    enough = counts >= min_samples_per_level
-    raw = np.full(len(levels), lengths[-1], dtype=np.int64)
-    for k in np.flatnonzero(enough):
-        ok = accuracy[k] >= accuracy[k, -1] - tolerance
-        raw[k] = lengths[int(np.argmax(ok))]
-    raw = fill_unfitted_levels(raw, enough, levels, quantised)
-    return raw, np.maximum.accumulate(raw[::-1])[::-1]
-
-
-def fill_unfitted_levels(table: np.ndarray, fitted: np.ndarray, levels: np.ndarray,
-                         quantised: np.ndarray) -> np.ndarray:
-    """``table`` [K] with every grid point that was not fitted (``fitted`` [K] false) set to the value of the
-    level whose feedback bin holds it (``quantised`` [K]: each grid point's feedback level in dB), or if that
-    one was not fitted either, of the nearest fitted grid point; unchanged if none was fitted."""
-    table = np.array(table)
-    if fitted.any():
-        populated = np.flatnonzero(fitted)
-        level_of_bin = np.argmin(np.abs(quantised[:, None] - levels[None, :]), axis=1)
-        for k in np.flatnonzero(~fitted):
-            source = level_of_bin[k]
-            table[k] = table[source] if fitted[source] else table[populated[np.argmin(np.abs(populated - k))]]
-    return table
-
-
-def table_for_targets(correct: np.ndarray, level: np.ndarray, ebno_db: np.ndarray, tolerance: float,
-                      uses: Sequence[float]) -> np.ndarray:
-    """The length table that sends the fewest channel uses while meeting per-Eb/N0 accuracy targets: an
-    alternative fit of ``L*(q)`` to :func:`policy_table`'s per-level rule, aimed straight at the issue's
-    measure (the longest length's accuracy minus ``tolerance`` at every Eb/N0).
-
-    :param correct: [N, K] bool, sample ``i`` sent with length ``j`` decided right (same draws for every ``j``).
-    :param level: [N] int, the sample's feedback level, ``0 .. M-1`` in increasing SNR.
-    :param ebno_db: [N], the Eb/N0 the sample was sent at (one target per distinct value).
-    :param uses: [K] the channel uses of each length, increasing.
-    :returns: [M] int, the index into the lengths for each level; non-increasing (a better level never sends
-        more). Found greedily: from the longest length everywhere, each step shortens the one level (and
-        every better level to at most its new length) that saves the most channel uses over the samples
-        while the accuracy at every Eb/N0 stays at or above its target; it stops when no step does.
+    :meth:`for_scenario` reads them from a scenario (``compare.target_ebno_db``, ``compare.validation_samples``,
+    ``sweep.batch_size``, ``training.jit_compile``); :meth:`bind` gives the ``on_epoch_end`` callback of
+    :func:`semcom_sim.train.train_model` for one dataset (one evaluator per model).
     """
-    correct, level, ebno_db = np.asarray(correct, bool), np.asarray(level), np.asarray(ebno_db)
-    cost = np.asarray(uses, dtype=np.float64)
-    groups = [ebno_db == e for e in np.unique(ebno_db)]
-    rows = np.arange(len(level))
-    target = np.array([correct[g, -1].mean() for g in groups]) - tolerance - 1e-12
 
-    def meets(table) -> bool:
-        hit = correct[rows, table[level]]
-        return all(hit[g].mean() >= t for g, t in zip(groups, target))
+    scheme: str
+    ebno_db: float
+    num_samples: int
+    batch_size: int
+    jit_compile: bool = True
 
-    table = np.full(int(level.max()) + 1, len(cost) - 1)
-    while True:
-        best, sent = None, cost[table[level]].sum()
-        for k in np.flatnonzero(table > 0):
-            trial = table.copy()
-            trial[k] -= 1
-            trial[k + 1:] = np.minimum(trial[k + 1:], trial[k])
-            saving = sent - cost[trial[level]].sum()
-            if (best is None or saving > best[0]) and meets(trial):
-                best = (saving, trial)
-        if best is None:
-            return table
-        table = best[1]
+    @classmethod
+    def for_scenario(cls, scenario, scheme: str, num_test: int) -> EpochValidator:
+        cfg = scenario.compare
+        num = min(cfg.validation_samples, num_test)
+        return cls(scheme, float(cfg.target_ebno_db), num, min(scenario.sweep.batch_size, num),
+                   scenario.training.jit_compile)
+
+    def bind(self, dataset, log=print):
+        evaluators = {}
+
+        def on_epoch_end(model, epoch: int) -> dict:
+            if id(model) not in evaluators:
+                evaluators[id(model)] = AccuracyEvaluator(model, dataset.x_test[:self.num_samples],
+                                                          dataset.y_test[:self.num_samples], self.batch_size,
+                                                          jit_compile=self.jit_compile)
+            acc = evaluators[id(model)].accuracy(self.ebno_db, self.num_samples, seed=10_000 + epoch)
+            log(f"[{self.scheme}] validation accuracy {acc:.4f} at {self.ebno_db:g} dB")
+            return {"val_accuracy": acc}
+
+        return on_epoch_end
 
 
-def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db: Sequence[float], *,
-                      tolerance: float, seed: int, batch_size: int, jit_compile: bool = True,
-                      min_samples_per_level: int = 200) -> dict:
-    """Fits ``L*(q)`` of a model with nested lengths on held-out samples and sets it in the model.
+# -- the sweep of a resolved job ------------------------------------------------------------------------------
 
-    Every held-out sample is sent at each Eb/N0 of ``ebno_db`` with every length of ``model.lengths``;
-    for one Eb/N0 all lengths see the same samples, channel and noise draws (paired). Samples are
-    grouped by the feedback level ``q`` their transmitter learned (the level nearest to its fed-back
-    SNR), and ``acc(q, L)`` is their accuracy. Then:
+@dataclass
+class JobSweeper:
+    """Sweeps resolved jobs (:class:`semcom_sim.studies.Job`) into a results store: the one path every row
+    of every command takes.
 
-    - ``raw(q)``: the smallest ``L`` with ``acc(q, L) >= acc(q, L_max) - tolerance``; a level with
-      fewer than ``min_samples_per_level`` samples (grid points between the feedback quantiser's levels
-      have none) takes the value of the level whose feedback bin holds it, or if that has too few, of
-      the nearest level that has enough (levels outside the Eb/N0 range are never seen);
-    - ``L*(q) = max over q' >= q of raw(q')``: non-increasing in the SNR, so a higher fed-back SNR never
-      sends more; where ``raw`` is already monotone the two agree.
-
-    :returns: ``{"levels_db", "lengths", "ebno_db", "samples" [K], "accuracy" [K][len(lengths)], "raw",
-        "policy", "tolerance"}`` (lists, JSON-ready); ``policy`` is set in ``model.length_policy``.
+    :param sweep: the scenario's ``sweep`` section (stopping rule, seed, batch size).
+    :param jit_compile: XLA-compile the forward pass.
+    :param executor: evaluates the points (default: in this process).
     """
-    lengths = [int(v) for v in model.model_cfg.lengths]
-    levels = np.asarray(model.length_policy.levels, dtype=np.float64)
-    evaluator = AccuracyEvaluator(model, x, y, min(batch_size, len(y)), jit_compile)
-    num = len(y)
-    hits = np.zeros((len(levels), len(lengths)))
-    counts = np.zeros(len(levels))
-    for i, ebno in enumerate(ebno_db):
-        level_of = None
-        for j, length in enumerate(lengths):
-            out = evaluator.outcomes(float(ebno), num, seed + i, length=float(length))
-            if level_of is None:  # the same draws for every length: the same levels
-                level_of = np.argmin(np.abs(out["snr_tx_db"][:, None] - levels[None, :]), axis=1)
-                np.add.at(counts, level_of, 1)
-            np.add.at(hits[:, j], level_of, out["correct"].astype(np.float64))
-    accuracy = np.divide(hits, counts[:, None], out=np.full_like(hits, np.nan), where=counts[:, None] > 0)
-    raw, policy = policy_table(accuracy, counts, lengths, levels, grid_feedback_levels_db(model), tolerance,
-                               min_samples_per_level)
-    model.length_policy.set_table(policy)
-    return {"levels_db": [round(float(v), 6) for v in levels], "lengths": lengths,
-            "ebno_db": [float(v) for v in ebno_db], "samples": counts.astype(int).tolist(),
-            "accuracy": [[None if np.isnan(a) else round(float(a), 6) for a in row] for row in accuracy],
-            "raw": raw.tolist(), "policy": policy.tolist(), "tolerance": float(tolerance),
-            "min_samples_per_level": int(min_samples_per_level)}
+
+    sweep: Any
+    jit_compile: bool = True
+    stream: Any = sys.stdout
+    show_progress: bool = True
+    executor: Executor | None = None
+
+    def source(self, job, checkpoint, dataset, model=None) -> BatchSource:
+        """The batches of ``job``: ``checkpoint`` under the job's test scenario; ``model`` (the trained model in
+        memory) is reused where the test scenario builds the same model, else rebuilt."""
+        batch = self.sweep.batch_size
+        if model is None:
+            return BatchSource(checkpoint, job.tested, dataset, batch, self.jit_compile)
+        if (job.tested.phy, job.tested.model) != (job.trained.phy, job.trained.model):
+            model = load_model(checkpoint, job.tested, dataset)
+        return BatchSource(checkpoint, job.tested, dataset, batch, self.jit_compile, evaluator=AccuracyEvaluator(
+            model, dataset.x_test, dataset.y_test, batch, jit_compile=self.jit_compile))
+
+    def point_args(self, job, checkpoint) -> dict:
+        """What identifies and stops every point of ``job``'s sweep, as :func:`semcom_sim.sweep.run_sweep` takes it."""
+        cfg = self.sweep
+        return {"scheme": job.scheme, "channel": job.tested.phy.channel, "ebno_db": job.ebno_db,
+                "model_id": model_id(checkpoint, cfg), "condition": condition_of(job.tested, job.kind),
+                "ci_half_width": cfg.ci_half_width, "confidence": cfg.confidence, "min_samples": cfg.min_samples,
+                "max_samples": cfg.max_samples, "base_seed": cfg.seed}
+
+    def sweep_job(self, job, checkpoint, dataset, store: ResultsStore, model=None) -> list[dict]:
+        """Sweeps one job; rows land in ``store`` point by point."""
+        source = self.source(job, checkpoint, dataset, model)
+        link = source.build().model.link
+
+        def no_of(ebno: float) -> float:
+            return float(np.asarray(link.noise_variance(np.float32(ebno))))
+
+        self.stream.write(f"\n[{job.scheme}] {Condition.of(job.tested).display}{job.describe()}: accuracy vs Eb/N0\n")
+        return run_sweep(**self.point_args(job, checkpoint), make_batches=source, no_of=no_of,
+                         esno_db_of=lambda e: float(esno_db_from_no(no_of(e))), store=store,
+                         show_progress=self.show_progress, stream=self.stream, reraise_interrupt=True,
+                         executor=self.executor)
+
+    def sweep_all(self, sweeps: Iterable[tuple], store: ResultsStore) -> list[dict]:
+        """:meth:`sweep_job` of every ``(job, checkpoint, dataset, model)`` of ``sweeps``, in order. A distributed
+        executor first gets every sweep's points still to compute (:meth:`Executor.prefetch`), so that a cluster
+        works on all of them at once; the rows still land one sweep after the other. In process, ``sweeps`` is
+        drawn one sweep at a time (a generator that trains a model when its sweep comes keeps one model in
+        memory)."""
+        distributed = self.executor is not None and self.executor.distributed
+        if distributed:
+            sweeps = list(sweeps)
+            for job, checkpoint, dataset, _ in sweeps:
+                self.executor.prefetch(self.source(job, checkpoint, dataset),
+                                       pending_points(**self.point_args(job, checkpoint), store=store))
+        rows = []
+        try:
+            for job, checkpoint, dataset, model in sweeps:
+                rows += self.sweep_job(job, checkpoint, dataset, store, model)
+        finally:
+            if distributed:  # an interrupted or failed study leaves none of its points running
+                self.executor.cancel_prefetched()
+        return rows

@@ -9,6 +9,7 @@ One module owns what a run leaves on disk, whatever command wrote it (``run``, `
 | ``distillation.csv`` | ``compare`` | :data:`DISTILLATION_COLUMNS` |
 | ``scenario.json`` | every command | the resolved scenario (``Scenario.to_json``) |
 | ``summary.md``, ``run.json`` | ``run`` / ``compare`` | markdown; invocations with date, machine, commit |
+| ``plan.json`` | ``run`` / ``compare`` | every study's jobs (scheme, condition, variant, Eb/N0, model id, checkpoint) |
 | figures | ``run`` (:data:`PLOT_PNG`) / ``compare`` (:data:`FIGURES`) | PNG |
 | ``checkpoints/`` | training | ``{scheme}-{fingerprint}.weights.h5`` + ``.json`` |
 
@@ -33,9 +34,10 @@ from semcom_sim.errors import ResultsFileError
 from semcom_sim.io import atomic_write_text
 
 __all__ = ["RESULTS_CSV", "PLOT_PNG", "SCENARIO_JSON", "SUMMARY_MD", "COST_CSV", "DISTILLATION_CSV", "RUN_JSON",
+           "PLAN_JSON",
            "FIGURES", "CHECKPOINTS_DIR", "RESULT_COLUMNS", "REQUIRED_COLUMNS", "COST_COLUMNS", "DISTILLATION_COLUMNS",
            "ResultsStore", "point_key", "read_results", "read_cost", "read_distillation", "parse_typed_csv",
-           "read_typed_csv", "write_csv", "model_id", "git_commit", "machine"]
+           "read_typed_csv", "write_csv", "model_id", "append_invocation", "git_commit", "machine"]
 
 RESULTS_CSV = "results.csv"
 PLOT_PNG = "accuracy_vs_ebno.png"
@@ -44,6 +46,7 @@ SUMMARY_MD = "summary.md"
 COST_CSV = "cost.csv"
 DISTILLATION_CSV = "distillation.csv"
 RUN_JSON = "run.json"
+PLAN_JSON = "plan.json"
 ADAPTATION_CSV = "adaptation.csv"
 CHECKPOINTS_DIR = "checkpoints"
 FIGURES = {"grid": "accuracy_grid.png", "robustness": "robustness.png", "fraction": "data_fraction.png",
@@ -412,6 +415,16 @@ def model_id(checkpoint, sweep) -> str:
     settings = {k: v for k, v in asdict(sweep).items() if k not in ("ebno_db", "schemes", "seeds")}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:6]
     return f"{checkpoint.fingerprint}-{checkpoint.weights_digest()[:6]}-{digest}"
+
+
+def append_invocation(out_dir: str | Path, info: dict) -> list[dict]:
+    """Appends one invocation (date, machine, commit, command, stage times) to ``run.json`` atomically; returns
+    every invocation so far."""
+    path = Path(out_dir) / RUN_JSON
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    runs = previous.get("invocations", [previous] if previous else []) + [info]
+    atomic_write_text(path, json.dumps({"invocations": runs}, indent=2) + "\n")
+    return runs
 
 
 def git_commit() -> str:

@@ -14,6 +14,7 @@ with one line naming the field (``section.field``) and what is allowed.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -29,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from semcom_sim.errors import RENAMED_FIELDS, ScenarioError, unknown_field
-from semcom_sim.schemes import BUILTIN_NAMES, RESOLVING, Scheme, resolve_scheme, scheme_table
+from semcom_sim.errors import MOVED_FIELDS, RENAMED_FIELDS, ScenarioError, unknown_field
+from semcom_sim.schemes import BUILTIN_NAMES, Scheme, apply_patch, scheme_table
 
 __all__ = [
     "ScenarioError", "Data", "Model", "Phy", "Stage", "Training", "Teacher", "Sweep", "Compare", "Output", "Scenario",
@@ -897,23 +898,18 @@ class Compare(_Section):
     ``proposed`` (the scenario as written: cached KD + IB loss + adaptive module), ``no-adaptive``,
     ``no-kd`` (labels only), ``online-kd`` (teacher in the loop), ``teacher-over-channel`` (the
     teacher's features through the same link), ``digital`` (quantised features -> 5G LDPC -> QAM)
-    and ``fixed-snr`` (no KD, no adaptive module, trained at one Eb/N0: DeepJSCC practice).
+    and ``fixed-snr`` (no KD, no adaptive module, trained at one Eb/N0: DeepJSCC practice). A scheme's
+    own knobs (``fixed-snr``'s Eb/N0, ``digital``'s modulation, ``online-kd``'s epochs, the nested lengths)
+    are its patch: a scenario changes them by overriding the scheme (``Scenario(schemes=(Scheme("digital",
+    {"phy.num_bits_per_symbol": 6}),))``).
 
     :param schemes: schemes to train and sweep (default: every built-in scheme but the ``rkd-sc*`` ones,
-        which need a teacher cache with features and, for ``rkd-sc``, ``rkd_genotype``: name them to
+        which need a teacher cache with features and, for ``rkd-sc``, ``search.genotype``: name them to
         compare them).
     :param conditions: test conditions ``"CHANNEL/CSI"`` (e.g. ``"TDL-A/ls"``) of the accuracy-vs-Eb/N0
         grid; each replaces ``phy.channel`` and ``phy.csi`` of the scenario.
     :param retrain_per_condition: train every scheme under every condition (``False``: train once under
         the scenario's own ``phy`` and evaluate the same weights under each condition).
-    :param fixed_ebno_db: the single training Eb/N0 of ``fixed-snr``.
-    :param digital_num_bits_per_symbol: QAM bits per symbol of ``digital``.
-    :param digital_coderate: LDPC code rate of ``digital``.
-    :param digital_quant_bits: bits per feature of ``digital``; it sends
-        ``num_channel_uses * digital_num_bits_per_symbol * digital_coderate // digital_quant_bits``
-        features per sample, so every scheme uses the same channel uses per sample.
-    :param online_kd_epochs: epochs of ``online-kd`` (``None``: ``training.epochs``; fewer bounds its
-        CPU cost, and its accuracy curves are then those of a shorter training).
     :param robustness_schemes: schemes evaluated under SNR-feedback errors.
     :param feedback_bits: SNR feedback quantiser resolutions to evaluate (replacing ``phy.snr_feedback_bits``).
     :param feedback_delay_ms: feedback staleness values to evaluate (replacing ``phy.snr_feedback_delay_ms``).
@@ -926,15 +922,6 @@ class Compare(_Section):
         test samples through the scenario's channel).
     :param validation_samples: test samples of the per-epoch validation.
     :param latency_runs: warm batch-1 runs behind each latency median.
-    :param lengths: the nested lengths of ``adaptive-length`` (``model.lengths``; the largest must be
-        ``model.num_channel_uses``); ``None``: ``model.auto_lengths``, i.e. 1/32, 1/16, 1/8, 1/4, 3/8, 1/2,
-        3/4 and all of ``model.num_channel_uses`` (2, 4, 8, 16, 24, 32, 48, 64 for 64).
-    :param policy_validation_samples: training samples ``adaptive-length`` holds out to fit its length
-        policy (``training.validation_samples``).
-    :param rkd_feature_kd_weight: RKD-SC (``rkd-sc-*`` schemes): the weight ``a`` of the feature MSE
-        (``training.feature_kd_weight``) in the first and the robust stage; the cross-entropy's ``b`` is 1.
-    :param rkd_genotype: the genotype file of ``semcom-sim search`` whose derived network is the encoder of
-        the ``rkd-sc`` scheme (e.g. ``docs/results/search_fashion_mnist/genotype.json``).
     :param length_schemes: schemes with nested lengths whose adaptation is studied: the SNR-blind
         reference (every length of the scheme sent whatever the SNR), the mismatch matrix, the shuffle
         test and the gate's activity (``adaptation.csv``; see docs/adaptation.md).
@@ -952,11 +939,6 @@ class Compare(_Section):
     schemes: tuple[str, ...] = COMPARE_SCHEMES
     conditions: tuple[str, ...] = _CONDITIONS
     retrain_per_condition: bool = False
-    fixed_ebno_db: float = 10.0
-    digital_num_bits_per_symbol: int = 4
-    digital_coderate: float = 0.5
-    digital_quant_bits: int = 4
-    online_kd_epochs: int | None = None
     robustness_schemes: tuple[str, ...] = ("proposed", "adaptive-length")
     feedback_bits: tuple[int, ...] = (2, 4, 8)
     feedback_delay_ms: tuple[float, ...] = (5.0, 20.0)
@@ -967,25 +949,16 @@ class Compare(_Section):
     target_ebno_db: float = 10.0
     validation_samples: int = 2000
     latency_runs: int = 50
-    lengths: tuple[int, ...] | None = None
-    policy_validation_samples: int = 2000
     length_schemes: tuple[str, ...] = ("adaptive-length",)
-    rkd_feature_kd_weight: float = 1.0
-    rkd_genotype: str | None = None
     mismatch_ebno_db: tuple[float, ...] = (-6.0, 0.0, 6.0, 12.0, 18.0)
     adaptation_samples: int = 2000
     seeds: tuple[int, ...] = ()
-
-    @property
-    def rkd_backbone_config(self) -> dict:
-        """``model.backbone_config`` of the ``rkd-sc`` scheme: the derived network of ``rkd_genotype``."""
-        return _rkd_backbone_config(self)
 
     def _validate(self):
         _check_seeds(self, "seeds")
         if not self.schemes:
             _fail(self._where("schemes"), "needs at least one scheme")
-        self._positive("policy_validation_samples", "adaptation_samples", "rkd_feature_kd_weight")
+        self._positive("adaptation_samples")
         if not all(math.isfinite(v) for v in self.mismatch_ebno_db) or len(set(self.mismatch_ebno_db)) != len(
                 self.mismatch_ebno_db):
             _fail(self._where("mismatch_ebno_db"), f"must be distinct finite values, got {self.mismatch_ebno_db!r}")
@@ -1002,14 +975,7 @@ class Compare(_Section):
                       f"and CSI one of {', '.join(CSI_MODES)}")
         if len(set(self.conditions)) != len(self.conditions):
             _fail(self._where("conditions"), f"has repeated conditions: {self.conditions!r}")
-        if self.digital_num_bits_per_symbol not in (2, 4, 6, 8):
-            _fail(self._where("digital_num_bits_per_symbol"), f"must be 2, 4, 6 or 8 (QPSK..256-QAM), got "
-                  f"{self.digital_num_bits_per_symbol!r}")
-        if not 0 < self.digital_coderate < 1:
-            _fail(self._where("digital_coderate"), f"must be in (0, 1), got {self.digital_coderate!r}")
-        if not 1 <= self.digital_quant_bits <= 16:
-            _fail(self._where("digital_quant_bits"), f"must be in 1..16, got {self.digital_quant_bits!r}")
-        self._positive("online_kd_epochs", "validation_samples", "latency_runs")
+        self._positive("validation_samples", "latency_runs")
         for b in self.feedback_bits:
             if not 1 <= b <= 16:
                 _fail(self._where("feedback_bits"), f"each must be in 1..16, got {b!r}")
@@ -1019,21 +985,12 @@ class Compare(_Section):
         for f in self.data_fractions:
             if not 0 < f <= 1:
                 _fail(self._where("data_fractions"), f"each must be in (0, 1], got {f!r}")
-        for name in ("fixed_ebno_db", "target_ebno_db", "fraction_ebno_db"):
+        for name in ("target_ebno_db", "fraction_ebno_db"):
             values = getattr(self, name)
             if not all(math.isfinite(v) for v in (values if isinstance(values, tuple) else (values,))):
                 _fail(self._where(name), f"must be finite, got {values!r}")
         if not 0 < self.target_accuracy < 1:
             _fail(self._where("target_accuracy"), f"must be in (0, 1), got {self.target_accuracy!r}")
-
-
-def _rkd_backbone_config(compare) -> dict:
-    if compare.rkd_genotype is None:
-        _fail("compare.rkd_genotype", "the rkd-sc scheme's encoder is the derived network of a search: set it to "
-              "the genotype.json that semcom-sim search wrote")
-    from semcom_sim.nas.genotype import backbone_config
-
-    return backbone_config(compare.rkd_genotype)
 
 
 @dataclass(frozen=True)
@@ -1067,6 +1024,8 @@ class Search(_Section):
         3.3x faster on the 2-core CPU (0.17 vs 0.56 s for 64 images, C = 16, 3 cells x 3 nodes); the
         derived network keeps it.
     :param seed: seed of the splits, the initial weights and the batches.
+    :param genotype: the ``genotype.json`` of a finished search whose derived network is the encoder of the
+        ``rkd-sc`` scheme (e.g. ``docs/results/search_fashion_mnist/genotype.json``).
     :param jit_compile: XLA for the steps; off by default: on the 2-core CPU XLA made a supernet step 6x
         slower (1.04 vs 0.17 s, the depthwise convolutions).
     """
@@ -1089,6 +1048,17 @@ class Search(_Section):
     tolerance: float = 0.005
     seed: int = 0
     jit_compile: bool = False
+    genotype: str | None = None
+
+    @property
+    def backbone_config(self) -> dict:
+        """``model.backbone_config`` of the ``rkd-sc`` scheme: the derived network of ``genotype``."""
+        if self.genotype is None:
+            _fail("search.genotype", "the rkd-sc scheme's encoder is the derived network of a search: set it to "
+                  "the genotype.json that semcom-sim search wrote")
+        from semcom_sim.genotype import backbone_config
+
+        return backbone_config(self.genotype)
 
     def _validate(self):
         if self.stem_stride not in (1, 2):
@@ -1147,6 +1117,20 @@ class Scenario:
     schemes: tuple[Scheme, ...] = ()
 
     def __post_init__(self):
+        self._check_sections()
+        self._check_schemes()
+
+    def patched(self, **sections: Any) -> Scenario:
+        """This scenario with the named sections replaced and checked across sections (a scheme's or a study's
+        patch, :func:`semcom_sim.schemes.apply_patch`). The schemes' own patches are not checked again: they
+        were checked against the scenario as written, and patches do not compose."""
+        out = copy.copy(self)
+        for name, section in sections.items():
+            object.__setattr__(out, name, section)
+        out._check_sections()
+        return out
+
+    def _check_sections(self):
         if not isinstance(self.name, str) or not self.name.strip():
             _fail("name", f"must be a non-empty string, got {self.name!r}")
         for f in _section_fields():
@@ -1180,10 +1164,15 @@ class Scenario:
             _fail("model.num_channel_uses",
                   f"{self.model.num_channel_uses} exceeds the {self.phy.num_data_symbols} data resource "
                   "elements of one frame; enlarge phy.fft_size or phy.num_ofdm_symbols")
+        if self.model.transmission == "digital":
+            if self.phy.num_bits_per_symbol not in (2, 4, 6, 8):
+                _fail("phy.num_bits_per_symbol", "the digital link's QAM must have 2, 4, 6 or 8 bits per symbol "
+                      f"(QPSK..256-QAM), got {self.phy.num_bits_per_symbol!r}")
+            if not 0 < self.phy.coderate < 1:
+                _fail("phy.coderate", f"the digital link's LDPC code rate must be in (0, 1), got {self.phy.coderate!r}")
         if self.model.lengths and self.training.validation_samples < 1:
             _fail("model.lengths", "the length policy is fitted on held-out samples: set training.validation_samples "
                   "> 0 (e.g. 2000)")
-        self._check_schemes()
 
     def _check_schemes(self):
         if isinstance(self.schemes, (list, Scheme)):
@@ -1193,8 +1182,6 @@ class Scenario:
             _fail("schemes", f"must be a tuple of Scheme(...), got {self.schemes!r}")
         own = [s.name for s in self.schemes]
         for name in own:
-            if name in BUILTIN_NAMES:
-                _fail("schemes", f"{name!r} is a built-in scheme; give your scheme another name")
             if own.count(name) > 1:
                 _fail("schemes", f"{name!r} is defined twice")
         table = scheme_table(self)
@@ -1205,11 +1192,10 @@ class Scenario:
             for name in names:
                 if name not in table:
                     _fail(where, f"{name!r} is not one of {', '.join(table)}")
-        if RESOLVING:  # a scheme's own scenario: its patches were checked by the scenario it came from
-            return
-        # the scenario's own schemes and those it trains by default; `compare` resolves its schemes when it starts
-        for name in dict.fromkeys([*own, *self.sweep.schemes]):
-            resolve_scheme(self, name)
+        # the scenario's new schemes and those it trains by default; `compare` resolves its schemes (an override of
+        # a built-in scheme among them, like the built-in) when it starts
+        for name in dict.fromkeys([*(n for n in own if n not in BUILTIN_NAMES), *self.sweep.schemes]):
+            apply_patch(self, table[name].patch, f"scheme {name!r}")
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -1271,7 +1257,7 @@ def _refuse_renamed_keywords(cls) -> None:
     @functools.wraps(init)
     def __init__(self, *args, **kwargs):
         for name in kwargs:
-            if f"{cls._section}.{name}" in RENAMED_FIELDS:
+            if f"{cls._section}.{name}" in RENAMED_FIELDS or f"{cls._section}.{name}" in MOVED_FIELDS:
                 unknown_field(cls._section, name, ())
         init(self, *args, **kwargs)
 

@@ -66,8 +66,11 @@ def render() -> str:
             "own with `Scenario(..., schemes=(Scheme(\"name\", {\"section.field\": value}, "
             "test_patch={\"phy.field\": value}, description=\"...\"),))` and names them in `sweep.schemes` or "
             "`compare.schemes` like the built-in ones below. A value `Ref(\"section.field\")` reads another "
-            "field of the scenario; a test patch changes only `phy` fields, at evaluation. Patches are checked "
-            "when the scenario is built.", "",
+            "field of the scenario; a test patch changes only `phy` fields, at evaluation. A scheme of the "
+            "scenario with a built-in name overrides that scheme: its patch extends the built-in one, so "
+            "`Scheme(\"fixed-snr\", {\"training.ebno_db_range\": (6.0, 6.0)})` trains `fixed-snr` at 6 dB. "
+            "Patches are checked when the scenario is built (a built-in scheme's, and its override's, when it is "
+            "trained by default or when `compare` starts).", "",
             "| scheme | patch | meaning |", "|---|---|---|"]
     for scheme in BUILTIN_SCHEMES:
         patch = ", ".join(f"`{k}` = {_value_text(v)}" for k, v in scheme.patch.items()) or "(none)"

@@ -9,7 +9,9 @@ way and names them in ``sweep.schemes`` / ``compare.schemes`` beside the built-i
     scenario = Scenario(name="...", schemes=(wide,), sweep=Sweep(schemes=("proposed", "wide-decoder")))
 
 A patch maps ``"section.field"`` to a value, or to a :class:`Ref` that reads another field of the
-scenario being patched (so ``fixed-snr`` trains at whatever ``compare.fixed_ebno_db`` says). A
+scenario being patched (so ``adaptive-length`` nests ``model.auto_lengths`` of the scenario's own
+``model.num_channel_uses``). A scenario's own scheme with a built-in name overrides that scheme: its
+patch extends the built-in patch (``Scheme("fixed-snr", {"training.ebno_db_range": (6.0, 6.0)})``). A
 ``test_patch`` changes only the ``phy`` section, and only at evaluation (a test condition: the
 trained weights are the same). Patches are validated when the scenario is built: an unknown field or
 a bad value fails with one line naming the scheme and the field.
@@ -106,6 +108,12 @@ class Scheme:
                 raise ScenarioError(f"scheme {self.name!r}: test_patch key {key!r}: a test patch changes only "
                                     "phy fields (the trained weights stay the same)")
 
+    def extended_by(self, other: Scheme) -> Scheme:
+        """This scheme with ``other``'s patch and test patch applied on top (``other``'s values win), and its
+        description if it has one: how a scenario overrides a built-in scheme."""
+        return Scheme(self.name, {**self.patch, **other.patch}, {**self.test_patch, **other.test_patch},
+                      other.description or self.description)
+
     def to_dict(self) -> dict:
         return {"name": self.name, "patch": {k: _thaw(v) for k, v in self.patch.items()},
                 "test_patch": {k: _thaw(v) for k, v in self.test_patch.items()}, "description": self.description}
@@ -158,37 +166,31 @@ RKD_STAGES = (
      "loss_terms": ("feature_kd", "ce")},
 )
 _RKD_SC = {"model.channel_codec": "cat", "model.adaptive": False, "model.stochastic": False,
-           "model.lengths": Ref("compare.lengths", fallback="model.auto_lengths"), "model.length_draw": "sandwich",
-           "training.validation_samples": Ref("compare.policy_validation_samples"),
-           "training.distillation": "cached", "training.feature_kd_weight": Ref("compare.rkd_feature_kd_weight"),
-           "training.stages": RKD_STAGES, "teacher.store_features": True}
+           "model.lengths": Ref("model.auto_lengths"), "model.length_draw": "sandwich",
+           "training.validation_samples": 2000, "training.distillation": "cached",
+           "training.feature_kd_weight": 1.0, "training.stages": RKD_STAGES, "teacher.store_features": True}
 
 #: The built-in schemes, in the order figures and tables list them.
 BUILTIN_SCHEMES: tuple[Scheme, ...] = (
     Scheme("proposed", {}, description="the scenario as written (paper A: cached KD + IB loss + adaptive module)"),
     Scheme("no-adaptive", {"model.adaptive": False}, description="the adaptive module off"),
     Scheme("no-kd", _NO_KD, description="trained on the labels only (CE + rate term)"),
-    Scheme("online-kd", {"training.distillation": "online", "training.feature_kd_weight": 0.0,
-                         "training.epochs": Ref("compare.online_kd_epochs", fallback="training.epochs")},
-           description="the same loss with the teacher run on every batch (compare.online_kd_epochs)"),
+    Scheme("online-kd", {"training.distillation": "online", "training.feature_kd_weight": 0.0},
+           description="the same loss with the teacher run on every batch"),
     Scheme("teacher-over-channel", {"model.source": "teacher-features", "model.backbone": None,
                                     "model.backbone_config": {}, **_NO_KD},
            description="the frozen teacher's features through a dense channel encoder, the same link and decoder"),
-    Scheme("digital", {"model.transmission": "digital", "model.adaptive": False,
-                       "model.quant_bits": Ref("compare.digital_quant_bits"),
-                       "phy.num_bits_per_symbol": Ref("compare.digital_num_bits_per_symbol"),
-                       "phy.coderate": Ref("compare.digital_coderate")},
-           description="features quantised (compare.digital_quant_bits) -> 5G LDPC -> QAM, the same OFDM chain"),
-    Scheme("fixed-snr", {"model.adaptive": False, **_NO_KD,
-                         "training.ebno_db_range": (Ref("compare.fixed_ebno_db"), Ref("compare.fixed_ebno_db"))},
-           description="no KD, no adaptive module, trained at compare.fixed_ebno_db only (DeepJSCC practice)"),
-    Scheme("adaptive-length", {"model.lengths": Ref("compare.lengths", fallback="model.auto_lengths"),
-                               "model.adaptive_conditioning": "film", "model.length_draw": "sandwich",
-                               "training.validation_samples": Ref("compare.policy_validation_samples")},
-           description="proposed with nested lengths: sends L*(q) of compare.lengths for the fed-back SNR level q"),
+    Scheme("digital", {"model.transmission": "digital", "model.adaptive": False, "model.quant_bits": 4,
+                       "phy.num_bits_per_symbol": 4, "phy.coderate": 0.5},
+           description="features quantised (4 bits) -> 5G LDPC (rate 1/2) -> 16-QAM, the same OFDM chain"),
+    Scheme("fixed-snr", {"model.adaptive": False, **_NO_KD, "training.ebno_db_range": (10.0, 10.0)},
+           description="no KD, no adaptive module, trained at 10 dB only (DeepJSCC practice)"),
+    Scheme("adaptive-length", {"model.lengths": Ref("model.auto_lengths"), "model.adaptive_conditioning": "film",
+                               "model.length_draw": "sandwich", "training.validation_samples": 2000},
+           description="proposed with nested lengths: sends L*(q) of model.lengths for the fed-back SNR level q"),
     Scheme("rkd-sc", {**_RKD_SC, "model.backbone": "semcom_sim>SearchedBackbone",
-                      "model.backbone_config": Ref("compare.rkd_backbone_config")},
-           description="RKD-SC: the derived network of compare.rkd_genotype (semcom-sim search) as the encoder, "
+                      "model.backbone_config": Ref("search.backbone_config")},
+           description="RKD-SC: the derived network of search.genotype (semcom-sim search) as the encoder, "
                        "two-stage robust KD, the CAT codec with nested lengths"),
     Scheme("rkd-sc-handcrafted", _RKD_SC,
            description="RKD-SC with today's encoder: feature KD and classifier without a channel, then the CAT "
@@ -202,9 +204,12 @@ BUILTIN_NAMES: tuple[str, ...] = tuple(s.name for s in BUILTIN_SCHEMES)
 
 
 def scheme_table(scenario: Scenario) -> dict[str, Scheme]:
-    """The schemes a scenario can name: the built-in ones, then the scenario's own (which may not reuse a
-    built-in name)."""
-    return {**{s.name: s for s in BUILTIN_SCHEMES}, **{s.name: s for s in scenario.schemes}}
+    """The schemes a scenario can name: the built-in ones, then the scenario's own; one with a built-in name
+    overrides that scheme (:meth:`Scheme.extended_by`)."""
+    table = {s.name: s for s in BUILTIN_SCHEMES}
+    for own in scenario.schemes:
+        table[own.name] = table[own.name].extended_by(own) if own.name in table else own
+    return table
 
 
 def _resolve_value(value: Any, scenario: Scenario, where: str) -> Any:
@@ -215,16 +220,8 @@ def _resolve_value(value: Any, scenario: Scenario, where: str) -> Any:
     return value
 
 
-RESOLVING: list[str] = []
-"""The patches being applied (innermost last): a scenario built by a patch is a scheme's own scenario, whose
-schemes were checked by the scenario it came from, so it does not resolve them again."""
-
-
-def apply_patch(scenario: Scenario, patch: Mapping[str, Any], where: str) -> Scenario:
-    """``scenario`` with the ``"section.field"`` values of ``patch`` (refs read from ``scenario``) set;
-    any bad key or value fails with one line that starts with ``where``."""
-    if not patch:
-        return scenario
+def _patched_sections(scenario: Scenario, patch: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The sections of ``scenario`` that ``patch`` changes, each rebuilt (and so validated) with its values."""
     sections: dict[str, dict[str, Any]] = {}
     for key, value in patch.items():
         section, dot, name = key.partition(".")
@@ -236,14 +233,22 @@ def apply_patch(scenario: Scenario, patch: Mapping[str, Any], where: str) -> Sce
         if name not in known:
             unknown_field(section, name, known, f"{where}: {key!r}")
         sections.setdefault(section, {})[name] = _resolve_value(value, scenario, f"{where}: {key!r}")
-    RESOLVING.append(where)  # the patched scenario does not resolve its schemes again
     try:
-        replaced = {s: dataclasses.replace(getattr(scenario, s), **fields) for s, fields in sections.items()}
-        return dataclasses.replace(scenario, **replaced)
+        return {s: dataclasses.replace(getattr(scenario, s), **fields) for s, fields in sections.items()}
     except ScenarioError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
-    finally:
-        RESOLVING.pop()
+
+
+def apply_patch(scenario: Scenario, patch: Mapping[str, Any], where: str) -> Scenario:
+    """``scenario`` with the ``"section.field"`` values of ``patch`` (refs read from ``scenario``) set;
+    any bad key or value fails with one line that starts with ``where``."""
+    if not patch:
+        return scenario
+    replaced = _patched_sections(scenario, patch, where)
+    try:
+        return scenario.patched(**replaced)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
 
 
 def resolve_scheme(scenario: Scenario, name: str) -> Scenario:

@@ -47,7 +47,7 @@ def make_backbone(model: Model, vocab_size: int | None = None) -> keras.layers.L
     if model.source == "teacher-features":
         return DenseBackbone(model.feature_encoder_units)
     if model.backbone is not None:
-        import semcom_sim.nas.cells  # noqa: F401  (registers semcom_sim>SearchedBackbone)
+        import semcom_sim.semantic.darts  # noqa: F401  (registers semcom_sim>SearchedBackbone)
 
         cls = keras.saving.get_registered_object(model.backbone)
         if cls is None or not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):

@@ -4,76 +4,36 @@ modules (with ``evaluate.py``): the train step is a ``tf.function``, XLA-compile
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.metadata
 import json
-import math
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from semcom_sim.adaptation import fit_policy
+from semcom_sim.checkpoints import Checkpoint, load_model
 from semcom_sim.data import Dataset
-from semcom_sim.data.base import seeded_rng, stratified_indices
-from semcom_sim.evaluate import fit_length_policy, load_resolved
+from semcom_sim.data.base import seeded_rng
+from semcom_sim.data.splits import training_rows
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
 from semcom_sim.phy import uniform_ebno_db
-from semcom_sim.results import CHECKPOINTS_DIR
 from semcom_sim.scenario import Scenario, ScenarioError
-from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
 from semcom_sim.system import SemanticLink, build_model_for, seed_everything
-from semcom_sim.teacher.cache import CacheError, TeacherCache, cache_checksum
+from semcom_sim.teacher.cache import CacheError, TeacherCache
 
-__all__ = ["Checkpoint", "CachedTeacherTargets", "TrainJob", "seed_everything", "train_model", "training_rows",
-           "load_or_train", "load_resolved", "validation_rows", "fit_policy",
-           "recompute_batch_norm_statistics"]
+__all__ = ["CachedTeacherTargets", "TrainJob", "train_model", "save_checkpoint", "load_or_train",
+           "recompute_batch_norm_statistics", "precise_batch_norm", "train_step_fn"]
 
 _BATCH_NORM_STREAM = 211  # seeded_rng stream of the batch order that recomputes the normalisation statistics
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """Where a trained scheme lives: ``{dir}/{scheme}-{fingerprint}.weights.h5`` and ``.json`` beside it.
-
-    The fingerprint covers the scheme-resolved data, model, phy and training sections and the
-    dataset's fingerprint, so a checkpoint is reused only for exactly the experiment it was trained for.
-    """
-
-    directory: Path
-    scheme: str
-    fingerprint: str
-
-    @classmethod
-    def for_scheme(cls, out_dir: str | Path, scenario: Scenario, scheme: str, dataset: Dataset) -> Checkpoint:
-        resolved = resolve_scheme(scenario, scheme)
-        extra = ""
-        if resolved.training.distillation == "cached":  # a rebuilt cache is another experiment
-
-            extra = cache_checksum(resolved.teacher.resolved_cache_path(dataset.name))[:6]
-        fingerprint = f"{resolved.fingerprint()}-{dataset.fingerprint[:8]}{extra and '-' + extra}"
-        return cls(Path(out_dir) / CHECKPOINTS_DIR, scheme, fingerprint)
-
-    @property
-    def weights_path(self) -> Path:
-        return self.directory / f"{self.scheme}-{self.fingerprint}.weights.h5"
-
-    @property
-    def meta_path(self) -> Path:
-        return self.directory / f"{self.scheme}-{self.fingerprint}.json"
-
-    def exists(self) -> bool:
-        return self.weights_path.is_file() and self.meta_path.is_file()
-
-    def weights_digest(self) -> str:
-        """sha256 of the weights file (identifies one training run of this experiment)."""
-        return hashlib.sha256(self.weights_path.read_bytes()).hexdigest()
 
 
 def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_compile: bool, channel: bool = True):
@@ -101,30 +61,8 @@ def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_c
     return train_step
 
 
-def validation_rows(scenario: Scenario, dataset: Dataset) -> np.ndarray:
-    """Positions of the ``training.validation_samples`` training samples held out from training (stratified,
-    seeded by ``data.seed``; the same for every scheme); empty when there are none."""
-    count = scenario.training.validation_samples
-    if count == 0:
-        return np.zeros(0, dtype=np.int64)
-    if count >= dataset.x_train.shape[0]:
-        raise ScenarioError(f"training.validation_samples: {count} leaves none of the {dataset.x_train.shape[0]} "
-                            "training samples to train on")
-    return np.sort(stratified_indices(dataset.y_train, count, seeded_rng(scenario.data.seed, 107),
-                                      "training.validation_samples"))
-
-
-def training_rows(scenario: Scenario, dataset: Dataset) -> np.ndarray:
-    """Positions of the training samples used: all but the held-out :func:`validation_rows`, or a stratified
-    ``training.train_fraction`` of those (the same rows for every scheme and distillation mode of a
-    scenario)."""
-    pool = np.setdiff1d(np.arange(dataset.x_train.shape[0]), validation_rows(scenario, dataset))
-    fraction = scenario.training.train_fraction
-    if fraction >= 1.0:
-        return pool
-    count = max(dataset.num_classes, int(round(fraction * pool.size)))
-    return pool[stratified_indices(dataset.y_train[pool], count, seeded_rng(scenario.data.seed, 103),
-                                   "training.train_fraction")]
+# the public name (benchmarks time it)
+train_step_fn = _train_step_fn
 
 
 class CachedTeacherTargets:
@@ -237,10 +175,11 @@ def set_trainable_parts(model: SemanticLink, parts: tuple[str, ...]) -> None:
 EpochCallback = Callable[[SemanticLink, int], dict]
 
 
-def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progress: bool = True,
+def train_model(trained: Scenario, scheme: str, dataset: Dataset, *, show_progress: bool = True,
                 log: Callable[[str], None] = print,
                 on_epoch_end: EpochCallback | None = None) -> tuple[SemanticLink, list[dict]]:
-    """Trains ``scheme`` of ``scenario`` on ``dataset`` through the channel.
+    """Trains ``scheme`` on ``dataset`` through the channel; ``trained`` is the scenario as the scheme trains
+    it (its patch applied: :meth:`semcom_sim.experiment.Experiment` resolves every scheme once).
 
     Training runs the stages of ``training.stages`` in order (one joint stage by default): each stage
     updates only its ``trainable`` parts, with its loss terms, its own Adam optimiser and a cosine
@@ -258,7 +197,7 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
         across stages (stage name, loss parts, train accuracy, seconds: the epoch's training time, the
         teacher's time included for online KD).
     """
-    resolved = resolve_scheme(scenario, scheme)
+    resolved = trained
     cfg = resolved.training
     rows = training_rows(resolved, dataset)
     if rows.size < cfg.batch_size:
@@ -325,30 +264,9 @@ def train_model(scenario: Scenario, scheme: str, dataset: Dataset, *, show_progr
     return model, history
 
 
-def fit_policy(model: SemanticLink, scenario: Scenario, dataset: Dataset, log: Callable[[str], None] = print) -> dict:
-    """Fits the length policy of a model with nested lengths on the held-out training samples
-    (:func:`validation_rows`) at every whole dB of ``training.ebno_db_range``
-    (:func:`~semcom_sim.evaluate.fit_length_policy`); keeps the fit in ``model.length_policy_fit``."""
-    cfg = scenario.training
-    rows = validation_rows(scenario, dataset)
-    low, high = cfg.ebno_db_range
-    grid = np.arange(math.ceil(low), math.floor(high) + 0.5, 1.0)
-    start = time.perf_counter()
-    fit = fit_length_policy(model, dataset.x_train[rows], dataset.y_train[rows], grid,
-                            tolerance=scenario.model.policy_tolerance, seed=cfg.seed + 50_000,
-                            batch_size=min(1000, rows.size), jit_compile=cfg.jit_compile)
-    fit["seconds"] = round(time.perf_counter() - start, 1)
-    seen = [(q, length) for q, length, n in zip(fit["levels_db"], fit["policy"], fit["samples"]) if n]
-    log(f"[length policy] L*(q) on {rows.size} held-out samples, {len(grid)} Eb/N0 points "
-        f"({fit['seconds']:.0f} s): " + ", ".join(f"{q:g} dB -> {length}" for q, length in seen))
-    model.length_policy_fit = fit
-    return fit
-
-
-def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset,
+def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, resolved: Scenario, dataset: Dataset,
                     history: list[dict]) -> None:
     """Writes the weights and their metadata (the resolved scenario, its stages, the history) atomically."""
-    resolved = resolve_scheme(scenario, checkpoint.scheme)
     with atomic_path(checkpoint.weights_path) as tmp:
         model.save_weights(str(tmp))
     meta = {"scheme": checkpoint.scheme, "fingerprint": checkpoint.fingerprint,
@@ -363,25 +281,18 @@ def save_checkpoint(model: SemanticLink, checkpoint: Checkpoint, scenario: Scena
     atomic_write_text(checkpoint.meta_path, json.dumps(meta, indent=2))
 
 
-def load_checkpoint(checkpoint: Checkpoint, scenario: Scenario, dataset: Dataset, *,
-                    for_test: bool = False) -> SemanticLink:
-    """Rebuilds the scheme's model and loads its weights; ``for_test``: with the scheme's test patch
-    (its evaluation ``phy``) applied."""
-    resolved = (resolve_test_scenario if for_test else resolve_scheme)(scenario, checkpoint.scheme)
-    return load_resolved(checkpoint, resolved, dataset)
-
-
-def load_or_train(scenario: Scenario, scheme: str, dataset: Dataset, out_dir: str | Path, *,
+def load_or_train(trained: Scenario, scheme: str, dataset: Dataset, out_dir: str | Path, *,
                   retrain: bool = False, show_progress: bool = True, log: Callable[[str], None] = print,
                   on_epoch_end: EpochCallback | None = None) -> tuple[SemanticLink, Checkpoint]:
-    """Loads the matching checkpoint of ``scheme`` from ``out_dir``, or trains and saves one."""
-    checkpoint = Checkpoint.for_scheme(out_dir, scenario, scheme, dataset)
+    """Loads the matching checkpoint of ``scheme`` (trained as ``trained``) from ``out_dir``, or trains and
+    saves one."""
+    checkpoint = Checkpoint.of(out_dir, scheme, trained, dataset)
     if checkpoint.exists() and not retrain:
         log(f"[{scheme}] reusing checkpoint {checkpoint.weights_path}")
-        return load_checkpoint(checkpoint, scenario, dataset), checkpoint
-    model, history = train_model(scenario, scheme, dataset, show_progress=show_progress, log=log,
+        return load_model(checkpoint, trained, dataset), checkpoint
+    model, history = train_model(trained, scheme, dataset, show_progress=show_progress, log=log,
                                  on_epoch_end=on_epoch_end)
-    save_checkpoint(model, checkpoint, scenario, dataset, history)
+    save_checkpoint(model, checkpoint, trained, dataset, history)
     log(f"[{scheme}] saved checkpoint {checkpoint.weights_path}")
     return model, checkpoint
 
@@ -392,9 +303,9 @@ class TrainJob:
     (unless its checkpoint exists and ``retrain`` is false) and saves the checkpoint under ``out_dir``,
     which the driver and every worker must share; returns the checkpoint's weights path.
 
-    :param scenario: the scenario the scheme is trained under (its patch is applied here).
+    :param scenario: the scenario as the scheme trains it (its patch applied).
     :param dataset: what it trains on; a distributed executor ships it once through its object store.
-    :param validate: with ``compare``'s per-epoch validation (:func:`semcom_sim.evaluate.epoch_validator`).
+    :param validator: the per-epoch validation (:class:`semcom_sim.evaluate.EpochValidator`), or none.
     """
 
     scenario: Scenario
@@ -402,16 +313,14 @@ class TrainJob:
     dataset: Dataset
     out_dir: str
     retrain: bool = False
-    validate: bool = False
+    validator: Any = None
 
     @property
     def checkpoint(self) -> Checkpoint:
-        return Checkpoint.for_scheme(self.out_dir, self.scenario, self.scheme, self.dataset)
+        return Checkpoint.of(self.out_dir, self.scheme, self.scenario, self.dataset)
 
     def __call__(self, log: Callable[[str], None] = print) -> str:
-        from semcom_sim.evaluate import epoch_validator
-
-        on_epoch_end = epoch_validator(self.scenario, self.scheme, self.dataset, log) if self.validate else None
+        on_epoch_end = self.validator.bind(self.dataset, log) if self.validator is not None else None
         _, checkpoint = load_or_train(self.scenario, self.scheme, self.dataset, self.out_dir, retrain=self.retrain,
                                       show_progress=False, log=log, on_epoch_end=on_epoch_end)
         return str(checkpoint.weights_path)

@@ -10,16 +10,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from semcom_sim import Compare, Data, Model, Phy, Scenario, ScenarioError, Sweep, Training
-from semcom_sim.adaptation import active_features, fed_snr_db
+from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Scheme, Sweep, Training
+from semcom_sim.adaptation import active_features, fed_snr_db, fit_length_policy, policy_table, table_for_targets
 from semcom_sim.data import load_dataset
-from semcom_sim.evaluate import AccuracyEvaluator, fit_length_policy, policy_table, table_for_targets
+from semcom_sim.data.splits import training_rows, validation_rows
+from semcom_sim.evaluate import AccuracyEvaluator
 from semcom_sim.phy.analog import FeatureMapper
 from semcom_sim.schemes import apply_patch, resolve_scheme
 from semcom_sim.semantic import ChannelAdaptiveModule, LengthMask, LengthPolicy, LengthSampler, policy_grid_db
 from semcom_sim.sweep import mcnemar_p_value, paired_difference
 from semcom_sim.system import SemanticLink, seed_everything
-from semcom_sim.train import train_model, training_rows, validation_rows
+from semcom_sim.train import train_model
 
 SMALL_PHY = Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
                 pilot_ofdm_symbol_indices=(2,), snr_feedback_bits=4)
@@ -30,8 +31,9 @@ def _scenario(**training) -> Scenario:
                     model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(32,)),
                     phy=SMALL_PHY, training=Training(**{"epochs": 2, "batch_size": 64, "ebno_db_range": (0.0, 12.0),
                                                         "learning_rate": 3e-3, **training}),
-                    sweep=Sweep(ebno_db=(6.0,), batch_size=128), compare=Compare(lengths=(2, 4, 8, 16),
-                                                                                 policy_validation_samples=256))
+                    sweep=Sweep(ebno_db=(6.0,), batch_size=128),
+                    schemes=(Scheme("adaptive-length", {"model.lengths": (2, 4, 8, 16),
+                                                        "training.validation_samples": 256}),))
 
 
 # -- the layers ------------------------------------------------------------------------------------
@@ -176,7 +178,8 @@ def test_held_out_rows_are_never_trained_on_and_default_training_rows_are_unchan
 def nested():
     scenario = _scenario()
     dataset = load_dataset(scenario.data)
-    model, history = train_model(scenario, "adaptive-length", dataset, show_progress=False, log=lambda _: None)
+    model, history = train_model(resolve_scheme(scenario, "adaptive-length"), "adaptive-length", dataset,
+                                 show_progress=False, log=lambda _: None)
     return scenario, dataset, model
 
 

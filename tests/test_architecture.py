@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "semcom_sim"
 
 # The modules where TensorFlow-specific code lives (GradientTape, tf.function, Sionna tensors, profiling).
 TENSORFLOW_MODULES = {"semcom_sim.train", "semcom_sim.evaluate", "semcom_sim.cost", "semcom_sim.cli",
-                      "semcom_sim.nas.search"}
+                      "semcom_sim.search"}
 
 
 def _module_name(path: Path) -> str:
@@ -139,3 +139,59 @@ def test_there_are_no_import_cycles():
     for m in sorted(graph):
         if m not in state:
             visit(m)
+
+
+# -- the layer order of docs/architecture.md: every import points down (or stays in its own layer) ---------------
+
+LAYERS = (
+    ("semcom_sim", "semcom_sim.cli"),  # the public API and the command line
+    ("semcom_sim.experiment", "semcom_sim.steps"),  # the one orchestrator and its steps
+    ("semcom_sim.studies", "semcom_sim.search"),  # studies as data; the architecture search
+    ("semcom_sim.train",),
+    ("semcom_sim.adaptation",),  # the length policy: fit, table
+    ("semcom_sim.evaluate",),
+    ("semcom_sim.checkpoints",),
+    ("semcom_sim.report",),  # figures and summaries from the run directory's files
+    ("semcom_sim.teacher",),  # the teacher stage
+    ("semcom_sim.system", "semcom_sim.sweep", "semcom_sim.cost"),
+    ("semcom_sim.phy", "semcom_sim.semantic", "semcom_sim.data", "semcom_sim.losses", "semcom_sim.results"),
+    ("semcom_sim.scenario", "semcom_sim.scenario_docs"),
+    ("semcom_sim.schemes",),
+    ("semcom_sim.errors", "semcom_sim.io", "semcom_sim.condition", "semcom_sim.genotype"),
+)
+"""Top to bottom. A module may import its own layer and the layers below it, never one above."""
+
+
+def _layer(module: str) -> int | None:
+    """The index of the layer a module belongs to (the longest matching name wins)."""
+    best = None
+    for index, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and (best is None or len(name) > len(best[1])):
+                best = (index, name)
+    return None if best is None else best[0]
+
+
+def test_every_module_has_a_layer():
+    unplaced = sorted(m for m in _modules() if _layer(m) is None)
+    assert not unplaced, f"place these modules in a layer of LAYERS (and docs/architecture.md): {unplaced}"
+
+
+def test_imports_point_down_the_layers():
+    modules = _modules()
+    upward = []
+    for module, imports in modules.items():
+        mine = _layer(module)
+        for name in imports:
+            if not name.startswith("semcom_sim."):
+                continue
+            theirs = _layer(name)
+            if theirs is not None and theirs < mine:
+                upward.append(f"{module} imports {name}")
+    assert not upward, "imports up the layers of docs/architecture.md: " + "; ".join(sorted(set(upward)))
+
+
+def test_the_layer_check_sees_an_upward_import():
+    # the rule itself: the orchestrator sits above training, which sits above the physical layer
+    assert _layer("semcom_sim.experiment") < _layer("semcom_sim.train") < _layer("semcom_sim.phy.link")
+    assert _layer("semcom_sim.teacher.cache") == _layer("semcom_sim.teacher")

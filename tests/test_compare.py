@@ -11,16 +11,15 @@ import pytest
 import tensorflow as tf
 from conftest import execute_notebook
 
-from semcom_sim import Compare, Model, Phy, Scenario, ScenarioError, Training, load_scenario
+from semcom_sim import Compare, Model, Phy, Scenario, ScenarioError, Scheme, Search, Sweep, Training, load_scenario
 from semcom_sim.data import Dataset
-from semcom_sim.experiment import Variant, fraction_scenario
 from semcom_sim.losses import CrossEntropyRateLoss
 from semcom_sim.results import FIGURES, RESULT_COLUMNS, ResultsStore, read_adaptation, read_results
 from semcom_sim.scenario import SCHEMES
 from semcom_sim.schemes import resolve_scheme
 from semcom_sim.semantic.quantizer import features_to_bits
-from semcom_sim.system import build_model, digital_num_features
-from semcom_sim.train import seed_everything
+from semcom_sim.studies import Variant
+from semcom_sim.system import build_model, digital_num_features, seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_COMPARE = ROOT / "scenarios" / "compare_tiny.py"
@@ -36,8 +35,6 @@ SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_u
     ({"conditions": ("TDL-A",)}, "compare.conditions"),
     ({"schemes": ("proposed", "magic")}, "compare.schemes"),
     ({"schemes": ("proposed", "proposed")}, "compare.schemes"),
-    ({"digital_coderate": 1.0}, "compare.digital_coderate"),
-    ({"digital_num_bits_per_symbol": 3}, "compare.digital_num_bits_per_symbol"),
     ({"data_fractions": (0.0, 1.0)}, "compare.data_fractions"),
     ({"feedback_delay_ms": (-1.0,)}, "compare.feedback_delay_ms"),
     ({"fraction_ebno_db": (float("nan"),)}, "compare.fraction_ebno_db"),
@@ -46,6 +43,20 @@ SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_u
 def test_bad_compare_fields_name_the_field(fields, where):
     with pytest.raises(ScenarioError, match=where.replace(".", r"\.")):
         Scenario(name="c", compare=Compare(**fields))
+
+
+@pytest.mark.parametrize("patch,message", [
+    ({"phy.coderate": 1.0}, r"^scheme 'digital': phy\.coderate: the digital link's LDPC code rate must be in \(0, 1\)"),
+    ({"phy.num_bits_per_symbol": 3}, r"^scheme 'digital': phy\.num_bits_per_symbol: the digital link's QAM must have "
+                                     r"2, 4, 6 or 8 bits per symbol"),
+    ({"model.quant_bits": 0}, r"^scheme 'digital': model\.quant_bits: must be in 1\.\.16"),
+])
+def test_an_override_of_the_digital_scheme_is_checked_when_resolved(patch, message):
+    scenario = Scenario(name="c", schemes=(Scheme("digital", patch),))  # compare resolves it when it starts
+    with pytest.raises(ScenarioError, match=message):
+        resolve_scheme(scenario, "digital")
+    with pytest.raises(ScenarioError, match=message):  # trained by default: checked when the scenario is built
+        Scenario(name="c", schemes=(Scheme("digital", patch),), sweep=Sweep(schemes=("digital",)))
 
 
 def test_digital_model_refuses_the_adaptive_module():
@@ -57,8 +68,9 @@ def test_scheme_scenarios_change_only_what_the_scheme_says(tmp_path):
     genotype = {"normal": [["skip", 0], ["sep_conv_3x3", 1]], "reduce": [["avg_pool_3x3", 0], ["skip", 1]],
                 "channels": 4, "cells": 2, "nodes": 1, "stem_stride": 2}
     (tmp_path / "genotype.json").write_text(json.dumps(genotype))
-    base = Scenario(name="s", compare=Compare(fixed_ebno_db=7.0, online_kd_epochs=2, digital_quant_bits=2,
-                                              rkd_genotype=str(tmp_path / "genotype.json")), **SMALL)
+    overrides = (Scheme("fixed-snr", {"training.ebno_db_range": (7.0, 7.0)}),
+                 Scheme("online-kd", {"training.epochs": 2}), Scheme("digital", {"model.quant_bits": 2}))
+    base = Scenario(name="s", search=Search(genotype=str(tmp_path / "genotype.json")), schemes=overrides, **SMALL)
     s = {name: resolve_scheme(base, name) for name in SCHEMES}
     assert s["rkd-sc"].model.backbone == "semcom_sim>SearchedBackbone"
     assert s["rkd-sc"].model.backbone_config["genotype"]["normal"] == genotype["normal"]
@@ -82,12 +94,12 @@ def test_scheme_scenarios_change_only_what_the_scheme_says(tmp_path):
     assert len({x.fingerprint() for x in s.values()}) == len(SCHEMES)
 
 
-def test_fraction_scenario_keeps_the_optimizer_steps():
+def test_a_fraction_variant_keeps_the_optimizer_steps():
     base = Scenario(name="f", training=Training(epochs=5))
     for f in (0.1, 0.2, 0.5):
-        t = fraction_scenario(base, f).training
+        t = Variant.fraction(base, f).apply(base).training
         assert t.train_fraction == f and t.epochs == math.ceil(5 / f - 1e-9)
-    assert fraction_scenario(base, 1.0) is base
+    assert Variant.fraction(base, 1.0).apply(base) is base
 
 
 # -- the digital model ------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ import pytest
 import tensorflow as tf
 
 from semcom_sim import Data, Model, Phy, Scenario, Sweep, Teacher, Training
+from semcom_sim.checkpoints import Checkpoint, load_model
 from semcom_sim.data import load_dataset
+from semcom_sim.data.splits import training_rows
 from semcom_sim.losses import CrossEntropyRateLoss, InformationBottleneckKDLoss, make_loss
 from semcom_sim.teacher import CacheError, TeacherIdentity, compress_topk, write_cache
-from semcom_sim.train import Checkpoint, load_checkpoint, save_checkpoint, train_model, training_rows
+from semcom_sim.train import save_checkpoint, train_model
 
 SMALL = dict(data=Data(dataset="synthetic", num_train=320, num_test=64),
              model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
@@ -151,9 +153,9 @@ def test_feature_kd_pulls_the_projected_latent_towards_the_teacher_features(tmp_
     model, history = train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
     assert model.feature_head is not None and model.feature_head.units == 16
     assert history[-1]["feature_kd"] < history[0]["feature_kd"]
-    checkpoint = Checkpoint.for_scheme(tmp_path / "run", scenario, "proposed", dataset)
+    checkpoint = Checkpoint.of(tmp_path / "run", "proposed", scenario, dataset)
     save_checkpoint(model, checkpoint, scenario, dataset, history)
-    restored = load_checkpoint(checkpoint, scenario, dataset)  # rebuilt with the feature head
+    restored = load_model(checkpoint, scenario, dataset)  # rebuilt with the feature head
     assert restored.feature_head is not None and restored.feature_head.units == 16
     oracle_cache(tmp_path / "c.h5", dataset)  # the same cache without features
     with pytest.raises(CacheError, match="store_features"):

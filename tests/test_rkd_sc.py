@@ -8,15 +8,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from semcom_sim import Compare, Data, Model, Phy, Scenario, ScenarioError, Sweep, Teacher, Training
+from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Scheme, Sweep, Teacher, Training
+from semcom_sim.checkpoints import Checkpoint, load_model
 from semcom_sim.data import load_dataset
 from semcom_sim.schemes import resolve_scheme
 from semcom_sim.teacher import TeacherIdentity, compress_topk, write_cache
-from semcom_sim.train import Checkpoint, load_checkpoint, save_checkpoint, train_model
+from semcom_sim.train import save_checkpoint, train_model
 
 PHY = Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7, pilot_ofdm_symbol_indices=(2,),
           snr_feedback_bits=4)
 
+RKD_SC = ("rkd-sc", "rkd-sc-handcrafted", "rkd-sc-one-stage", "rkd-sc-dense-codec")
+NESTED = {"model.lengths": (4, 8, 16), "training.validation_samples": 128}
 
 def _scenario(tmp_path, **training) -> Scenario:
     return Scenario(name="rkd", data=Data(dataset="synthetic", num_train=640, num_test=128),
@@ -25,7 +28,7 @@ def _scenario(tmp_path, **training) -> Scenario:
                     phy=PHY, teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c{features}.h5")),
                     training=Training(**{"epochs": 2, "batch_size": 64, "ebno_db_range": (0.0, 12.0),
                                          "learning_rate": 3e-3, **training}),
-                    sweep=Sweep(ebno_db=(6.0,)), compare=Compare(lengths=(4, 8, 16), policy_validation_samples=128))
+                    sweep=Sweep(ebno_db=(6.0,)), schemes=tuple(Scheme(name, NESTED) for name in RKD_SC))
 
 
 def _teacher_cache(path, dataset):
@@ -52,7 +55,8 @@ def trained(tmp_path_factory):
         snapshots[epoch] = {name: [w.numpy().copy() for w in part.weights] for name, part in model.parts().items()}
         return {}
 
-    model, history = train_model(scenario, "rkd-sc-handcrafted", dataset, show_progress=False, log=lambda _: None,
+    model, history = train_model(resolve_scheme(scenario, "rkd-sc-handcrafted"), "rkd-sc-handcrafted", dataset,
+                                 show_progress=False, log=lambda _: None,
                                  on_epoch_end=snapshot)
     return tmp_path, scenario, dataset, model, history, snapshots
 
@@ -106,10 +110,10 @@ def test_the_codec_sends_the_policy_length_and_round_trips_through_a_checkpoint(
     tf.random.set_seed(1)
     low = model((x, tf.constant(0.0)), training=False)
     assert low["channel_uses"].shape == (64,) and set(np.unique(low["channel_uses"].numpy())) <= {4.0, 8.0, 16.0}
-    checkpoint = Checkpoint.for_scheme(tmp_path / "run", resolve_scheme(scenario, "rkd-sc-handcrafted"),
-                                       "rkd-sc-handcrafted", dataset)
+    checkpoint = Checkpoint.of(tmp_path / "run", "rkd-sc-handcrafted", resolve_scheme(scenario, "rkd-sc-handcrafted"),
+                               dataset)
     save_checkpoint(model, checkpoint, resolve_scheme(scenario, "rkd-sc-handcrafted"), dataset, history)
-    restored = load_checkpoint(checkpoint, resolve_scheme(scenario, "rkd-sc-handcrafted"), dataset)
+    restored = load_model(checkpoint, resolve_scheme(scenario, "rkd-sc-handcrafted"), dataset)
     for a, b in zip(model.get_weights(), restored.get_weights()):
         np.testing.assert_array_equal(a, b)
     same = [model((x, tf.constant(6.0)), training=False, length=8.0, fed_snr_db=6.0) for model in (model, restored)]
@@ -121,7 +125,8 @@ def test_the_ablations_train(tmp_path, scheme):
     scenario = _scenario(tmp_path, epochs=1)
     dataset = load_dataset(scenario.data)
     _teacher_cache(tmp_path / "c-features.h5", dataset)  # the RKD-SC schemes store features
-    model, history = train_model(scenario, scheme, dataset, show_progress=False, log=lambda _: None)
+    model, history = train_model(resolve_scheme(scenario, scheme), scheme, dataset, show_progress=False,
+                                 log=lambda _: None)
     stages = {"rkd-sc-one-stage": ["joint"], "rkd-sc-dense-codec": ["distil", "classifier", "robust"]}[scheme]
     assert [h["stage"] for h in history] == stages
     kind = {"rkd-sc-one-stage": "CATEncoder", "rkd-sc-dense-codec": "DenseChannelEncoder"}[scheme]

@@ -27,7 +27,7 @@ def pipeline(tmp_path_factory):
     assert main(["search", str(TINY), "--out", str(out / "search"), "--set", cache] + no_xla) == 0
     genotype = out / "search" / "genotype.json"
     assert main(["compare", str(TINY), "--out", str(out / "compare"), "--no-progress", "--set", cache,
-                 "--set", f"compare.rkd_genotype={genotype}"] + no_xla) == 0
+                 "--set", f"search.genotype={genotype}"] + no_xla) == 0
     return out
 
 

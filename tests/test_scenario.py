@@ -406,7 +406,7 @@ def test_scenario_file_gets_its_own_namespace(tmp_path):
 @pytest.mark.parametrize("old, new", [("phy.bits_per_symbol", "phy.num_bits_per_symbol"),
                                       ("sweep.min_frames", "sweep.min_samples"),
                                       ("sweep.max_frames", "sweep.max_samples"),
-                                      ("compare.digital_bits_per_symbol", "compare.digital_num_bits_per_symbol")])
+                                      ("compare.rkd_genotype", "search.genotype")])
 def test_a_renamed_field_given_by_its_old_name_names_the_new_one(tmp_path, old, new):
     import semcom_sim
     from semcom_sim.schemes import Scheme

@@ -3,11 +3,13 @@
 import csv
 import dataclasses
 import json
+import re
 
 import pytest
 
 from semcom_sim import (
     Compare,
+    Model,
     Ref,
     Scenario,
     ScenarioError,
@@ -18,7 +20,7 @@ from semcom_sim import (
     load_scenario,
 )
 from semcom_sim.experiment import run
-from semcom_sim.schemes import BUILTIN_NAMES, BUILTIN_SCHEMES, resolve_scheme, resolve_test_scenario
+from semcom_sim.schemes import BUILTIN_NAMES, BUILTIN_SCHEMES, resolve_scheme, resolve_test_scenario, scheme_table
 
 WIDE = Scheme("wide-decoder", {"model.decoder_units": (64, 64)}, description="a wider decoder")
 
@@ -39,14 +41,42 @@ def test_builtin_table_is_the_one_list_of_scheme_names():
     assert all(s.description for s in BUILTIN_SCHEMES)
 
 
-def test_refs_read_the_patched_scenario_and_fall_back():
-    base = Scenario(name="r", training=Training(epochs=4), compare=Compare(fixed_ebno_db=3.5, online_kd_epochs=None))
-    assert resolve_scheme(base, "fixed-snr").training.ebno_db_range == (3.5, 3.5)
-    assert resolve_scheme(base, "online-kd").training.epochs == 4  # compare.online_kd_epochs is None
-    two = dataclasses.replace(base, compare=dataclasses.replace(base.compare, online_kd_epochs=2))
-    assert resolve_scheme(two, "online-kd").training.epochs == 2
+def test_a_scenario_overrides_a_builtin_scheme_by_extending_its_patch():
+    base = Scenario(name="r", training=Training(epochs=4), model=Model(num_channel_uses=32))
+    assert resolve_scheme(base, "fixed-snr").training.ebno_db_range == (10.0, 10.0)
+    assert resolve_scheme(base, "online-kd").training.epochs == 4  # the scenario's own epochs
     digital = resolve_scheme(base, "digital")
     assert digital.phy.num_bits_per_symbol == 4.0 and isinstance(digital.phy.num_bits_per_symbol, float)
+    assert resolve_scheme(base, "adaptive-length").model.lengths == base.model.auto_lengths  # a Ref of the model
+    own = (Scheme("fixed-snr", {"training.ebno_db_range": (3.5, 3.5)}, description="trained at 3.5 dB"),
+           Scheme("online-kd", {"training.epochs": 2}))
+    scenario = dataclasses.replace(base, schemes=own)
+    fixed = resolve_scheme(scenario, "fixed-snr")
+    assert fixed.training.ebno_db_range == (3.5, 3.5)
+    assert fixed.model.adaptive is False and fixed.training.distillation == "none"  # the built-in patch stays
+    assert resolve_scheme(scenario, "online-kd").training.epochs == 2
+    assert scheme_table(scenario)["fixed-snr"].description == "trained at 3.5 dB"
+    assert scheme_table(scenario)["online-kd"].description == scheme_table(base)["online-kd"].description
+    with pytest.raises(ScenarioError, match="'online-kd' is defined twice"):
+        dataclasses.replace(base, schemes=own + (Scheme("online-kd", {}),))
+
+
+@pytest.mark.parametrize("old, override", [("fixed_ebno_db", "Scheme('fixed-snr'"),
+                                           ("digital_num_bits_per_symbol", "Scheme('digital'"),
+                                           ("digital_bits_per_symbol", "Scheme('digital'"),
+                                           ("online_kd_epochs", "Scheme('online-kd'"),
+                                           ("lengths", "Scheme('adaptive-length'"),
+                                           ("policy_validation_samples", "Scheme('adaptive-length'"),
+                                           ("rkd_feature_kd_weight", "Scheme('rkd-sc'")])
+def test_a_knob_moved_into_its_scheme_names_the_override(old, override):
+    expected = rf"^compare\.{old}: now a patch of the scheme that reads it; give the scenario schemes=\(" + re.escape(
+        override)
+    with pytest.raises(ScenarioError, match=expected):
+        Compare(**{old: 4})  # in a scenario file
+    with pytest.raises(ScenarioError, match=expected):
+        apply_overrides(Scenario(name="s"), [f"compare.{old}=4"])  # --set
+    with pytest.raises(ScenarioError, match=expected):
+        Scenario.from_dict({"name": "s", "compare": {old: 4}})  # an older scenario.json
 
 
 def test_a_scenario_defines_its_own_scheme_and_names_it_like_a_builtin():
@@ -82,8 +112,8 @@ def test_scheme_names_are_checked_against_the_builtin_and_the_scenarios_own():
     assert message.startswith("sweep.schemes: 'wide-decoder' is not one of proposed, no-adaptive")
     message = _one_line_error(lambda: Scenario(name="n", compare=Compare(schemes=("proposed", "magic"))))
     assert message.startswith("compare.schemes: 'magic'")
-    clash = Scheme("no-kd", {"training.epochs": 1})
-    assert "built-in scheme" in _one_line_error(lambda: Scenario(name="n", schemes=(clash,)))
+    override = Scheme("no-kd", {"training.epochs": 1})  # a built-in name: an override, not a clash
+    assert resolve_scheme(Scenario(name="n", schemes=(override,)), "no-kd").training.epochs == 1
     assert "defined twice" in _one_line_error(lambda: Scenario(name="n", schemes=(WIDE, WIDE)))
     assert "changes only phy" in _one_line_error(lambda: Scheme("t", test_patch={"model.adaptive": False}))
     assert "mapping" in _one_line_error(lambda: Scheme("t", patch=[("model.adaptive", False)]))

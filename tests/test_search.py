@@ -18,7 +18,16 @@ import tensorflow as tf
 
 from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Search, Sweep, Teacher, Training
 from semcom_sim.data import load_dataset
-from semcom_sim.nas.cells import (
+from semcom_sim.search import (
+    PARETO_COLUMNS,
+    SearchJob,
+    backbone_config,
+    derive_genotype,
+    expected_parameters,
+    load_genotype,
+    run_search,
+)
+from semcom_sim.semantic.darts import (
     OPS,
     Cell,
     MixedOp,
@@ -29,15 +38,6 @@ from semcom_sim.nas.cells import (
     max_pool,
     num_edges,
     use_window_views,
-)
-from semcom_sim.nas.search import (
-    PARETO_COLUMNS,
-    SearchJob,
-    backbone_config,
-    derive_genotype,
-    expected_parameters,
-    load_genotype,
-    run_search,
 )
 from semcom_sim.system import build_model
 from semcom_sim.teacher import TeacherIdentity, compress_topk, write_cache

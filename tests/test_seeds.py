@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from semcom_sim import Compare, Scenario, ScenarioError, Sweep, load_scenario
-from semcom_sim.experiment import Variant, run
+from semcom_sim.experiment import run
+from semcom_sim.report.render import RunFiles
 from semcom_sim.results import RESULTS_CSV, condition_of, point_key, read_results, row_key
 from semcom_sim.schemes import resolve_test_scenario
+from semcom_sim.studies import Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny_synthetic.py"
@@ -59,7 +61,7 @@ def test_run_with_seeds_trains_each_scheme_again_and_reports_the_spread(tmp_path
         cells = [c.strip() for c in line.split("|")[1:-1]]
         assert cells[3] == "2" and float(cells[4]) == pytest.approx(statistics.mean(acc), abs=5e-5)
         assert float(cells[5]) == pytest.approx(statistics.stdev(acc), abs=5e-5)
-    assert experiment.seed_rows() == seeded
+    assert RunFiles(experiment.out_dir).rows("seeds") == seeded
     # a second run reuses both trainings and every point
     lines.clear()
     run(scenario, tmp_path, show_progress=False, log=lines.append)

@@ -7,9 +7,10 @@ import pytest
 import tensorflow as tf
 
 from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Stage, Training, apply_overrides
+from semcom_sim.checkpoints import Checkpoint
 from semcom_sim.data import load_dataset
 from semcom_sim.losses import CrossEntropyRateLoss, InformationBottleneckKDLoss, TermsLoss
-from semcom_sim.train import Checkpoint, save_checkpoint, train_model
+from semcom_sim.train import save_checkpoint, train_model
 
 QUIET = dict(show_progress=False, log=lambda s: None)
 TINY = dict(data=Data(dataset="synthetic", num_train=256, num_test=64),
@@ -51,7 +52,7 @@ def test_a_stage_updates_only_its_parts_and_the_history_spans_the_stages(tmp_pat
             np.testing.assert_array_equal(before, after)
     assert any(not np.array_equal(b, a) for b, a in zip(snapshots[1]["decoder"], snapshots[3]["decoder"]))
     assert all(layer.trainable for layer in model.parts().values())  # unfrozen when training ends
-    checkpoint = Checkpoint.for_scheme(tmp_path, scenario, "proposed", dataset)
+    checkpoint = Checkpoint.of(tmp_path, "proposed", scenario, dataset)
     save_checkpoint(model, checkpoint, scenario, dataset, history)
     meta = json.loads(checkpoint.meta_path.read_text())
     assert [(s["name"], s["epochs"], s["trainable"]) for s in meta["stages"]] == [

@@ -5,11 +5,12 @@ import pytest
 import tensorflow as tf
 
 from semcom_sim import Data, Model, Phy, Scenario, Sweep, Training
+from semcom_sim.checkpoints import Checkpoint, load_model
 from semcom_sim.data import load_dataset
 from semcom_sim.losses import CrossEntropyRateLoss
 from semcom_sim.schemes import resolve_scheme
-from semcom_sim.system import build_model
-from semcom_sim.train import Checkpoint, load_checkpoint, save_checkpoint, seed_everything, train_model
+from semcom_sim.system import build_model, seed_everything
+from semcom_sim.train import save_checkpoint, train_model
 
 SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
              training=Training(epochs=1, batch_size=64))
@@ -60,16 +61,16 @@ def test_training_is_repeatable_and_checkpoints_round_trip(tmp_path):
     model_a, history_a = train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
     model_b, history_b = train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
     assert history_a[0]["loss"] == pytest.approx(history_b[0]["loss"], rel=1e-5)
-    checkpoint = Checkpoint.for_scheme(tmp_path, scenario, "proposed", dataset)
+    checkpoint = Checkpoint.of(tmp_path, "proposed", scenario, dataset)
     save_checkpoint(model_a, checkpoint, scenario, dataset, history_a)
     assert checkpoint.exists()
     assert [p.name for p in checkpoint.directory.iterdir() if ".tmp" in p.name] == []
-    restored = load_checkpoint(checkpoint, scenario, dataset)
+    restored = load_model(checkpoint, scenario, dataset)
     x = tf.constant(dataset.x_test[:32])
     seed_everything(7)
     ref = model_a((x, tf.constant(12.0)))["logits"].numpy()
     seed_everything(7)
     new = restored((x, tf.constant(12.0)))["logits"].numpy()
     np.testing.assert_allclose(new, ref, rtol=1e-4, atol=1e-5)
-    other = Checkpoint.for_scheme(tmp_path, scenario, "no-adaptive", dataset)
+    other = Checkpoint.of(tmp_path, "no-adaptive", resolve_scheme(scenario, "no-adaptive"), dataset)
     assert other.fingerprint != checkpoint.fingerprint

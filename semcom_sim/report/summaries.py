@@ -11,42 +11,33 @@ Verdicts compare two schemes point by point with Newcombe's interval of the accu
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from semcom_sim.results import (
-    ADAPTATION_CSV,
-    COST_CSV,
-    DISTILLATION_CSV,
-    condition_name,
-    read_adaptation,
-    read_cost,
-    read_distillation,
-    row_condition,
-)
+from semcom_sim.condition import Condition
+from semcom_sim.results import ADAPTATION_CSV, COST_CSV, DISTILLATION_CSV, condition_name, row_condition
 from semcom_sim.scenario import Scenario
-from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
 from semcom_sim.sweep import difference_interval
-from semcom_sim.teacher.cache import TeacherCache
 
-_CSI_TEXT = {"perfect": "perfect CSI", "ls": "LS CSI"}
+if TYPE_CHECKING:
+    from semcom_sim.report.render import RunFiles
 
 
-def sweep_summary(rows: list[dict], scenario: Scenario, seed_rows: list[dict] | None = None) -> str:
+def sweep_summary(rows: list[dict], scenario: Scenario, tested: dict[str, str],
+                  seed_rows: list[dict] | None = None) -> str:
     """A markdown table of accuracy (with CI) per scheme and Eb/N0, plus the adaptive module's gain and,
-    with ``seed_rows`` (``sweep.seeds``), the spread across trainings."""
+    with ``seed_rows`` (``sweep.seeds``), the spread across trainings. ``tested``: each scheme's test
+    condition ``"CHANNEL/CSI"`` (its test patch applied)."""
     channel = scenario.phy.channel
     schemes = scenario.sweep.schemes
     level = f"{scenario.sweep.confidence:.0%}"
-    tested = {s: resolve_test_scenario(scenario, s).phy for s in schemes}
+    tested = {s: Condition.parse(tested[s]) for s in schemes}
     by_key = {(r["scheme"], float(r["ebno_db"])): r for r in rows
               if r["scheme"] in tested and r["channel"] == tested[r["scheme"]].channel}
     points = sorted({e for (s, e) in by_key if s in schemes})
-    own = [f"{s} under {p.channel}, {_CSI_TEXT[p.csi]}" for s, p in tested.items()
-           if (p.channel, p.csi) != (channel, scenario.phy.csi)]
+    own = [f"{s} under {p.display}" for s, p in tested.items() if p != Condition.of(scenario)]
     lines = [f"# {scenario.name}", "",
-             f"Channel {channel}, {_CSI_TEXT[scenario.phy.csi]}"
+             f"Channel {channel}, {Condition.of(scenario).csi_text}"
              + (f" (test patches: {'; '.join(own)})" if own else "")
              + f"; accuracy with its {level} Wilson interval.", "",
              "| Eb/N0 [dB] | Es/N0 [dB] | " + " | ".join(schemes) + " |",
@@ -178,34 +169,34 @@ def _accuracy_table(rows: list[dict], keys: list[tuple[str, str]], points: list[
     return lines
 
 
-def comparison_summary(experiment, info: dict) -> str:
-    """The markdown text of ``summary.md`` of a comparison (an :class:`~semcom_sim.experiment.Experiment`
-    opened with ``comparing=True``); ``info`` holds the invocations of ``run.json``."""
-    sc, cfg = experiment.scenario, experiment.cfg
-    out_dir = Path(experiment.out_dir)
-    dataset = experiment.dataset
+def comparison_summary(run: RunFiles) -> str:
+    """The markdown text of ``summary.md`` of a comparison, from its run directory's files."""
+    sc = run.scenario
+    cfg = sc.compare
+    out_dir = run.out_dir
+    dataset = run.dataset
     level = f"{sc.sweep.confidence:.0%}"
-    base_label = f"{sc.phy.channel}/{sc.phy.csi}"
+    base_label = Condition.of(sc).label
     rows = []
-    for r in experiment.rows():
+    for r in run.rows(excluding=("seeds",)):
         cond = row_condition(r)
         if cond is not None:
             rows.append({**r, "condition": condition_name(r), "_variant": cond["variant"], "_value": cond["value"]})
     grid = [r for r in rows if r["condition"] in cfg.conditions]
-    cost = read_cost(out_dir / COST_CSV) if (out_dir / COST_CSV).is_file() else []
-    dist = read_distillation(out_dir / DISTILLATION_CSV) if (out_dir / DISTILLATION_CSV).is_file() else []
-    reads_teacher = {s for s in cfg.schemes if resolve_scheme(sc, s).model.source == "teacher-features"}
+    cost, dist = run.csv(COST_CSV), run.csv(DISTILLATION_CSV)
+    reads_teacher = {s for s in cfg.schemes if (run.checkpoint_meta(s) or {}).get("scenario", {}).get(
+        "model", {}).get("source") == "teacher-features"}
     totals = _cost_by_scheme(cost, reads_teacher)
     ttt = _time_to_target(dist)
-    runs = info.get("invocations", [info])
+    runs = run.invocations
     first = runs[0]
     lines = [f"# Comparison: {sc.name}", "",
              f"Produced by `{first['command']}` on {first['date']}, {first['machine']}, commit {first['commit']}.",
              "Invocations (later ones reuse checkpoints and finished sweep points): "
              + "; ".join(f"{r['date']}: {_minutes(r)}" for r in runs) + ".", "",
-             f"Task: {dataset.name}, {dataset.num_train} training / {dataset.num_test} test samples, "
-             f"{dataset.num_classes} classes; {sc.model.num_channel_uses} complex channel uses per sample for every "
-             f"scheme. Models are trained under {sc.phy.channel} with {_CSI_TEXT[sc.phy.csi]} "
+             f"Task: {dataset['name']}, {dataset['num_train']} training / {dataset['num_test']} test samples, "
+             f"{dataset['num_classes']} classes; {sc.model.num_channel_uses} complex channel uses per sample for "
+             f"every scheme. Models are trained under {sc.phy.channel} with {Condition.of(sc).csi_text} "
              + ("and under every condition." if cfg.retrain_per_condition else
                 "and evaluated unchanged under every condition.")
              + f" Accuracies are over the test set with {level} Wilson intervals in `results.csv`.", ""]
@@ -281,7 +272,7 @@ def comparison_summary(experiment, info: dict) -> str:
 
     # -- channel adaptation ----------------------------------------------------------------------
     for scheme in [s for s in cfg.length_schemes if s in cfg.schemes]:
-        lines += adaptation_section(experiment, scheme, rows)
+        lines += adaptation_section(run, scheme, rows)
 
     # -- cost ----------------------------------------------------------------------------------
     if cost:
@@ -312,39 +303,30 @@ def comparison_summary(experiment, info: dict) -> str:
             hit = ttt.get(scheme)
             lines.append(f"| {scheme} | {kind} | {len(walls)} | {walls[-1] / len(walls):.1f} | {best:.3f} | "
                          + (f"{hit[1]:.0f} s (epoch {hit[0]})" if hit else "not reached") + " |")
-        cache = _cache_seconds(experiment)
+        cache = run.plan.get("teacher_cache_seconds")
         if cache is not None:
             lines += ["", f"One-off teacher pass that filled the cache: {cache:.0f} s "
                       "(from the cache's manifest; paid once, shared by every cached-KD training)."]
     base = [r for r in grid if not r["_variant"] and r["condition"] == base_label]
-    lines += seed_spread_lines(base, [r for r in experiment.seed_rows() if f"{r['channel']}/{r['csi']}" == base_label],
+    lines += seed_spread_lines(base, [r for r in run.rows("seeds") if f"{r['channel']}/{r['csi']}" == base_label],
                                cfg.seeds, sc.training.seed, level,
                                f", under {base_label} (every condition's rows are in `results.csv`)")
     return "\n".join(lines) + "\n"
-
-
-def _cache_seconds(experiment) -> float | None:
-    resolved = resolve_scheme(experiment.scenario, "proposed")
-    if resolved.training.distillation != "cached":
-        return None
-    path = resolved.teacher.resolved_cache_path(experiment.dataset.name)
-    try:
-        return float(TeacherCache(path).manifest.get("creation", {}).get("teacher_seconds"))
-    except Exception:
-        return None
 
 
 def _pct(value: float) -> str:
     return f"{100 * value:+.1f}"
 
 
-def adaptation_section(experiment, scheme: str, rows: list[dict]) -> list[str]:
+def adaptation_section(run: RunFiles, scheme: str, rows: list[dict]) -> list[str]:
     """The markdown section on a scheme with nested lengths: its length policy, the SNR-blind reference,
     and the paired studies of ``adaptation.csv`` that show whether the gain comes from the SNR."""
-    sc = experiment.scenario
+    sc = run.scenario
     level = f"{sc.sweep.confidence:.0%}"
-    resolved = resolve_scheme(sc, scheme)
-    n, tolerance = resolved.model.num_channel_uses, resolved.model.policy_tolerance
+    meta = run.checkpoint_meta(scheme) or {}
+    model = meta.get("scenario", {}).get("model", {})
+    n, tolerance = model.get("num_channel_uses", sc.model.num_channel_uses), model.get("policy_tolerance",
+                                                                                       sc.model.policy_tolerance)
     base = f"{sc.phy.channel}/{sc.phy.csi}"
     mine = [r for r in rows if r["scheme"] == scheme and f"{r['channel']}/{r['csi']}" == base]
     deployed = {float(r["ebno_db"]): r for r in mine if not r["_variant"]}
@@ -357,8 +339,7 @@ def adaptation_section(experiment, scheme: str, rows: list[dict]) -> list[str]:
              f"policy was fitted on held-out training samples (the smallest `L` within {100 * tolerance:g} points "
              "of the longest at that level, then made non-increasing in the SNR). Reference: the same model "
              "sending one fixed `L` whatever the SNR. Figures: `length_adaptation.png`, `snr_mismatch.png`.", ""]
-    meta_path = experiment.checkpoints[scheme].meta_path if scheme in experiment.checkpoints else None
-    policy = json.loads(meta_path.read_text()).get("length_policy") if meta_path and meta_path.is_file() else None
+    policy = meta.get("length_policy")
     if policy:
         seen = [i for i, k in enumerate(policy["samples"]) if k]
         lines += ["| fed-back SNR level q [dB] | " + " | ".join(f"{policy['levels_db'][i]:.2f}" for i in seen) + " |",
@@ -416,8 +397,7 @@ def adaptation_section(experiment, scheme: str, rows: list[dict]) -> list[str]:
                       + "; ".join(f"{text[k].format(v)}: accuracy {sum(r['accuracy'] for r in g) / len(g):.3f}, "
                                   f"{sum(r['channel_uses'] for r in g) / len(g):.1f} channel uses"
                                   for (k, v), g in sorted(studies.items())) + "."]
-    path = Path(experiment.out_dir) / ADAPTATION_CSV
-    study = [r for r in read_adaptation(path) if r["scheme"] == scheme] if path.is_file() else []
+    study = [r for r in run.csv(ADAPTATION_CSV) if r["scheme"] == scheme]
     cells = {(r["fed_ebno_db"], r["ebno_db"]): r for r in study if r["study"] == "mismatch"}
     if cells:
         true = sorted({b for _, b in cells})

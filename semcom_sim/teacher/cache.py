@@ -230,6 +230,17 @@ def cache_checksum(path: str | Path) -> str:
         return ""
 
 
+def cache_teacher_seconds(path: str | Path) -> float | None:
+    """The one-off teacher pass that filled a cache, in seconds, from its manifest (``None`` if the file is
+    missing or unreadable or does not record it)."""
+    try:
+        with h5py.File(path, "r") as f:
+            seconds = json.loads(f.attrs["manifest"]).get("creation", {}).get("teacher_seconds")
+    except (OSError, KeyError, ValueError):
+        return None
+    return None if seconds is None else float(seconds)
+
+
 class TeacherCache:
     """A validated teacher cache, loaded into memory (it is small: N x views x K x 4 bytes).
 

@@ -409,7 +409,7 @@ class Network(keras.layers.Layer):
 class SearchedBackbone(Network):
     """The derived network of a genotype as an encoder backbone (``model.backbone =
     "semcom_sim>SearchedBackbone"``, ``model.backbone_config`` from
-    :func:`semcom_sim.nas.search.backbone_config`). Input: images; output: [batch, nodes * C_last]."""
+    :func:`semcom_sim.search.backbone_config`). Input: images; output: [batch, nodes * C_last]."""
 
     def __init__(self, genotype: dict, channels: int = 16, cells: int = 3, nodes: int = 3, stem_stride: int = 1,
                  **kwargs):

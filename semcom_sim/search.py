@@ -33,18 +33,19 @@ from keras import ops
 
 from semcom_sim.cost import device_name
 from semcom_sim.data import Dataset, load_dataset
+from semcom_sim.genotype import backbone_config, load_genotype
 from semcom_sim.io import atomic_write_text
 from semcom_sim.losses import TermsLoss
-from semcom_sim.nas.cells import Network, SearchedBackbone, num_edges, use_window_views
-from semcom_sim.nas.genotype import backbone_config, load_genotype
 from semcom_sim.report.figures import plot_genotype, plot_pareto, save_figure
 from semcom_sim.results import git_commit
 from semcom_sim.scenario import Scenario, ScenarioError
+from semcom_sim.semantic.darts import Network, SearchedBackbone, num_edges, use_window_views
 from semcom_sim.semantic.encoder import ConvBackbone
 from semcom_sim.sweep import Executor, InProcessExecutor, wilson_interval
 from semcom_sim.train import CachedTeacherTargets, precise_batch_norm
 
-__all__ = ["backbone_config", "derive_genotype", "expected_parameters", "load_genotype", "run_search", "SearchJob"]
+__all__ = ["backbone_config", "derive_genotype", "expected_parameters", "load_genotype", "run_search", "SearchJob",
+           "SearchTargets", "retrain", "search_split"]
 
 PARETO_CSV = "pareto.csv"
 PARETO_COLUMNS = ("kind", "lambda", "parameters", "expected_parameters", "accuracy", "ci_low", "ci_high",
@@ -90,6 +91,9 @@ class _Targets:
 
     def __call__(self, rows):
         return {k: tf.constant(v) for k, v in self.inner(rows).items()}
+
+
+SearchTargets = _Targets
 
 
 def _loss_fn(terms: tuple[str, ...], temperature: float):
@@ -139,6 +143,9 @@ def _split(dataset: Dataset, cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
                             f"{dataset.num_train} training samples")
     order = np.random.default_rng(seed).permutation(dataset.num_train)
     return np.sort(order[:cfg.train_samples]), np.sort(order[cfg.train_samples:need])
+
+
+search_split = _split
 
 
 def _batches(rows: np.ndarray, batch_size: int, rng: np.random.Generator):
@@ -265,6 +272,9 @@ def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: 
     out = {"parameters": _parameters(backbone), "accuracy": accuracy, "ci_low": low, "ci_high": high,
            "retrain_seconds": seconds}
     return {**out, "correct": hits} if keep_outcomes else out
+
+
+retrain = _retrain
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
