@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -35,9 +36,21 @@ def commit() -> str:
         return "unknown"
 
 
+def command_line() -> str:
+    """The command that runs this process, as typed from the repository root: ``python -m benchmarks.NAME ARGS``
+    (under ``-m``, ``sys.argv[0]`` is the module's file; the module name comes from ``__main__.__spec__``)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        name = spec.name
+    else:
+        path = Path(os.path.relpath(Path(sys.argv[0]).resolve(), RESULTS_MD.parent.parent))
+        name = ".".join(path.with_suffix("").parts)
+    return shlex.join(["python", "-m", name, *sys.argv[1:]])
+
+
 def append_results(title: str, table: str, notes: str = "") -> None:
     """Appends a dated section with the command, machine and commit to benchmarks/RESULTS.md."""
-    command = "python " + " ".join([os.path.relpath(sys.argv[0], RESULTS_MD.parent.parent)] + sys.argv[1:])
+    command = command_line()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = (f"\n## {title}\n\n- command: `{command}`\n- date: {stamp}\n- machine: {machine()}\n"
             f"- commit: {commit()}\n\n{table}\n")

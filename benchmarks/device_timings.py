@@ -1,13 +1,14 @@
 """The quickstart's training, its sweep and the link's throughput on whatever device TensorFlow sees (a
 GPU when there is one, else the CPU), with the device named; printed and appended to benchmarks/RESULTS.md.
 
-    python benchmarks/device_timings.py [--epochs 2] [--sweep-samples 10000] [--batch-sizes 64,256,1024,4096]
+    python -m benchmarks.device_timings [SCENARIO] [--epochs 2] [--sweep-samples 10000] \
+        [--batch-sizes 64,256,1024,4096] [--no-append]
 
-Measures, with the quickstart scenario's settings (``scenarios/quickstart.py``; XLA as it says):
+Measures, with the settings of SCENARIO (default ``scenarios/quickstart.py``; XLA as it says):
 
 * training of ``proposed``: seconds of the first epoch (tracing and XLA compilation included) and of each
   later epoch (the steady state), and training samples per second;
-* the sweep: ``--sweep-samples`` test samples at each of the quickstart's Eb/N0 points through the
+* the sweep: ``--sweep-samples`` test samples at each of the scenario's Eb/N0 points through the
   trained model, as ``semcom-sim sweep`` evaluates them (batches of ``sweep.batch_size``): seconds and
   samples per second;
 * the link's inference throughput (samples per second) at several Monte Carlo batch sizes, and the
@@ -21,25 +22,24 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
+from benchmarks._common import append_results
 
-from _common import append_results  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "quickstart.py"))
+    parser.add_argument("scenario", metavar="SCENARIO", nargs="?", default=str(ROOT / "scenarios" / "quickstart.py"),
+                        help="scenario file (default: scenarios/quickstart.py)")
     parser.add_argument("--epochs", type=int, default=2, help="training epochs timed (at least 2)")
     parser.add_argument("--sweep-samples", type=int, default=10_000, help="test samples per Eb/N0 point")
     parser.add_argument("--batch-sizes", default=None,
                         help="Monte Carlo batch sizes for throughput (default: 64,256,1024,4096 on a CPU, "
                              "256,1024,4096,16384,65536 on a GPU)")
-    parser.add_argument("--no-append", action="store_true", help="print only")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs: at least 2 (the first includes compilation)")

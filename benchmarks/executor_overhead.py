@@ -2,7 +2,7 @@
 shipping a dataset through its object store, the overhead per task, and a small comparison end to end
 (trainings and sweep points as tasks); printed and appended to benchmarks/RESULTS.md.
 
-    python benchmarks/executor_overhead.py [--cpus 2] [--tasks 200] [--no-append]
+    python -m benchmarks.executor_overhead [--cpus 2] [--tasks 200] [--no-append]
 
 The overhead per task is the wall time of ``--tasks`` jobs that do nothing but return, each with a
 Fashion-MNIST-sized dataset (60,000 x 28 x 28 float32) that travels once through the object store. The
@@ -15,17 +15,15 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
+from benchmarks._common import append_results
 
-from _common import append_results  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -48,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
     parser.add_argument("--tasks", type=int, default=200, help="no-op tasks timed per executor")
-    parser.add_argument("--no-append", action="store_true", help="print only")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
 
     from semcom_sim import load_scenario

@@ -1,7 +1,10 @@
 """Student accuracy with fast (cached) KD vs without KD: by training-data fraction, or by cache K.
 
-    python benchmarks/kd_accuracy.py --scenario scenarios/fmnist_kd.py --study fraction --same-steps --epochs 5
-    python benchmarks/kd_accuracy.py --scenario scenarios/fmnist_kd.py --study topk --ks 1 3 5 10
+    python -m benchmarks.kd_accuracy [SCENARIO] --study {fraction,topk} [options] [--no-append]
+    python -m benchmarks.kd_accuracy scenarios/fmnist_kd.py --study fraction --same-steps --epochs 5
+    python -m benchmarks.kd_accuracy scenarios/fmnist_kd.py --study topk --ks 1 3 5 10
+
+SCENARIO defaults to ``scenarios/fmnist_kd.py``.
 
 ``fraction``: for each stratified fraction of the training set, trains the scenario's student with
 plain CE and with cached KD (same seed, same epochs; with ``--same-steps`` the epochs grow as
@@ -17,21 +20,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-from _common import append_results  # noqa: E402
-
-from semcom_sim import load_scenario  # noqa: E402
-from semcom_sim.data import load_dataset  # noqa: E402
-from semcom_sim.evaluate import AccuracyEvaluator  # noqa: E402
-from semcom_sim.sweep import difference_interval, wilson_interval  # noqa: E402
-from semcom_sim.teacher import TeacherCache, TeacherIdentity, compress_topk, rebuild_distribution, write_cache  # noqa: E402
-from semcom_sim.train import train_model  # noqa: E402
+from benchmarks._common import append_results
+from semcom_sim import load_scenario
+from semcom_sim.data import load_dataset
+from semcom_sim.evaluate import AccuracyEvaluator
+from semcom_sim.sweep import difference_interval, wilson_interval
+from semcom_sim.teacher import TeacherCache, TeacherIdentity, compress_topk, rebuild_distribution, write_cache
+from semcom_sim.train import train_model
 
 
 def with_fields(scenario, section: str, **fields):
@@ -106,7 +106,8 @@ def topk_study(scenario, dataset, ks, points, frames) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default="scenarios/fmnist_kd.py")
+    parser.add_argument("scenario", metavar="SCENARIO", nargs="?", default="scenarios/fmnist_kd.py",
+                        help="scenario file (default: scenarios/fmnist_kd.py)")
     parser.add_argument("--study", choices=("fraction", "topk"), required=True)
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.2, 0.5, 1.0])
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 3, 5, 10])
@@ -117,7 +118,7 @@ def main() -> None:
                         help="override a scenario field, as on the semcom-sim command line")
     parser.add_argument("--same-steps", action="store_true",
                         help="fraction study: train every fraction for the optimizer steps of the full run")
-    parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario, args.overrides)
     if args.epochs:
@@ -128,7 +129,7 @@ def main() -> None:
     else:
         table = topk_study(scenario, dataset, args.ks, args.ebno, args.frames)
     print(table)
-    if not args.no_record:
+    if not args.no_append:
         append_results(f"kd_accuracy --study {args.study} ({scenario.name}, teacher {scenario.teacher.name}, "
                        f"{scenario.training.epochs} epochs"
                        f"{' scaled to equal steps' if getattr(args, 'same_steps', False) else ''}, "

@@ -1,7 +1,8 @@
-"""Does a learned length policy with a rate penalty beat the table ``L*(q)``? (issue #10's second variant)
+"""Does a learned length policy with a rate penalty beat the table ``L*(q)``?
 
-    .venv/bin/python benchmarks/learned_length_policy.py scenarios/compare_fashion_mnist.py \\
-        docs/results/compare_fashion_mnist [--scheme adaptive-length] [--samples 4000] [--no-append]
+    python -m benchmarks.learned_length_policy SCENARIO RUN_DIR [--scheme adaptive-length] [--samples 4000] \\
+        [--no-append]
+    python -m benchmarks.learned_length_policy scenarios/compare_fashion_mnist.py docs/results/compare_fashion_mnist
 
 Takes the trained nested model of ``--scheme`` from a finished comparison (its checkpoint; nothing of it is
 retrained) and compares two ways of choosing how many channel uses ``L`` a sample sends, on the **same**
@@ -35,12 +36,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _common import append_results  # noqa: E402
+from benchmarks._common import append_results
 
 TOLERANCES = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12)
 LAMBDAS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -75,7 +73,7 @@ def refit_table(model, held, tolerance: float, min_samples: int):
     """The table ``L*(q)`` the deployed fit gives at ``tolerance`` from the held-out outcomes ``held``."""
     import numpy as np
 
-    from semcom_sim.evaluate import grid_feedback_levels_db, policy_table
+    from semcom_sim.adaptation import grid_feedback_levels_db, policy_table
 
     lengths = [int(v) for v in model.model_cfg.lengths]
     levels = np.asarray(model.length_policy.levels, dtype=np.float64)
@@ -88,12 +86,12 @@ def refit_table(model, held, tolerance: float, min_samples: int):
 
 
 def fit_to_targets(model, held, tolerance: float):
-    """The table over the policy grid that :func:`semcom_sim.evaluate.table_for_targets` fits to the per-Eb/N0
+    """The table over the policy grid that :func:`semcom_sim.adaptation.table_for_targets` fits to the per-Eb/N0
     targets on the held-out outcomes ``held``; grid points no held-out sample reached are filled as the
     deployed fit fills them."""
     import numpy as np
 
-    from semcom_sim.evaluate import fill_unfitted_levels, grid_feedback_levels_db, table_for_targets
+    from semcom_sim.adaptation import fill_unfitted_levels, grid_feedback_levels_db, table_for_targets
 
     lengths = np.asarray([int(v) for v in model.model_cfg.lengths])
     grid = np.asarray(model.length_policy.levels, dtype=np.float64)
@@ -158,35 +156,29 @@ def summarise(test, chosen, uses, points) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenario")
-    parser.add_argument("run_dir")
+    parser.add_argument("scenario", metavar="SCENARIO", help="the comparison's scenario file")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="its run directory (semcom-sim compare --out)")
     parser.add_argument("--scheme", default="adaptive-length")
     parser.add_argument("--samples", type=int, default=4000, help="test samples per Eb/N0 point")
-    parser.add_argument("--no-append", action="store_true")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
-
-    import dataclasses
-    import json
 
     import numpy as np
     import tensorflow as tf
 
+    from semcom_sim.data.splits import validation_rows
     from semcom_sim.evaluate import AccuracyEvaluator
     from semcom_sim.experiment import Experiment
     from semcom_sim.scenario import load_scenario
+    from semcom_sim.studies import compare_studies
     from semcom_sim.sweep import point_seed
-    from semcom_sim.train import load_resolved, validation_rows
 
     scenario = load_scenario(args.scenario)
     run = Path(args.run_dir)
-    exp = Experiment.open(scenario, run, comparing=True, show_progress=False)
-    only = dataclasses.replace(exp.scenario.sweep, schemes=(args.scheme,))
-    exp.scenario = dataclasses.replace(exp.scenario, sweep=only)
-    exp.load_trained()
-    model = load_resolved(exp.checkpoints[args.scheme], exp.test_scenario(args.scheme), exp.dataset)
-    fit = json.loads(exp.checkpoints[args.scheme].meta_path.read_text())["length_policy"]
+    exp = Experiment.open(scenario, run, studies=compare_studies(scenario), show_progress=False)
+    model, resolved, checkpoint = exp.load_for_test(args.scheme)
+    fit = checkpoint.meta()["length_policy"]
     minimum = int(fit["min_samples_per_level"])
-    resolved = exp.test_scenario(args.scheme)
     cfg, ds = resolved.training, exp.dataset
     lengths = [int(v) for v in model.model_cfg.lengths]
     n, k = max(lengths), len(lengths)

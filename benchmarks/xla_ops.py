@@ -1,8 +1,8 @@
 """XLA and the DARTS operations: one training step (forward + gradient) of each window operation of the
 search space, with and without XLA, TensorFlow's layer against the shifted-view form of
-``semcom_sim.nas.cells`` that the searched encoders use.
+``semcom_sim.semantic.darts`` that the searched encoders use.
 
-    .venv/bin/python benchmarks/xla_ops.py [--no-append]
+    python -m benchmarks.xla_ops [--no-append]
 
 Input [128, 14, 14, 32] float32 (a batch of the first searched cell's feature maps); milliseconds per
 step, median of 20 after one warm-up.
@@ -12,25 +12,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _common import append_results  # noqa: E402
+from benchmarks._common import append_results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-append", action="store_true", help="print only")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
 
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from semcom_sim.nas.cells import depthwise_conv, max_pool
+    from semcom_sim.semantic.darts import depthwise_conv, max_pool
 
     x = tf.constant(np.random.default_rng(0).random((128, 14, 14, 32), dtype=np.float32))
     dw = {d: keras.layers.DepthwiseConv2D(3, padding="same", dilation_rate=d, use_bias=False) for d in (1, 2)}

@@ -1,6 +1,10 @@
 """What does the channel-adaptive module of a trained quickstart model actually do?
 
-    .venv/bin/python scripts/adaptive_diagnostics.py [runs/quickstart] [--scenario scenarios/quickstart.py]
+    python -m scripts.adaptive_diagnostics [SCENARIO] [RUN_DIR]
+    python -m scripts.adaptive_diagnostics scenarios/quickstart.py runs/quickstart
+
+SCENARIO defaults to ``scenarios/quickstart.py``, RUN_DIR (where ``semcom-sim run`` wrote it) to
+``runs/quickstart``.
 
 Loads the trained 'proposed' checkpoint and measures, on the test set:
 
@@ -22,11 +26,11 @@ from pathlib import Path
 import tensorflow as tf
 
 from semcom_sim import load_scenario
+from semcom_sim.checkpoints import Checkpoint, load_model
 from semcom_sim.data import load_dataset
 from semcom_sim.evaluate import AccuracyEvaluator
 from semcom_sim.io import atomic_write_text
 from semcom_sim.sweep import wilson_interval
-from semcom_sim.train import Checkpoint, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,18 +44,20 @@ def accuracy(model, dataset, ebno_db: float, frames: int = 10000, seed: int = 1)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", nargs="?", default="runs/quickstart")
-    parser.add_argument("--scenario", default="scenarios/quickstart.py")
+    parser.add_argument("scenario", metavar="SCENARIO", nargs="?", default="scenarios/quickstart.py",
+                        help="scenario file (default: scenarios/quickstart.py)")
+    parser.add_argument("run_dir", metavar="RUN_DIR", nargs="?", default="runs/quickstart",
+                        help="run directory of semcom-sim run (default: runs/quickstart)")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)
     dataset = load_dataset(scenario.data)
-    checkpoint = Checkpoint.for_scheme(args.run, scenario, "proposed", dataset)
+    checkpoint = Checkpoint.of(args.run_dir, "proposed", scenario, dataset)  # "proposed": the scenario as written
     if not checkpoint.exists():
-        raise SystemExit(f"no trained 'proposed' model in {args.run}: run semcom-sim run {args.scenario} first")
-    model = load_checkpoint(checkpoint, scenario, dataset)
+        raise SystemExit(f"no trained 'proposed' model in {args.run_dir}: run semcom-sim run {args.scenario} first")
+    model = load_model(checkpoint, scenario, dataset)
 
     lines = [f"# Adaptive module diagnostics ({scenario.name})", "",
-             f"Command: `.venv/bin/python scripts/adaptive_diagnostics.py {args.run} --scenario {args.scenario}`",
+             f"Command: `python -m scripts.adaptive_diagnostics {args.scenario} {args.run_dir}`",
              "", "## Weights vs the SNR input (2000 test images)", "",
              "| SNR input [dB] | mean w | std of w over features | effective features carrying power (of "
              f"{2 * scenario.model.num_channel_uses}) |", "|---:|---:|---:|---:|"]

@@ -1,7 +1,7 @@
 """How much of a rebuilt top-K teacher distribution stays on the stored classes at each temperature.
 
-    .venv/bin/python scripts/cache_temperature.py \
-        teacher_cache/wordnet-nouns-all-minilm-l6-v2-finetuned-top3.h5 [--t 1 2 4]
+    python -m scripts.cache_temperature CACHE [--t 1 2 4]
+    python -m scripts.cache_temperature teacher_cache/wordnet-nouns-all-minilm-l6-v2-finetuned-top3.h5
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from semcom_sim.teacher import TeacherCache
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cache")
+    parser.add_argument("cache", metavar="CACHE", help="a teacher cache file (.h5)")
     parser.add_argument("--t", type=float, nargs="+", default=[1.0, 2.0, 4.0])
     args = parser.parse_args()
     cache = TeacherCache(args.cache)

@@ -1,6 +1,6 @@
 """Fills the README's comparison section from finished `semcom-sim compare` runs (nothing typed by hand).
 
-    .venv/bin/python scripts/publish_compare.py
+    python -m scripts.publish_compare
 
 For each run directory of RUNS (the shipped compare scenarios write straight into docs/results/), takes
 the figures, the command, date, machine, commit and run time from run.json, and the tables from
@@ -9,15 +9,14 @@ summary.md, and replaces the README block between the compare-results markers.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from semcom_sim.io import atomic_write_text
+from semcom_sim.results import FIGURES, RUN_JSON, SUMMARY_MD
 
-from semcom_sim.io import atomic_write_text  # noqa: E402
-from semcom_sim.results import FIGURES, RUN_JSON, SUMMARY_MD  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 BEGIN, END = "<!-- compare-results:begin -->", "<!-- compare-results:end -->"
 RUNS = (("Fashion-MNIST (image task, EfficientNet-Lite0 teacher)", "docs/results/compare_fashion_mnist"),
@@ -73,6 +72,7 @@ def block(title: str, run_dir: str) -> str:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     text = "\n".join(block(title, run) for title, run in RUNS if (ROOT / run / RUN_JSON).is_file())
     if not text:
         raise SystemExit("no finished comparison under docs/results/: run the compare scenarios first")

@@ -1,6 +1,8 @@
 """Copies a finished quickstart run into the docs and the README (nothing in the results is typed by hand).
 
-    .venv/bin/python scripts/publish_quickstart.py [runs/quickstart]
+    python -m scripts.publish_quickstart [RUN_DIR]
+
+RUN_DIR is where ``semcom-sim run scenarios/quickstart.py`` wrote the run (default: ``runs/quickstart``).
 
 Copies accuracy_vs_ebno.png to docs/figures/, results.csv and summary.md to docs/results/, and replaces
 the README block between the quickstart-results markers with the run's summary tables.
@@ -8,18 +10,21 @@ the README block between the quickstart-results markers with the run's summary t
 
 from __future__ import annotations
 
+import argparse
 import shutil
-import sys
 from pathlib import Path
 
-from semcom_sim.io import atomic_write_text  # noqa: E402
+from semcom_sim.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- quickstart-results:begin -->", "<!-- quickstart-results:end -->"
 
 
 def main() -> None:
-    run = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "runs" / "quickstart"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", metavar="RUN_DIR", nargs="?", type=Path, default=ROOT / "runs" / "quickstart",
+                        help="run directory of the quickstart (default: runs/quickstart)")
+    run = parser.parse_args().run_dir
     for name in ("accuracy_vs_ebno.png", "results.csv", "summary.md"):
         if not (run / name).is_file():
             raise SystemExit(f"{run / name} is missing: run `semcom-sim run scenarios/quickstart.py --out {run}` first")

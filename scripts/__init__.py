@@ -1,0 +1,1 @@
+"""Maintenance scripts of semcom-sim: run each from the repository root as ``python -m scripts.NAME ...``."""
