@@ -1,4 +1,4 @@
-# The reduced comparison that CI runs (tests/test_compare.py): every scheme and every axis of
+# The reduced comparison that CI runs (tests/e2e/test_compare.py): every scheme and every axis of
 # `semcom-sim compare` on 1,000 Fashion-MNIST training images with the committed EfficientNet-Lite0 teacher,
 # two conditions, two Eb/N0 points and two epochs. The teacher cache of this subset is built on the
 # first run (the teacher runs once over the 1,000 training images). About 6 minutes on a 2-core CPU

@@ -1,4 +1,4 @@
-# The reduced RKD-SC pipeline that CI runs (tests/test_rkd_sc_notebook.py, notebooks/03_rkd_sc.ipynb) on 1,000
+# The reduced RKD-SC pipeline that CI runs (tests/e2e/test_rkd_sc_notebook.py, notebooks/03_rkd_sc.ipynb) on 1,000
 # Fashion-MNIST images with the committed EfficientNet-Lite0 teacher: a tiny KDL-DARTS search, then a
 # comparison of rkd-sc (the searched encoder) and rkd-sc-handcrafted through AWGN with perfect CSI, with
 # the fixed-length references and the adaptation studies of the nested lengths. The teacher cache of this

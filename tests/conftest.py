@@ -51,3 +51,11 @@ def execute_notebook(path, kernel: str, root, min_figures: int, monkeypatch) -> 
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= min_figures
     assert not any("skipped" in o.get("text", "") for o in outputs)
     return outputs
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every end-to-end test (``tests/e2e/``: the command line, the reduced comparisons, the notebooks) is
+    ``slow``: the fast lane ``-m "not slow"`` leaves them out; the full run keeps them."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.slow)

@@ -183,6 +183,7 @@ def nested():
     return scenario, dataset, model
 
 
+@pytest.mark.slow
 def test_the_fitted_policy_is_monotone_and_follows_its_rule(nested):
     _, _, model = nested
     fit = model.length_policy_fit
@@ -199,6 +200,7 @@ def test_the_fitted_policy_is_monotone_and_follows_its_rule(nested):
     assert sum(n > 0 for n in fit["samples"]) >= 4  # 13 Eb/N0 points reach several feedback levels
 
 
+@pytest.mark.slow
 def test_the_decoder_output_changes_with_the_length_on_the_same_draws(nested):
     _, dataset, model = nested
     x = tf.constant(dataset.x_test[:128])
@@ -212,6 +214,7 @@ def test_the_decoder_output_changes_with_the_length_on_the_same_draws(nested):
     assert np.abs(logits[2] - logits[16]).max() > 1e-3  # ... and a different length changes the decision
 
 
+@pytest.mark.slow
 def test_fed_snr_and_shuffle_keep_every_other_draw(nested):
     _, dataset, model = nested
     evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 128)
@@ -228,6 +231,7 @@ def test_fed_snr_and_shuffle_keep_every_other_draw(nested):
     assert 1.0 <= effective <= 16.0 and 0.0 < weight < 1.0
 
 
+@pytest.mark.slow
 def test_outcomes_give_each_samples_position_and_a_cross_entropy_consistent_with_its_decision(nested):
     _, dataset, model = nested
     evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 128)
@@ -286,6 +290,7 @@ def test_the_table_for_targets_sends_the_fewest_uses_that_meet_every_per_ebno_ta
     np.testing.assert_array_equal(table_for_targets(correct, level, ebno, 0.005, uses), [2, 0])
 
 
+@pytest.mark.slow
 def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested):
     _, dataset, model = nested
     fit = fit_length_policy(model, dataset.x_train[:128], dataset.y_train[:128], (6.0,), tolerance=0.01, seed=1,
@@ -295,6 +300,7 @@ def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested):
     assert all(fit["raw"][k] == fit["raw"][seen[-1]] for k in range(seen[-1], len(fit["raw"])))
 
 
+@pytest.mark.slow
 def test_grid_points_between_feedback_levels_take_the_level_whose_bin_holds_them(nested):
     _, dataset, model = nested
     fit = fit_length_policy(model, dataset.x_train[:256], dataset.y_train[:256], np.arange(0.0, 13.0), tolerance=0.005,
@@ -312,6 +318,7 @@ def test_grid_points_between_feedback_levels_take_the_level_whose_bin_holds_them
         assert sent == fit["policy"][k]
 
 
+@pytest.mark.slow
 def test_the_sandwich_draw_trains_every_sample_at_full_length_too():
     from semcom_sim.train import _train_step_fn
 

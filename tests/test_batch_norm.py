@@ -15,6 +15,8 @@ from semcom_sim.scenario import ScenarioError
 from semcom_sim.system import build_model
 from semcom_sim.train import recompute_batch_norm_statistics, train_model
 
+pytestmark = pytest.mark.slow  # every test here trains a model
+
 REAL_DIR = Path("/usr/share/datasets/fashion-mnist")
 QUIET = dict(show_progress=False, log=lambda s: None)
 

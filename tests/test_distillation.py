@@ -15,6 +15,8 @@ from semcom_sim.losses import CrossEntropyRateLoss, InformationBottleneckKDLoss,
 from semcom_sim.teacher import CacheError, TeacherIdentity, compress_topk, write_cache
 from semcom_sim.train import save_checkpoint, train_model
 
+pytestmark = pytest.mark.slow  # every test here trains a model
+
 SMALL = dict(data=Data(dataset="synthetic", num_train=320, num_test=64),
              model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
              phy=Phy(channel="AWGN"), sweep=Sweep(schemes=("proposed",)))

@@ -32,6 +32,8 @@ from semcom_sim.schemes import resolve_test_scenario  # noqa: E402
 from semcom_sim.sweep import InProcessExecutor, RayExecutor, check_ray_address, make_executor, run_sweep  # noqa: E402
 from semcom_sim.train import TrainJob, load_or_train  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here trains a model
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 

@@ -15,6 +15,8 @@ from semcom_sim.schemes import resolve_scheme
 from semcom_sim.teacher import TeacherIdentity, compress_topk, write_cache
 from semcom_sim.train import save_checkpoint, train_model
 
+pytestmark = pytest.mark.slow  # every test here trains a model
+
 PHY = Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7, pilot_ofdm_symbol_indices=(2,),
           snr_feedback_bits=4)
 

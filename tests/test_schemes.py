@@ -126,6 +126,7 @@ def test_test_patch_changes_only_the_evaluation_phy():
     assert resolve_test_scenario(scenario, "late-feedback").phy.snr_feedback_delay_ms == 5.0
 
 
+@pytest.mark.slow
 def test_a_scenario_file_with_its_own_scheme_runs_trains_and_reuses_its_checkpoint(tmp_path):
     path = tmp_path / "custom_scheme.py"
     path.write_text(

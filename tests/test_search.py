@@ -167,6 +167,7 @@ def searched(tmp_path_factory):
     return tmp_path, scenario, summary, lines
 
 
+@pytest.mark.slow
 def test_a_tiny_search_writes_genotypes_a_pareto_file_and_provenance(searched):
     tmp_path, scenario, summary, lines = searched
     out = tmp_path / "out"
@@ -186,6 +187,7 @@ def test_a_tiny_search_writes_genotypes_a_pareto_file_and_provenance(searched):
     assert any("epoch 2/2" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_a_heavier_complexity_weight_lowers_the_expected_parameters(searched):
     tmp_path, _, _, _ = searched
     free = json.loads((tmp_path / "out" / "genotype-lambda0.json").read_text())
@@ -193,6 +195,7 @@ def test_a_heavier_complexity_weight_lowers_the_expected_parameters(searched):
     assert costly["history"][-1]["expected_parameters_m"] < free["history"][-1]["expected_parameters_m"]
 
 
+@pytest.mark.slow
 def test_the_derived_encoder_sits_in_a_semantic_link(searched):
     tmp_path, scenario, _, _ = searched
     config = backbone_config(tmp_path / "out" / "genotype.json")
@@ -206,6 +209,7 @@ def test_the_derived_encoder_sits_in_a_semantic_link(searched):
     assert type(model.encoder.backbone).__name__ == "SearchedBackbone"
 
 
+@pytest.mark.slow
 def test_search_bad_input_is_one_line(tmp_path):
     with pytest.raises(ScenarioError, match="search.ops: must be 'none' and at least one of"):
         Search(ops=("skip",))
@@ -247,6 +251,7 @@ def test_precise_batch_norm_sets_the_average_batch_statistics_of_any_layer():
     np.testing.assert_allclose(bn.moving_variance.numpy(), np.mean(batch_vars, axis=0), rtol=2e-2)
 
 
+@pytest.mark.slow
 def test_a_search_part_is_a_picklable_job_that_measures_the_network_the_search_measured(searched):
     tmp_path, scenario, summary, _ = searched
     job = pickle.loads(pickle.dumps(SearchJob(scenario, load_dataset(scenario.data), None)))  # as a worker gets it

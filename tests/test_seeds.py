@@ -14,6 +14,8 @@ from semcom_sim.results import RESULTS_CSV, condition_of, point_key, read_result
 from semcom_sim.schemes import resolve_test_scenario
 from semcom_sim.studies import Variant
 
+pytestmark = pytest.mark.slow  # every test here trains a model
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 

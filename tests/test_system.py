@@ -54,6 +54,7 @@ def test_no_adaptive_scheme_has_no_adaptive_module():
         resolve_scheme(scenario, "magic")
 
 
+@pytest.mark.slow
 def test_training_is_repeatable_and_checkpoints_round_trip(tmp_path):
     scenario = Scenario(name="t", data=Data(dataset="synthetic", num_train=256, num_test=64),
                         phy=Phy(channel="TDL-A", csi="ls"), sweep=Sweep(schemes=("proposed",)), **SMALL)

@@ -143,44 +143,48 @@ def teacher_cost(teacher: Any, sample: Any, runs: int = 50, warmup: int = 10, *,
 
     :param component: the record's name; ``None``: the teacher's identity name.
     """
-    from semcom_sim.teacher.efficientnet import EfficientNetTeacher
-    from semcom_sim.teacher.hub import HubTeacher
-    from semcom_sim.teacher.minilm import MiniLMTeacher
-    from semcom_sim.teacher.stage import LoadedTeacher
+    cost = getattr(teacher, "cost", None)
+    if not callable(cost):
+        raise TypeError(f"teacher_cost measures a prepared teacher (EfficientNetTeacher, MiniLMTeacher, HubTeacher or "
+                        f"LoadedTeacher: each has cost(...)), got {type(teacher).__name__}")
+    return cost(sample, runs=runs, warmup=warmup, component=component)
 
-    if isinstance(teacher, LoadedTeacher):
-        component = component or teacher.identity.name
-        teacher = teacher.model
-    name = component or teacher.identity.name
-    if isinstance(teacher, HubTeacher):
-        if teacher.kind == "text-encoder":
-            if not isinstance(sample, str):
-                raise TypeError(f"a text encoder's sample is one text (str), got {type(sample).__name__}")
-            return torch_cost(teacher.modules, sample, name, runs=runs, warmup=warmup,
-                              forward=lambda text: teacher.predict([text], batch_size=1))
-        image = np.asarray(sample)
-        image = image[..., None] if image.ndim == 2 else image
-        image = image[None] if image.ndim == 3 else image
-        if image.ndim != 4 or image.shape[0] != 1:
-            raise ValueError(f"sample must be one image [H, W, C], got shape {np.shape(sample)}")
-        return torch_cost(teacher.modules, image, name, runs=runs, warmup=warmup,
-                          forward=lambda x: teacher.predict(x, batch_size=1))
-    if isinstance(teacher, EfficientNetTeacher):
-        image = np.asarray(sample, dtype=np.float32)
-        image = image[None] if image.ndim == 3 else image
-        if image.ndim != 4 or image.shape[0] != 1:
-            raise ValueError(f"sample must be one image [H, W, C], got shape {np.shape(sample)}")
-        return torch_cost(teacher.model, image, name, runs=runs, warmup=warmup,
-                          forward=lambda x: teacher.predict(x, batch_size=1))
-    if isinstance(teacher, MiniLMTeacher):
+
+def hub_cost(teacher: Any, sample: Any, name: str, runs: int, warmup: int) -> ModelCost:
+    """:func:`teacher_cost` of a :class:`~semcom_sim.teacher.hub.HubTeacher`."""
+    if teacher.kind == "text-encoder":
         if not isinstance(sample, str):
-            raise TypeError(f"a MiniLM teacher's sample is one text (str), got {type(sample).__name__}")
-        encoder = teacher._checked_encoder()
-        cost = torch_cost(encoder.model, sample, name, runs=runs, warmup=warmup,
+            raise TypeError(f"a text encoder's sample is one text (str), got {type(sample).__name__}")
+        return torch_cost(teacher.modules, sample, name, runs=runs, warmup=warmup,
                           forward=lambda text: teacher.predict([text], batch_size=1))
-        return dataclasses.replace(
-            cost, parameters=cost.parameters + int(teacher.weight.size + teacher.bias.size),
-            bytes=cost.bytes + int(teacher.weight.nbytes + teacher.bias.nbytes),
-            flops_per_sample=cost.flops_per_sample + 2 * int(teacher.weight.size))
-    raise TypeError(f"teacher_cost knows EfficientNetTeacher, MiniLMTeacher, HubTeacher and LoadedTeacher, "
-                    f"got {type(teacher).__name__}")
+    image = np.asarray(sample)
+    image = image[..., None] if image.ndim == 2 else image
+    image = image[None] if image.ndim == 3 else image
+    if image.ndim != 4 or image.shape[0] != 1:
+        raise ValueError(f"sample must be one image [H, W, C], got shape {np.shape(sample)}")
+    return torch_cost(teacher.modules, image, name, runs=runs, warmup=warmup,
+                      forward=lambda x: teacher.predict(x, batch_size=1))
+
+
+def efficientnet_cost(teacher: Any, sample: Any, name: str, runs: int, warmup: int) -> ModelCost:
+    """:func:`teacher_cost` of an :class:`~semcom_sim.teacher.efficientnet.EfficientNetTeacher`."""
+    image = np.asarray(sample, dtype=np.float32)
+    image = image[None] if image.ndim == 3 else image
+    if image.ndim != 4 or image.shape[0] != 1:
+        raise ValueError(f"sample must be one image [H, W, C], got shape {np.shape(sample)}")
+    return torch_cost(teacher.model, image, name, runs=runs, warmup=warmup,
+                      forward=lambda x: teacher.predict(x, batch_size=1))
+
+
+def minilm_cost(teacher: Any, sample: Any, name: str, runs: int, warmup: int) -> ModelCost:
+    """:func:`teacher_cost` of a :class:`~semcom_sim.teacher.minilm.MiniLMTeacher`: the encoder's cost plus
+    its linear head's parameters, bytes and ``2 * 384 * C`` FLOPs."""
+    if not isinstance(sample, str):
+        raise TypeError(f"a MiniLM teacher's sample is one text (str), got {type(sample).__name__}")
+    encoder = teacher._checked_encoder()
+    cost = torch_cost(encoder.model, sample, name, runs=runs, warmup=warmup,
+                      forward=lambda text: teacher.predict([text], batch_size=1))
+    return dataclasses.replace(
+        cost, parameters=cost.parameters + int(teacher.weight.size + teacher.bias.size),
+        bytes=cost.bytes + int(teacher.weight.nbytes + teacher.bias.nbytes),
+        flops_per_sample=cost.flops_per_sample + 2 * int(teacher.weight.size))

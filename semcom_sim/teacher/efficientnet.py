@@ -335,6 +335,12 @@ class EfficientNetTeacher:
         """(logits float32 [N, C], pooled penultimate features float32 [N, D]) of [N, 28, 28, 1] images."""
         return _logits_features(self.model, images, self.resolution, batch_size, self.device)
 
+    def cost(self, sample: Any, runs: int = 50, warmup: int = 10, component: str | None = None):
+        """Size, FLOPs and batch-1 latency on one sample (:func:`semcom_sim.teacher.cost.efficientnet_cost`)."""
+        from semcom_sim.teacher.cost import efficientnet_cost
+
+        return efficientnet_cost(self, sample, component or self.identity.name, runs, warmup)
+
     def predict(self, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities float32 [N, C], pooled penultimate features float32 [N, D]); eval mode, no grad.
 

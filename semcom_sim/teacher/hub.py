@@ -360,6 +360,12 @@ class HubTeacher:
         """
         return self._run(inputs, batch_size, max_length, want_logits=False)[0]
 
+    def cost(self, sample: Any, runs: int = 50, warmup: int = 10, component: str | None = None):
+        """Size, FLOPs and batch-1 latency on one sample (:func:`semcom_sim.teacher.cost.hub_cost`)."""
+        from semcom_sim.teacher.cost import hub_cost
+
+        return hub_cost(self, sample, component or self.identity.name, runs, warmup)
+
     def predict(self, inputs: Any, batch_size: int = 64, *, max_length: int = 128) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities float32 ``[N, num_classes]`` (softmax of the logits) and features
         ``[N, feature_dim]`` of ``inputs`` (images, or texts for a text encoder). Classifiers only

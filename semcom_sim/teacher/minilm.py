@@ -326,6 +326,12 @@ class MiniLMTeacher:
         e = np.asarray(embeddings, dtype=np.float32)
         return softmax(e @ self.weight.T + self.bias)
 
+    def cost(self, sample: Any, runs: int = 50, warmup: int = 10, component: str | None = None):
+        """Size, FLOPs and batch-1 latency on one sample (:func:`semcom_sim.teacher.cost.minilm_cost`)."""
+        from semcom_sim.teacher.cost import minilm_cost
+
+        return minilm_cost(self, sample, component or self.identity.name, runs, warmup)
+
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities float32 ``[N, C]`` and embeddings float32 ``[N, D]`` of ``texts`` (eval mode, no grad)."""
         enc = self._checked_encoder()

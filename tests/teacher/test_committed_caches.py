@@ -9,7 +9,7 @@ from semcom_sim import load_scenario
 from semcom_sim.data import load_dataset
 from semcom_sim.teacher import TeacherCache
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KD_SCENARIOS = ["scenarios/fmnist_kd.py", "scenarios/wordnet_kd.py", "scenarios/compare_fashion_mnist.py",
                 "scenarios/compare_wordnet.py"]
 

@@ -13,7 +13,7 @@ from semcom_sim.report.render import RunFiles, summary_text
 from semcom_sim.results import PLAN_JSON, RESULTS_CSV, RUN_JSON, SCENARIO_JSON, ResultsStore, condition_of
 from semcom_sim.sweep import difference_interval, wilson_interval
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 COUNTS = {("proposed", 0.0): 150, ("proposed", 10.0): 240, ("no-adaptive", 0.0): 120, ("no-adaptive", 10.0): 236}
 

@@ -14,7 +14,7 @@ from semcom_sim.experiment import compare, run
 from semcom_sim.results import read_cost, read_results
 from semcom_sim.system import build_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "custom_encoder.py"
 TINY = ["data.dataset=synthetic", "data.num_train=256", "data.num_test=128", "model.num_channel_uses=16",
         "phy.fft_size=36", "phy.num_guard_carriers=(2, 3)", "phy.num_ofdm_symbols=7",

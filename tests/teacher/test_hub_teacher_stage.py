@@ -22,7 +22,7 @@ from semcom_sim.scenario import FINETUNE_MODES, TEACHER_KINDS  # noqa: E402
 from semcom_sim.teacher import TeacherCache  # noqa: E402
 from semcom_sim.teacher.hub import KINDS, load_hub_model  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37, patch_size=8)
 WORDS = ["the", "a", "an", "of", "or", "and", "in", "to", "that", "is", "with", "for", "by", "as", "from", "any",
          "person", "animal", "plant", "act", "state", "group", "body", "food", "place", "thing", "small", "large",

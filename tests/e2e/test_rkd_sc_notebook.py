@@ -12,7 +12,7 @@ from conftest import execute_notebook
 
 from semcom_sim.results import read_adaptation, read_results
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "rkd_sc_tiny.py"
 NOTEBOOKS = ROOT / "notebooks"
 

@@ -38,7 +38,7 @@ from semcom_sim.results import (
 )
 from semcom_sim.sweep import wilson_interval
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 COMPARE_NB = NOTEBOOKS / "02_compare.ipynb"
 KERNEL = "python3"

@@ -19,7 +19,7 @@ import pytest
 from semcom_sim import Data, ScenarioError
 from semcom_sim.data import DataError, cifar, load_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CIFAR10_NAMES = (b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck")
 
 
@@ -358,6 +358,7 @@ def _env(**extra) -> dict[str, str]:
     return {**env, "MPLBACKEND": "Agg", **extra}
 
 
+@pytest.mark.slow
 def test_the_command_line_says_where_to_put_the_archive_and_exits_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "semcom_sim.cli", "run", str(ROOT / "scenarios" / "cifar10.py"),
                            "--out", str(tmp_path / "out"), "--no-progress"], cwd=ROOT, capture_output=True, text=True,

@@ -23,7 +23,7 @@ from semcom_sim.teacher import TeacherCache, minilm  # noqa: E402
 from semcom_sim.teacher.cache import TeacherIdentity  # noqa: E402
 from semcom_sim.teacher.hub import HubTeacher, TeacherError  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ANIMALS = ("dog", "cat", "horse", "bird", "cow")
 TOOLS = ("hammer", "saw", "drill", "knife", "wrench")
 FILLERS = ("a", "the", "small", "big", "old", "with", "and")

@@ -18,7 +18,7 @@ from semcom_sim.teacher.runner_base import TeacherError  # noqa: E402
 from semcom_sim.teacher.stage import build_cache, prepare_teacher  # noqa: E402
 from semcom_sim.train import train_model  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def small_scenario(tmp_path, distillation="cached"):
@@ -66,6 +66,7 @@ def test_cache_matches_the_dataset_and_names_the_scenario_teacher(prepared):
     np.testing.assert_allclose(cache.targets(np.arange(128)).sum(-1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_cached_and_online_distillation_both_train(prepared):
     tmp_path, scenario, dataset, _, _ = prepared
     for mode in ("cached", "online"):

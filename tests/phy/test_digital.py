@@ -96,6 +96,7 @@ def test_bits_decode_without_errors_at_high_ebno_and_the_filler_is_dropped(awgn_
     np.testing.assert_array_equal(out.block_error.numpy(), np.zeros(batch))
 
 
+@pytest.mark.slow
 def test_frame_errors_fall_off_a_cliff(awgn_link):
     # Measured: FER 1 up to ~3.5 dB, 0.5 near 4.2 dB, 0 from 5 dB (16-QAM, r = 1/2, k = 1440, 20 BP iterations).
     assert _frame_error_rate(awgn_link, 30, -2.0, seed=4) == 1.0
@@ -110,6 +111,7 @@ def test_bits_per_sample_larger_than_a_frame_is_refused(awgn_link):
         DigitalLink(awgn_link.phy, awgn_link.k + 1)
 
 
+@pytest.mark.slow
 def test_a_tdl_link_with_ls_csi_returns_per_sample_outputs_in_a_tf_function():
     sionna.phy.config.seed = 8
     link = DigitalLink(Phy(channel="TDL-A", csi="ls", num_bits_per_symbol=2, coderate=0.5), 100, num_bp_iterations=5)

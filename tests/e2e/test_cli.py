@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 SCHEMES = ("proposed", "no-adaptive")
 EBNO = (0.0, 10.0)

@@ -12,6 +12,8 @@ from semcom_sim.data import load_dataset
 from semcom_sim.losses import CrossEntropyRateLoss, InformationBottleneckKDLoss, TermsLoss
 from semcom_sim.train import save_checkpoint, train_model
 
+pytestmark = pytest.mark.slow  # every test here trains a model
+
 QUIET = dict(show_progress=False, log=lambda s: None)
 TINY = dict(data=Data(dataset="synthetic", num_train=256, num_test=64),
             model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(16,)),

@@ -21,7 +21,7 @@ from semcom_sim.semantic.quantizer import features_to_bits
 from semcom_sim.studies import Variant
 from semcom_sim.system import build_model, digital_num_features, seed_everything
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY_COMPARE = ROOT / "scenarios" / "compare_tiny.py"
 NOTEBOOKS = ROOT / "notebooks"
 SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),

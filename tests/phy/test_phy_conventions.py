@@ -34,6 +34,7 @@ def qpsk_rayleigh_theory(ebno_db):
     return 0.5 * (1 - np.sqrt(g / (1 + g)))
 
 
+@pytest.mark.slow
 def test_qpsk_ber_over_awgn_crosses_1e3_within_0p2_db_of_theory():
     phy = Phy(channel="AWGN", fft_size=64, num_ofdm_symbols=4, **BARE)
     ebno_db = np.array([6.0, 6.5, 7.0, 7.5])
@@ -45,6 +46,7 @@ def test_qpsk_ber_over_awgn_crosses_1e3_within_0p2_db_of_theory():
     assert abs(crossing - theory) < 0.2
 
 
+@pytest.mark.slow
 def test_qpsk_ber_over_rayleigh_block_fading_matches_theory():
     # One CN(0, 1) gain per frame; tiny frames so that many independent fades are averaged.
     phy = Phy(channel="Rayleigh", fft_size=4, num_ofdm_symbols=1, **BARE)

@@ -26,6 +26,7 @@ def test_the_synthetic_set_comes_in_any_shape_and_the_default_is_unchanged():
         Data(dataset="synthetic", image_shape=(4, 32, 3))
 
 
+@pytest.mark.slow
 def test_rgb_images_train_and_sweep_through_the_link(tmp_path):
     scenario = Scenario(name="rgb", data=RGB,
                         model=Model(num_channel_uses=16, encoder_filters=(8, 16), decoder_units=(16,)),
