@@ -157,23 +157,26 @@ def hub_cost(teacher: Any, sample: Any, name: str, runs: int, warmup: int) -> Mo
             raise TypeError(f"a text encoder's sample is one text (str), got {type(sample).__name__}")
         return torch_cost(teacher.modules, sample, name, runs=runs, warmup=warmup,
                           forward=lambda text: teacher.predict([text], batch_size=1))
-    image = np.asarray(sample)
-    image = image[..., None] if image.ndim == 2 else image
-    image = image[None] if image.ndim == 3 else image
-    if image.ndim != 4 or image.shape[0] != 1:
-        raise ValueError(f"sample must be one image [H, W, C], got shape {np.shape(sample)}")
+    image = _one_image(np.asarray(sample), sample, grey=True)
     return torch_cost(teacher.modules, image, name, runs=runs, warmup=warmup,
                       forward=lambda x: teacher.predict(x, batch_size=1))
 
 
 def efficientnet_cost(teacher: Any, sample: Any, name: str, runs: int, warmup: int) -> ModelCost:
     """:func:`teacher_cost` of an :class:`~semcom_sim.teacher.efficientnet.EfficientNetTeacher`."""
-    image = np.asarray(sample, dtype=np.float32)
+    image = _one_image(np.asarray(sample, dtype=np.float32), sample, grey=False)
+    return torch_cost(teacher.model, image, name, runs=runs, warmup=warmup,
+                      forward=lambda x: teacher.predict(x, batch_size=1))
+
+
+def _one_image(image: np.ndarray, sample: Any, grey: bool) -> np.ndarray:
+    """``image`` as a batch of one ``[1, H, W, C]`` (``grey``: an ``[H, W]`` image gets its channel axis); any
+    other shape is a one-line ``ValueError``."""
+    image = image[..., None] if grey and image.ndim == 2 else image
     image = image[None] if image.ndim == 3 else image
     if image.ndim != 4 or image.shape[0] != 1:
         raise ValueError(f"sample must be one image [H, W, C], got shape {np.shape(sample)}")
-    return torch_cost(teacher.model, image, name, runs=runs, warmup=warmup,
-                      forward=lambda x: teacher.predict(x, batch_size=1))
+    return image
 
 
 def minilm_cost(teacher: Any, sample: Any, name: str, runs: int, warmup: int) -> ModelCost:
