@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from semcom_sim.adaptation import adaptation_rows
 from semcom_sim.condition import Condition
@@ -35,8 +35,10 @@ from semcom_sim.results import (
 )
 
 if TYPE_CHECKING:
-    from semcom_sim.experiment import Experiment
     from semcom_sim.scenario import Scenario
+
+Experiment = Any
+"""A :class:`semcom_sim.experiment.Experiment` (not imported: the orchestrator imports this module)."""
 
 __all__ = ["teacher_cache_step", "adaptation_step", "cost_step", "distillation_step", "write_plan"]
 
