@@ -9,7 +9,7 @@ the training time, and appends the table to benchmarks/RESULTS.md:
 
     python -m benchmarks.search_retrain SCENARIO GENOTYPE [GENOTYPE ...] [--epochs 3 10] [--no-append]
     python -m benchmarks.search_retrain scenarios/search_fashion_mnist.py \
-        docs/results/search_fashion_mnist/genotype-lambda0.json --epochs 3 10
+        docs/results/search_fashion_mnist/search/genotype-lambda0.json --epochs 3 10
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 whole run; printed and appended to benchmarks/RESULTS.md. It computes nothing new:
 
     python -m benchmarks.search_time RUN_DIR [--no-append]
-    python -m benchmarks.search_time docs/results/search_fashion_mnist
+    python -m benchmarks.search_time docs/results/search_fashion_mnist/search
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 # CDL-C with perfect and LS CSI; model size/FLOPs/latency against the EfficientNet-Lite0 teacher;
 # time to a target accuracy for cached vs online KD; accuracy vs training-data fraction; SNR
 # feedback with 2/4/8 bits and stale feedback. Trained once under TDL-A with LS CSI. Paper A's schemes
-# and paper B's (RKD-SC with the encoder that semcom-sim search found in docs/results/search_fashion_mnist,
+# and paper B's (RKD-SC with the encoder that semcom-sim search found in docs/results/search_fashion_mnist/search,
 # and its three ablations), through the same link and channel uses. The RKD-SC schemes need the
 # teacher's features: their cache (teacher_cache/fashion-mnist-efficientnet-lite0-top3-features128.h5,
 # the 1280-d features projected onto their first 128 principal components, about 13 MB, not committed)
@@ -31,5 +31,5 @@ scenario = Scenario(
                     target_accuracy=0.85, target_ebno_db=10.0, validation_samples=2000, latency_runs=50,
                     schemes=COMPARE_SCHEMES + RKD_SC, robustness_schemes=("proposed", "adaptive-length", "rkd-sc"),
                     length_schemes=("adaptive-length",) + RKD_SC),
-    search=Search(genotype="docs/results/search_fashion_mnist/genotype.json"),
+    search=Search(genotype="docs/results/search_fashion_mnist/search/genotype.json"),
 )

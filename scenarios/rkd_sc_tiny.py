@@ -3,9 +3,9 @@
 # comparison of rkd-sc (the searched encoder) and rkd-sc-handcrafted through AWGN with perfect CSI, with
 # the fixed-length references and the adaptation studies of the nested lengths. The teacher cache of this
 # subset, with the teacher's 1280-d features, is built on the first run (the teacher runs once over the
-# 1,000 training images):
-#   semcom-sim search scenarios/rkd_sc_tiny.py --out runs/rkd-sc-tiny/search
-#   semcom-sim compare scenarios/rkd_sc_tiny.py --out runs/rkd-sc-tiny/compare
+# 1,000 training images); search.genotype is not set, so the search runs first, into the run directory's
+# search/ (a rerun reuses it):
+#   semcom-sim compare scenarios/rkd_sc_tiny.py --out runs/rkd-sc-tiny
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Scheme, Search, Sweep, Teacher, Training
 
 NESTED = {"model.lengths": (4, 8, 16, 32), "training.validation_samples": 300}
@@ -27,7 +27,7 @@ scenario = Scenario(
                     target_accuracy=0.5, validation_samples=200, latency_runs=5,
                     length_schemes=("rkd-sc",), mismatch_ebno_db=(0.0, 12.0), adaptation_samples=200),
     search=Search(channels=8, cells=2, nodes=2, epochs=1, batch_size=50, train_samples=500, validation_samples=500,
-                  lambdas=(0.0, 20.0), retrain_epochs=1, genotype="runs/rkd-sc-tiny/search/genotype.json"),
+                  lambdas=(0.0, 20.0), retrain_epochs=1),
     # both RKD-SC schemes nest four lengths and fit their length policy on 300 held-out training images
     schemes=tuple(Scheme(name, NESTED) for name in ("rkd-sc", "rkd-sc-handcrafted")),
 )

@@ -5,7 +5,7 @@
 # penalty's gradient on alpha, about lambda * 4e-4 for a 3k-parameter operation at p = 0.2, comparable
 # to and larger than the distillation loss's). Writes one genotype per lambda, genotype.json (the fewest
 # parameters within 0.5 point of the most accurate), pareto.csv and pareto.png:
-#   semcom-sim search scenarios/search_fashion_mnist.py --out docs/results/search_fashion_mnist
+#   semcom-sim search scenarios/search_fashion_mnist.py --out docs/results/search_fashion_mnist  (-> its search/)
 # Sized for the 2-core CPU (README and benchmarks/RESULTS.md state the measured time).
 from semcom_sim import Data, Model, Scenario, Search, Teacher, Training
 

@@ -7,7 +7,7 @@
     semcom-sim plot RESULTS.csv|DIR [--out PNG] [--x ebno_db|esno_db]
     semcom-sim teacher finetune SCENARIO.py   prepare the scenario's teacher once
     semcom-sim teacher cache SCENARIO.py      run it once over the training set -> HDF5 teacher cache
-    semcom-sim search SCENARIO.py [--out DIR]  KDL-DARTS over search.lambdas -> genotypes, pareto.csv/png
+    semcom-sim search SCENARIO.py [--out DIR]  KDL-DARTS over search.lambdas -> DIR/search: genotypes, pareto
 
 The scenario commands take ``--executor ray [--address HOST:PORT] [--task-cpus N] [--task-gpus N]``:
 trainings, search parts and sweep points then run as Ray tasks (``docs/scaling.md``).
@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     compare = scenario_command("compare", "train and sweep every scheme of the scenario's `compare` section under "
                                "each condition; write results.csv, cost.csv, distillation.csv, plots, summary.md")
     compare.add_argument("--retrain", action="store_true", help="train even if a matching checkpoint exists")
-    scenario_command("search", "KDL-DARTS (RKD-SC's architecture search) for every search.lambdas: a genotype "
-                     "file each, genotype.json, pareto.csv and pareto.png")
+    scenario_command("search", "KDL-DARTS (RKD-SC's architecture search) for every search.lambdas into the run "
+                     "directory's search/: a genotype file each, genotype.json, pareto.csv and pareto.png (compare "
+                     "runs it first when a scheme needs it and search.genotype is not set)")
     teacher = sub.add_parser("teacher", help="the teacher stage: prepare the teacher, build its cache")
     teacher_sub = teacher.add_subparsers(dest="teacher_command", required=True, parser_class=_Parser)
     for name, text in (("finetune", "prepare the teacher once: fine-tune the image teacher / fit the text teacher's "
@@ -143,9 +144,8 @@ def _scenario_command(args) -> None:
                              task_gpus=args.task_gpus, show_progress=show)
     try:
         if args.command == "search":
-            from semcom_sim.search import run_search
-
-            run_search(scenario, args.out or scenario.resolved_out_dir(), executor=executor)
+            genotype = ex.search(scenario, args.out, executor=executor)
+            print(f"outputs in {genotype.parent}")
             return
         if args.command == "compare":
             experiment = ex.compare(scenario, args.out, retrain=args.retrain, show_progress=show, command=command,

@@ -40,13 +40,20 @@ from semcom_sim.results import (
 )
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.schemes import resolve_scheme, resolve_test_scenario
-from semcom_sim.steps import adaptation_step, cost_step, distillation_step, teacher_cache_step, write_plan
+from semcom_sim.steps import (
+    adaptation_step,
+    cost_step,
+    distillation_step,
+    search_step,
+    teacher_cache_step,
+    write_plan,
+)
 from semcom_sim.studies import Job, Study, Variant, compare_studies, run_studies
 from semcom_sim.sweep import Executor
 from semcom_sim.teacher.cache import cache_teacher_seconds
 from semcom_sim.train import TrainJob, load_or_train
 
-__all__ = ["Experiment", "Variant", "run", "compare", "plan_study"]
+__all__ = ["Experiment", "Variant", "run", "compare", "search", "plan_study"]
 
 COMPARE_STEPS = ("adaptation", "cost", "distillation")
 """What ``compare`` measures after its studies (:mod:`semcom_sim.steps`)."""
@@ -106,19 +113,23 @@ class Experiment:
     def open(cls, scenario: Scenario, out_dir: str | Path | None = None, *, studies: Sequence[Study] | None = None,
              command: str = "run", log: Callable[[str], None] = print, stream: TextIO = sys.stdout,
              show_progress: bool = True, executor: Executor | None = None) -> Experiment:
-        """Binds ``scenario`` to ``out_dir`` (default: ``output.out_dir``) and loads its dataset. ``studies``
-        (default: :func:`~semcom_sim.studies.run_studies`) are resolved here into jobs, so a bad patch fails
+        """Binds ``scenario`` to ``out_dir`` (default: ``output.out_dir``) and loads its dataset. If a scheme
+        takes its encoder from the search and ``search.genotype`` is not set, the search step runs first (or its
+        finished search in ``out_dir/search`` is reused; :func:`~semcom_sim.steps.search_step`). ``studies``
+        (default: :func:`~semcom_sim.studies.run_studies`) are then resolved here into jobs, so a bad patch fails
         before anything is trained."""
         studies = tuple(run_studies(scenario) if studies is None else studies)
+        out = Path(out_dir) if out_dir is not None else scenario.resolved_out_dir()
+        if out.exists() and not out.is_dir():
+            raise ScenarioError(f"--out: {out} exists and is not a directory")
+        dataset = load_dataset(scenario.data)
+        scenario = search_step(scenario, [s for study in studies for s in study.schemes], dataset, out,
+                               executor=executor, log=log)
         main = studies[0].schemes
         base = {scheme: resolve_scheme(scenario, scheme) for scheme in main}
         tested = {scheme: resolve_test_scenario(scenario, scheme) for scheme in main}
         jobs = {study.name: plan_study(scenario, study, main) for study in studies}
-        out = Path(out_dir) if out_dir is not None else scenario.resolved_out_dir()
-        if out.exists() and not out.is_dir():
-            raise ScenarioError(f"--out: {out} exists and is not a directory")
-        return cls(scenario, out, load_dataset(scenario.data), studies, jobs, base, tested, command, log, stream,
-                   show_progress, executor)
+        return cls(scenario, out, dataset, studies, jobs, base, tested, command, log, stream, show_progress, executor)
 
     # -- what the experiment is made of --------------------------------------------------------------
     @property
@@ -345,3 +356,14 @@ def compare(scenario: Scenario, out_dir: str | Path | None = None, *, retrain: b
     experiment = Experiment.open(scenario, out_dir, studies=compare_studies(scenario), command="compare", log=log,
                                  show_progress=show_progress, executor=executor)
     return experiment.execute(retrain, COMPARE_STEPS, command)
+
+
+def search(scenario: Scenario, out_dir: str | Path | None = None, *, log: Callable[[str], None] = print,
+           executor: Executor | None = None) -> Path:
+    """``semcom-sim search``: the search step alone (:func:`~semcom_sim.steps.search_step`) into
+    ``out_dir/search`` (default: ``output.out_dir``); returns the genotype's path."""
+    out = Path(out_dir) if out_dir is not None else scenario.resolved_out_dir()
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out: {out} exists and is not a directory")
+    searched = search_step(scenario, (), load_dataset(scenario.data), out, executor=executor, log=log, always=True)
+    return Path(searched.search.genotype)

@@ -44,13 +44,44 @@ from semcom_sim.semantic.encoder import ConvBackbone
 from semcom_sim.sweep import Executor, InProcessExecutor, wilson_interval
 from semcom_sim.train import CachedTeacherTargets, precise_batch_norm
 
-__all__ = ["backbone_config", "derive_genotype", "expected_parameters", "load_genotype", "run_search", "SearchJob",
-           "SearchTargets", "retrain", "search_split"]
+__all__ = ["backbone_config", "derive_genotype", "expected_parameters", "finished_search", "load_genotype",
+           "run_search", "search_identity", "SearchJob", "SearchTargets", "retrain", "search_split"]
 
 PARETO_CSV = "pareto.csv"
 PARETO_COLUMNS = ("kind", "lambda", "parameters", "expected_parameters", "accuracy", "ci_low", "ci_high",
                   "search_seconds", "retrain_seconds", "genotype")
 GENOTYPE_JSON = "genotype.json"
+SEARCH_JSON = "search.json"
+
+
+def search_identity(scenario: Scenario, dataset: Dataset) -> dict:
+    """What a search's genotypes depend on, as JSON: the ``search`` section but ``genotype``, the dataset (its
+    fingerprint), the teacher (the fingerprint of its section, which names the cache) and the distillation
+    temperature. ``search.json`` records it; a finished search is reused only for an equal identity."""
+    config = {k: v for k, v in dataclasses.asdict(scenario.search).items() if k != "genotype"}
+    return json.loads(json.dumps({"search": config, "dataset_fingerprint": dataset.fingerprint,
+                                  "teacher": scenario.fingerprint("teacher"),
+                                  "kd_temperature": scenario.training.kd_temperature}))
+
+
+def finished_search(out_dir: str | Path, identity: dict) -> Path | None:
+    """``out_dir/genotype.json`` if ``out_dir`` holds a finished search of ``identity``; ``None`` if it holds no
+    finished search. A finished search of another identity is refused in one line (never overwritten)."""
+    path = Path(out_dir) / SEARCH_JSON
+    if not path.exists() or not (Path(out_dir) / GENOTYPE_JSON).exists():
+        return None
+    try:
+        found = json.loads(path.read_text()).get("identity")
+    except (json.JSONDecodeError, AttributeError):
+        raise ScenarioError(f"search: {path} is not a search summary; remove it or choose another directory") from None
+    if found != identity:
+        differ = [key for key in identity if (found or {}).get(key) != identity[key]] or ["its identity"]
+        if "search" in differ and isinstance(found, dict) and isinstance(found.get("search"), dict):
+            differ[differ.index("search")] = ", ".join(
+                f"search.{k}" for k in identity["search"] if found["search"].get(k) != identity["search"][k])
+        raise ScenarioError(f"search: {out_dir} holds a search of another configuration ({', '.join(differ)} "
+                            f"differ); remove it or choose another directory")
+    return Path(out_dir) / GENOTYPE_JSON
 
 
 def derive_genotype(weights: np.ndarray, nodes: int, op_names: tuple[str, ...]) -> list[list]:
@@ -334,6 +365,7 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
 
         log(f"[teacher] no cache at {cache}: running the teacher once over the training set")
         build_cache(scenario, dataset, log=log)
+    identity = search_identity(scenario, dataset)
     provenance = {"scenario": scenario.name, "commit": git_commit(), "dataset": dataset.name,
                   "dataset_fingerprint": dataset.fingerprint, "teacher": scenario.teacher.name,
                   "search": dataclasses.asdict(cfg), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -368,9 +400,9 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
              f"{cfg.epochs} epochs")
     save_figure(plot_pareto(pareto, title), out / "pareto.png")
     save_figure(plot_genotype(chosen_record), out / "genotype.png")
-    summary = {**provenance, "seconds": time.perf_counter() - start, "chosen": chosen["genotype"],
-               "pareto": pareto}
-    atomic_write_text(out / "search.json", json.dumps(summary, indent=1))
+    summary = {**provenance, "identity": identity, "seconds": time.perf_counter() - start,
+               "chosen": chosen["genotype"], "pareto": pareto}
+    atomic_write_text(out / SEARCH_JSON, json.dumps(summary, indent=1))
     log(f"[search] wrote {out / GENOTYPE_JSON} (from {chosen['genotype']}), {out / PARETO_CSV}, {out / 'pareto.png'} "
         f"in {summary['seconds']:.0f} s")
     return summary

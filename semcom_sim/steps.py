@@ -1,5 +1,7 @@
 """The steps of a command besides its studies, each writing into the run directory:
 
+- :func:`search_step` (before the schemes are resolved): the KDL-DARTS search whose genotype is the encoder
+  of the schemes that read ``search.backbone_config`` (``rkd-sc``), into ``search/`` of the run directory;
 - :func:`teacher_cache_step` (before training): the teacher caches that cached-KD trainings read;
 - :func:`adaptation_step`: ``adaptation.csv``, the paired studies of the schemes with nested lengths
   (:func:`semcom_sim.adaptation.adaptation_rows`: mismatch matrix, shuffle test, the gate's activity);
@@ -8,14 +10,17 @@
 
 and, after every command, :func:`write_plan`: ``plan.json``, what the report reads besides the results files.
 
-Each takes the :class:`~semcom_sim.experiment.Experiment` whose models were trained by its first study.
+Each but the search takes the :class:`~semcom_sim.experiment.Experiment` whose models were trained by its
+first study.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from semcom_sim.adaptation import adaptation_rows
@@ -33,14 +38,52 @@ from semcom_sim.results import (
     model_id,
     write_csv,
 )
+from semcom_sim.schemes import Ref, scheme_table
+from semcom_sim.search import finished_search, run_search, search_identity
 
 if TYPE_CHECKING:
+    from semcom_sim.data import Dataset
     from semcom_sim.scenario import Scenario
+    from semcom_sim.sweep import Executor
 
 Experiment = Any
 """A :class:`semcom_sim.experiment.Experiment` (not imported: the orchestrator imports this module)."""
 
-__all__ = ["teacher_cache_step", "adaptation_step", "cost_step", "distillation_step", "write_plan"]
+__all__ = ["SEARCH_DIR", "search_step", "reads_search", "teacher_cache_step", "adaptation_step", "cost_step",
+           "distillation_step", "write_plan"]
+
+
+SEARCH_DIR = "search"
+"""The search step's directory in the run directory."""
+
+
+def reads_search(scenario: Scenario, scheme: str) -> bool:
+    """Whether ``scheme`` (a scheme ``scenario`` can name) takes its encoder from the search: its patch reads
+    a field of the ``search`` section."""
+    patch = scheme_table(scenario)[scheme].patch
+    return any(isinstance(v, Ref) and "search." in (v.field[:7], (v.fallback or "")[:7]) for v in patch.values())
+
+
+def search_step(scenario: Scenario, schemes: Sequence[str], dataset: Dataset, out_dir: str | Path, *,
+                executor: Executor | None = None, log: Callable[[str], Any] = print, always: bool = False) -> Scenario:
+    """``scenario`` with ``search.genotype`` naming the genotype of the run directory's search, if a scheme of
+    ``schemes`` reads the search (:func:`reads_search`, or ``always``) and ``search.genotype`` is not set:
+    the search of ``out_dir/search`` is reused when it is of this very configuration
+    (:func:`~semcom_sim.search.search_identity`), run there when there is none, and refused in one line when
+    it is of another. A scenario that names a genotype (a committed search) is returned as it is."""
+    if scenario.search.genotype is not None and not always:
+        return scenario
+    if not always and not any(reads_search(scenario, scheme) for scheme in schemes):
+        return scenario
+    directory = Path(out_dir) / SEARCH_DIR
+    path = finished_search(directory, search_identity(scenario, dataset))
+    if path is None:
+        log(f"[search] no finished search in {directory}: running KDL-DARTS over search.lambdas")
+        run_search(scenario, directory, log=log, executor=executor)
+        path = directory / "genotype.json"
+    else:
+        log(f"[search] reusing the finished search of this configuration in {directory}")
+    return scenario.patched(search=dataclasses.replace(scenario.search, genotype=str(path)))
 
 
 def teacher_cache_step(experiment: Experiment, trainings: Iterable[Scenario]) -> None:

@@ -262,3 +262,53 @@ def test_a_search_part_is_a_picklable_job_that_measures_the_network_the_search_m
     assert 0.0 <= measured["ci_low"] <= measured["accuracy"] <= measured["ci_high"] <= 1.0
     # (the accuracy itself is not compared: TensorFlow's oneDNN CPU kernels do not round the same way on
     # every call, and this tiny network's accuracy moves with that; docs/scaling.md)
+
+
+@pytest.mark.slow
+def test_the_search_step_reuses_a_finished_search_of_the_same_configuration_for_the_searched_scheme(searched):
+    import shutil
+
+    from semcom_sim.experiment import Experiment
+    from semcom_sim.steps import search_step
+    from semcom_sim.studies import run_studies
+
+    tmp_path, scenario, _, _ = searched
+    run = tmp_path / "run-reuse"
+    shutil.copytree(tmp_path / "out", run / "search")
+    genotype = run / "search" / "genotype.json"
+    before = genotype.stat().st_mtime_ns
+    dataset = load_dataset(scenario.data)
+    assert search_step(scenario, ("proposed",), dataset, run) is scenario  # no scheme reads the search
+    lines = []
+    patched = search_step(scenario, ("proposed", "rkd-sc"), dataset, run, log=lines.append)
+    assert Path(patched.search.genotype) == genotype and genotype.stat().st_mtime_ns == before
+    assert lines == [f"[search] reusing the finished search of this configuration in {run / 'search'}"]
+    # the orchestrator resolves rkd-sc with the run directory's genotype
+    own = scenario.patched(sweep=Sweep(ebno_db=(10.0,), schemes=("rkd-sc",)))
+    experiment = Experiment.open(own, run, studies=run_studies(own), log=lambda s: None)
+    trained = experiment.base["rkd-sc"].model
+    assert trained.backbone == "semcom_sim>SearchedBackbone"
+    assert trained.backbone_config == backbone_config(genotype)
+
+
+@pytest.mark.slow
+def test_the_search_step_refuses_a_finished_search_of_another_configuration(searched):
+    import shutil
+
+    from semcom_sim.steps import search_step
+
+    tmp_path, scenario, _, _ = searched
+    run = tmp_path / "run-other"
+    shutil.copytree(tmp_path / "out", run / "search")
+    other = scenario.patched(search=Search(**{**scenario.search.__dict__, "lambdas": (0.0, 40.0)}))
+    with pytest.raises(ScenarioError, match=r"^search: .*run-other/search holds a search of another configuration "
+                                            r"\(search\.lambdas differ\); remove it or choose another directory$"):
+        search_step(other, ("rkd-sc",), load_dataset(scenario.data), run)
+
+
+def test_only_a_scheme_whose_patch_reads_the_search_section_takes_the_searched_encoder():
+    from semcom_sim.schemes import BUILTIN_NAMES
+    from semcom_sim.steps import reads_search
+
+    scenario = Scenario(name="s")
+    assert [name for name in BUILTIN_NAMES if reads_search(scenario, name)] == ["rkd-sc"]

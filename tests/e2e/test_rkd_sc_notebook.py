@@ -1,6 +1,6 @@
 """The reduced RKD-SC pipeline end to end on 1,000 Fashion-MNIST training images with the committed teacher:
-`semcom-sim search`, then `semcom-sim compare` with rkd-sc (the searched encoder) and rkd-sc-handcrafted,
-then notebooks/03_rkd_sc.ipynb on both output directories."""
+one `semcom-sim compare` with rkd-sc (the searched encoder: its search runs first, into the run directory's
+search/) and rkd-sc-handcrafted, then notebooks/03_rkd_sc.ipynb on the run directory."""
 
 from __future__ import annotations
 
@@ -24,15 +24,14 @@ def pipeline(tmp_path_factory):
     out = tmp_path_factory.mktemp("rkd")
     cache = f"teacher.cache_path={out / 'cache' / '{dataset}-{name}-top{top_k}{features}.h5'}"
     no_xla = ["--set", "search.jit_compile=false", "--set", "training.jit_compile=false"]  # compiling: most of the time
-    assert main(["search", str(TINY), "--out", str(out / "search"), "--set", cache] + no_xla) == 0
-    genotype = out / "search" / "genotype.json"
-    assert main(["compare", str(TINY), "--out", str(out / "compare"), "--no-progress", "--set", cache,
-                 "--set", f"search.genotype={genotype}"] + no_xla) == 0
+    assert main(["compare", str(TINY), "--out", str(out / "compare"), "--no-progress", "--set", cache] + no_xla) == 0
     return out
 
 
 def test_the_searched_encoder_is_the_rkd_sc_encoder(pipeline):
-    genotype = json.loads((pipeline / "search" / "genotype.json").read_text())
+    genotype = json.loads((pipeline / "compare" / "search" / "genotype.json").read_text())
+    recorded = json.loads((pipeline / "compare" / "scenario.json").read_text())
+    assert Path(recorded["search"]["genotype"]) == pipeline / "compare" / "search" / "genotype.json"
     meta = [json.loads(p.read_text()) for p in (pipeline / "compare" / "checkpoints").glob("rkd-sc-*.json")]
     searched = [m for m in meta if m["scheme"] == "rkd-sc"]
     assert searched and all(m["scenario"]["model"]["backbone"] == "semcom_sim>SearchedBackbone" for m in searched)
@@ -51,6 +50,6 @@ def test_the_comparison_has_both_schemes_their_lengths_and_the_adaptation_studie
 
 
 def test_the_rkd_sc_notebook_runs_on_the_search_and_the_comparison(pipeline, venv_kernel, monkeypatch):
-    monkeypatch.setenv("SEMCOM_NOTEBOOK_SEARCH_DIR", str(pipeline / "search"))
+    monkeypatch.setenv("SEMCOM_NOTEBOOK_SEARCH_DIR", str(pipeline / "compare" / "search"))
     monkeypatch.setenv("SEMCOM_NOTEBOOK_RKD_DIR", str(pipeline / "compare"))
     execute_notebook(NOTEBOOKS / "03_rkd_sc.ipynb", venv_kernel, ROOT, 4, monkeypatch)
