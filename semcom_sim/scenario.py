@@ -7,8 +7,10 @@ A scenario file is plain Python that binds a :class:`Scenario` to the name ``sce
     scenario = Scenario(name="fmnist-tdl-a", data=Data(dataset="fashion-mnist"),
                         phy=Phy(channel="TDL-A", csi="ls"))
 
-Every field is checked when the object is built. A bad value raises :class:`ScenarioError`
-with one line naming the field (``section.field``) and what is allowed.
+Every field is checked when the object is built: its type, then the constraints it declares next to
+the type (``Annotated[int, POSITIVE]``, :mod:`semcom_sim.constraints`), then the section's checks across
+fields. A bad value raises :class:`ScenarioError` with one line naming the field (``section.field``) and
+what is allowed.
 """
 
 from __future__ import annotations
@@ -20,18 +22,47 @@ import functools
 import hashlib
 import json
 import math
-import re
 import runpy
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 
+from semcom_sim.constraints import (
+    NON_NEGATIVE,
+    POSITIVE,
+    All,
+    Constraint,
+    Distinct,
+    Each,
+    Min,
+    NonEmpty,
+    OneOf,
+    Ordered,
+    Range,
+    Satisfies,
+    check,
+)
+from semcom_sim.data.registry import (  # noqa: F401  (also importable from here, as before)
+    _REGISTERED_DATASETS,
+    DATASETS,
+    LABEL_MODES,
+    DatasetName,
+    register_dataset,
+    registered_dataset,
+)
 from semcom_sim.errors import MOVED_FIELDS, RENAMED_FIELDS, ScenarioError, unknown_field
 from semcom_sim.schemes import BUILTIN_NAMES, Scheme, apply_patch, scheme_table
+from semcom_sim.teacher.registry import (  # noqa: F401  (also importable from here, as before)
+    BUILTIN_TEACHERS,
+    FINETUNE_MODES,
+    IMAGE_TEACHERS,
+    TEACHER_KINDS,
+    TEXT_TEACHERS,
+)
 
 __all__ = [
     "ScenarioError", "Data", "Model", "Phy", "Stage", "Training", "Teacher", "Sweep", "Compare", "Output", "Scenario",
@@ -40,8 +71,6 @@ __all__ = [
 
 CHANNELS = ("AWGN", "Rayleigh") + tuple(f"TDL-{m}" for m in "ABCDE") + tuple(f"CDL-{m}" for m in "ABCDE")
 _CHANNELS_TEXT = "AWGN, Rayleigh, TDL-A..E, CDL-A..E"
-DATASETS = ("fashion-mnist", "synthetic", "wordnet-nouns", "cifar10", "cifar100", "image-folder", "npz")
-LABEL_MODES = ("fine", "coarse")
 CSI_MODES = ("perfect", "ls")
 INTERPOLATIONS = ("nn", "lin", "lin_time_avg")
 PILOT_PATTERNS = ("kronecker", "empty")
@@ -50,13 +79,6 @@ DISTILLATION = ("none", "cached", "online")
 BATCH_NORM_STATISTICS = ("recompute", "moving-average")
 PARTS = ("encoder", "adaptive", "channel_encoder", "channel_decoder", "decoder", "feature_head")
 LOSS_TERMS = ("ce", "rate", "kd", "feature_kd")
-IMAGE_TEACHERS = ("efficientnet-lite0", "efficientnet-lite2")
-TEXT_TEACHERS = ("all-minilm-l6-v2",)
-# Hugging Face teachers from a local directory (teacher.kind; the same as semcom_sim.teacher.hub.KINDS, tested)
-# and what `semcom-sim teacher finetune` may do with each kind, its default first.
-TEACHER_KINDS = ("image-classification", "clip-vision", "text-encoder")
-FINETUNE_MODES = {"image-classification": ("full", "head", "none"), "clip-vision": ("head", "full"),
-                  "text-encoder": ("head",)}
 SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHEMES); a scenario may add its own
 # compare's default: every built-in scheme but RKD-SC's, which need a teacher-feature cache (and rkd-sc a genotype)
 COMPARE_SCHEMES = tuple(name for name in BUILTIN_NAMES if not name.startswith("rkd-sc"))
@@ -65,67 +87,64 @@ ADAPTIVE_CONDITIONING = ("concat", "film")
 LENGTH_DRAWS = ("uniform", "sandwich")
 CHANNEL_CODECS = ("none", "dense", "cat")
 TRANSMISSIONS = ("analog", "digital")
+CDL_DIRECTIONS = ("downlink", "uplink")
+SEARCH_OPS = ("none", "skip", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
+SEARCH_LOSS_TERMS = ("kd", "feature_kd")
+# every "CHANNEL/CSI" test condition (compare.conditions)
+CONDITIONS = tuple(f"{channel}/{csi}" for channel in CHANNELS for csi in CSI_MODES)
 
 
 def _fail(where: str, why: str):
     raise ScenarioError(f"{where}: {why}")
 
 
-def _check_seeds(section, name: str) -> None:
-    """Training seeds: distinct integers >= 0."""
-    values = getattr(section, name)
-    if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in values) or len(set(values)) != len(values):
-        _fail(section._where(name), f"must be distinct integers >= 0, got {values!r}")
+# constraints that several fields share
+_SEEDS = All(Each(NON_NEGATIVE), Distinct(), message="must be distinct integers >= 0, got {value!r}")
+_WIDTHS = Each(POSITIVE, message="all widths must be > 0, got {value!r}")
+_SCHEMES = Distinct(message="has repeated schemes: {value!r}")
 
 
-# Datasets defined in scenario files: name -> function(data: Data) returning the arrays (semcom_sim.data.arrays).
-_REGISTERED_DATASETS: dict[str, typing.Callable] = {}
-_DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+def _split(tp) -> tuple[Any, tuple[Constraint, ...]]:
+    """A field's annotation without its outer ``Annotated``, and the constraints that declares.
 
-
-def register_dataset(name: str):
-    """Decorator: makes ``Data(dataset=name)`` load the arrays that the decorated function returns.
-
-    The function takes the scenario's :class:`Data` and returns ``(x_train, y_train, x_test, y_test)`` or
-    ``(x_train, y_train, x_test, y_test, class_names)``: images ``[N, H, W, C]`` (or ``[N, H, W]``) as uint8
-    0..255 or float in [0, 1], integer labels ``0 .. C - 1``. ``data.num_train`` / ``data.num_test`` then take
-    stratified subsets as for every dataset, and the dataset's fingerprint covers the arrays it returned.
-    Registering a name again replaces the function (a scenario file may be executed more than once)::
-
-        @register_dataset("two-blobs")
-        def two_blobs(data):
-            ...
-            return x_train, y_train, x_test, y_test, ("left", "right")
-
-        scenario = Scenario(name="blobs", data=Data(dataset="two-blobs"))
-
-    :param name: letters, digits, ``.``, ``_`` and ``-`` (it names cache files); not a built-in dataset.
+    ``Annotated[int | None, C]`` and ``Annotated[int, C] | None`` both give ``(int | None, (C,))``.
     """
-    if not isinstance(name, str) or not _DATASET_NAME.fullmatch(name):
-        _fail("register_dataset", f"a dataset name is letters, digits, '.', '_' and '-', got {name!r}")
-    if name in DATASETS:
-        _fail("register_dataset", f"{name!r} is a built-in dataset; choose another name")
-
-    def register(function):
-        if not callable(function):
-            _fail("register_dataset", f"decorates a function, got {type(function).__name__}")
-        _REGISTERED_DATASETS[name] = function
-        return function
-
-    return register
+    if typing.get_origin(tp) is Annotated:
+        return tp.__origin__, tuple(tp.__metadata__)
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1 and typing.get_origin(inner[0]) is Annotated:
+            return inner[0].__origin__ | None, tuple(inner[0].__metadata__)
+    return tp, ()
 
 
-def registered_dataset(name: str) -> typing.Callable | None:
-    """The function registered under ``name`` with :func:`register_dataset`, else ``None``."""
-    return _REGISTERED_DATASETS.get(name)
+@functools.cache
+def _field_specs(cls) -> tuple[tuple[str, Any, tuple[Constraint, ...]], ...]:
+    """``(name, type, constraints)`` of each field of the section class ``cls``, in order."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return tuple((f.name, *_split(hints[f.name])) for f in dataclasses.fields(cls))
+
+
+def field_constraints(cls) -> dict[str, tuple[Constraint, ...]]:
+    """The constraints that each field of the section class ``cls`` declares (the scenario reference lists
+    them)."""
+    return {name: constraints for name, _, constraints in _field_specs(cls)}
 
 
 def _coerce(value, tp, where: str):
-    """Checks ``value`` against the annotation ``tp``; converts lists/ranges to tuples, ints to floats."""
+    """Checks ``value`` against the annotation ``tp``; converts lists/ranges to tuples, ints to floats.
+
+    Constraints of an ``Annotated`` inside ``tp`` (a tuple's elements) are checked here; those of the field
+    itself by the section, once every field has its type."""
     if isinstance(value, np.generic):  # numpy scalars behave like the Python ones
         value = value.item()
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
+    if origin is Annotated:
+        value = _coerce(value, tp.__origin__, where)
+        check(value, tp.__metadata__, where)
+        return value
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -183,35 +202,24 @@ def _coerce(value, tp, where: str):
 
 
 class _Section:
-    """Common machinery: type coercion of every field, then the section's own checks."""
+    """Common machinery: type coercion of every field, then the constraints each field declares
+    (:mod:`semcom_sim.constraints`, in field order), then the section's checks across fields (``_validate``)."""
 
     _section = ""
 
     def __post_init__(self):
-        hints = typing.get_type_hints(type(self))
-        for f in dataclasses.fields(self):
-            where = f"{self._section}.{f.name}"
-            object.__setattr__(self, f.name, _coerce(getattr(self, f.name), hints[f.name], where))
+        specs = _field_specs(type(self))
+        for name, tp, _ in specs:
+            object.__setattr__(self, name, _coerce(getattr(self, name), tp, self._where(name)))
+        for name, _, constraints in specs:
+            check(getattr(self, name), constraints, self._where(name))
         self._validate()
 
     def _validate(self):
-        pass
+        """Checks that read more than one field (each field's own constraints have passed)."""
 
     def _where(self, name: str) -> str:
         return f"{self._section}.{name}"
-
-    def _one_of(self, name: str, allowed, text: str | None = None):
-        value = getattr(self, name)
-        if value not in allowed:
-            _fail(self._where(name), f"{value!r} is not one of {text or ', '.join(map(str, allowed))}")
-
-    def _positive(self, *names: str, allow_zero: bool = False):
-        for name in names:
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if value < 0 or (value == 0 and not allow_zero):
-                _fail(self._where(name), f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -242,41 +250,33 @@ class Data(_Section):
     """
 
     _section = "data"
-    dataset: str = "fashion-mnist"
+    dataset: Annotated[str, DatasetName()] = "fashion-mnist"
     data_dir: str | None = None
-    num_train: int | None = None
-    num_test: int | None = None
+    num_train: Annotated[int | None, POSITIVE] = None
+    num_test: Annotated[int | None, POSITIVE] = None
     seed: int = 0
-    max_len: int = 32
-    vocab_size: int = 20000
+    max_len: Annotated[int, POSITIVE] = 32
+    vocab_size: Annotated[int, Min(3, message="must be >= 3 (pad, unknown and one word), got {value!r}")] = 20000
     image_shape: tuple[int, int, int] | None = None
-    label_mode: str = "fine"
-    test_fraction: float = 0.2
+    label_mode: Annotated[str, OneOf(LABEL_MODES)] = "fine"
+    test_fraction: Annotated[float, Range(0, 1, closed="neither")] = 0.2
 
     def _validate(self):
-        if self.dataset not in DATASETS and self.dataset not in _REGISTERED_DATASETS:
-            registered = ", ".join(sorted(_REGISTERED_DATASETS)) or "none so far"
-            _fail(self._where("dataset"), f"{self.dataset!r} is not one of {', '.join(DATASETS)}, nor a name "
-                  f"registered with @register_dataset before this Data is built (registered: {registered})")
-        self._positive("num_train", "num_test", "max_len")
         if self.image_shape is not None:
             if self.dataset not in ("synthetic", "image-folder"):
                 _fail(self._where("image_shape"), f"sets the size of the synthetic images and of image-folder "
                       f"images; {self.dataset!r} has its own")
+            # the shape's own bounds, here rather than declared: a shape given for a dataset that has its own is
+            # refused as such (above) whatever its values
             if min(self.image_shape) < 1 or min(self.image_shape[:2]) < 2 * 3:
                 _fail(self._where("image_shape"), f"needs height and width >= 6 and channels >= 1, got "
                       f"{self.image_shape!r}")
             if self.dataset == "image-folder" and self.image_shape[2] not in (1, 3):
                 _fail(self._where("image_shape"), f"image-folder images are RGB (3 channels) or grey (1), got "
                       f"{self.image_shape[2]} channels")
-        if self.vocab_size < 3:
-            _fail(self._where("vocab_size"), f"must be >= 3 (pad, unknown and one word), got {self.vocab_size!r}")
-        self._one_of("label_mode", LABEL_MODES)
         if self.label_mode != "fine" and self.dataset != "cifar100":
             _fail(self._where("label_mode"), f"chooses CIFAR-100's labels (fine: 100 classes, coarse: 20 "
                   f"superclasses); {self.dataset!r} has one set of labels")
-        if not 0.0 < self.test_fraction < 1.0:
-            _fail(self._where("test_fraction"), f"must be in (0, 1), got {self.test_fraction!r}")
         if self.test_fraction != 0.2 and self.dataset != "image-folder":
             _fail(self._where("test_fraction"), f"sets the hash split of an image folder; {self.dataset!r} has "
                   "its own split")
@@ -347,57 +347,48 @@ class Model(_Section):
     """
 
     _section = "model"
-    num_channel_uses: int = 64
-    encoder_filters: tuple[int, ...] = (32, 64, 64)
-    embedding_dim: int = 64
-    decoder_units: tuple[int, ...] = (256, 256)
+    num_channel_uses: Annotated[int, POSITIVE] = 64
+    encoder_filters: Annotated[tuple[int, ...], NonEmpty(message="needs at least one convolution"),
+                               _WIDTHS] = (32, 64, 64)
+    embedding_dim: Annotated[int, POSITIVE] = 64
+    decoder_units: Annotated[tuple[int, ...], _WIDTHS] = (256, 256)
     adaptive: bool = True
-    adaptive_hidden_ratio: float = 0.25
-    adaptive_conditioning: str = "concat"
-    lengths: tuple[int, ...] = ()
-    length_draw: str = "uniform"
+    adaptive_hidden_ratio: Annotated[float, POSITIVE] = 0.25
+    adaptive_conditioning: Annotated[str, OneOf(ADAPTIVE_CONDITIONING)] = "concat"
+    lengths: Annotated[tuple[int, ...], Satisfies(
+        lambda v: not v or (list(v) == sorted(set(v)) and v[0] >= 1), "increasing, each >= 1",
+        message="must be increasing positive channel-use counts, got {value!r}")] = ()
+    length_draw: Annotated[str, OneOf(LENGTH_DRAWS)] = "uniform"
     fixed_length: int | None = None
-    policy_tolerance: float = 0.005
-    channel_codec: str = "none"
-    semantic_dim: int = 128
-    cat_tokens: int = 16
-    cat_width: int = 32
-    cat_layers: int = 2
-    cat_heads: int = 4
-    dense_codec_units: tuple[int, ...] = (256,)
+    policy_tolerance: Annotated[float, Range(0, 1, closed="left")] = 0.005
+    channel_codec: Annotated[str, OneOf(CHANNEL_CODECS)] = "none"
+    semantic_dim: Annotated[int, POSITIVE] = 128
+    cat_tokens: Annotated[int, POSITIVE] = 16
+    cat_width: Annotated[int, POSITIVE] = 32
+    cat_layers: Annotated[int, POSITIVE] = 2
+    cat_heads: Annotated[int, POSITIVE] = 4
+    dense_codec_units: Annotated[tuple[int, ...], _WIDTHS] = (256,)
     stochastic: bool = True
-    source: str = "student"
-    feature_encoder_units: tuple[int, ...] = (256,)
-    transmission: str = "analog"
-    quant_bits: int = 4
-    backbone: str | None = None
+    source: Annotated[str, OneOf(SOURCES)] = "student"
+    feature_encoder_units: Annotated[tuple[int, ...], _WIDTHS] = (256,)
+    transmission: Annotated[str, OneOf(TRANSMISSIONS)] = "analog"
+    quant_bits: Annotated[int, Range(1, 16)] = 4
+    backbone: Annotated[str | None, Satisfies(
+        lambda v: ">" in v and v == v.strip(), "a registered name 'package>ClassName'",
+        message="expected a registered name 'package>ClassName', got {value!r}")] = None
     backbone_config: dict = field(default_factory=dict)
 
     def _validate(self):
-        self._positive("num_channel_uses", "adaptive_hidden_ratio", "embedding_dim")
-        self._one_of("source", SOURCES)
-        self._one_of("transmission", TRANSMISSIONS)
-        if not 1 <= self.quant_bits <= 16:
-            _fail(self._where("quant_bits"), f"must be in 1..16, got {self.quant_bits!r}")
         if self.transmission == "digital" and self.adaptive:
             _fail(self._where("adaptive"), "the digital link has no analog features to re-weight: set "
                   "model.adaptive=False with model.transmission='digital'")
-        if not self.encoder_filters:
-            _fail(self._where("encoder_filters"), "needs at least one convolution")
-        self._one_of("adaptive_conditioning", ADAPTIVE_CONDITIONING)
-        self._one_of("length_draw", LENGTH_DRAWS)
         self._validate_channel_codec()
         self._validate_lengths()
-        if self.backbone is not None and (">" not in self.backbone or self.backbone != self.backbone.strip()):
-            _fail(self._where("backbone"), f"expected a registered name 'package>ClassName', got {self.backbone!r}")
         if self.backbone is not None and self.source == "teacher-features":
             _fail(self._where("backbone"), "the teacher-over-channel encoder reads the teacher's features through "
                   "model.feature_encoder_units; a custom backbone reads the samples (model.source='student')")
         if self.backbone_config and self.backbone is None:
             _fail(self._where("backbone_config"), "configures model.backbone, which is not set")
-        for name in ("encoder_filters", "decoder_units", "feature_encoder_units"):
-            if any(v <= 0 for v in getattr(self, name)):
-                _fail(self._where(name), f"all widths must be > 0, got {getattr(self, name)!r}")
 
     @property
     def auto_lengths(self) -> tuple[int, ...]:
@@ -407,10 +398,6 @@ class Model(_Section):
         return tuple(sorted({max(1, round(n * f)) for f in (1 / 32, 1 / 16, 1 / 8, 1 / 4, 3 / 8, 1 / 2, 3 / 4, 1)}))
 
     def _validate_channel_codec(self):
-        self._one_of("channel_codec", CHANNEL_CODECS)
-        self._positive("semantic_dim", "cat_tokens", "cat_width", "cat_layers", "cat_heads")
-        if any(v <= 0 for v in self.dense_codec_units):
-            _fail(self._where("dense_codec_units"), f"all widths must be > 0, got {self.dense_codec_units!r}")
         if self.channel_codec == "none":
             return
         if self.transmission != "analog":
@@ -428,8 +415,6 @@ class Model(_Section):
     def _validate_lengths(self):
         n, lengths = self.num_channel_uses, self.lengths
         if lengths:
-            if list(lengths) != sorted(set(lengths)) or lengths[0] < 1:
-                _fail(self._where("lengths"), f"must be increasing positive channel-use counts, got {lengths!r}")
             if lengths[-1] != n:
                 _fail(self._where("lengths"), f"the largest length must be model.num_channel_uses={n}, got {lengths!r}")
             if self.transmission == "digital":
@@ -441,8 +426,6 @@ class Model(_Section):
                 _fail(self._where("fixed_length"), "needs nested lengths (model.lengths)")
             if not 1 <= self.fixed_length <= n:
                 _fail(self._where("fixed_length"), f"must be in 1..{n}, got {self.fixed_length!r}")
-        if not 0 <= self.policy_tolerance < 1:
-            _fail(self._where("policy_tolerance"), f"must be in [0, 1), got {self.policy_tolerance!r}")
 
 
 @dataclass(frozen=True)
@@ -480,47 +463,35 @@ class Phy(_Section):
     """
 
     _section = "phy"
-    channel: str = "AWGN"
-    fft_size: int = 72
-    num_ofdm_symbols: int = 14
-    subcarrier_spacing_hz: float = 30e3
-    cyclic_prefix_length: int = 6
-    num_guard_carriers: tuple[int, int] = (5, 6)
+    channel: Annotated[str, OneOf(CHANNELS, text=_CHANNELS_TEXT)] = "AWGN"
+    fft_size: Annotated[int, POSITIVE] = 72
+    num_ofdm_symbols: Annotated[int, POSITIVE] = 14
+    subcarrier_spacing_hz: Annotated[float, POSITIVE] = 30e3
+    cyclic_prefix_length: Annotated[int, NON_NEGATIVE] = 6
+    num_guard_carriers: Annotated[tuple[int, int], Each(NON_NEGATIVE, message="must be >= 0, got {value!r}")] = (5, 6)
     dc_null: bool = True
-    pilot_pattern: str = "kronecker"
+    pilot_pattern: Annotated[str, OneOf(PILOT_PATTERNS)] = "kronecker"
     pilot_ofdm_symbol_indices: tuple[int, ...] = (2, 11)
-    carrier_frequency_hz: float = 3.5e9
-    delay_spread_ns: float = 100.0
-    speed_mps: float = 0.0
-    cdl_direction: str = "downlink"
-    csi: str = "perfect"
-    interpolation: str = "lin"
-    snr_estimator: str = "pilots"
-    snr_feedback_bits: int | None = None
-    snr_feedback_range_db: tuple[float, float] = (-10.0, 30.0)
-    snr_feedback_delay_ms: float = 0.0
-    num_bits_per_symbol: float = 2.0
-    coderate: float = 1.0
-    ldpc_iterations: int = 20
+    carrier_frequency_hz: Annotated[float, POSITIVE] = 3.5e9
+    delay_spread_ns: Annotated[float, NON_NEGATIVE] = 100.0
+    speed_mps: Annotated[float, NON_NEGATIVE] = 0.0
+    cdl_direction: Annotated[str, OneOf(CDL_DIRECTIONS)] = "downlink"
+    csi: Annotated[str, OneOf(CSI_MODES)] = "perfect"
+    interpolation: Annotated[str, OneOf(INTERPOLATIONS)] = "lin"
+    snr_estimator: Annotated[str, OneOf(SNR_ESTIMATORS)] = "pilots"
+    snr_feedback_bits: Annotated[int | None, Range(1, 16, message="must be None or 1..16, got {value!r}")] = None
+    snr_feedback_range_db: Annotated[tuple[float, float], Ordered(strict=True)] = (-10.0, 30.0)
+    snr_feedback_delay_ms: Annotated[float, NON_NEGATIVE] = 0.0
+    num_bits_per_symbol: Annotated[float, POSITIVE] = 2.0
+    coderate: Annotated[float, Range(0, 1, closed="right")] = 1.0
+    ldpc_iterations: Annotated[int, POSITIVE] = 20
 
     def _validate(self):
-        self._one_of("channel", CHANNELS, _CHANNELS_TEXT)
-        self._positive("fft_size", "num_ofdm_symbols", "subcarrier_spacing_hz", "carrier_frequency_hz",
-                       "num_bits_per_symbol")
-        self._positive("cyclic_prefix_length", "delay_spread_ns", "speed_mps", "snr_feedback_delay_ms",
-                       allow_zero=True)
-        if min(self.num_guard_carriers) < 0:
-            _fail(self._where("num_guard_carriers"), f"must be >= 0, got {self.num_guard_carriers!r}")
         if sum(self.num_guard_carriers) + int(self.dc_null) >= self.fft_size:
             _fail(self._where("num_guard_carriers"),
                   f"{self.num_guard_carriers!r} plus the DC null leave no subcarrier of fft_size={self.fft_size}")
         if self.cyclic_prefix_length > self.fft_size:
             _fail(self._where("cyclic_prefix_length"), f"must be <= fft_size={self.fft_size}")
-        self._one_of("pilot_pattern", PILOT_PATTERNS)
-        self._one_of("cdl_direction", ("downlink", "uplink"))
-        self._one_of("csi", CSI_MODES)
-        self._one_of("interpolation", INTERPOLATIONS)
-        self._one_of("snr_estimator", SNR_ESTIMATORS)
         if self.pilot_pattern == "kronecker":
             idx = self.pilot_ofdm_symbol_indices
             if not idx or len(set(idx)) != len(idx) or min(idx) < 0 or max(idx) >= self.num_ofdm_symbols:
@@ -537,14 +508,6 @@ class Phy(_Section):
         if self.snr_estimator == "pilots" and sum(self.num_guard_carriers) + int(self.dc_null) == 0:
             _fail(self._where("snr_estimator"), "'pilots' estimates N0 on null subcarriers: set "
                   "phy.num_guard_carriers or phy.dc_null, or phy.snr_estimator='genie'")
-        if self.snr_feedback_bits is not None and not 1 <= self.snr_feedback_bits <= 16:
-            _fail(self._where("snr_feedback_bits"), f"must be None or 1..16, got {self.snr_feedback_bits!r}")
-        lo, hi = self.snr_feedback_range_db
-        if lo >= hi:
-            _fail(self._where("snr_feedback_range_db"), f"low must be below high, got {(lo, hi)!r}")
-        if not 0 < self.coderate <= 1:
-            _fail(self._where("coderate"), f"must be in (0, 1], got {self.coderate!r}")
-        self._positive("ldpc_iterations")
 
     @property
     def num_effective_subcarriers(self) -> int:
@@ -584,30 +547,16 @@ class Stage(_Section):
     """
 
     _section = "training.stages"
-    name: str = "joint"
-    epochs: int | None = None
-    learning_rate: float | None = None
-    ebno_db_range: tuple[float, float] | None = None
-    trainable: tuple[str, ...] = ("all",)
+    name: Annotated[str, NonEmpty()] = "joint"
+    epochs: Annotated[int | None, POSITIVE] = None
+    learning_rate: Annotated[float | None, POSITIVE] = None
+    ebno_db_range: Annotated[tuple[float, float] | None, Ordered()] = None
+    trainable: Annotated[tuple[str, ...], NonEmpty(message="needs at least one part, or ('all',)"),
+                         Each(OneOf(("all",) + PARTS))] = ("all",)
     channel: bool = True
-    loss_terms: tuple[str, ...] = ()
-
-    def _validate(self):
-        if not self.name.strip():
-            _fail(self._where("name"), "must not be empty")
-        self._positive("epochs", "learning_rate")
-        if self.ebno_db_range is not None and self.ebno_db_range[0] > self.ebno_db_range[1]:
-            _fail(self._where("ebno_db_range"), f"low must not exceed high, got {self.ebno_db_range!r}")
-        if not self.trainable:
-            _fail(self._where("trainable"), "needs at least one part, or ('all',)")
-        for part in self.trainable:
-            if part not in PARTS + ("all",):
-                _fail(self._where("trainable"), f"{part!r} is not one of all, {', '.join(PARTS)}")
-        for term in self.loss_terms:
-            if term not in LOSS_TERMS:
-                _fail(self._where("loss_terms"), f"{term!r} is not one of {', '.join(LOSS_TERMS)}")
-        if self.loss_terms and not set(self.loss_terms) & {"ce", "kd", "feature_kd"}:
-            _fail(self._where("loss_terms"), "needs a task term (ce, kd or feature_kd), not the rate term alone")
+    loss_terms: Annotated[tuple[str, ...], Each(OneOf(LOSS_TERMS)), Satisfies(
+        lambda v: not v or bool(set(v) & {"ce", "kd", "feature_kd"}), "with a task term (ce, kd or feature_kd)",
+        message="needs a task term (ce, kd or feature_kd), not the rate term alone")] = ()
 
 
 @dataclass(frozen=True)
@@ -645,38 +594,26 @@ class Training(_Section):
     """
 
     _section = "training"
-    epochs: int = 5
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    ebno_db_range: tuple[float, float] = (-2.0, 16.0)
-    distillation: str = "none"
-    beta: float = 1e-3
-    kd_temperature: float = 1.0
-    kd_lambda: float = 0.5
-    feature_kd_weight: float = 0.0
-    train_fraction: float = 1.0
-    validation_samples: int = 0
+    epochs: Annotated[int, POSITIVE] = 5
+    batch_size: Annotated[int, POSITIVE] = 128
+    learning_rate: Annotated[float, POSITIVE] = 1e-3
+    ebno_db_range: Annotated[tuple[float, float], Ordered()] = (-2.0, 16.0)
+    distillation: Annotated[str, OneOf(DISTILLATION)] = "none"
+    beta: Annotated[float, NON_NEGATIVE] = 1e-3
+    kd_temperature: Annotated[float, POSITIVE] = 1.0
+    kd_lambda: Annotated[float, NON_NEGATIVE] = 0.5
+    feature_kd_weight: Annotated[float, NON_NEGATIVE] = 0.0
+    train_fraction: Annotated[float, Range(0, 1, closed="right")] = 1.0
+    validation_samples: Annotated[int, NON_NEGATIVE] = 0
     seed: int = 0
     jit_compile: bool = True
-    batch_norm_statistics: str = "recompute"
+    batch_norm_statistics: Annotated[str, OneOf(BATCH_NORM_STATISTICS)] = "recompute"
     stages: tuple[Stage, ...] = ()
 
     def _validate(self):
-        self._positive("epochs", "batch_size", "learning_rate")
-        self._positive("validation_samples", allow_zero=True)
-        self._one_of("batch_norm_statistics", BATCH_NORM_STATISTICS)
-        self._positive("beta", allow_zero=True)
-        self._one_of("distillation", DISTILLATION)
-        self._positive("kd_temperature")
-        self._positive("kd_lambda", "feature_kd_weight", allow_zero=True)
         if self.feature_kd_weight > 0 and self.distillation != "cached":
             _fail(self._where("feature_kd_weight"), "feature KD reads the teacher's features from the cache: set "
                   "training.distillation='cached'")
-        if not 0 < self.train_fraction <= 1:
-            _fail(self._where("train_fraction"), f"must be in (0, 1], got {self.train_fraction!r}")
-        lo, hi = self.ebno_db_range
-        if lo > hi:
-            _fail(self._where("ebno_db_range"), f"low must not exceed high, got {(lo, hi)!r}")
         names = [stage.name for stage in self.stages]
         for i, stage in enumerate(self.stages):
             if names.index(stage.name) != i:
@@ -753,35 +690,34 @@ class Teacher(_Section):
     """
 
     _section = "teacher"
-    name: str = "efficientnet-lite0"
+    name: Annotated[str, NonEmpty()] = "efficientnet-lite0"
     cache_path: str = "teacher_cache/{dataset}-{name}-top{top_k}{features}.h5"
-    top_k: int = 3
+    top_k: Annotated[int, POSITIVE] = 3
     weights_path: str = "teachers/{name}-{dataset}.teacher"
-    resolution: int = 64
-    finetune_epochs: int = 3
-    finetune_batch_size: int = 128
-    finetune_learning_rate: float = 1e-3
+    resolution: Annotated[int, POSITIVE] = 64
+    finetune_epochs: Annotated[int, POSITIVE] = 3
+    finetune_batch_size: Annotated[int, POSITIVE] = 128
+    finetune_learning_rate: Annotated[float, POSITIVE] = 1e-3
     finetune_encoder: bool = False
-    max_length: int = 64
-    batch_size: int = 256
+    max_length: Annotated[int, Range(
+        2, 512, message="must be 2..512 word pieces ([CLS] and [SEP] included), got {value!r}")] = 64
+    batch_size: Annotated[int, POSITIVE] = 256
     store_features: bool = False
     store_logits: bool = False
-    feature_dim: int | None = None
-    kind: str | None = None
+    feature_dim: Annotated[int | None, Min(
+        0, strict=True, message="must be a positive number of principal components or None, got {value!r}")] = None
+    kind: Annotated[str | None, OneOf(TEACHER_KINDS)] = None
     model_dir: str | None = None
     finetune_mode: str | None = None
 
     def _validate(self):
-        if not self.name.strip():
-            _fail(self._where("name"), "must not be empty")
         if self.kind is None:
             for name in ("model_dir", "finetune_mode"):
                 if getattr(self, name) is not None:
                     _fail(self._where(name), f"applies to a Hugging Face teacher only: set teacher.kind (one of "
                           f"{', '.join(TEACHER_KINDS)})")
         else:
-            self._one_of("kind", TEACHER_KINDS)
-            if self.name in IMAGE_TEACHERS + TEXT_TEACHERS:
+            if self.name in BUILTIN_TEACHERS:
                 _fail(self._where("name"), f"{self.name!r} is a built-in teacher; give the {self.kind} teacher in "
                       "teacher.model_dir a name of its own")
             if not all(c.isalnum() or c in "._-" for c in self.name):
@@ -794,14 +730,6 @@ class Teacher(_Section):
             if self.finetune_mode is not None and self.finetune_mode not in modes:
                 _fail(self._where("finetune_mode"), f"{self.finetune_mode!r} is not one of {', '.join(modes)} "
                       f"(for a {self.kind} teacher)")
-        self._positive("top_k", "resolution", "finetune_epochs", "finetune_batch_size", "finetune_learning_rate",
-                       "batch_size")
-        if self.feature_dim is not None and self.feature_dim <= 0:
-            _fail(self._where("feature_dim"), f"must be a positive number of principal components or None, "
-                  f"got {self.feature_dim!r}")
-        if not 2 <= self.max_length <= 512:
-            _fail(self._where("max_length"), f"must be 2..512 word pieces ([CLS] and [SEP] included), "
-                  f"got {self.max_length!r}")
         if self.finetune_encoder and self.kind is not None:
             _fail(self._where("finetune_encoder"), "applies to the built-in all-minilm-l6-v2; a Hugging Face "
                   "teacher is fine-tuned as teacher.finetune_mode says")
@@ -833,7 +761,7 @@ class Teacher(_Section):
         """Whether the teacher reads texts (``None``: an unknown built-in name)."""
         if self.kind is not None:
             return self.kind == "text-encoder"
-        return None if self.name not in IMAGE_TEACHERS + TEXT_TEACHERS else self.name in TEXT_TEACHERS
+        return None if self.name not in BUILTIN_TEACHERS else self.name in TEXT_TEACHERS
 
 
 @dataclass(frozen=True)
@@ -859,33 +787,23 @@ class Sweep(_Section):
     """
 
     _section = "sweep"
-    ebno_db: tuple[float, ...] = tuple(float(v) for v in range(-4, 17, 2))
-    ci_half_width: float = 0.01
-    confidence: float = 0.95
-    min_samples: int = 1000
-    max_samples: int = 20000
-    batch_size: int = 1000
-    schemes: tuple[str, ...] = ("proposed",)
+    ebno_db: Annotated[tuple[float, ...], NonEmpty(message="needs at least one Eb/N0 point"),
+                       Distinct(message="has repeated points: {value!r}")] = tuple(float(v) for v in range(-4, 17, 2))
+    ci_half_width: Annotated[float, POSITIVE] = 0.01
+    confidence: Annotated[float, Range(0, 1, closed="neither")] = 0.95
+    min_samples: Annotated[int, POSITIVE] = 1000
+    max_samples: Annotated[int, POSITIVE] = 20000
+    batch_size: Annotated[int, POSITIVE] = 1000
+    schemes: Annotated[tuple[str, ...], NonEmpty(message="needs at least one scheme"), _SCHEMES] = ("proposed",)
     seed: int = 1
-    seeds: tuple[int, ...] = ()
+    seeds: Annotated[tuple[int, ...], _SEEDS] = ()
 
     def _validate(self):
-        _check_seeds(self, "seeds")
-        if not self.ebno_db:
-            _fail(self._where("ebno_db"), "needs at least one Eb/N0 point")
-        if len(set(self.ebno_db)) != len(self.ebno_db):
-            _fail(self._where("ebno_db"), f"has repeated points: {self.ebno_db!r}")
-        self._positive("ci_half_width", "min_samples", "max_samples", "batch_size")
-        if not 0 < self.confidence < 1:
-            _fail(self._where("confidence"), f"must be in (0, 1), got {self.confidence!r}")
         if self.min_samples > self.max_samples:
             _fail(self._where("min_samples"), f"{self.min_samples} exceeds sweep.max_samples={self.max_samples}")
-        if not self.schemes:
-            _fail(self._where("schemes"), "needs at least one scheme")
-        if len(set(self.schemes)) != len(self.schemes):
-            _fail(self._where("schemes"), f"has repeated schemes: {self.schemes!r}")
 
 
+_CONDITION_TEXT = f"CHANNEL/CSI with CHANNEL one of {_CHANNELS_TEXT} and CSI one of {', '.join(CSI_MODES)}"
 _CONDITIONS = ("AWGN/perfect", "AWGN/ls", "Rayleigh/perfect", "Rayleigh/ls", "TDL-A/perfect", "TDL-A/ls",
                "CDL-C/perfect", "CDL-C/ls")
 
@@ -904,8 +822,8 @@ class Compare(_Section):
     {"phy.num_bits_per_symbol": 6}),))``).
 
     :param schemes: schemes to train and sweep (default: every built-in scheme but the ``rkd-sc*`` ones,
-        which need a teacher cache with features and, for ``rkd-sc``, ``search.genotype``: name them to
-        compare them).
+        which need a teacher cache with features and, for ``rkd-sc``, a search (run first into the run
+        directory, or ``search.genotype``): name them to compare them).
     :param conditions: test conditions ``"CHANNEL/CSI"`` (e.g. ``"TDL-A/ls"``) of the accuracy-vs-Eb/N0
         grid; each replaces ``phy.channel`` and ``phy.csi`` of the scenario.
     :param retrain_per_condition: train every scheme under every condition (``False``: train once under
@@ -936,61 +854,29 @@ class Compare(_Section):
     """
 
     _section = "compare"
-    schemes: tuple[str, ...] = COMPARE_SCHEMES
-    conditions: tuple[str, ...] = _CONDITIONS
+    schemes: Annotated[tuple[str, ...], NonEmpty(message="needs at least one scheme"), _SCHEMES] = COMPARE_SCHEMES
+    conditions: Annotated[tuple[str, ...], NonEmpty(message="needs at least one condition such as 'TDL-A/ls'"),
+                          Each(OneOf(CONDITIONS, text=_CONDITION_TEXT, message="{value!r} is not " + _CONDITION_TEXT)),
+                          Distinct(message="has repeated conditions: {value!r}")] = _CONDITIONS
     retrain_per_condition: bool = False
-    robustness_schemes: tuple[str, ...] = ("proposed", "adaptive-length")
-    feedback_bits: tuple[int, ...] = (2, 4, 8)
-    feedback_delay_ms: tuple[float, ...] = (5.0, 20.0)
-    data_fractions: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0)
-    fraction_schemes: tuple[str, ...] = ("proposed", "no-kd")
+    robustness_schemes: Annotated[tuple[str, ...], _SCHEMES] = ("proposed", "adaptive-length")
+    feedback_bits: Annotated[tuple[int, ...], Each(
+        Range(1, 16), message="each must be in 1..16, got {item!r}")] = (2, 4, 8)
+    feedback_delay_ms: Annotated[tuple[float, ...], Each(
+        NON_NEGATIVE, message="each must be a finite number >= 0, got {item!r}")] = (5.0, 20.0)
+    data_fractions: Annotated[tuple[float, ...], Each(
+        Range(0, 1, closed="right"), message="each must be in (0, 1], got {item!r}")] = (0.1, 0.2, 0.5, 1.0)
+    fraction_schemes: Annotated[tuple[str, ...], _SCHEMES] = ("proposed", "no-kd")
     fraction_ebno_db: tuple[float, ...] = (0.0, 12.0)
-    target_accuracy: float = 0.85
+    target_accuracy: Annotated[float, Range(0, 1, closed="neither")] = 0.85
     target_ebno_db: float = 10.0
-    validation_samples: int = 2000
-    latency_runs: int = 50
-    length_schemes: tuple[str, ...] = ("adaptive-length",)
-    mismatch_ebno_db: tuple[float, ...] = (-6.0, 0.0, 6.0, 12.0, 18.0)
-    adaptation_samples: int = 2000
-    seeds: tuple[int, ...] = ()
-
-    def _validate(self):
-        _check_seeds(self, "seeds")
-        if not self.schemes:
-            _fail(self._where("schemes"), "needs at least one scheme")
-        self._positive("adaptation_samples")
-        if not all(math.isfinite(v) for v in self.mismatch_ebno_db) or len(set(self.mismatch_ebno_db)) != len(
-                self.mismatch_ebno_db):
-            _fail(self._where("mismatch_ebno_db"), f"must be distinct finite values, got {self.mismatch_ebno_db!r}")
-        for name in ("schemes", "robustness_schemes", "fraction_schemes", "length_schemes"):
-            values = getattr(self, name)
-            if len(set(values)) != len(values):
-                _fail(self._where(name), f"has repeated schemes: {values!r}")
-        if not self.conditions:
-            _fail(self._where("conditions"), "needs at least one condition such as 'TDL-A/ls'")
-        for c in self.conditions:
-            channel, sep, csi = c.partition("/")
-            if not sep or channel not in CHANNELS or csi not in CSI_MODES:
-                _fail(self._where("conditions"), f"{c!r} is not CHANNEL/CSI with CHANNEL one of {_CHANNELS_TEXT} "
-                      f"and CSI one of {', '.join(CSI_MODES)}")
-        if len(set(self.conditions)) != len(self.conditions):
-            _fail(self._where("conditions"), f"has repeated conditions: {self.conditions!r}")
-        self._positive("validation_samples", "latency_runs")
-        for b in self.feedback_bits:
-            if not 1 <= b <= 16:
-                _fail(self._where("feedback_bits"), f"each must be in 1..16, got {b!r}")
-        for d in self.feedback_delay_ms:
-            if not (math.isfinite(d) and d >= 0):
-                _fail(self._where("feedback_delay_ms"), f"each must be a finite number >= 0, got {d!r}")
-        for f in self.data_fractions:
-            if not 0 < f <= 1:
-                _fail(self._where("data_fractions"), f"each must be in (0, 1], got {f!r}")
-        for name in ("target_ebno_db", "fraction_ebno_db"):
-            values = getattr(self, name)
-            if not all(math.isfinite(v) for v in (values if isinstance(values, tuple) else (values,))):
-                _fail(self._where(name), f"must be finite, got {values!r}")
-        if not 0 < self.target_accuracy < 1:
-            _fail(self._where("target_accuracy"), f"must be in (0, 1), got {self.target_accuracy!r}")
+    validation_samples: Annotated[int, POSITIVE] = 2000
+    latency_runs: Annotated[int, POSITIVE] = 50
+    length_schemes: Annotated[tuple[str, ...], _SCHEMES] = ("adaptive-length",)
+    mismatch_ebno_db: Annotated[tuple[float, ...], Distinct(
+        message="must be distinct finite values, got {value!r}")] = (-6.0, 0.0, 6.0, 12.0, 18.0)
+    adaptation_samples: Annotated[int, POSITIVE] = 2000
+    seeds: Annotated[tuple[int, ...], _SEEDS] = ()
 
 
 @dataclass(frozen=True)
@@ -1025,27 +911,34 @@ class Search(_Section):
         derived network keeps it.
     :param seed: seed of the splits, the initial weights and the batches.
     :param genotype: the ``genotype.json`` of a finished search whose derived network is the encoder of the
-        ``rkd-sc`` scheme (e.g. ``docs/results/search_fashion_mnist/genotype.json``).
+        ``rkd-sc`` scheme (e.g. ``docs/results/search_fashion_mnist/search/genotype.json``). ``None``: a run
+        whose schemes include ``rkd-sc`` runs the search first, into the run directory's ``search/``.
     :param jit_compile: XLA for the steps; off by default: on the 2-core CPU XLA made a supernet step 6x
         slower (1.04 vs 0.17 s, the depthwise convolutions).
     """
 
     _section = "search"
-    channels: int = 16
-    stem_stride: int = 2
-    cells: int = 3
-    nodes: int = 3
-    ops: tuple[str, ...] = ("none", "skip", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
-    epochs: int = 10
-    batch_size: int = 64
-    train_samples: int = 10000
-    validation_samples: int = 10000
-    weight_learning_rate: float = 0.025
-    arch_learning_rate: float = 6e-4
-    lambdas: tuple[float, ...] = (0.0, 1.0, 4.0)
-    loss_terms: tuple[str, ...] = ("kd",)
-    retrain_epochs: int = 3
-    tolerance: float = 0.005
+    channels: Annotated[int, POSITIVE, Satisfies(
+        lambda v: v % 2 == 0, "even", message="must be even (a factorised reduction halves it), got {value!r}")] = 16
+    stem_stride: Annotated[int, OneOf((1, 2), message="must be 1 or 2, got {value!r}")] = 2
+    cells: Annotated[int, POSITIVE] = 3
+    nodes: Annotated[int, POSITIVE] = 3
+    ops: Annotated[tuple[str, ...], All(
+        Satisfies(lambda v: "none" in v and len(v) >= 2, "none and at least one other"), Each(OneOf(SEARCH_OPS)),
+        message=f"must be 'none' and at least one of {', '.join(SEARCH_OPS[1:])}, got {{value!r}}")] = SEARCH_OPS
+    epochs: Annotated[int, POSITIVE] = 10
+    batch_size: Annotated[int, POSITIVE] = 64
+    train_samples: Annotated[int, POSITIVE] = 10000
+    validation_samples: Annotated[int, POSITIVE] = 10000
+    weight_learning_rate: Annotated[float, POSITIVE] = 0.025
+    arch_learning_rate: Annotated[float, POSITIVE] = 6e-4
+    lambdas: Annotated[tuple[float, ...], All(
+        NonEmpty(), Each(NON_NEGATIVE),
+        message="must be non-negative complexity weights, got {value!r}")] = (0.0, 1.0, 4.0)
+    loss_terms: Annotated[tuple[str, ...], All(
+        NonEmpty(), Each(OneOf(SEARCH_LOSS_TERMS)), message="must be kd and/or feature_kd, got {value!r}")] = ("kd",)
+    retrain_epochs: Annotated[int, POSITIVE] = 3
+    tolerance: Annotated[float, Range(0, 1, closed="left")] = 0.005
     seed: int = 0
     jit_compile: bool = False
     genotype: str | None = None
@@ -1060,22 +953,6 @@ class Search(_Section):
 
         return backbone_config(self.genotype)
 
-    def _validate(self):
-        if self.stem_stride not in (1, 2):
-            _fail(self._where("stem_stride"), f"must be 1 or 2, got {self.stem_stride!r}")
-        self._positive("channels", "cells", "nodes", "epochs", "batch_size", "train_samples", "validation_samples",
-                       "weight_learning_rate", "arch_learning_rate", "retrain_epochs")
-        if self.channels % 2:
-            _fail(self._where("channels"), f"must be even (a factorised reduction halves it), got {self.channels}")
-        known = ("none", "skip", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
-        if "none" not in self.ops or len(self.ops) < 2 or any(op not in known for op in self.ops):
-            _fail(self._where("ops"), f"must be 'none' and at least one of {', '.join(known[1:])}, got {self.ops!r}")
-        if not self.lambdas or any(v < 0 for v in self.lambdas):
-            _fail(self._where("lambdas"), f"must be non-negative complexity weights, got {self.lambdas!r}")
-        if not self.loss_terms or not set(self.loss_terms) <= {"kd", "feature_kd"}:
-            _fail(self._where("loss_terms"), f"must be kd and/or feature_kd, got {self.loss_terms!r}")
-        if not 0 <= self.tolerance < 1:
-            _fail(self._where("tolerance"), f"must be in [0, 1), got {self.tolerance!r}")
 
 
 @dataclass(frozen=True)
@@ -1266,6 +1143,7 @@ def _refuse_renamed_keywords(cls) -> None:
 
 for _cls in _Section.__subclasses__():
     _refuse_renamed_keywords(_cls)
+    _field_specs(_cls)  # reads the annotations now: a bad declaration fails at import, not at first use
 
 
 # Where files live and how fast a teacher runs do not change what a model learns (the data's and the

@@ -9,7 +9,8 @@ import dataclasses
 import re
 import typing
 
-from semcom_sim.scenario import Compare, Data, Model, Output, Phy, Stage, Sweep, Teacher, Training
+from semcom_sim.constraints import describe
+from semcom_sim.scenario import Compare, Data, Model, Output, Phy, Stage, Sweep, Teacher, Training, field_constraints
 from semcom_sim.schemes import BUILTIN_SCHEMES, Ref
 
 SECTIONS = (Data, Model, Phy, Training, Stage, Teacher, Sweep, Compare, Output)
@@ -47,19 +48,24 @@ def render() -> str:
            "training=Training(...), teacher=Teacher(...), sweep=Sweep(...), compare=Compare(...), "
            "output=Output(...))`. Any field "
            "can be overridden from the command line with `--set section.field=value` (Python literals; "
-           "`range(a, b, c)`, `none`, `true` and bare strings are accepted).", ""]
+           "`range(a, b, c)`, `none`, `true` and bare strings are accepted). The column *allowed* gives what "
+           "each field accepts on its own (an optional field may also be `None`); rules that tie fields "
+           "together (e.g. `data.image_shape` only for synthetic and image-folder data) are checked too, when the "
+           "section and the scenario are built.", ""]
     for cls in SECTIONS:
         hints = typing.get_type_hints(cls)
         doc = cls.__doc__ or ""
         params = _params(doc)
         summary = doc.strip().split("\n\n")[0].strip().replace("``", "`")
         title = f"{cls._section}[i]" if cls is Stage else cls._section
+        constraints = field_constraints(cls)
         out += [f"## `{title}`: {cls.__name__}", "", summary, "",
-                "| field | type | default | meaning |", "|---|---|---|---|"]
+                "| field | type | default | allowed | meaning |", "|---|---|---|---|---|"]
         for f in dataclasses.fields(cls):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             text = params.get(f.name, "").replace("``", "`").replace("|", "\\|")
-            out.append(f"| `{f.name}` | {_type_text(hints[f.name])} | `{default!r}` | {text} |")
+            allowed = describe(constraints[f.name]).replace("|", "\\|")
+            out.append(f"| `{f.name}` | {_type_text(hints[f.name])} | `{default!r}` | {allowed} | {text} |")
         out.append("")
     out += ["## Schemes", "",
             "A scheme is a name plus a patch of scenario fields (`semcom_sim/schemes.py`). A scenario defines its "

@@ -156,8 +156,9 @@ LAYERS = (
     ("semcom_sim.system", "semcom_sim.sweep", "semcom_sim.cost"),
     ("semcom_sim.phy", "semcom_sim.semantic", "semcom_sim.data", "semcom_sim.losses", "semcom_sim.results"),
     ("semcom_sim.scenario", "semcom_sim.scenario_docs"),
+    ("semcom_sim.data.registry", "semcom_sim.teacher.registry"),  # the names the scenario checks against
     ("semcom_sim.schemes",),
-    ("semcom_sim.errors", "semcom_sim.io", "semcom_sim.condition", "semcom_sim.genotype"),
+    ("semcom_sim.errors", "semcom_sim.io", "semcom_sim.condition", "semcom_sim.genotype", "semcom_sim.constraints"),
 )
 """Top to bottom. A module may import its own layer and the layers below it, never one above."""
 
@@ -195,3 +196,6 @@ def test_the_layer_check_sees_an_upward_import():
     # the rule itself: the orchestrator sits above training, which sits above the physical layer
     assert _layer("semcom_sim.experiment") < _layer("semcom_sim.train") < _layer("semcom_sim.phy.link")
     assert _layer("semcom_sim.teacher.cache") == _layer("semcom_sim.teacher")
+    # the name tables sit below the scenario that reads them, not with their packages
+    assert _layer("semcom_sim.scenario") < _layer("semcom_sim.data.registry") < _layer("semcom_sim.constraints")
+    assert _layer("semcom_sim.teacher.registry") > _layer("semcom_sim.scenario") > _layer("semcom_sim.data")

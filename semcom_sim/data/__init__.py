@@ -13,6 +13,8 @@ This package imports neither TensorFlow, Keras, Sionna nor torch.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from semcom_sim.data import arrays, cifar, fashion_mnist, image_folder, synthetic, wordnet
@@ -24,7 +26,10 @@ from semcom_sim.data.base import (
     seeded_rng,
     stratified_indices,
 )
-from semcom_sim.scenario import Data, register_dataset, registered_dataset
+from semcom_sim.data.registry import register_dataset, registered_dataset
+
+if TYPE_CHECKING:
+    from semcom_sim.scenario import Data
 
 __all__ = ["Dataset", "DataError", "load_dataset", "register_dataset"]
 
@@ -163,6 +168,8 @@ def load_dataset(data: Data) -> Dataset:
         exactly the selected samples.
     :raises DataError: files missing or corrupt, or a requested subset larger than the data (one line).
     """
+    from semcom_sim.scenario import Data  # not at the top: the scenario module imports data.registry
+
     if not isinstance(data, Data):
         raise TypeError(f"load_dataset expects a semcom_sim.Data, got {type(data).__name__}")
     loader = _LOADERS.get(data.dataset)

@@ -5,7 +5,7 @@ optionally ``class_names``; ``data.data_dir`` is the file, or a directory that h
 ``.npz``. It is read with ``allow_pickle=False``: ``class_names`` must be a string array
 (``np.array(["cat", "dog"])``), not an object array.
 
-A function registered with :func:`semcom_sim.scenario.register_dataset` returns the same arrays as a
+A function registered with :func:`semcom_sim.data.registry.register_dataset` returns the same arrays as a
 tuple ``(x_train, y_train, x_test, y_test)`` or ``(x_train, y_train, x_test, y_test, class_names)``.
 
 Both go through :func:`check_arrays`: images uint8 (0..255) or float (finite, in [0, 1]),

@@ -51,10 +51,10 @@ import numpy as np
 import torch
 
 from semcom_sim.io import atomic_path
-from semcom_sim.scenario import FINETUNE_MODES as MODES
 from semcom_sim.teacher.cache import TeacherIdentity
 from semcom_sim.teacher.hub import IMAGE_KINDS, KINDS, HubTeacher, load_hub_model, weights_sha256
 from semcom_sim.teacher.minilm import fit_head
+from semcom_sim.teacher.registry import FINETUNE_MODES as MODES
 from semcom_sim.teacher.runner_base import TeacherError
 from semcom_sim.teacher.training import augment, finetune_loop, median_latency_ms, state_dict_sha256
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from semcom_sim.data import Dataset
-from semcom_sim.scenario import IMAGE_TEACHERS, TEXT_TEACHERS, Scenario
+from semcom_sim.scenario import Scenario
+from semcom_sim.teacher.registry import IMAGE_TEACHERS, TEXT_TEACHERS
 from semcom_sim.teacher.runner_base import TeacherError
 
 __all__ = ["TeacherKind", "EfficientNetKind", "MiniLMKind", "HubKind", "TEACHER_KINDS", "teacher_kind"]
