@@ -26,7 +26,9 @@ logistic regression on the embeddings (:func:`fit_head`): full-batch L-BFGS in f
 weights, so the fit has no randomness; stored as float32. WordNet: test accuracy 0.765.
 
 **Fine-tuned teacher** (:func:`finetune_minilm_teacher`): encoder and head trained together, end to
-end, on the training split with cross-entropy on the labels. Choices (ours):
+end, on the training split with cross-entropy on the labels, by the teachers' shared loop
+(:func:`semcom_sim.teacher.training.finetune_loop`, with the head's learning rate, the linear decay, the
+clipping and the batches below). Choices (ours):
 
 * *Head warm start* ("linear probe, then fine-tune"): the head starts from the L-BFGS fit of
   :func:`fit_head` on the frozen embeddings of a class-stratified subset of
@@ -576,6 +578,59 @@ def _check_finetune_settings(epochs, batch_size, lr, max_length, weight_decay, h
     _check_max_length(max_length)
 
 
+def _train_end_to_end(base: HubTeacher, token_ids: Sequence[Sequence[int]], lengths: np.ndarray,
+                      y_train: np.ndarray, head: Mapping[str, np.ndarray], *, header: str, epochs: int, batch: int,
+                      lr: float, weight_decay: float, head_lr_multiplier: float, warmup_fraction: float,
+                      grad_clip_norm: float, seed: int, max_steps: int | None, log: Callable[[str], Any]
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """Trains a copy of ``base``'s encoder and a linear head started from ``head`` end to end with
+    :func:`~semcom_sim.teacher.training.finetune_loop` (see the module docstring).
+
+    :param token_ids: the training texts' word pieces; ``lengths`` their counts (for the bucketing).
+    :param header: the first log line, before the schedule.
+    :return: the encoder's state dict rounded to float16 (numpy), the head (``weight``, ``bias`` float32)
+        and what :func:`~semcom_sim.teacher.training.finetune_loop` returned.
+    :raises TeacherError: the loss diverged, or a weight does not fit float16.
+    """
+    import torch
+
+    from semcom_sim.teacher.training import finetune_loop
+
+    torch.manual_seed(seed)  # dropout; the head's initialisation draws from it too before being overwritten
+    model = copy.deepcopy(base.model).train()
+    tok = base.processor_or_tokenizer
+    tuned = HubTeacher(model=model, processor_or_tokenizer=tok, kind="text-encoder", identity=base.identity,
+                       num_classes=None, feature_dim=base.feature_dim, model_dir=base.model_dir)
+    head_layer = torch.nn.Linear(base.feature_dim, int(head["weight"].shape[0]))
+    with torch.no_grad():
+        head_layer.weight.copy_(torch.from_numpy(head["weight"]))
+        head_layer.bias.copy_(torch.from_numpy(head["bias"]))
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
+
+    def batch_logits(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return head_layer(tuned._forward_texts(_pad([token_ids[i] for i in rows.tolist()], pad_id)))
+
+    run = finetune_loop(
+        model.parameters(), [model, head_layer], batch_logits, torch.as_tensor(y_train, dtype=torch.long),
+        name=ENCODER_NAME, header=header, epochs=epochs, batch_size=batch, lr=lr, weight_decay=weight_decay,
+        seed=seed, shuffle_stream=_SHUFFLE_STREAM, max_steps=max_steps, device=tuned.device, log=log,
+        head_parameters=[head_layer.weight, head_layer.bias], head_lr_multiplier=head_lr_multiplier,
+        schedule="linear", warmup_fraction=warmup_fraction, grad_clip_norm=grad_clip_norm,
+        epoch_batches=lambda rng: _bucketed_batches(lengths, batch, rng),
+        fused=True,  # one kernel over all tensors: 5x faster on the CPU
+        progress="window", lr_setting="teacher.finetune_learning_rate")
+
+    state = {}
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach().cpu()
+        state[name] = (tensor.to(torch.float16) if tensor.is_floating_point() else tensor).numpy()
+        if state[name].dtype == np.float16 and not np.all(np.isfinite(state[name])):
+            raise TeacherError(f"fine-tuned weight {name} does not fit float16 (values beyond +-65504); lower "
+                               "teacher.finetune_learning_rate")
+    weights = {"weight": head_layer.weight.detach().numpy().copy(), "bias": head_layer.bias.detach().numpy().copy()}
+    return state, weights, run
+
+
 def finetune_minilm_teacher(dataset, out_path: str | Path, *, epochs: int = FINETUNE_EPOCHS,
                             batch_size: int = FINETUNE_BATCH_SIZE, lr: float = FINETUNE_LEARNING_RATE,
                             max_length: int = MAX_LENGTH, seed: int = 0, weight_decay: float = WEIGHT_DECAY,
@@ -611,7 +666,6 @@ def finetune_minilm_teacher(dataset, out_path: str | Path, *, epochs: int = FINE
         loss diverged.
     """
     import torch
-    import torch.nn.functional as F
 
     _check_finetune_settings(epochs, batch_size, lr, max_length, weight_decay, head_lr_multiplier,
                              warmup_fraction, grad_clip_norm, head_init, head_init_samples, max_steps)
@@ -643,91 +697,15 @@ def finetune_minilm_teacher(dataset, out_path: str | Path, *, epochs: int = FINE
                 "bias": np.zeros(num_classes, np.float32)}
     head_init_seconds = time.perf_counter() - t0
 
-    torch.manual_seed(seed)
-    rng = seeded_rng(seed, _SHUFFLE_STREAM)
-    model = copy.deepcopy(base.model).train()
-    tuned = HubTeacher(model=model, processor_or_tokenizer=tok, kind="text-encoder", identity=base.identity,
-                       num_classes=None, feature_dim=base.feature_dim, model_dir=base.model_dir)
-    head_layer = torch.nn.Linear(base.feature_dim, num_classes)
-    with torch.no_grad():
-        head_layer.weight.copy_(torch.from_numpy(head["weight"]))
-        head_layer.bias.copy_(torch.from_numpy(head["bias"]))
-    head_lr = lr * head_lr_multiplier
-    groups = [
-        {"params": [p for p in model.parameters() if p.ndim > 1], "weight_decay": weight_decay, "lr": lr},
-        {"params": [p for p in model.parameters() if p.ndim <= 1], "weight_decay": 0.0, "lr": lr},
-        {"params": [head_layer.weight], "weight_decay": weight_decay, "lr": head_lr},
-        {"params": [head_layer.bias], "weight_decay": 0.0, "lr": head_lr},
-    ]
-    params = [p for g in groups for p in g["params"]]
-    optimizer = torch.optim.AdamW(groups, fused=True)  # one kernel over all tensors: 5x faster on the CPU
     batch = min(int(batch_size), n)
-    steps_per_epoch = math.ceil(n / batch)
-    total = int(epochs) * steps_per_epoch if max_steps is None else min(int(epochs) * steps_per_epoch, int(max_steps))
-    warmup = max(1, round(warmup_fraction * total)) if warmup_fraction > 0 else 0
-
-    def lr_factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
-    y_all = torch.as_tensor(y_train, dtype=torch.long)
-    log(f"[minilm] fine-tuning {ENCODER_NAME} end to end on {dataset.name}: {n} texts (max_length {max_length}, "
-        f"{100 * truncated:.2f} % truncated, mean {lengths.mean():.1f} word pieces), {total} steps of batch {batch} "
-        f"({steps_per_epoch} per epoch), AdamW lr {lr:g} (head {head_lr:g}), warm-up {warmup} steps then linear "
-        f"decay, clip {grad_clip_norm:g}, {torch.get_num_threads()} torch threads")
-    log_every = max(1, min(50, total // 20))
-    step, window_loss, window_correct, window_seen = 0, 0.0, 0, 0
-    epoch_loss, epoch_seen = 0.0, 0
-    loss_curve: list[list[float]] = []
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    for epoch in range(int(epochs)):
-        epoch_loss, epoch_seen = 0.0, 0
-        for rows in _bucketed_batches(lengths, batch, rng):
-            if step >= total:
-                break
-            encoded = _pad([token_ids[i] for i in rows], pad_id)
-            y = y_all[rows]
-            logits = head_layer(tuned._forward_texts(encoded))
-            loss = F.cross_entropy(logits, y)
-            if not torch.isfinite(loss):
-                raise TeacherError(f"fine-tuning {ENCODER_NAME} diverged at step {step + 1} (loss {loss.item()}); "
-                                   "lower teacher.finetune_learning_rate")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, grad_clip_norm)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            value = loss.item() * len(rows)
-            window_loss += value
-            epoch_loss += value
-            epoch_seen += len(rows)
-            window_correct += int((logits.argmax(-1) == y).sum())
-            window_seen += len(rows)
-            if step % log_every == 0 or step == total:
-                elapsed = time.perf_counter() - t0
-                loss_curve.append([step, window_loss / window_seen])
-                log(f"  epoch {epoch + 1} step {step}/{total}: loss {window_loss / window_seen:.4f}, "
-                    f"acc {window_correct / window_seen:.4f}, lr {scheduler.get_last_lr()[0]:.2e}, "
-                    f"{step / elapsed:.2f} steps/s, eta {(total - step) * elapsed / step:.0f} s")
-                window_loss, window_correct, window_seen = 0.0, 0, 0
-        if step >= total:
-            break
-    finetune_seconds = time.perf_counter() - t0
-    finetune_cpu_seconds = time.process_time() - cpu0
-
-    state = {}
-    for name, tensor in model.state_dict().items():
-        tensor = tensor.detach().cpu()
-        state[name] = (tensor.to(torch.float16) if tensor.is_floating_point() else tensor).numpy()
-        if state[name].dtype == np.float16 and not np.all(np.isfinite(state[name])):
-            raise TeacherError(f"fine-tuned weight {name} does not fit float16 (values beyond +-65504); lower "
-                               "teacher.finetune_learning_rate")
-    weights = {"weight": head_layer.weight.detach().numpy().copy(), "bias": head_layer.bias.detach().numpy().copy()}
-    del model, tuned, optimizer, scheduler, params, groups
+    header = (f"[minilm] fine-tuning {ENCODER_NAME} end to end on {dataset.name} with {torch.get_num_threads()} "
+              f"torch threads: {n} texts (max_length {max_length}, {100 * truncated:.2f} % truncated, mean "
+              f"{lengths.mean():.1f} word pieces)")
+    state, weights, run = _train_end_to_end(
+        base, token_ids, lengths, y_train, head, header=header, epochs=int(epochs), batch=batch, lr=lr,
+        weight_decay=weight_decay, head_lr_multiplier=head_lr_multiplier, warmup_fraction=warmup_fraction,
+        grad_clip_norm=grad_clip_norm, seed=seed, max_steps=max_steps, log=log)
+    finetune_seconds, finetune_cpu_seconds = run["train_seconds"], run["train_cpu_seconds"]
     encoder_meta = {**_encoder_metadata(base, max_length), "finetuned": True, "dtype": "float16",
                     "weights_sha256": encoder_state_sha256(state), "base_weights_sha256": base.identity.weights_sha256}
     teacher = MiniLMTeacher(weights["weight"], weights["bias"], {
@@ -751,14 +729,15 @@ def finetune_minilm_teacher(dataset, out_path: str | Path, *, epochs: int = FINE
         "finetune_cpu_seconds": finetune_cpu_seconds,
         "head_init_seconds": head_init_seconds, "eval_seconds": eval_seconds,
         "total_seconds": time.perf_counter() - start_all,
-        "epochs": round(step / steps_per_epoch, 4), "epochs_requested": int(epochs), "steps": step,
-        "steps_per_second": step / finetune_seconds if finetune_seconds > 0 else float("nan"),
-        "max_steps": max_steps, "batch_size": batch, "lr": float(lr), "head_lr": float(head_lr),
+        "epochs": run["epochs"], "epochs_requested": int(epochs), "steps": run["steps"],
+        "steps_per_second": run["steps_per_second"],
+        "max_steps": max_steps, "batch_size": run["batch_size"], "lr": float(lr),
+        "head_lr": float(lr * head_lr_multiplier),
         "weight_decay": float(weight_decay), "grad_clip_norm": float(grad_clip_norm),
-        "schedule": f"linear warm-up {warmup} steps, linear decay to 0 at step {total}",
+        "schedule": run["schedule"],
         "max_length": max_length, "truncated_fraction": truncated, "mean_word_pieces": float(lengths.mean()),
         "head_init": head_init, "head_init_samples": int(min(int(head_init_samples), n)) if head_init == "lbfgs" else 0,
-        "final_train_loss": epoch_loss / max(epoch_seen, 1), "loss_curve": loss_curve, "seed": int(seed),
+        "final_train_loss": run["last_epoch_train_loss"], "loss_curve": run["loss_curve"], "seed": int(seed),
         "encoder_dtype": "float16", "torch_version": str(torch.__version__), "torch_threads": torch.get_num_threads(),
         "weights_sha256": encoder_meta["weights_sha256"], "base_weights_sha256": base.identity.weights_sha256,
         "max_train": max_train, "checkpoint": str(out_path),
