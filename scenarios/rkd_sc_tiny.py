@@ -26,8 +26,8 @@ scenario = Scenario(
                     fraction_schemes=("rkd-sc",), data_fractions=(1.0,), fraction_ebno_db=(12.0,),
                     target_accuracy=0.5, validation_samples=200, latency_runs=5,
                     length_schemes=("rkd-sc",), mismatch_ebno_db=(0.0, 12.0), adaptation_samples=200),
-    search=Search(channels=8, cells=2, nodes=2, epochs=1, batch_size=50, train_samples=500, validation_samples=500,
-                  lambdas=(0.0, 20.0), retrain_epochs=1),
+    search=Search(channels=8, cells=2, nodes=2, epochs=1, batch_size=50, train_samples=400, validation_samples=400,
+                  selection_samples=200, lambdas=(0.0, 20.0), retrain_epochs=1),
     # both RKD-SC schemes nest four lengths and fit their length policy on 300 held-out training images
     schemes=tuple(Scheme(name, NESTED) for name in ("rkd-sc", "rkd-sc-handcrafted")),
 )

@@ -895,6 +895,9 @@ class Search(_Section):
     :param batch_size: samples per step.
     :param train_samples: training-set samples of the weight steps (stratified, seeded by ``seed``).
     :param validation_samples: other training-set samples of the architecture steps (disjoint).
+    :param selection_samples: further training-set samples, disjoint from both splits and never trained on,
+        on which every retrained candidate is scored to choose ``genotype.json`` (the test split is only
+        reported, never used to choose).
     :param weight_learning_rate: SGD (momentum 0.9, weight decay 3e-4), cosine-decayed to 1e-3.
     :param arch_learning_rate: Adam (betas 0.5, 0.999, weight decay 1e-3) of the architecture logits.
     :param lambdas: the complexity weights searched, one genotype each (a Pareto front over them).
@@ -903,9 +906,10 @@ class Search(_Section):
         projection to the teacher's features; needs a cache built with ``teacher.store_features``).
     :param retrain_epochs: epochs that train each derived network (and the hand-designed encoder of
         ``model.encoder_filters``, the reference) from scratch with the same loss on the union of both
-        splits, before their test accuracy (no channel) is measured.
-    :param tolerance: ``genotype.json`` is the genotype with the fewest parameters whose accuracy is within
-        this (a fraction) of the most accurate one.
+        splits, before their accuracy (no channel) on ``selection_samples`` and on the test split is
+        measured.
+    :param tolerance: ``genotype.json`` is the genotype with the fewest parameters whose accuracy on the
+        ``selection_samples`` is within this (a fraction) of the most accurate one's.
     :param stem_stride: 2: the stem halves the image (28 -> 14 for Fashion-MNIST), which makes a step
         3.3x faster on the 2-core CPU (0.17 vs 0.56 s for 64 images, C = 16, 3 cells x 3 nodes); the
         derived network keeps it.
@@ -930,6 +934,7 @@ class Search(_Section):
     batch_size: Annotated[int, POSITIVE] = 64
     train_samples: Annotated[int, POSITIVE] = 10000
     validation_samples: Annotated[int, POSITIVE] = 10000
+    selection_samples: Annotated[int, POSITIVE] = 5000
     weight_learning_rate: Annotated[float, POSITIVE] = 0.025
     arch_learning_rate: Annotated[float, POSITIVE] = 6e-4
     lambdas: Annotated[tuple[float, ...], All(

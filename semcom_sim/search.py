@@ -7,9 +7,11 @@ architecture steps (Adam on the logits ``alpha``) on a disjoint split, alternati
 genotype (per node the two strongest incoming edges, each with its strongest operation other than
 ``none``) is written as ``genotype-lambda<lambda>.json`` with the search's provenance. Each derived
 network, and the hand-designed encoder of ``model.encoder_filters`` as the reference, is trained from
-scratch with the same loss and its test accuracy measured without a channel: ``pareto.csv`` and
-``pareto.png`` (backbone parameters against accuracy). ``genotype.json`` is the genotype with the fewest
-parameters within ``search.tolerance`` of the most accurate, and ``genotype.png`` draws its cells.
+scratch with the same loss on both splits and its accuracy measured without a channel on
+``search.selection_samples`` held-out training rows (disjoint from both splits; the selection reads
+these) and on the test split (reported, never used to choose): ``pareto.csv`` and ``pareto.png``
+(backbone parameters against accuracy). ``genotype.json`` is the genotype with the fewest parameters
+whose held-out accuracy is within ``search.tolerance`` of the best, and ``genotype.png`` draws its cells.
 TensorFlow-specific (the training steps), like ``train.py``.
 """
 
@@ -44,12 +46,14 @@ from semcom_sim.semantic.encoder import ConvBackbone
 from semcom_sim.sweep import Executor, InProcessExecutor, wilson_interval
 from semcom_sim.train import CachedTeacherTargets, precise_batch_norm
 
-__all__ = ["backbone_config", "derive_genotype", "expected_parameters", "finished_search", "load_genotype",
-           "run_search", "search_identity", "SearchJob", "SearchTargets", "retrain", "search_split"]
+__all__ = ["backbone_config", "choose_genotype", "derive_genotype", "expected_parameters", "finished_search",
+           "load_genotype", "run_search", "search_identity", "SearchJob", "SearchTargets", "retrain", "search_split"]
 
 PARETO_CSV = "pareto.csv"
-PARETO_COLUMNS = ("kind", "lambda", "parameters", "expected_parameters", "accuracy", "ci_low", "ci_high",
-                  "search_seconds", "retrain_seconds", "genotype")
+PARETO_COLUMNS = ("kind", "lambda", "parameters", "expected_parameters", "selection_accuracy", "accuracy", "ci_low",
+                  "ci_high", "search_seconds", "retrain_seconds", "genotype")
+"""``selection_accuracy``: on the held-out training rows the choice reads; ``accuracy`` and its Wilson interval: on
+the test split."""
 GENOTYPE_JSON = "genotype.json"
 SEARCH_JSON = "search.json"
 
@@ -168,12 +172,21 @@ def _parameters(layer: keras.layers.Layer) -> int:
 
 
 def _split(dataset: Dataset, cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    need = cfg.train_samples + cfg.validation_samples
+    """The weight steps' and the architecture steps' training rows (disjoint, sorted)."""
+    return _splits(dataset, cfg, seed)[:2]
+
+
+def _splits(dataset: Dataset, cfg, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The weight steps' rows, the architecture steps' rows and the held-out selection rows: three disjoint
+    parts of one seeded permutation of the training set (the first two do not depend on the third's size)."""
+    need = cfg.train_samples + cfg.validation_samples + cfg.selection_samples
     if need > dataset.num_train:
-        raise ScenarioError(f"search.train_samples + search.validation_samples = {need} exceed the "
-                            f"{dataset.num_train} training samples")
+        raise ScenarioError(f"search.train_samples + search.validation_samples + search.selection_samples = {need} "
+                            f"exceed the {dataset.num_train} training samples")
     order = np.random.default_rng(seed).permutation(dataset.num_train)
-    return np.sort(order[:cfg.train_samples]), np.sort(order[cfg.train_samples:need])
+    first = cfg.train_samples + cfg.validation_samples
+    return (np.sort(order[:cfg.train_samples]), np.sort(order[cfg.train_samples:first]),
+            np.sort(order[first:need]))
 
 
 search_split = _split
@@ -261,9 +274,12 @@ def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, l
 
 
 def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: keras.layers.Layer,
-             rows: np.ndarray, label: str, log: Callable[[str], Any], keep_outcomes: bool = False) -> dict:
-    """Trains ``backbone`` + head from scratch with the search loss; test accuracy without a channel
-    (with ``keep_outcomes`` also ``correct``, one bool per test sample, for paired comparisons)."""
+             rows: np.ndarray, label: str, log: Callable[[str], Any], keep_outcomes: bool = False,
+             selection: np.ndarray | None = None) -> dict:
+    """Trains ``backbone`` + head from scratch with the search loss on the training ``rows``; test accuracy
+    without a channel (with ``keep_outcomes`` also ``correct``, one bool per test sample, for paired
+    comparisons) and, given ``selection`` (training rows disjoint from ``rows``), ``selection_accuracy``
+    on them."""
     cfg = scenario.search
     keras.utils.set_random_seed(cfg.seed)
     student = _Student(use_window_views(backbone, cfg.jit_compile), dataset.num_classes, targets.feature_dim,
@@ -293,19 +309,36 @@ def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: 
             step(tf.constant(dataset.x_train[idx]), targets(idx))
     precise_batch_norm(student.backbone, dataset.x_train, rows, cfg.batch_size, cfg.seed, cfg.jit_compile)
     seconds = time.perf_counter() - start
-    hits = np.concatenate([np.asarray(predict(tf.constant(dataset.x_test[begin:begin + 500])))
-                           == dataset.y_test[begin:begin + 500] for begin in range(0, dataset.num_test, 500)])
+
+    def hits_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(predict(tf.constant(x[begin:begin + 500]))) == y[begin:begin + 500]
+                               for begin in range(0, len(y), 500)])
+
+    out = {"parameters": _parameters(backbone)}
+    text = ""
+    if selection is not None and selection.size:
+        out["selection_accuracy"] = float(hits_of(dataset.x_train[selection], dataset.y_train[selection]).mean())
+        text = f"held-out training rows {out['selection_accuracy']:.4f}, "
+    hits = hits_of(dataset.x_test, dataset.y_test)
     correct = int(hits.sum())
     low, high = wilson_interval(correct, dataset.num_test)
     accuracy = correct / dataset.num_test
-    log(f"[search] {label}: {_parameters(backbone):,} backbone parameters, test accuracy {accuracy:.4f} "
+    log(f"[search] {label}: {_parameters(backbone):,} backbone parameters, {text}test accuracy {accuracy:.4f} "
         f"(no channel; {seconds:.0f} s)")
-    out = {"parameters": _parameters(backbone), "accuracy": accuracy, "ci_low": low, "ci_high": high,
-           "retrain_seconds": seconds}
+    out.update({"accuracy": accuracy, "ci_low": low, "ci_high": high, "retrain_seconds": seconds})
     return {**out, "correct": hits} if keep_outcomes else out
 
 
 retrain = _retrain
+
+
+def choose_genotype(candidates: list[dict], tolerance: float) -> dict:
+    """The candidate with the fewest ``parameters`` among those whose ``selection_accuracy`` (held-out training
+    rows, never the test split) is within ``tolerance`` of the best; among equally small ones, the first."""
+    if not candidates:
+        raise ValueError("choose_genotype: no candidates")
+    best = max(r["selection_accuracy"] for r in candidates)
+    return min((r for r in candidates if r["selection_accuracy"] >= best - tolerance), key=lambda r: r["parameters"])
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -331,14 +364,15 @@ class SearchJob:
     def __call__(self, log: Callable[[str], Any] = print) -> tuple[dict | None, dict]:
         scenario, dataset, cfg = self.scenario, self.dataset, self.scenario.search
         targets = _Targets(scenario, dataset)
-        rows = _split(dataset, cfg, cfg.seed)
+        *rows, selection = _splits(dataset, cfg, cfg.seed)
         both = np.sort(np.concatenate(rows))
         if self.lam is None:
             return None, _retrain(scenario, dataset, targets, ConvBackbone(scenario.model.encoder_filters), both,
-                                  f"hand-designed encoder {scenario.model.encoder_filters}", log)
-        found = _search_one(scenario, dataset, targets, rows, float(self.lam), log)
+                                  f"hand-designed encoder {scenario.model.encoder_filters}", log, selection=selection)
+        found = _search_one(scenario, dataset, targets, tuple(rows), float(self.lam), log)
         backbone = SearchedBackbone(_genotype(found, cfg), cfg.channels, cfg.cells, cfg.nodes, cfg.stem_stride)
-        return found, _retrain(scenario, dataset, targets, backbone, both, f"lambda={self.lam:g} derived network", log)
+        return found, _retrain(scenario, dataset, targets, backbone, both, f"lambda={self.lam:g} derived network", log,
+                               selection=selection)
 
 
 def _genotype(found: dict, cfg) -> dict:
@@ -358,7 +392,7 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
     dataset = load_dataset(scenario.data)
     if dataset.x_train.ndim != 4:
         raise ScenarioError(f"search: the search space is image cells; dataset {scenario.data.dataset!r} is not images")
-    _split(dataset, cfg, cfg.seed)  # too few samples: fail before anything runs
+    _splits(dataset, cfg, cfg.seed)  # too few samples: fail before anything runs
     cache = scenario.teacher.resolved_cache_path(dataset.name)
     if not cache.exists():
         from semcom_sim.teacher.stage import build_cache  # torch: only when the cache is missing
@@ -391,9 +425,11 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
         pareto.append({"kind": "searched", "lambda": float(lam), "expected_parameters": found["expected_parameters"],
                        "search_seconds": found["search_seconds"], "genotype": name, **derived})
     searched = [r for r in pareto if r["kind"] == "searched"]
-    best = max(r["accuracy"] for r in searched)
-    chosen = min((r for r in searched if r["accuracy"] >= best - cfg.tolerance), key=lambda r: r["parameters"])
-    chosen_record = {**genotypes[chosen["genotype"]], "chosen_from": chosen["genotype"]}
+    chosen = choose_genotype(searched, cfg.tolerance)
+    chosen_record = {**genotypes[chosen["genotype"]], "chosen_from": chosen["genotype"],
+                     "selected_on": {"split": "held-out training rows", "rows": cfg.selection_samples,
+                                     "seed": cfg.seed, "accuracy": chosen["selection_accuracy"],
+                                     "tolerance": cfg.tolerance}}
     atomic_write_text(out / GENOTYPE_JSON, json.dumps(chosen_record, indent=1))
     _write_csv(out / PARETO_CSV, pareto)
     title = (f"{scenario.name}: KDL-DARTS, {cfg.cells} cells x {cfg.nodes} nodes, C = {cfg.channels}, "

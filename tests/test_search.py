@@ -22,6 +22,7 @@ from semcom_sim.search import (
     PARETO_COLUMNS,
     SearchJob,
     backbone_config,
+    choose_genotype,
     derive_genotype,
     expected_parameters,
     load_genotype,
@@ -145,7 +146,8 @@ def _scenario(tmp_path, **search) -> Scenario:
                     teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c.h5")),
                     training=Training(epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,)),
                     search=Search(**{"channels": 4, "cells": 2, "nodes": 2, "epochs": 2, "batch_size": 32,
-                                     "train_samples": 128, "validation_samples": 128, "lambdas": (0.0, 50.0),
+                                     "train_samples": 128, "validation_samples": 128, "selection_samples": 64,
+                                     "lambdas": (0.0, 50.0),
                                      "retrain_epochs": 1, "jit_compile": False, **search}))
 
 
@@ -184,6 +186,14 @@ def test_a_tiny_search_writes_genotypes_a_pareto_file_and_provenance(searched):
         assert 0.0 <= float(r["accuracy"]) <= 1.0 and len(record["history"]) == 2
     chosen = json.loads((out / "genotype.json").read_text())
     assert chosen["chosen_from"] == summary["chosen"] and (out / "pareto.png").stat().st_size > 0
+    # chosen on held-out training rows: the rule applied to pareto.csv's selection column picks it
+    searched = [{**r, "selection_accuracy": float(r["selection_accuracy"]), "parameters": int(r["parameters"])}
+                for r in rows[1:]]
+    assert choose_genotype(searched, scenario.search.tolerance)["genotype"] == chosen["chosen_from"]
+    assert chosen["selected_on"] == {"split": "held-out training rows", "rows": 64, "seed": 0,
+                                     "accuracy": next(r["selection_accuracy"] for r in searched
+                                                      if r["genotype"] == chosen["chosen_from"]),
+                                     "tolerance": scenario.search.tolerance}
     assert any("epoch 2/2" in line for line in lines)
 
 
@@ -227,8 +237,9 @@ def test_search_bad_input_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "semcom_sim.cli", "search", str(scenario), "--out",
                              str(tmp_path / "o")], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines()[-1] == ("semcom-sim: error: search.train_samples + "
-                                                      "search.validation_samples = 160 exceed the 100 training samples")
+    assert result.stderr.strip().splitlines()[-1] == (
+        "semcom-sim: error: search.train_samples + search.validation_samples + search.selection_samples = 5160 "
+        "exceed the 100 training samples")
     assert not (tmp_path / "o").exists()
 
 
@@ -312,3 +323,31 @@ def test_only_a_scheme_whose_patch_reads_the_search_section_takes_the_searched_e
 
     scenario = Scenario(name="s")
     assert [name for name in BUILTIN_NAMES if reads_search(scenario, name)] == ["rkd-sc"]
+
+
+def test_the_chosen_genotype_is_the_smallest_within_tolerance_of_the_best_held_out_accuracy():
+    candidates = [{"genotype": "a", "parameters": 900, "selection_accuracy": 0.850, "accuracy": 0.70},
+                  {"genotype": "b", "parameters": 500, "selection_accuracy": 0.846, "accuracy": 0.90},
+                  {"genotype": "c", "parameters": 300, "selection_accuracy": 0.844, "accuracy": 0.99}]
+    assert choose_genotype(candidates, 0.005)["genotype"] == "b"  # c is 0.006 below the best; test accuracy unread
+    assert choose_genotype(candidates, 0.0)["genotype"] == "a"
+    assert choose_genotype(candidates, 0.01)["genotype"] == "c"
+    tied = [{"genotype": "x", "parameters": 10, "selection_accuracy": 0.5},
+            {"genotype": "y", "parameters": 10, "selection_accuracy": 0.5}]
+    assert choose_genotype(tied, 0.0)["genotype"] == "x"
+    with pytest.raises(ValueError, match="no candidates"):
+        choose_genotype([], 0.005)
+
+
+def test_the_selection_rows_are_training_rows_disjoint_from_both_search_splits():
+    from semcom_sim.search import _splits
+
+    dataset = load_dataset(Data(dataset="synthetic", num_train=384, num_test=64))
+    cfg = Search(train_samples=128, validation_samples=128, selection_samples=64)
+    weights, arch, selection = _splits(dataset, cfg, 0)
+    assert (weights.size, arch.size, selection.size) == (128, 128, 64)
+    assert not set(weights) & set(arch) and not set(selection) & (set(weights) | set(arch))
+    assert selection.max() < dataset.num_train
+    # the search's own splits do not depend on how many rows are held out for the selection
+    more = _splits(dataset, Search(train_samples=128, validation_samples=128, selection_samples=100), 0)
+    assert np.array_equal(more[0], weights) and np.array_equal(more[1], arch)
