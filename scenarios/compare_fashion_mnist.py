@@ -28,7 +28,7 @@ scenario = Scenario(
                 max_samples=10000, batch_size=1000),
     compare=Compare(feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
                     data_fractions=(0.1, 0.2, 0.5, 1.0), fraction_ebno_db=(0.0, 12.0),
-                    target_accuracy=0.85, target_ebno_db=10.0, validation_samples=2000, latency_runs=50,
+                    target_accuracy=0.85, target_ebno_db=10.0, monitor_samples=2000, latency_runs=50,
                     schemes=COMPARE_SCHEMES + RKD_SC, robustness_schemes=("proposed", "adaptive-length", "rkd-sc"),
                     length_schemes=("adaptive-length",) + RKD_SC),
     search=Search(genotype="docs/results/search_fashion_mnist/search/genotype.json"),

@@ -18,7 +18,7 @@ scenario = Scenario(
     sweep=Sweep(ebno_db=(0.0, 12.0), ci_half_width=0.05, min_samples=200, max_samples=400, batch_size=200),
     compare=Compare(conditions=("AWGN/perfect", "TDL-A/ls"), feedback_bits=(2, 8),
                     feedback_delay_ms=(20.0,), data_fractions=(0.5, 1.0), fraction_ebno_db=(12.0,),
-                    target_accuracy=0.5, validation_samples=200, latency_runs=5,
+                    target_accuracy=0.5, monitor_samples=200, latency_runs=5,
                     mismatch_ebno_db=(0.0, 12.0), adaptation_samples=200),
     # built-in schemes, changed for this size: online KD for one epoch, the length policy fitted on 300
     # held-out training images

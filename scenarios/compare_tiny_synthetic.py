@@ -15,5 +15,5 @@ scenario = Scenario(
     sweep=Sweep(ebno_db=(0.0, 10.0), ci_half_width=0.05, min_samples=256, max_samples=512, batch_size=128),
     compare=Compare(schemes=("proposed",), conditions=("TDL-A/ls",), robustness_schemes=("proposed",),
                     feedback_bits=(2,), feedback_delay_ms=(), data_fractions=(0.5, 1.0), fraction_schemes=("proposed",),
-                    fraction_ebno_db=(10.0,), length_schemes=(), validation_samples=128, latency_runs=2, seeds=(1,)),
+                    fraction_ebno_db=(10.0,), length_schemes=(), monitor_samples=128, latency_runs=2, seeds=(1,)),
 )

@@ -24,7 +24,7 @@ scenario = Scenario(
     compare=Compare(schemes=("rkd-sc", "rkd-sc-handcrafted"), conditions=("AWGN/perfect",),
                     robustness_schemes=("rkd-sc",), feedback_bits=(2,), feedback_delay_ms=(),
                     fraction_schemes=("rkd-sc",), data_fractions=(1.0,), fraction_ebno_db=(12.0,),
-                    target_accuracy=0.5, validation_samples=200, latency_runs=5,
+                    target_accuracy=0.5, monitor_samples=200, latency_runs=5,
                     length_schemes=("rkd-sc",), mismatch_ebno_db=(0.0, 12.0), adaptation_samples=200),
     search=Search(channels=8, cells=2, nodes=2, epochs=1, batch_size=50, train_samples=400, validation_samples=400,
                   selection_samples=200, lambdas=(0.0, 20.0), retrain_epochs=1),

@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from semcom_sim.checkpoints import load_model
 from semcom_sim.condition import Condition
+from semcom_sim.data.splits import validation_rows
+from semcom_sim.errors import ScenarioError
 from semcom_sim.phy import esno_db_from_no
 from semcom_sim.results import ResultsStore, condition_of, model_id
 from semcom_sim.sweep import Executor, pending_points, run_sweep
@@ -194,27 +196,37 @@ class BatchSource:
 _WORKER_EVALUATOR: dict = {}  # the evaluator a worker process built last (one model in memory at a time)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EpochValidator:
-    """The per-epoch validation of ``compare``'s distillation axis, as picklable settings: accuracy on the first
-    ``num_samples`` test samples at ``ebno_db`` through the scenario's channel after every epoch.
+    """The per-epoch monitor of ``compare``'s distillation axis, as picklable settings: accuracy on held-out
+    *training* rows (``rows``, never trained on) at ``ebno_db`` through the scenario's channel after every
+    epoch. The test split is not read during training.
 
-    :meth:`for_scenario` reads them from a scenario (``compare.target_ebno_db``, ``compare.validation_samples``,
-    ``sweep.batch_size``, ``training.jit_compile``); :meth:`bind` gives the ``on_epoch_end`` callback of
+    :meth:`for_scenario` reads them from a scenario (``compare.target_ebno_db``, ``compare.monitor_samples``,
+    ``sweep.batch_size``, ``training.jit_compile``) and the rows the trained scheme holds out
+    (:func:`semcom_sim.data.splits.validation_rows`); :meth:`bind` gives the ``on_epoch_end`` callback of
     :func:`semcom_sim.train.train_model` for one dataset (one evaluator per model).
     """
 
     scheme: str
     ebno_db: float
-    num_samples: int
+    rows: np.ndarray
     batch_size: int
     jit_compile: bool = True
 
+    @property
+    def num_samples(self) -> int:
+        return int(self.rows.size)
+
     @classmethod
-    def for_scenario(cls, scenario, scheme: str, num_test: int) -> EpochValidator:
+    def for_scenario(cls, scenario, scheme: str, trained, dataset) -> EpochValidator:
+        """The monitor of ``scheme`` trained as ``trained`` (which holds out the rows) on ``dataset``."""
         cfg = scenario.compare
-        num = min(cfg.validation_samples, num_test)
-        return cls(scheme, float(cfg.target_ebno_db), num, min(scenario.sweep.batch_size, num),
+        rows = validation_rows(trained, dataset)[:cfg.monitor_samples]
+        if rows.size == 0:
+            raise ScenarioError(f"compare.monitor_samples: '{scheme}' holds out no training rows to monitor "
+                                "(training.validation_samples is 0)")
+        return cls(scheme, float(cfg.target_ebno_db), rows, min(scenario.sweep.batch_size, rows.size),
                    scenario.training.jit_compile)
 
     def bind(self, dataset, log=print):
@@ -222,11 +234,12 @@ class EpochValidator:
 
         def on_epoch_end(model, epoch: int) -> dict:
             if id(model) not in evaluators:
-                evaluators[id(model)] = AccuracyEvaluator(model, dataset.x_test[:self.num_samples],
-                                                          dataset.y_test[:self.num_samples], self.batch_size,
+                evaluators[id(model)] = AccuracyEvaluator(model, dataset.x_train[self.rows],
+                                                          dataset.y_train[self.rows], self.batch_size,
                                                           jit_compile=self.jit_compile)
             acc = evaluators[id(model)].accuracy(self.ebno_db, self.num_samples, seed=10_000 + epoch)
-            log(f"[{self.scheme}] validation accuracy {acc:.4f} at {self.ebno_db:g} dB")
+            log(f"[{self.scheme}] held-out accuracy {acc:.4f} at {self.ebno_db:g} dB ({self.num_samples} "
+                "training rows not trained on)")
             return {"val_accuracy": acc}
 
         return on_epoch_end

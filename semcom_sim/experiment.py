@@ -74,7 +74,8 @@ def plan_study(scenario: Scenario, study: Study, trained_schemes: Sequence[str])
         for variant in variants:
             base = variant.apply(scenario) if variant is not None and variant.retrains else scenario
             for condition in study.conditions:
-                trained = resolve_scheme(condition.apply(base) if study.per_condition else base, scheme)
+                trained = study.holding_out(resolve_scheme(condition.apply(base) if study.per_condition else base,
+                                                           scheme))
                 tested = resolve_test_scenario(condition.apply(base), scheme)
                 if variant is not None and not variant.retrains:
                     tested = variant.apply(tested)
@@ -126,7 +127,7 @@ class Experiment:
         scenario = search_step(scenario, [s for study in studies for s in study.schemes], dataset, out,
                                executor=executor, log=log)
         main = studies[0].schemes
-        base = {scheme: resolve_scheme(scenario, scheme) for scheme in main}
+        base = {scheme: studies[0].holding_out(resolve_scheme(scenario, scheme)) for scheme in main}
         tested = {scheme: resolve_test_scenario(scenario, scheme) for scheme in main}
         jobs = {study.name: plan_study(scenario, study, main) for study in studies}
         return cls(scenario, out, dataset, studies, jobs, base, tested, command, log, stream, show_progress, executor)
@@ -197,7 +198,8 @@ class Experiment:
         self.timings["train_s"] = time.perf_counter() - start
 
     def _validator(self, scheme: str) -> EpochValidator:
-        return EpochValidator.for_scenario(self.scenario, scheme, self.dataset_for(self.base[scheme]).num_test)
+        trained = self.base[scheme]
+        return EpochValidator.for_scenario(self.scenario, scheme, trained, self.dataset_for(trained))
 
     def _train_jobs(self, trainings: dict, retrain: bool, validate: bool = False) -> bool:
         """With a distributed executor: runs every training of ``trainings`` that has no checkpoint (all with

@@ -835,10 +835,13 @@ class Compare(_Section):
         a fraction ``f`` trains ``ceil(epochs / f)`` epochs).
     :param fraction_schemes: schemes of that axis.
     :param fraction_ebno_db: Eb/N0 points at which that axis is evaluated.
-    :param target_accuracy: the distillation-cost axis: validation accuracy to reach.
-    :param target_ebno_db: Eb/N0 of that validation (after every epoch, on ``validation_samples``
-        test samples through the scenario's channel).
-    :param validation_samples: test samples of the per-epoch validation.
+    :param target_accuracy: the distillation-cost axis: held-out accuracy to reach.
+    :param target_ebno_db: Eb/N0 of the per-epoch monitor (after every epoch, on ``monitor_samples``
+        held-out training samples through the scenario's channel).
+    :param monitor_samples: training samples the per-epoch monitor reads: every scheme the comparison trains
+        holds out at least this many from training (``training.validation_samples`` is raised to it; the
+        same stratified rows for every scheme) and the monitor reads the first ``monitor_samples`` of them.
+        The test split is not read during training.
     :param latency_runs: warm batch-1 runs behind each latency median.
     :param length_schemes: schemes with nested lengths whose adaptation is studied: the SNR-blind
         reference (every length of the scheme sent whatever the SNR), the mismatch matrix, the shuffle
@@ -870,7 +873,7 @@ class Compare(_Section):
     fraction_ebno_db: tuple[float, ...] = (0.0, 12.0)
     target_accuracy: Annotated[float, Range(0, 1, closed="neither")] = 0.85
     target_ebno_db: float = 10.0
-    validation_samples: Annotated[int, POSITIVE] = 2000
+    monitor_samples: Annotated[int, POSITIVE] = 2000
     latency_runs: Annotated[int, POSITIVE] = 50
     length_schemes: Annotated[tuple[str, ...], _SCHEMES] = ("adaptive-length",)
     mismatch_ebno_db: Annotated[tuple[float, ...], Distinct(

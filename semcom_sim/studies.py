@@ -89,7 +89,9 @@ class Study:
         study does not train (with a line).
     :param per_condition: train every scheme under each test condition (else under the scenario's own ``phy``).
     :param each_length: one ``length`` variant per nested length of each scheme (``model.lengths``).
-    :param validate: validate after every epoch (``compare``'s distillation axis).
+    :param validate: measure the held-out accuracy after every epoch (``compare``'s distillation axis).
+    :param holds_out: every model the study trains holds out at least this many training rows from training
+        (``training.validation_samples`` raised to it): the per-epoch monitor reads them, never the test split.
     """
 
     name: str
@@ -101,6 +103,14 @@ class Study:
     per_condition: bool = False
     each_length: bool = False
     validate: bool = False
+    holds_out: int = 0
+
+    def holding_out(self, trained: Scenario) -> Scenario:
+        """``trained`` (a scenario as its scheme trains it) holding out the study's :attr:`holds_out` rows."""
+        if trained.training.validation_samples >= self.holds_out:
+            return trained
+        return apply_patch(trained, {"training.validation_samples": self.holds_out},
+                           f"{self.name}: the monitor's held-out rows")
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,10 +163,12 @@ def compare_studies(scenario: Scenario) -> tuple[Study, ...]:
     cfg, ebno_db = scenario.compare, scenario.sweep.ebno_db
     conditions = tuple(Condition.parse(c) for c in cfg.conditions)
     own = (Condition.of(scenario),)
+    held = cfg.monitor_samples  # every training of the comparison holds out the monitor's rows
     studies = [Study("sweep", cfg.schemes, conditions, ebno_db, per_condition=cfg.retrain_per_condition,
-                     validate=True)]
+                     validate=True, holds_out=held)]
     if cfg.seeds:
-        studies.append(Study("seeds", cfg.schemes, conditions, ebno_db, tuple(Variant.seed(s) for s in cfg.seeds)))
+        studies.append(Study("seeds", cfg.schemes, conditions, ebno_db, tuple(Variant.seed(s) for s in cfg.seeds),
+                             holds_out=held))
     robustness = tuple(Variant.feedback(b) for b in cfg.feedback_bits) + tuple(
         Variant.stale(d) for d in cfg.feedback_delay_ms)
     if robustness:
@@ -165,5 +177,5 @@ def compare_studies(scenario: Scenario) -> tuple[Study, ...]:
         studies.append(Study("length", cfg.length_schemes, own, ebno_db, trains=False, each_length=True))
     if cfg.data_fractions:
         studies.append(Study("fractions", cfg.fraction_schemes, own, cfg.fraction_ebno_db,
-                             tuple(Variant.fraction(scenario, f) for f in cfg.data_fractions)))
+                             tuple(Variant.fraction(scenario, f) for f in cfg.data_fractions), holds_out=held))
     return tuple(studies)

@@ -77,7 +77,8 @@ def test_the_plan_resolves_every_scheme_condition_and_variant_once():
     half = next(j for j in fractions if j.variant.value == 0.5)
     assert half.trained.training.train_fraction == 0.5 and half.trained.training.epochs == 2 * scenario.training.epochs
     full = next(j for j in fractions if j.variant.value == 1.0)
-    assert full.trained is scenario  # no patch: the same training as the first study's proposed
+    proposed = next(j for j in sweep if j.scheme == "proposed")
+    assert full.trained.to_json() == proposed.trained.to_json()  # no patch: the first study's proposed training
     seeds = plan_study(scenario, studies["seeds"], main)
     assert {j.trained.training.seed for j in seeds} == {3} and len(seeds) == len(sweep)
     lengths = plan_study(scenario, studies["length"], main)
@@ -114,3 +115,34 @@ def test_a_variant_patch_is_checked_like_a_scheme_patch():
         Variant.length(8).apply(load_scenario(TINY))
     with pytest.raises(ScenarioError, match=r"^compare: fraction variant 0: training.train_fraction"):
         Variant("fraction", 0.0, {"training.train_fraction": 0.0}).apply(scenario)
+
+
+def test_every_training_of_a_comparison_holds_out_the_monitor_rows_and_the_monitor_reads_only_them():
+    import numpy as np
+
+    from semcom_sim.data import load_dataset
+    from semcom_sim.data.splits import training_rows, validation_rows
+    from semcom_sim.evaluate import EpochValidator
+
+    scenario = _compare(monitor_samples=96)
+    studies = compare_studies(scenario)
+    assert [s.holds_out for s in studies] == [96, 96, 0, 0, 96]  # sweep, seeds, robustness, length, fractions
+    for study in studies:
+        for job in plan_study(scenario, study, studies[0].schemes):
+            held = job.trained.training.validation_samples
+            # the nested scheme holds out more for its length policy: never fewer than the monitor's rows
+            assert held == (128 if job.scheme == "adaptive-length" else 96 if study.trains else 0)
+    dataset = load_dataset(scenario.data)
+    trained = studies[0].holding_out(load_scenario(TINY))
+    monitor = EpochValidator.for_scenario(scenario, "proposed", trained, dataset)
+    assert monitor.num_samples == 96 and np.array_equal(monitor.rows, validation_rows(trained, dataset))
+    assert not set(monitor.rows) & set(training_rows(trained, dataset))
+    nested = dataclasses.replace(trained, training=dataclasses.replace(trained.training, validation_samples=128))
+    assert np.array_equal(EpochValidator.for_scenario(scenario, "x", nested, dataset).rows,
+                          validation_rows(nested, dataset)[:96])
+    assert run_studies(scenario)[0].holds_out == 0  # `run` trains on every training row
+
+
+def test_the_old_monitor_field_name_names_its_replacement():
+    with pytest.raises(ScenarioError, match=r"^compare.validation_samples: renamed to compare.monitor_samples$"):
+        load_scenario(TINY, ["compare.validation_samples=64"])

@@ -561,7 +561,7 @@ def plot_distillation(rows: Iterable[dict]) -> Figure:
         where = f" at {next(iter(ebnos)):g} dB" if len(ebnos) == 1 and None not in ebnos else ""
         ax.axhline(target, color="0.3", linestyle="--", linewidth=1.0, label=f"target {target:g}{where}")
     ebnos = {float(r["target_ebno_db"]) for r in rows if _finite(r.get("target_ebno_db"))}
-    ylabel = "Validation accuracy"
+    ylabel = "Held-out accuracy (training rows not trained on)"
     if len(ebnos) == 1:
         ylabel += f" at Eb/N0 = {next(iter(ebnos)):g} dB"
     ax.set_xlabel("Cumulative training time [s]")
