@@ -7,12 +7,21 @@ import math
 import os
 import subprocess
 import sys
+import time
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from semcom_sim.results import RESULT_COLUMNS, ResultsStore, read_results
-from semcom_sim.sweep import point_seed, run_sweep, wilson_interval
+from semcom_sim.sweep import (
+    difference_interval,
+    mcnemar_p_value,
+    paired_difference,
+    point_seed,
+    run_sweep,
+    wilson_interval,
+)
 
 EBNO = [-4.0, 0.0, 4.0, 8.0]
 BATCH = 100
@@ -76,7 +85,7 @@ def test_wilson_matches_closed_form(k, n):
     exp_low, exp_high = _wilson_closed_form(k, n, z)
     assert low == pytest.approx(max(exp_low, 0.0), abs=1e-12)
     assert high == pytest.approx(min(exp_high, 1.0), abs=1e-12)
-    assert 0.0 <= low <= k / n <= high <= 1.0
+    assert (low == 0.0) == (k == 0) and (high == 1.0) == (k == n)  # clamped exactly at the ends only
 
 
 def test_wilson_known_values():
@@ -107,6 +116,129 @@ def test_wilson_coverage():
     assert 0.93 <= covered / trials <= 0.97
 
 
+@pytest.mark.parametrize("k,n,low,high", [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605),
+                                            (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)])
+def test_wilson_matches_newcombe_1998_table_i(k, n, low, high):
+    """Newcombe, "Two-sided confidence intervals for the single proportion: comparison of seven methods",
+    Stat. Med. 17:857-872 (1998), Table I, method 3 (Wilson score, no continuity correction), 95 %."""
+    got = wilson_interval(k, n, 0.95)
+    assert round(got[0], 4) == low and round(got[1], 4) == high
+
+
+# -- the difference of two independent accuracies ----------------------------------------------------
+
+NEWCOMBE_1998_TABLE_II = [  # (a, m, b, n, lower, upper): a/m - b/n, method 10
+    (56, 70, 48, 80, 0.0524, 0.3339),
+    (9, 10, 3, 10, 0.1705, 0.8090),
+    (6, 7, 2, 7, 0.0582, 0.8062),
+    (5, 56, 0, 29, -0.0381, 0.1926),
+    (0, 10, 0, 20, -0.1611, 0.2775),
+    (0, 10, 0, 10, -0.2775, 0.2775),
+    (10, 10, 0, 20, 0.6791, 1.0000),
+]
+
+
+@pytest.mark.parametrize("a,m,b,n,lower,upper", NEWCOMBE_1998_TABLE_II)
+def test_difference_interval_matches_newcombe_1998_table_ii_method_10(a, m, b, n, lower, upper):
+    """Newcombe, "Interval estimation for the difference between independent proportions: comparison of
+    eleven methods", Stat. Med. 17:873-890 (1998), Table II, method 10 (hybrid score interval from the two
+    Wilson intervals, no continuity correction), 95 %, to the four decimals the paper prints."""
+    diff, low, high = difference_interval(a, m, b, n, 0.95)
+    assert diff == pytest.approx(a / m - b / n, abs=1e-15)
+    assert (round(low, 4), round(high, 4)) == (lower, upper)
+
+
+def test_difference_interval_is_antisymmetric_in_its_two_runs():
+    """Swapping the two runs negates the difference and mirrors the interval (Newcombe 1998, method 10)."""
+    d, low, high = difference_interval(56, 70, 48, 80)
+    d2, low2, high2 = difference_interval(48, 80, 56, 70)
+    assert (d2, low2, high2) == pytest.approx((-d, -high, -low), abs=1e-15)
+
+
+def test_difference_interval_widens_with_the_confidence_level():
+    _, low95, high95 = difference_interval(56, 70, 48, 80, 0.95)
+    _, low99, high99 = difference_interval(56, 70, 48, 80, 0.99)
+    assert low99 < low95 - 0.01 and high99 > high95 + 0.01
+
+
+# -- McNemar's exact test ----------------------------------------------------------------------------
+
+def _exact_two_sided_sign_test(better: int, worse: int) -> Fraction:
+    """Twice the smaller binomial tail of Binomial(better + worse, 1/2), as an exact fraction, capped at 1."""
+    n, k = better + worse, min(better, worse)
+    return min(Fraction(1), 2 * Fraction(sum(math.comb(n, i) for i in range(k + 1)), 2 ** n))
+
+
+def test_mcnemar_p_value_equals_the_closed_forms_of_small_counts():
+    """Exact McNemar: 0 vs 4 discordant pairs -> 2 * 0.5**4; 1 vs 9 -> 2 * (1 + 10) / 2**10."""
+    assert mcnemar_p_value(0, 4) == pytest.approx(0.125, rel=1e-12)
+    assert mcnemar_p_value(1, 9) == pytest.approx(2 * (1 + 10) / 2 ** 10, rel=1e-12)
+    assert mcnemar_p_value(0, 0) == 1.0
+    assert mcnemar_p_value(5, 5) == 1.0  # twice a tail above 1/2 is capped at 1
+    assert mcnemar_p_value(3, 4) == 1.0
+
+
+@pytest.mark.parametrize("better,worse", [(0, 4), (1, 9), (7, 20), (30, 12), (150, 86)])
+def test_mcnemar_p_value_is_symmetric_in_better_and_worse(better, worse):
+    assert mcnemar_p_value(better, worse) == mcnemar_p_value(worse, better)
+
+
+@pytest.mark.parametrize("better,worse", [(7, 20), (40, 60), (150, 86), (480, 530), (2000, 2100)])
+def test_mcnemar_p_value_equals_the_exact_binomial_sum(better, worse):
+    expected = float(_exact_two_sided_sign_test(better, worse))
+    assert mcnemar_p_value(better, worse) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("better,worse", [(7, 20), (40, 60), (150, 86), (480, 530), (2000, 2100)])
+def test_mcnemar_p_value_equals_scipy_binomtest(better, worse):
+    from scipy.stats import binomtest
+
+    expected = binomtest(min(better, worse), better + worse, 0.5, alternative="two-sided").pvalue
+    assert mcnemar_p_value(better, worse) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+# -- the paired difference (same samples, same draws) ------------------------------------------------
+
+def _paired_outcomes(both: int, only_a: int, only_b: int, neither: int) -> tuple[list[bool], list[bool]]:
+    """Per-sample outcomes of two classifiers on the same samples from the four cells of a 2 x 2 table."""
+    a = [True] * both + [True] * only_a + [False] * only_b + [False] * neither
+    b = [True] * both + [False] * only_a + [True] * only_b + [False] * neither
+    return a, b
+
+
+def test_paired_difference_matches_agresti_approval_ratings():
+    """Agresti, Categorical Data Analysis, 2nd ed. (2002), section 10.1, Table 10.1: the same 1600 people asked
+    in two surveys whether they approve of the head of government's performance: 794 approve-approve,
+    150 approve-disapprove, 86 disapprove-approve, 570 both disapprove. Difference of the marginal proportions
+    944/1600 - 880/1600 = 0.04, standard error 0.0095, 95 % Wald interval (0.021, 0.059); McNemar
+    z = (150 - 86) / sqrt(236) = 4.17."""
+    a, b = _paired_outcomes(794, 150, 86, 570)
+    assert (sum(a), sum(b), len(a)) == (944, 880, 1600)
+    d = paired_difference(a, b, 0.95)
+    assert (d["better"], d["worse"], d["samples"]) == (150, 86, 1600)
+    assert d["difference"] == pytest.approx(0.04, abs=1e-15)
+    se = (d["high"] - d["low"]) / (2 * 1.959963984540054)
+    assert round(se, 4) == 0.0095
+    assert (round(d["low"], 3), round(d["high"], 3)) == (0.021, 0.059)
+    z = (150 - 86) / math.sqrt(150 + 86)
+    assert round(z, 2) == 4.17
+    assert d["p_value"] < 0.001
+    assert d["p_value"] == pytest.approx(float(_exact_two_sided_sign_test(150, 86)), rel=1e-9)
+
+
+def test_paired_difference_of_identical_outcomes_is_zero_with_p_one():
+    a, b = _paired_outcomes(30, 0, 0, 10)
+    d = paired_difference(a, b)
+    assert (d["difference"], d["low"], d["high"], d["p_value"], d["better"], d["worse"]) == (0.0, 0.0, 0.0, 1.0, 0, 0)
+
+
+def test_paired_difference_refuses_outcomes_of_different_lengths():
+    with pytest.raises(ValueError, match="one length, got 3 and 2"):
+        paired_difference([True, False, True], [True, False])
+    with pytest.raises(ValueError, match="non-empty"):
+        paired_difference([], [])
+
+
 # -- seeds -----------------------------------------------------------------------------------------
 
 def test_point_seed_stable():
@@ -134,17 +266,20 @@ def test_generic_modules_do_not_import_tensorflow():
 
 def test_loose_target_stops_by_ci(tmp_path):
     ev = FakeEvaluator()
+    start = time.perf_counter()
     rows = _sweep(ResultsStore(tmp_path / "r.csv"), ev, ci=0.05, max_samples=20000)
+    elapsed = time.perf_counter() - start
     assert [r["stop"] for r in rows] == ["ci"] * len(EBNO)
     for r, e in zip(rows, EBNO):
         assert r["samples"] % BATCH == 0 and 200 <= r["samples"] < 20000
         assert (r["ci_high"] - r["ci_low"]) / 2 <= 0.05
         assert r["accuracy"] == r["correct"] / r["samples"]
-        assert r["ci_low"] <= r["accuracy"] <= r["ci_high"]
+        assert (r["ci_low"], r["ci_high"]) == wilson_interval(r["correct"], r["samples"], 0.95)
         assert abs(r["accuracy"] - _accuracy(e)) < 0.1
         assert r["esno_db"] == e + 3.0 and r["no"] == pytest.approx(10 ** (-(e + 3) / 10))
-        assert r["ebno_db"] == e and r["model_id"] == "m1" and r["runtime_s"] >= 0
+        assert r["ebno_db"] == e and r["model_id"] == "m1" and 0 < r["runtime_s"] <= elapsed
         assert tuple(r) == RESULT_COLUMNS
+    assert sum(r["runtime_s"] for r in rows) <= elapsed  # each point's own time, within the sweep's
     assert [c[1] for c in ev.calls] == [point_seed(7, "proposed", e) for e in EBNO]
 
 
