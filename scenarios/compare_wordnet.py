@@ -1,7 +1,9 @@
 # Every scheme of the comparison on the WordNet noun-gloss task (26 lexicographer classes), through
 # the same OFDM link with 64 complex channel uses per gloss, against the all-MiniLM-L6-v2 teacher
 # fine-tuned end to end on the WordNet training split (90.35 % test accuracy; docs/teachers.md).
-# Sized for a CPU: 20,000 training and 4,000 test glosses. The top-3 cache of this subset is committed;
+# Three trainings per scheme (training.seed 0, 1, 2). Sized for a CPU: 20,000 training and 10,000 test
+# glosses (a sweep point draws at most 10,000, each gloss at most once). The top-3 cache of this subset
+# is committed;
 # the feature cache of the RKD-SC schemes is built by the first run from the fine-tuned teacher, which
 # must be prepared once (about 50 min on one core; its weights are git-ignored):
 #   OMP_NUM_THREADS=1 semcom-sim teacher finetune scenarios/wordnet_teacher.py
@@ -16,7 +18,7 @@ RKD_SC = ("rkd-sc-handcrafted", "rkd-sc-one-stage", "rkd-sc-dense-codec")
 
 scenario = Scenario(
     name="compare-wordnet",
-    data=Data(dataset="wordnet-nouns", num_train=20000, num_test=4000, max_len=32, vocab_size=20000),
+    data=Data(dataset="wordnet-nouns", num_train=20000, num_test=10000, max_len=32, vocab_size=20000),
     model=Model(num_channel_uses=64, embedding_dim=64, encoder_filters=(128, 128), decoder_units=(256,)),
     phy=Phy(channel="TDL-A", delay_spread_ns=100.0, speed_mps=3.0, carrier_frequency_hz=3.5e9, csi="ls",
             snr_feedback_bits=4),
@@ -31,7 +33,7 @@ scenario = Scenario(
                 max_samples=10000, batch_size=1000),
     compare=Compare(feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
                     data_fractions=(0.1, 0.2, 0.5, 1.0), fraction_ebno_db=(0.0, 12.0),
-                    target_accuracy=0.6, target_ebno_db=10.0, monitor_samples=2000, latency_runs=50,
+                    target_accuracy=0.6, target_ebno_db=10.0, monitor_samples=2000, latency_runs=50, seeds=(1, 2),
                     schemes=COMPARE_SCHEMES + RKD_SC,
                     robustness_schemes=("proposed", "adaptive-length", "rkd-sc-handcrafted"),
                     length_schemes=("adaptive-length",) + RKD_SC),

@@ -48,7 +48,7 @@ class AccuracyEvaluator:
         def correct(images, labels, ebno_db):
             outputs = model((images, ebno_db), training=False)
             hits = tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels
-            return tf.reduce_sum(tf.cast(hits, tf.int32)), tf.reduce_sum(outputs["channel_uses"])
+            return hits, tf.reduce_sum(outputs["channel_uses"])
 
         self._correct = correct
         self._per_sample = {}
@@ -68,18 +68,21 @@ class AccuracyEvaluator:
             yield order[position:position + self.batch_size]
             position += self.batch_size
 
-    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float]]:
+    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float, np.ndarray]]:
+        """``(num_correct, num_samples, channel_uses, hits)`` per batch; ``hits``: one bool per sample, in draw
+        order (what paired comparisons of two models on the same draws read)."""
         ebno = tf.constant(float(ebno_db), tf.float32)
         for idx in self._batches(seed):
-            k, uses = self._correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno)
-            yield int(k), len(idx), float(uses)
+            hits, uses = self._correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno)
+            hits = np.asarray(hits, dtype=bool)
+            yield int(hits.sum()), len(idx), float(uses), hits
 
     def accuracy(self, ebno_db: float, num_samples: int, seed: int) -> float:
         """Accuracy over at least ``num_samples`` samples at one Eb/N0 (whole batches)."""
         correct = total = 0
         batches = self.make_batches(ebno_db, seed)
         while total < num_samples:
-            k, n, _ = next(batches)
+            k, n, *_ = next(batches)
             correct, total = correct + k, total + n
         batches.close()
         return correct / total
@@ -189,7 +192,7 @@ class BatchSource:
                 model, self.dataset.x_test, self.dataset.y_test, self.batch_size, jit_compile=self.jit_compile))
         return _WORKER_EVALUATOR["evaluator"]
 
-    def __call__(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float]]:
+    def __call__(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float, np.ndarray]]:
         return self.build().make_batches(ebno_db, seed)
 
 
@@ -247,6 +250,17 @@ class EpochValidator:
 
 # -- the sweep of a resolved job ------------------------------------------------------------------------------
 
+def sample_budget(min_samples: int, max_samples: int, batch_size: int, num_test: int) -> tuple[int, int]:
+    """``(min_samples, max_samples)`` of a point over a test set of ``num_test`` samples drawn ``batch_size`` at a
+    time in a random order: ``max_samples`` capped at the whole batches the test set holds, so no sample is
+    drawn twice and the Wilson interval's independence holds (``min_samples`` no larger). A test set smaller
+    than one batch is drawn as one batch (its samples then repeat within it)."""
+    whole = max(1, num_test // batch_size) * batch_size
+    cap = min(int(max_samples), whole)
+    return min(int(min_samples), cap), cap
+
+
+
 @dataclass
 class JobSweeper:
     """Sweeps resolved jobs (:class:`semcom_sim.studies.Job`) into a results store: the one path every row
@@ -274,13 +288,16 @@ class JobSweeper:
         return BatchSource(checkpoint, job.tested, dataset, batch, self.jit_compile, evaluator=AccuracyEvaluator(
             model, dataset.x_test, dataset.y_test, batch, jit_compile=self.jit_compile))
 
-    def point_args(self, job, checkpoint) -> dict:
-        """What identifies and stops every point of ``job``'s sweep, as :func:`semcom_sim.sweep.run_sweep` takes it."""
+    def point_args(self, job, checkpoint, num_test: int) -> dict:
+        """What identifies and stops every point of ``job``'s sweep, as :func:`semcom_sim.sweep.run_sweep` takes it.
+        A point never revisits a test sample: its sample budget is capped at the whole batches the test set
+        holds (:func:`sample_budget`)."""
         cfg = self.sweep
+        min_samples, max_samples = sample_budget(cfg.min_samples, cfg.max_samples, cfg.batch_size, num_test)
         return {"scheme": job.scheme, "channel": job.tested.phy.channel, "ebno_db": job.ebno_db,
                 "model_id": model_id(checkpoint, cfg), "condition": condition_of(job.tested, job.kind),
-                "ci_half_width": cfg.ci_half_width, "confidence": cfg.confidence, "min_samples": cfg.min_samples,
-                "max_samples": cfg.max_samples, "base_seed": cfg.seed}
+                "ci_half_width": cfg.ci_half_width, "confidence": cfg.confidence, "min_samples": min_samples,
+                "max_samples": max_samples, "base_seed": cfg.seed}
 
     def sweep_job(self, job, checkpoint, dataset, store: ResultsStore, model=None) -> list[dict]:
         """Sweeps one job; rows land in ``store`` point by point."""
@@ -291,7 +308,7 @@ class JobSweeper:
             return float(np.asarray(link.noise_variance(np.float32(ebno))))
 
         self.stream.write(f"\n[{job.scheme}] {Condition.of(job.tested).display}{job.describe()}: accuracy vs Eb/N0\n")
-        return run_sweep(**self.point_args(job, checkpoint), make_batches=source, no_of=no_of,
+        return run_sweep(**self.point_args(job, checkpoint, len(dataset.y_test)), make_batches=source, no_of=no_of,
                          esno_db_of=lambda e: float(esno_db_from_no(no_of(e))), store=store,
                          show_progress=self.show_progress, stream=self.stream, reraise_interrupt=True,
                          executor=self.executor)
@@ -307,7 +324,8 @@ class JobSweeper:
             sweeps = list(sweeps)
             for job, checkpoint, dataset, _ in sweeps:
                 self.executor.prefetch(self.source(job, checkpoint, dataset),
-                                       pending_points(**self.point_args(job, checkpoint), store=store))
+                                       pending_points(**self.point_args(job, checkpoint, len(dataset.y_test)),
+                                                      store=store))
         rows = []
         try:
             for job, checkpoint, dataset, model in sweeps:

@@ -12,6 +12,7 @@ One module owns what a run leaves on disk, whatever command wrote it (``run``, `
 | ``plan.json`` | ``run`` / ``compare`` | every study's jobs (scheme, condition, variant, Eb/N0, model id, checkpoint) |
 | figures | ``run`` (:data:`PLOT_PNG`) / ``compare`` (:data:`FIGURES`) | PNG |
 | ``checkpoints/`` | training | ``{scheme}-{fingerprint}.weights.h5`` + ``.json`` |
+| ``outcomes/`` | every sweep, beside each row | each sample's outcome in draw order (:func:`read_outcomes`) |
 
 Every file is written atomically (temp file, then rename). A malformed CSV raises
 :class:`~semcom_sim.errors.ResultsFileError` with one line naming the file, the line and the problem.
@@ -30,13 +31,16 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from semcom_sim.errors import ResultsFileError
-from semcom_sim.io import atomic_write_text
+from semcom_sim.io import atomic_path, atomic_write_text
 
 __all__ = ["RESULTS_CSV", "PLOT_PNG", "SCENARIO_JSON", "SUMMARY_MD", "COST_CSV", "DISTILLATION_CSV", "RUN_JSON",
            "PLAN_JSON",
            "FIGURES", "CHECKPOINTS_DIR", "RESULT_COLUMNS", "REQUIRED_COLUMNS", "COST_COLUMNS", "DISTILLATION_COLUMNS",
-           "ResultsStore", "point_key", "read_results", "read_cost", "read_distillation", "parse_typed_csv",
+           "OUTCOMES_DIR", "ResultsStore", "point_key", "read_results", "read_outcomes", "outcomes_path",
+           "write_outcomes", "read_cost", "read_distillation", "parse_typed_csv",
            "read_typed_csv", "write_csv", "model_id", "append_invocation", "git_commit", "machine"]
 
 RESULTS_CSV = "results.csv"
@@ -49,6 +53,7 @@ RUN_JSON = "run.json"
 PLAN_JSON = "plan.json"
 ADAPTATION_CSV = "adaptation.csv"
 CHECKPOINTS_DIR = "checkpoints"
+OUTCOMES_DIR = "outcomes"
 FIGURES = {"grid": "accuracy_grid.png", "robustness": "robustness.png", "fraction": "data_fraction.png",
            "distillation": "distillation_time.png", "cost": "cost.png", "length": "length_adaptation.png",
            "mismatch": "snr_mismatch.png"}
@@ -346,11 +351,14 @@ class ResultsStore:
                 return dict(row)
         return None
 
-    def put(self, row: dict) -> None:
-        """Replaces the row of the same point (:func:`row_key`), else appends; writes the file."""
+    def put(self, row: dict, outcomes: np.ndarray | None = None) -> None:
+        """Replaces the row of the same point (:func:`row_key`), else appends; writes the file. ``outcomes``
+        (one bool per sample, in draw order) are written first, beside it (:func:`outcomes_path`)."""
         missing = [c for c in REQUIRED_COLUMNS if row.get(c) is None]
         if missing:
             raise ValueError(f"results row lacks column(s) {', '.join(missing)}: {row!r}")
+        if outcomes is not None:
+            write_outcomes(self.path, row, outcomes)
         row = {**{c: None for c in RESULT_COLUMNS}, **row}
         key = row_key(row)
         self.rows = [r for r in self.rows if row_key(r) != key] + [row]
@@ -365,6 +373,47 @@ class ResultsStore:
         for r in self.rows:
             writer.writerow([_format_value(r.get(c)) for c in RESULT_COLUMNS + tuple(extra)])
         atomic_write_text(self.path, buf.getvalue())
+
+
+# -- per-sample outcomes ---------------------------------------------------------------------------
+
+def outcomes_path(results_path: str | Path, row: dict) -> Path:
+    """Where the per-sample outcomes of ``row`` live: ``outcomes/`` beside the results file, named by a hash
+    of the row's point (:func:`row_key`) and its ``model_id`` (another model's outcomes never match)."""
+    key = json.dumps([[str(v) for v in row_key(row)], str(row.get("model_id") or "")])
+    return Path(results_path).parent / OUTCOMES_DIR / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npy"
+
+
+def write_outcomes(results_path: str | Path, row: dict, outcomes: np.ndarray) -> Path:
+    """Writes ``row``'s outcomes (one bool per sample; their count and sum must be the row's ``samples`` and
+    ``correct``) atomically, packed eight to a byte."""
+    hits = np.asarray(outcomes, dtype=bool).reshape(-1)
+    if hits.size != int(row["samples"]) or int(hits.sum()) != int(row["correct"]):
+        raise ValueError(f"outcomes of {hits.size} samples with {int(hits.sum())} hits do not match the row "
+                         f"({row['samples']} samples, {row['correct']} correct)")
+    path = outcomes_path(results_path, row)
+    with atomic_path(path) as tmp:
+        np.save(tmp, np.packbits(hits), allow_pickle=False)
+    return path
+
+
+def read_outcomes(results_path: str | Path, row: dict) -> np.ndarray | None:
+    """The per-sample outcomes of ``row`` (bool, ``row["samples"]`` of them, in draw order), or ``None`` if
+    none were kept (a row of a sweep whose evaluator gave counts only). A file that does not match the row
+    raises :class:`~semcom_sim.errors.ResultsFileError`."""
+    path = outcomes_path(results_path, row)
+    if not path.is_file():
+        return None
+    try:
+        packed = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ResultsFileError(f"{path}: not an outcomes file ({exc})") from None
+    samples = int(row["samples"])
+    hits = np.unpackbits(packed.astype(np.uint8))[:samples].astype(bool)
+    if packed.size != -(-samples // 8) or int(hits.sum()) != int(row["correct"]):
+        raise ResultsFileError(f"{path}: {hits.size} outcomes with {int(hits.sum())} hits do not match the row "
+                               f"({samples} samples, {row['correct']} correct)")
+    return hits
 
 
 # -- cost.csv and distillation.csv -----------------------------------------------------------------
@@ -413,6 +462,7 @@ def model_id(checkpoint, sweep) -> str:
     model never reuses old rows) and the settings of the ``sweep`` section that shape a point (not the
     Eb/N0 grid nor the scheme list)."""
     settings = {k: v for k, v in asdict(sweep).items() if k not in ("ebno_db", "schemes", "seeds")}
+    settings["draws"] = "common"  # every scheme's point shares its seed (rows of per-scheme seeds are not reused)
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:6]
     return f"{checkpoint.fingerprint}-{checkpoint.weights_digest()[:6]}-{digest}"
 

@@ -14,12 +14,16 @@ Every finished point is written at once to a CSV file (:class:`semcom_sim.result
 atomically),
 so an interrupted sweep resumes point by point: rerunning the same command reuses the completed
 points of the same model (``model_id``) and computes the rest. Each point draws its randomness from
-:func:`point_seed`, so a resumed sweep reproduces the rows of an uninterrupted one.
+:func:`point_seed` of the sweep's base seed and the Eb/N0 value alone, so a resumed sweep reproduces the rows
+of an uninterrupted one and **every scheme at a point sees the same test samples in the same order and the
+same channel realisations** (and the same noise where two schemes send the same resource grid): common
+random numbers, which make scheme-versus-scheme verdicts paired.
 
 This module is generic: it knows nothing of TensorFlow or Sionna. The evaluator is a callable
 ``make_batches(ebno_db, seed)`` that yields ``(num_correct, num_samples)`` per batch, or
 ``(num_correct, num_samples, channel_uses)`` with the complex channel uses the batch's samples sent (the
-row's ``channel_uses`` is then their mean per sample).
+row's ``channel_uses`` is then their mean per sample), or ``(num_correct, num_samples, channel_uses, hits)``
+with each sample's outcome (kept beside the row: :func:`semcom_sim.results.read_outcomes`).
 """
 
 from __future__ import annotations
@@ -39,12 +43,14 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any, TextIO
 
+import numpy as np
 from tqdm import tqdm
 
 from semcom_sim.errors import InputError, ScenarioError
 from semcom_sim.results import CONDITION_COLUMNS, RESULT_COLUMNS, ResultsStore, point_key
 
-__all__ = ["wilson_interval", "difference_interval", "paired_difference", "mcnemar_p_value", "point_seed",
+__all__ = ["wilson_interval", "difference_interval", "paired_difference", "mcnemar_p_value", "holm_adjust",
+           "SWEEP_STREAM", "point_seed",
            "run_sweep", "SweepPoint", "PointResult",
            "evaluate_point", "Executor", "InProcessExecutor", "RayExecutor", "make_executor", "check_ray_address",
            "EXECUTORS"]
@@ -112,6 +118,23 @@ def mcnemar_p_value(better: int, worse: int) -> float:
     return min(1.0, 2.0 * tail)
 
 
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (Holm, Scand. J. Statist. 6:65-70, 1979), in the input order:
+    the ``i``-th smallest raw p times ``m - i`` (``i`` from 0), made non-decreasing, capped at 1. Rejecting
+    where the adjusted p is below ``alpha`` controls the family-wise error rate at ``alpha`` under any
+    dependence between the tests."""
+    p = [float(v) for v in p_values]
+    if any(not 0.0 <= v <= 1.0 for v in p):
+        raise ValueError(f"holm_adjust: p-values must lie in [0, 1], got {p_values!r}")
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out = [0.0] * len(p)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        out[i] = running
+    return out
+
+
 def paired_difference(correct_a, correct_b, confidence: float = 0.95) -> dict:
     """Accuracy difference ``p_a - p_b`` of two models (or settings) on the **same** samples, channel and
     noise draws: ``correct_a``, ``correct_b`` are per-sample booleans of equal length.
@@ -137,15 +160,21 @@ def paired_difference(correct_a, correct_b, confidence: float = 0.95) -> dict:
             "p_value": mcnemar_p_value(better, worse), "better": better, "worse": worse, "samples": n}
 
 
-def point_seed(base_seed: int, scheme: str, ebno_db: float) -> int:
-    """The seed of one sweep point, a non-negative int below 2**31.
+SWEEP_STREAM = "common"
+"""The stream name of every sweep point's seed: one for all schemes, so they share their draws."""
 
-    Derived with SHA-256 from the base seed, the scheme and the Eb/N0 value, so it is the same in
-    every process (unlike ``hash()``) and does not depend on which points were computed before.
+
+def point_seed(base_seed: int, stream: str, ebno_db: float) -> int:
+    """The seed of one point of a random stream, a non-negative int below 2**31.
+
+    Derived with SHA-256 from the base seed, the stream's name (:data:`SWEEP_STREAM` for every sweep, so
+    all schemes at one Eb/N0 share their draws; a study of its own names its own stream) and the Eb/N0
+    value, so it is the same in every process (unlike ``hash()``) and does not depend on which points were
+    computed before.
     ``2``, ``2.0`` and ``np.float64(2)`` give the same seed, as do ``0.0`` and ``-0.0``.
     """
     ebno = float(ebno_db) + 0.0  # -0.0 -> 0.0
-    text = f"semcom-sim/sweep|{int(base_seed)}|{scheme}|{ebno!r}"
+    text = f"semcom-sim/sweep|{int(base_seed)}|{stream}|{ebno!r}"
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % (2**31 - 1)
 
@@ -223,9 +252,10 @@ def _validate_sweep_args(ebno_db, ci_half_width, confidence, min_samples, max_sa
 
 
 def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, confidence: float,
-               min_samples: int, max_samples: int, pbar) -> tuple[int, int, float, float, str, float | None]:
+               min_samples: int, max_samples: int, pbar) -> tuple:
     correct = total = 0
     uses: float | None = None
+    hits: list[np.ndarray] | None = []
     low, high = 0.0, 1.0
     batches = make_batches(ebno, seed)
     try:
@@ -238,6 +268,10 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
             k, n = int(batch[0]), int(batch[1])
             if len(batch) > 2:  # the channel uses the batch's samples sent, summed
                 uses = (uses or 0.0) + float(batch[2])
+            if len(batch) > 3 and hits is not None:  # each sample's outcome, in draw order
+                hits.append(np.asarray(batch[3], dtype=bool).reshape(-1))
+            else:
+                hits = None
             if n <= 0 or not 0 <= k <= n:
                 raise ValueError(f"make_batches yielded (num_correct={k}, num_samples={n}) "
                                  f"at Eb/N0 {ebno:g} dB; need num_samples > 0 and "
@@ -248,10 +282,15 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
             half = (high - low) / 2.0
             pbar.update(n)
             pbar.set_postfix_str(f"acc={correct / total:.4f} ±{half:.4f}", refresh=False)
-            if total >= min_samples and half <= ci_half_width:
-                return correct, total, low, high, "ci", None if uses is None else uses / total
-            if total >= max_samples:
-                return correct, total, low, high, "max_samples", None if uses is None else uses / total
+            stop = "ci" if total >= min_samples and half <= ci_half_width else \
+                "max_samples" if total >= max_samples else None
+            if stop is not None:
+                outcomes = np.concatenate(hits) if hits else None
+                if outcomes is not None and (outcomes.size != total or int(outcomes.sum()) != correct):
+                    raise ValueError(f"make_batches yielded per-sample outcomes that disagree with its counts at "
+                                     f"Eb/N0 {ebno:g} dB ({outcomes.size} outcomes, {int(outcomes.sum())} hits; "
+                                     f"{total} samples, {correct} correct)")
+                return correct, total, low, high, stop, None if uses is None else uses / total, outcomes
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -264,8 +303,8 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
 class SweepPoint:
     """One point of a sweep as an independent, picklable job: what to evaluate and when to stop.
 
-    ``seed`` is :func:`point_seed` of the sweep's base seed, the scheme and the point, so a point's
-    result depends on nothing but this job and the evaluator's model.
+    ``seed`` is :func:`point_seed` of the sweep's base seed and the point (the same for every scheme), so a
+    point's result depends on nothing but this job and the evaluator's model.
     """
 
     scheme: str
@@ -290,6 +329,8 @@ class PointResult:
     stop: str
     runtime_s: float
     channel_uses: float | None = None
+    outcomes: np.ndarray | None = None
+    """One bool per sample in draw order, when ``make_batches`` yields them (paired comparisons read them)."""
 
 
 def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
@@ -297,10 +338,10 @@ def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Itera
     """Draws ``make_batches(point.ebno_db, point.seed)`` until the point's stopping rule holds."""
     start = time.perf_counter()
     bar = pbar if pbar is not None else tqdm(total=point.max_samples, disable=True)
-    correct, samples, low, high, stop, uses = _run_point(
+    correct, samples, low, high, stop, uses, outcomes = _run_point(
         make_batches, point.ebno_db, point.seed, ci_half_width=point.ci_half_width, confidence=point.confidence,
         min_samples=point.min_samples, max_samples=point.max_samples, pbar=bar)
-    return PointResult(correct, samples, low, high, stop, time.perf_counter() - start, uses)
+    return PointResult(correct, samples, low, high, stop, time.perf_counter() - start, uses, outcomes)
 
 
 class Executor(abc.ABC):
@@ -536,7 +577,7 @@ def _plan(scheme, channel, model_id, points, store, condition, *, ci_half_width,
     """``(the stored row or None per point, the points still to compute)`` of one sweep."""
     stored = {ebno: store.lookup(scheme, channel, ebno, model_id, **condition) for ebno in points}
     todo = [SweepPoint(scheme=str(scheme), channel=str(channel), condition=tuple(condition.items()), ebno_db=ebno,
-                       seed=point_seed(base_seed, scheme, ebno), ci_half_width=float(ci_half_width),
+                       seed=point_seed(base_seed, SWEEP_STREAM, ebno), ci_half_width=float(ci_half_width),
                        confidence=float(confidence), min_samples=int(min_samples), max_samples=int(max_samples))
             for ebno in points if stored[ebno] is None]
     return stored, todo
@@ -565,8 +606,10 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
     ``condition`` holds the row's test-condition columns (``semcom_sim.results.CONDITION_COLUMNS``,
     e.g. from :func:`semcom_sim.results.condition_of`). For each point in order: a completed row of the
     same point (scheme, channel, condition, Eb/N0) and ``model_id`` in ``store`` is reused (status
-    ``resumed``). Otherwise ``make_batches(ebno_db, point_seed(base_seed, scheme, ebno_db))`` is
-    iterated; it yields ``(num_correct, num_samples[, channel_uses])`` per Monte Carlo batch until closed.
+    ``resumed``). Otherwise ``make_batches(ebno_db, point_seed(base_seed, SWEEP_STREAM, ebno_db))`` is
+    iterated (the same seed for every scheme: common random numbers); it yields
+    ``(num_correct, num_samples[, channel_uses[, hits]])`` per Monte Carlo batch until closed (``hits``: one
+    bool per sample; the store keeps them beside the row for paired comparisons).
     Batches are drawn until at least ``min_samples`` samples are done and the Wilson interval's
     half-width is at most ``ci_half_width`` (``stop="ci"``), or until ``max_samples`` samples are done
     (``stop="max_samples"``; samples may exceed it by less than one batch). The row is then put into
@@ -617,7 +660,7 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
                 **{c: condition.get(c) for c in CONDITION_COLUMNS},
             }
             row = {c: row[c] for c in RESULT_COLUMNS}  # in file order
-            store.put(row)
+            store.put(row, outcomes=result.outcomes)
             rows.append(row)
             table.row(row, _STATUS_TEXT[result.stop])
     except KeyboardInterrupt:

@@ -13,9 +13,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from semcom_sim.results import RESULT_COLUMNS, ResultsStore, read_results
+from semcom_sim.results import RESULT_COLUMNS, ResultsStore, read_outcomes, read_results
 from semcom_sim.sweep import (
+    SWEEP_STREAM,
     difference_interval,
+    holm_adjust,
     mcnemar_p_value,
     paired_difference,
     point_seed,
@@ -280,7 +282,48 @@ def test_loose_target_stops_by_ci(tmp_path):
         assert r["ebno_db"] == e and r["model_id"] == "m1" and 0 < r["runtime_s"] <= elapsed
         assert tuple(r) == RESULT_COLUMNS
     assert sum(r["runtime_s"] for r in rows) <= elapsed  # each point's own time, within the sweep's
-    assert [c[1] for c in ev.calls] == [point_seed(7, "proposed", e) for e in EBNO]
+    assert [c[1] for c in ev.calls] == [point_seed(7, SWEEP_STREAM, e) for e in EBNO]  # not the scheme's own
+
+
+def test_every_scheme_at_a_point_draws_with_the_same_seed_and_its_outcomes_are_kept(tmp_path):
+    seen = {}
+
+    def batches_of(scheme):
+        def make_batches(ebno_db, seed):
+            seen.setdefault(ebno_db, set()).add(seed)
+            rng = np.random.default_rng(seed)
+            while True:
+                hits = rng.random(100) < (0.9 if scheme == "a" else 0.6)
+                yield int(hits.sum()), 100, 3200.0, hits
+        return make_batches
+
+    store = ResultsStore(tmp_path / "results.csv")
+    rows = {s: run_sweep(scheme=s, channel="AWGN", model_id=f"m-{s}", ebno_db=(0.0, 5.0), make_batches=batches_of(s),
+                         esno_db_of=lambda e: e, no_of=lambda e: 1.0, store=store, ci_half_width=0.5,
+                         confidence=0.95, min_samples=300, max_samples=300, base_seed=3, show_progress=False,
+                         stream=io.StringIO()) for s in ("a", "b")}
+    assert all(len(seeds) == 1 for seeds in seen.values())  # one seed per point, whatever the scheme
+    for sweep_rows in rows.values():
+        for r in sweep_rows:
+            hits = read_outcomes(tmp_path / "results.csv", r)
+            assert hits.dtype == bool and hits.size == r["samples"] == 300 and int(hits.sum()) == r["correct"]
+    a, b = rows["a"][0], rows["b"][0]
+    # the same uniform draws under two thresholds: every sample right with b is right with a
+    assert not np.any(read_outcomes(tmp_path / "results.csv", b) & ~read_outcomes(tmp_path / "results.csv", a))
+    assert read_outcomes(tmp_path / "results.csv", {**a, "model_id": "other"}) is None
+    with pytest.raises(ValueError, match="do not match the row"):
+        store.put({**a, "correct": a["correct"] - 1}, outcomes=read_outcomes(tmp_path / "results.csv", a))
+
+
+def test_holm_adjusted_p_values_match_the_step_down_rule():
+    # Holm (1979): sorted p = 0.01, 0.02, 0.03, 0.04 with m = 4 -> 0.04, 0.06, 0.06, 0.06 (made monotone)
+    assert holm_adjust([0.03, 0.01, 0.04, 0.02]) == pytest.approx([0.06, 0.04, 0.06, 0.06])
+    assert holm_adjust([0.5, 0.9]) == [1.0, 1.0]
+    assert holm_adjust([0.001]) == [0.001] and holm_adjust([]) == []
+    # family-wise: with a 0.05 level, 0.012 alone would be significant but not among five tests
+    assert holm_adjust([0.012, 0.2, 0.3, 0.4, 0.5])[0] == pytest.approx(0.06)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        holm_adjust([1.2])
 
 
 def test_tight_target_stops_by_max_samples(tmp_path):

@@ -30,6 +30,7 @@ from semcom_sim.results import (
     read_adaptation,
     read_cost,
     read_distillation,
+    read_outcomes,
     read_results,
     row_condition,
 )
@@ -106,6 +107,10 @@ class RunFiles:
                 out.append(r)
         return out
 
+    def outcomes(self, row: dict):
+        """The per-sample outcomes kept beside ``row`` (:func:`semcom_sim.results.read_outcomes`), or ``None``."""
+        return read_outcomes(self.out_dir / RESULTS_CSV, row)
+
     def checkpoint_meta(self, scheme: str) -> dict | None:
         """The JSON of the checkpoint of ``scheme`` trained under the scenario's own ``phy`` (``None`` if absent)."""
         name = self.plan.get("checkpoints", {}).get(scheme)
@@ -125,7 +130,7 @@ def summary_text(out_dir: str | Path, scenario: Scenario | None = None) -> str:
     if run.command == "compare":
         return summaries.comparison_summary(run)
     sc = run.scenario
-    return summaries.sweep_summary(run.rows("sweep"), sc, run.plan["tested"], run.rows("seeds"))
+    return summaries.sweep_summary(run.rows("sweep"), sc, run.plan["tested"], run.rows("seeds"), run.outcomes)
 
 
 def write_summary(out_dir: str | Path, scenario: Scenario | None = None) -> str:

@@ -5,8 +5,9 @@
 - :func:`comparison_summary`: where each scheme wins and loses against ``proposed``, the accuracy under
   every test condition, the robustness and data-fraction studies, cost and distillation (``compare``).
 
-Verdicts compare two schemes point by point with Newcombe's interval of the accuracy difference:
-"better"/"worse" only where the interval excludes zero.
+Verdicts compare two schemes cell by cell on their common test samples and channel draws (exact McNemar
+test), Holm-corrected across the cells of each comparison, and across trainings only where every training
+agrees (:mod:`semcom_sim.report.verdicts`).
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from semcom_sim.condition import Condition
+from semcom_sim.report.verdicts import METHOD_TEXT, across_trainings, family_tests
 from semcom_sim.results import ADAPTATION_CSV, COST_CSV, DISTILLATION_CSV, condition_name, row_condition
 from semcom_sim.scenario import Scenario
-from semcom_sim.sweep import difference_interval
 
 if TYPE_CHECKING:
     from semcom_sim.report.render import RunFiles
 
 
 def sweep_summary(rows: list[dict], scenario: Scenario, tested: dict[str, str],
-                  seed_rows: list[dict] | None = None) -> str:
+                  seed_rows: list[dict] | None = None, outcomes=None) -> str:
     """A markdown table of accuracy (with CI) per scheme and Eb/N0, plus the adaptive module's gain and,
     with ``seed_rows`` (``sweep.seeds``), the spread across trainings. ``tested``: each scheme's test
-    condition ``"CHANNEL/CSI"`` (its test patch applied)."""
+    condition ``"CHANNEL/CSI"`` (its test patch applied); ``outcomes``: reads a row's kept per-sample outcomes
+    (``None``: verdicts are unpaired)."""
     channel = scenario.phy.channel
     schemes = scenario.sweep.schemes
     level = f"{scenario.sweep.confidence:.0%}"
@@ -50,16 +52,17 @@ def sweep_summary(rows: list[dict], scenario: Scenario, tested: dict[str, str],
             cells.append("-" if r is None else f"{r['accuracy']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")
         lines.append(f"| {e:g} | {esno:.2f} | " + " | ".join(cells) + " |")
     if "proposed" in schemes and "no-adaptive" in schemes:
-        lines += ["", f"Gain of the adaptive module (proposed - no-adaptive), {level} Newcombe interval:", "",
-                  "| Eb/N0 [dB] | gain | interval | significant |", "|---:|---:|---|---|"]
-        for e in points:
-            a, b = by_key.get(("proposed", e)), by_key.get(("no-adaptive", e))
-            if a is None or b is None:
-                continue
-            d, lo, hi = difference_interval(a["correct"], a["samples"], b["correct"], b["samples"],
-                                            scenario.sweep.confidence)
-            verdict = "better" if lo > 0 else ("worse" if hi < 0 else "no")
-            lines.append(f"| {e:g} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {verdict} |")
+        pairs = [(e, by_key[("proposed", e)], by_key[("no-adaptive", e)]) for e in points
+                 if ("proposed", e) in by_key and ("no-adaptive", e) in by_key]
+        judged = family_tests(pairs, outcomes, scenario.sweep.confidence)
+        paired = all(t.paired for t in judged.values())
+        how = (f"{METHOD_TEXT} ({len(judged)} points)" if paired else
+               f"unpaired: Newcombe interval and score test, Holm-corrected across the {len(judged)} points")
+        lines += ["", f"Gain of the adaptive module (proposed - no-adaptive), {level} interval; verdict {how}:", "",
+                  "| Eb/N0 [dB] | gain | interval | p | Holm p | verdict |", "|---:|---:|---|---:|---:|---|"]
+        for e, t in judged.items():
+            lines.append(f"| {e:g} | {t.difference:+.4f} | [{t.low:+.4f}, {t.high:+.4f}] | {t.p_value:.3g} | "
+                         f"{t.adjusted:.3g} | {t.verdict} |")
     lines += seed_spread_lines(rows, seed_rows or [], scenario.sweep.seeds, scenario.training.seed, level)
     return "\n".join(lines) + "\n"
 
@@ -107,23 +110,28 @@ def _fmt_points(values: list[float]) -> str:
     return ", ".join(f"{v:g}" for v in sorted(values)) + " dB"
 
 
-def _versus(rows: list[dict], scheme: str, reference: str, confidence: float) -> dict:
-    """Points of the grid where ``scheme`` is significantly better / worse than ``reference``."""
-    by_key = {(r["scheme"], r["condition"], float(r["ebno_db"])): r for r in rows}  # rows of one variant
-    out = {"better": defaultdict(list), "worse": defaultdict(list), "tied": 0, "total": 0, "diffs": []}
-    for (s, condition, ebno), a in by_key.items():
-        b = by_key.get((reference, condition, ebno))
-        if s != scheme or b is None:
-            continue
-        diff, low, high = difference_interval(a["correct"], a["samples"], b["correct"], b["samples"], confidence)
+def _versus(trainings: dict[int, list[dict]], scheme: str, reference: str, confidence: float, outcomes) -> dict:
+    """Grid cells (condition x Eb/N0) where ``scheme`` is better / worse than ``reference``: judged per training
+    (the rows of each training seed; paired, Holm across the cells) and combined across trainings
+    (:func:`~semcom_sim.report.verdicts.across_trainings`)."""
+    judged, diffs = {}, defaultdict(list)
+    for seed, rows in trainings.items():
+        by_key = {(r["scheme"], r["condition"], float(r["ebno_db"])): r for r in rows}
+        pairs = [((c, e), a, by_key[(reference, c, e)]) for (s, c, e), a in by_key.items()
+                 if s == scheme and (reference, c, e) in by_key]
+        if pairs:
+            judged[seed] = family_tests(pairs, outcomes, confidence)
+            for key, t in judged[seed].items():
+                diffs[key].append(t.difference)
+    out = {"better": defaultdict(list), "worse": defaultdict(list), "tied": 0, "total": 0,
+           "diffs": [sum(d) / len(d) for d in diffs.values()], "trainings": len(judged),
+           "paired": all(t.paired for j in judged.values() for t in j.values())}
+    for (condition, ebno), verdict in across_trainings(judged).items():
         out["total"] += 1
-        out["diffs"].append(diff)
-        if low > 0:
-            out["better"][condition].append(ebno)
-        elif high < 0:
-            out["worse"][condition].append(ebno)
-        else:
+        if verdict == "tied":
             out["tied"] += 1
+        else:
+            out[verdict][condition].append(ebno)
     return out
 
 
@@ -206,10 +214,20 @@ def comparison_summary(run: RunFiles) -> str:
              + f" Accuracies are over the test set with {level} Wilson intervals in `results.csv`.", ""]
 
     # -- verdicts ------------------------------------------------------------------------------
+    trainings = {int(sc.training.seed): grid}
+    for r in run.rows("seeds"):  # a seed row's condition is its plain "CHANNEL/CSI" (its variant is the seed)
+        cond = row_condition(r)
+        if cond is not None and cond["label"] in cfg.conditions:
+            trainings.setdefault(int(r["training_seed"]), []).append({**r, "condition": cond["label"]})
+    seeds = ", ".join(str(s) for s in trainings)
     lines += ["## Where each scheme wins and loses", "",
-              f"Against `proposed` at every grid point (condition x Eb/N0); better/worse only where the {level} "
-              "Newcombe interval of the accuracy difference excludes zero. Cost is the transceiver's (the "
-              "teacher's for teacher-over-channel) relative to proposed.", "",
+              f"Against `proposed` at every grid point (condition x Eb/N0), {METHOD_TEXT} (family-wise "
+              f"{1 - sc.sweep.confidence:.0%} per comparison and training). "
+              + (f"Trainings: training.seed = {seeds}; a point counts as better (worse) only if it is better "
+                 "(worse) in every training, each paired with proposed trained with the same seed. "
+                 if len(trainings) > 1 else "One training per scheme. ")
+              + "Rows without kept per-sample outcomes are compared unpaired (Newcombe interval, score test). "
+              "Cost is the transceiver's (the teacher's for teacher-over-channel) relative to proposed.", "",
               "| scheme | better than proposed | worse than proposed | tied | mean diff. | params | FLOPs | "
               "latency | other axes |", "|---|---|---|---:|---:|---:|---:|---:|---|"]
     ref = totals.get("proposed")
@@ -217,7 +235,7 @@ def comparison_summary(run: RunFiles) -> str:
         if scheme == "proposed":
             v = {"better": {}, "worse": {}, "tied": "-", "diffs": []}
         else:
-            v = _versus(grid, scheme, "proposed", sc.sweep.confidence)
+            v = _versus(trainings, scheme, "proposed", sc.sweep.confidence, run.outcomes)
         t = totals.get(scheme)
         ratios = ["-", "-", "-"]
         if t and ref:
@@ -264,15 +282,18 @@ def comparison_summary(run: RunFiles) -> str:
                                                                    for r in cells) + " |")
         if len(cfg.fraction_schemes) >= 2:
             a, b = cfg.fraction_schemes[:2]
-            lines += ["", f"{a} - {b} ({level} Newcombe interval):", "",
-                      "| fraction | Eb/N0 | difference | interval |", "|---:|---:|---:|---|"]
-            for f in cfg.data_fractions:
-                for e in cfg.fraction_ebno_db:
-                    ra, rb = by_key.get((a, float(f), float(e))), by_key.get((b, float(f), float(e)))
-                    if ra and rb:
-                        d, lo, hi = difference_interval(ra["correct"], ra["samples"], rb["correct"], rb["samples"],
-                                                        sc.sweep.confidence)
-                        lines.append(f"| {f:g} | {e:g} dB | {d:+.3f} | [{lo:+.3f}, {hi:+.3f}] |")
+            pairs = [((float(f), float(e)), by_key[(a, float(f), float(e))], by_key[(b, float(f), float(e))])
+                     for f in cfg.data_fractions for e in cfg.fraction_ebno_db
+                     if (a, float(f), float(e)) in by_key and (b, float(f), float(e)) in by_key]
+            judged = family_tests(pairs, run.outcomes, sc.sweep.confidence)
+            how = METHOD_TEXT if all(t.paired for t in judged.values()) else \
+                "Holm-corrected across the cells; cells marked unpaired: Newcombe interval and score test"
+            lines += ["", f"{a} - {b} ({level} interval; verdict {how}):", "",
+                      "| fraction | Eb/N0 | difference | interval | Holm p | verdict |",
+                      "|---:|---:|---:|---|---:|---|"]
+            for (f, e), t in judged.items():
+                lines.append(f"| {f:g} | {e:g} dB | {t.difference:+.3f} | [{t.low:+.3f}, {t.high:+.3f}] | "
+                             f"{t.adjusted:.3g} | {t.verdict}{'' if t.paired else ' (unpaired)'} |")
 
     # -- channel adaptation ----------------------------------------------------------------------
     for scheme in [s for s in cfg.length_schemes if s in cfg.schemes]:
@@ -380,15 +401,14 @@ def adaptation_section(run: RunFiles, scheme: str, rows: list[dict]) -> list[str
         full = fixed.get(n, {})
         ref = {float(r["ebno_db"]): r for r in rows if r["scheme"] == "proposed" and not r["_variant"]
                and f"{r['channel']}/{r['csi']}" == base}
-        diffs = []
-        for e in points:
-            if e in full and e in ref:
-                d, lo, hi = difference_interval(full[e]["correct"], full[e]["samples"], ref[e]["correct"],
-                                                ref[e]["samples"], sc.sweep.confidence)
-                diffs.append(f"{e:g} dB {_pct(d)} [{_pct(lo)}, {_pct(hi)}]")
+        judged = family_tests([(e, full[e], ref[e]) for e in points if e in full and e in ref], run.outcomes,
+                              sc.sweep.confidence)
+        diffs = [f"{e:g} dB {_pct(t.difference)} [{_pct(t.low)}, {_pct(t.high)}] {t.verdict}"
+                 for e, t in judged.items()]
         if diffs:
-            lines += ["", f"At full length (L = {n}) against `proposed` (points, {level} Newcombe interval; two "
-                      "models, independent draws): " + "; ".join(diffs) + "."]
+            how = METHOD_TEXT if all(t.paired for t in judged.values()) else "unpaired, Newcombe interval"
+            lines += ["", f"At full length (L = {n}) against `proposed` (points, {level} interval; verdict {how}): "
+                      + "; ".join(diffs) + "."]
         studies = defaultdict(list)
         for r in rows:
             if r["scheme"] == scheme and r["_variant"] in ("feedback", "stale") and r.get("channel_uses") is not None:

@@ -5,17 +5,35 @@ finished run again without running a model."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from semcom_sim import load_scenario
 from semcom_sim.cli import main
 from semcom_sim.report.render import RunFiles, summary_text
 from semcom_sim.results import PLAN_JSON, RESULTS_CSV, RUN_JSON, SCENARIO_JSON, ResultsStore, condition_of
-from semcom_sim.sweep import difference_interval, wilson_interval
+from semcom_sim.sweep import holm_adjust, mcnemar_p_value, paired_difference, wilson_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 COUNTS = {("proposed", 0.0): 150, ("proposed", 10.0): 240, ("no-adaptive", 0.0): 120, ("no-adaptive", 10.0): 236}
+
+
+def _outcomes():
+    """Per-sample outcomes of COUNTS on common draws: proposed's in a fixed shuffled order; no-adaptive right where
+    proposed is, but for the first 40 (0 dB) / 6 (10 dB) of those, and on the first 10 / 2 draws proposed misses."""
+    out = {}
+    for i, (ebno, lost, gained) in enumerate(((0.0, 40, 10), (10.0, 6, 2))):
+        proposed = np.random.default_rng(i).permutation(np.arange(256) < COUNTS[("proposed", ebno)])
+        other = proposed.copy()
+        other[np.flatnonzero(proposed)[:lost]] = False
+        other[np.flatnonzero(~proposed)[:gained]] = True
+        assert int(other.sum()) == COUNTS[("no-adaptive", ebno)]
+        out[("proposed", ebno)], out[("no-adaptive", ebno)] = proposed, other
+    return out
+
+
+OUTCOMES = _outcomes()
 
 
 def _row(scenario, scheme, ebno, correct, model_id, samples=256, **condition):
@@ -37,7 +55,7 @@ def run_dir(tmp_path):
     (tmp_path / SCENARIO_JSON).write_text(scenario.to_json())
     store = ResultsStore(tmp_path / RESULTS_CSV)
     for (scheme, ebno), correct in COUNTS.items():
-        store.put(_row(scenario, scheme, ebno, correct, f"id-{scheme}"))
+        store.put(_row(scenario, scheme, ebno, correct, f"id-{scheme}"), outcomes=OUTCOMES[(scheme, ebno)])
     store.put(_row(scenario, "proposed", 5.0, 10, "id-proposed"))  # a point this run does not sweep
     store.put(_row(scenario, "no-adaptive", 0.0, 1, "old-model", csi="perfect"))  # another model's row
     store.put(_row(scenario, "proposed", 0.0, 140, "id-seed", variant="seed", training_seed=2))
@@ -68,9 +86,28 @@ def test_the_sweep_summary_is_computed_from_the_files(run_dir):
     text = summary_text(out)
     assert text.startswith("# tiny-synthetic\n") and "Channel TDL-A, LS CSI" in text
     assert "| 0 | 1.00 | 0.5859 [" in text and "| 10 | 11.00 | 0.9375 [" in text
-    d, low, high = difference_interval(150, 256, 120, 256, scenario.sweep.confidence)
-    assert f"| 0 | {d:+.4f} | [{low:+.4f}, {high:+.4f}] | {'better' if low > 0 else 'no'} |" in text
     assert "0.0039" not in text  # the stale model's row (1 of 256) is not read
+    # the gain: paired on the outcomes kept beside results.csv (40 vs 10 and 6 vs 2 discordant of 256),
+    # exact McNemar, Holm across the two points
+    tests = [paired_difference(OUTCOMES[("proposed", e)], OUTCOMES[("no-adaptive", e)], scenario.sweep.confidence)
+             for e in (0.0, 10.0)]
+    assert [(t["better"], t["worse"]) for t in tests] == [(40, 10), (6, 2)]
+    assert [t["p_value"] for t in tests] == [mcnemar_p_value(40, 10), mcnemar_p_value(6, 2)]
+    holm = holm_adjust([t["p_value"] for t in tests])
+    for e, t, adj, word in zip((0, 10), tests, holm, ("better", "tied")):
+        assert (f"| {e} | {t['difference']:+.4f} | [{t['low']:+.4f}, {t['high']:+.4f}] | {t['p_value']:.3g} | "
+                f"{adj:.3g} | {word} |") in text
+    assert "| 0 | +0.1172 | [" in text and "| 10 | +0.0156 | [" in text
+    assert "exact McNemar test, Holm-corrected across the cells of each comparison (2 points):" in text
+
+
+def test_the_report_reads_each_rows_outcomes_back_from_beside_the_results_file(run_dir):
+    out, _ = run_dir
+    run = RunFiles(out)
+    for r in run.rows("sweep"):
+        assert np.array_equal(run.outcomes(r), OUTCOMES[(r["scheme"], r["ebno_db"])])
+    [seed] = run.rows("seeds")
+    assert run.outcomes(seed) is None  # kept without outcomes: compared unpaired
 
 
 def test_semcom_sim_report_renders_a_run_directory_again(run_dir, capsys):
