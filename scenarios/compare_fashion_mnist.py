@@ -2,10 +2,11 @@
 # complex channel uses per image: accuracy vs Eb/N0 under AWGN, Rayleigh block fading, TDL-A and
 # CDL-C with perfect and LS CSI; model size/FLOPs/latency against the EfficientNet-Lite0 teacher;
 # time to a target accuracy for cached vs online KD; accuracy vs training-data fraction; SNR
-# feedback with 2/4/8 bits and stale feedback. Trained once under TDL-A with LS CSI. Paper A's schemes
-# and paper B's (RKD-SC with the encoder that semcom-sim search found in docs/results/search_fashion_mnist/search,
-# and its three ablations), through the same link and channel uses. The RKD-SC schemes need the
-# teacher's features: their cache (teacher_cache/fashion-mnist-efficientnet-lite0-top3-features128.h5,
+# feedback with 2/4/8 bits and stale feedback. Trained under TDL-A with LS CSI, three times per scheme
+# (training.seed 0, 1, 2). Paper A's schemes and paper B's (RKD-SC with the encoder that semcom-sim search
+# found in docs/results/search_fashion_mnist/search, and its three ablations), through the same link and
+# channel uses. The RKD-SC schemes need the teacher's features:
+# their cache (teacher_cache/fashion-mnist-efficientnet-lite0-top3-features128.h5,
 # the 1280-d features projected onto their first 128 principal components, about 13 MB, not committed)
 # is built on the first run (the committed teacher runs once over the 60k training images, about 2 min).
 # Sized for a CPU (README states the measured time):
@@ -28,7 +29,7 @@ scenario = Scenario(
                 max_samples=10000, batch_size=1000),
     compare=Compare(feedback_bits=(2, 4, 8), feedback_delay_ms=(5.0, 20.0),
                     data_fractions=(0.1, 0.2, 0.5, 1.0), fraction_ebno_db=(0.0, 12.0),
-                    target_accuracy=0.85, target_ebno_db=10.0, monitor_samples=2000, latency_runs=50,
+                    target_accuracy=0.85, target_ebno_db=10.0, monitor_samples=2000, latency_runs=50, seeds=(1, 2),
                     schemes=COMPARE_SCHEMES + RKD_SC, robustness_schemes=("proposed", "adaptive-length", "rkd-sc"),
                     length_schemes=("adaptive-length",) + RKD_SC),
     search=Search(genotype="docs/results/search_fashion_mnist/search/genotype.json"),

@@ -50,7 +50,6 @@ from semcom_sim.steps import (
 )
 from semcom_sim.studies import Job, Study, Variant, compare_studies, run_studies
 from semcom_sim.sweep import Executor
-from semcom_sim.teacher.cache import cache_teacher_seconds
 from semcom_sim.train import TrainJob, load_or_train
 
 __all__ = ["Experiment", "Variant", "run", "compare", "search", "plan_study"]
@@ -296,21 +295,14 @@ class Experiment:
 
     # -- the run directory ---------------------------------------------------------------------------
     def write_plan(self) -> None:
-        """Writes ``plan.json`` (:func:`semcom_sim.steps.write_plan`), with the one-off teacher pass that filled
-        the cache of the scenario as written (``proposed``), if it distils from one."""
-        proposed = resolve_scheme(self.scenario, "proposed")
-        cached = proposed.training.distillation == "cached"
-        write_plan(self, cache_teacher_seconds(proposed.teacher.resolved_cache_path(self.dataset.name)) if cached
-                   else None)
+        """Writes ``plan.json`` (:func:`semcom_sim.steps.write_plan`)."""
+        write_plan(self)
 
     def write_summary(self, command: str | None = None) -> str:
         """Appends this invocation (date, machine, commit, command, stage times) to ``run.json``, writes
         ``plan.json``, then renders ``summary.md`` from the run directory (all atomically); returns its text."""
-        info = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                "machine": machine(device_name()), "commit": git_commit(),
-                "command": command or f"semcom-sim {self.command} <scenario> --out {self.out_dir}",
-                "timings_s": {k: round(v, 1) for k, v in self.timings.items()}}
-        append_invocation(self.out_dir, info)
+        append_invocation(self.out_dir, invocation(command or f"semcom-sim {self.command} <scenario> --out "
+                                                             f"{self.out_dir}", self.timings))
         self.write_plan()
         return render.write_summary(self.out_dir, self.scenario)
 
@@ -338,6 +330,13 @@ class Experiment:
         self.plot()
         self.log("\n" + self.write_summary(command))
         return self
+
+
+def invocation(command: str, timings: dict[str, float]) -> dict:
+    """What ``run.json`` records of one invocation: date, machine, commit, command and stage times (s)."""
+    return {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine(device_name()), "commit": git_commit(), "command": command,
+            "timings_s": {k: round(v, 1) for k, v in timings.items()}}
 
 
 def run(scenario: Scenario, out_dir: str | Path | None = None, *, retrain: bool = False,

@@ -38,8 +38,9 @@ from semcom_sim.results import (
     model_id,
     write_csv,
 )
-from semcom_sim.schemes import Ref, scheme_table
+from semcom_sim.schemes import Ref, resolve_scheme, scheme_table
 from semcom_sim.search import finished_search, run_search, search_identity
+from semcom_sim.teacher.cache import cache_teacher_seconds
 
 if TYPE_CHECKING:
     from semcom_sim.data import Dataset
@@ -159,10 +160,14 @@ def distillation_step(experiment: Experiment) -> list[dict]:
     return rows
 
 
-def write_plan(experiment: Experiment, teacher_cache_seconds: float | None = None) -> None:
+def write_plan(experiment: Experiment) -> None:
     """Writes ``plan.json``: every job of every study whose model exists, with the model id its rows carry;
-    the first study's schemes, their test conditions and checkpoints; the dataset; the teacher cache's one-off
-    cost. :mod:`semcom_sim.report` selects rows and reads resolved settings through it."""
+    the first study's schemes, their test conditions and checkpoints; the dataset; the one-off teacher pass
+    that filled the cache of the scenario as written (``proposed``), if it distils from one.
+    :mod:`semcom_sim.report` selects rows and reads resolved settings through it."""
+    proposed = resolve_scheme(experiment.scenario, "proposed")
+    teacher_cache_seconds = (cache_teacher_seconds(proposed.teacher.resolved_cache_path(experiment.dataset.name))
+                             if proposed.training.distillation == "cached" else None)
     jobs = []
     for name, study_jobs in experiment.jobs.items():
         for job in study_jobs:

@@ -40,6 +40,7 @@ from semcom_sim.semantic.darts import (
     num_edges,
     use_window_views,
 )
+from semcom_sim.sweep import wilson_interval
 from semcom_sim.system import build_model
 from semcom_sim.teacher import TeacherIdentity, compress_topk, write_cache
 
@@ -183,9 +184,13 @@ def test_a_tiny_search_writes_genotypes_a_pareto_file_and_provenance(searched):
         assert len(record["normal"]) == len(record["reduce"]) == 2 * 2
         assert all(op != "none" for op, _ in record["normal"] + record["reduce"])
         assert int(r["parameters"]) == record["derived"]["parameters"] > 0
-        assert 0.0 <= float(r["accuracy"]) <= 1.0 and len(record["history"]) == 2
+        correct = round(float(r["accuracy"]) * 128)  # an accuracy over the 128 test samples, with its interval
+        assert float(r["accuracy"]) == correct / 128 and len(record["history"]) == 2
+        assert (float(r["ci_low"]), float(r["ci_high"])) == pytest.approx(wilson_interval(correct, 128))
     chosen = json.loads((out / "genotype.json").read_text())
-    assert chosen["chosen_from"] == summary["chosen"] and (out / "pareto.png").stat().st_size > 0
+    assert chosen["chosen_from"] == summary["chosen"]
+    png = (out / "pareto.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     # chosen on held-out training rows: the rule applied to pareto.csv's selection column picks it
     searched = [{**r, "selection_accuracy": float(r["selection_accuracy"]), "parameters": int(r["parameters"])}
                 for r in rows[1:]]
@@ -270,7 +275,10 @@ def test_a_search_part_is_a_picklable_job_that_measures_the_network_the_search_m
     found, measured = job(log=lambda s: None)
     reference = next(r for r in summary["pareto"] if r["kind"] == "hand-designed")
     assert found is None and measured["parameters"] == reference["parameters"]
-    assert 0.0 <= measured["ci_low"] <= measured["accuracy"] <= measured["ci_high"] <= 1.0
+    correct = round(measured["accuracy"] * 128)
+    assert measured["accuracy"] == correct / 128
+    assert (measured["ci_low"], measured["ci_high"]) == pytest.approx(wilson_interval(correct, 128))
+    assert 0.0 <= measured["selection_accuracy"] <= 1.0 and round(measured["selection_accuracy"] * 64, 9) % 1 == 0
     # (the accuracy itself is not compared: TensorFlow's oneDNN CPU kernels do not round the same way on
     # every call, and this tiny network's accuracy moves with that; docs/scaling.md)
 
