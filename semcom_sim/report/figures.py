@@ -214,10 +214,27 @@ def _ordered(names: Iterable[str]) -> list[str]:
     return [s for s in BUILTIN_NAMES if s in seen] + [s for s in seen if s not in BUILTIN_NAMES]
 
 
+_PAPER_A = tuple(n for n in BUILTIN_NAMES if not n.startswith("rkd-sc"))
+_PAPER_B = tuple(n for n in BUILTIN_NAMES if n.startswith("rkd-sc"))
+# paper A's schemes: the ten tab10 colours; paper B's (RKD-SC): four dark colours and dashed lines; others after
+_COLOURS_A = tuple(matplotlib.colormaps["tab10"].colors)
+_COLOURS_B = ("#08306b", "#67000d", "#00441b", "#3f007d")
+_COLOURS_OTHER = tuple(matplotlib.colormaps["Dark2"].colors)
+
+
 def _style(scheme: str) -> dict:
-    """One colour and marker per scheme, the same in every figure."""
-    i = BUILTIN_NAMES.index(scheme) if scheme in BUILTIN_NAMES else len(BUILTIN_NAMES) + sum(map(ord, scheme))
-    return {"color": f"C{i % 10}", "marker": _MARKERS[i % len(_MARKERS)]}
+    """One colour, marker and line style per scheme, the same in every figure: no two built-in schemes share a
+    colour or a marker-and-colour pair; paper B's schemes (``rkd-sc*``) are drawn dashed in dark colours."""
+    if scheme in _PAPER_A:
+        i = _PAPER_A.index(scheme)
+        return {"color": _COLOURS_A[i % len(_COLOURS_A)], "marker": _MARKERS[i % len(_MARKERS)], "linestyle": "-"}
+    if scheme in _PAPER_B:
+        i = _PAPER_B.index(scheme)
+        return {"color": _COLOURS_B[i % len(_COLOURS_B)], "marker": _MARKERS[(i + 5) % len(_MARKERS)],
+                "linestyle": "--"}
+    i = sum(map(ord, scheme))
+    return {"color": _COLOURS_OTHER[i % len(_COLOURS_OTHER)], "marker": _MARKERS[(i // 7) % len(_MARKERS)],
+            "linestyle": ":"}
 
 
 def _num(value) -> float:

@@ -568,3 +568,14 @@ def test_mismatch_matrix_cells_and_errors():
     assert sorted(t.get_text() for t in uses.texts) == ["16.0", "16.0", "64.0", "64.0"]
     with pytest.raises(ValueError, match="no mismatch rows"):
         plot_mismatch([dict(r, study="shuffle") for r in rows])
+
+
+def test_every_built_in_scheme_has_its_own_colour_and_papers_are_told_apart_by_line_style():
+    from semcom_sim.report.figures import _style
+    from semcom_sim.schemes import BUILTIN_NAMES
+
+    styles = {name: _style(name) for name in BUILTIN_NAMES}
+    assert len({s["color"] for s in styles.values()}) == len(BUILTIN_NAMES)  # no two share a colour
+    assert {s["linestyle"] for n, s in styles.items() if n.startswith("rkd-sc")} == {"--"}
+    assert {s["linestyle"] for n, s in styles.items() if not n.startswith("rkd-sc")} == {"-"}
+    assert _style("my-scheme") == _style("my-scheme") and _style("my-scheme")["linestyle"] == ":"
