@@ -5,10 +5,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import json  # noqa: E402
 import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
 KERNEL = "python3"
+TRAINED_FIXTURES = frozenset({"tiny_trained", "nested_trained"})  # each trains a model once per pytest run
 
 
 @pytest.fixture
@@ -53,9 +57,85 @@ def execute_notebook(path, kernel: str, root, min_figures: int, monkeypatch) -> 
     return outputs
 
 
+# -- trained models, shared by the whole pytest run (session scope: once per xdist worker) ----------------
+
+@dataclass(frozen=True)
+class TrainedLink:
+    """A trained model and what it was trained with: ``scenario`` is the scenario as ``scheme`` trains it (its
+    patch applied), ``history`` one record per epoch, ``checkpoint`` the saved weights under the run directory
+    ``out_dir`` (so ``load_or_train(scenario, scheme, dataset, out_dir)`` reuses them).
+
+    Every test of the run shares ``model``: a test may evaluate it but must not train it or change its weights."""
+
+    scenario: Any
+    scheme: str
+    dataset: Any
+    model: Any
+    history: list[dict]
+    checkpoint: Any
+    out_dir: Path
+
+
+def _train_and_save(scenario, scheme: str, out_dir: Path) -> TrainedLink:
+    from semcom_sim.checkpoints import Checkpoint
+    from semcom_sim.data import load_dataset
+    from semcom_sim.train import save_checkpoint, train_model
+
+    dataset = load_dataset(scenario.data)
+    model, history = train_model(scenario, scheme, dataset, show_progress=False, log=lambda _: None)
+    checkpoint = Checkpoint.of(out_dir, scheme, scenario, dataset)
+    save_checkpoint(model, checkpoint, scenario, dataset, history)
+    return TrainedLink(scenario, scheme, dataset, model, history, checkpoint, out_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_scenario():
+    """A small link on synthetic data through TDL-A with LS channel estimates: 256 training images, two
+    epochs of 64-image batches (XLA-compiled, as by default), the ``proposed`` scheme."""
+    from semcom_sim import Data, Model, Phy, Scenario, Sweep, Training
+
+    return Scenario(name="tiny", data=Data(dataset="synthetic", num_train=256, num_test=64),
+                    model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
+                    phy=Phy(channel="TDL-A", csi="ls"), training=Training(epochs=2, batch_size=64),
+                    sweep=Sweep(schemes=("proposed",)))
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tiny_scenario, tmp_path_factory) -> TrainedLink:
+    """``tiny_scenario``'s ``proposed`` scheme, trained once per pytest run (per xdist worker)."""
+    return _train_and_save(tiny_scenario, "proposed", tmp_path_factory.mktemp("tiny-trained"))
+
+
+@pytest.fixture(scope="session")
+def nested_scenario():
+    """A small AWGN link with nested lengths in its ``adaptive-length`` scheme (2, 4, 8 or 16 of 16 channel
+    uses, 256 of the 1,024 training images held out to fit the length policy) and 4 bits of SNR feedback."""
+    from semcom_sim import Data, Model, Phy, Scenario, Scheme, Sweep, Training
+
+    phy = Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
+              pilot_ofdm_symbol_indices=(2,), snr_feedback_bits=4)
+    return Scenario(name="nested", data=Data(dataset="synthetic", num_train=1024, num_test=256),
+                    model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(32,)), phy=phy,
+                    training=Training(epochs=2, batch_size=64, ebno_db_range=(0.0, 12.0), learning_rate=3e-3),
+                    sweep=Sweep(ebno_db=(6.0,), batch_size=128),
+                    schemes=(Scheme("adaptive-length", {"model.lengths": (2, 4, 8, 16),
+                                                        "training.validation_samples": 256}),))
+
+
+@pytest.fixture(scope="session")
+def nested_trained(nested_scenario, tmp_path_factory) -> TrainedLink:
+    """``nested_scenario``'s ``adaptive-length`` scheme, trained once per pytest run (per xdist worker), its length
+    policy fitted on the held-out images."""
+    from semcom_sim.schemes import resolve_scheme
+
+    return _train_and_save(resolve_scheme(nested_scenario, "adaptive-length"), "adaptive-length",
+                           tmp_path_factory.mktemp("nested-trained"))
+
+
 def pytest_collection_modifyitems(config, items):
-    """Every end-to-end test (``tests/e2e/``: the command line, the reduced comparisons, the notebooks) is
-    ``slow``: the fast lane ``-m "not slow"`` leaves them out; the full run keeps them."""
+    """Every end-to-end test (``tests/e2e/``: the command line, the reduced comparisons, the notebooks) and every
+    test that uses a trained model of the run (``TRAINED_FIXTURES``) is ``slow``: the fast lane
+    ``-m "not slow"`` leaves them out; the full run keeps them."""
     for item in items:
-        if "e2e" in item.path.parts:
+        if "e2e" in item.path.parts or TRAINED_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from semcom_sim import Data, Model, Phy, Scenario, ScenarioError, Scheme, Sweep, Training
+from semcom_sim import Model, Phy, Scenario, ScenarioError, Training
 from semcom_sim.adaptation import active_features, fed_snr_db, fit_length_policy, policy_table, table_for_targets
 from semcom_sim.data import load_dataset
 from semcom_sim.data.splits import training_rows, validation_rows
@@ -20,20 +20,11 @@ from semcom_sim.schemes import apply_patch, resolve_scheme
 from semcom_sim.semantic import ChannelAdaptiveModule, LengthMask, LengthPolicy, LengthSampler, policy_grid_db
 from semcom_sim.sweep import mcnemar_p_value, paired_difference
 from semcom_sim.system import SemanticLink, seed_everything
-from semcom_sim.train import train_model
 
 SMALL_PHY = Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
                 pilot_ofdm_symbol_indices=(2,), snr_feedback_bits=4)
-
-
-def _scenario(**training) -> Scenario:
-    return Scenario(name="nested", data=Data(dataset="synthetic", num_train=1024, num_test=256),
-                    model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(32,)),
-                    phy=SMALL_PHY, training=Training(**{"epochs": 2, "batch_size": 64, "ebno_db_range": (0.0, 12.0),
-                                                        "learning_rate": 3e-3, **training}),
-                    sweep=Sweep(ebno_db=(6.0,), batch_size=128),
-                    schemes=(Scheme("adaptive-length", {"model.lengths": (2, 4, 8, 16),
-                                                        "training.validation_samples": 256}),))
+# nested_scenario and nested_trained (conftest.py): the scenario with the adaptive-length scheme, and that
+# scheme trained once per pytest run
 
 
 # -- the layers ------------------------------------------------------------------------------------
@@ -152,10 +143,10 @@ def test_bad_nested_length_fields_name_the_field(model, match):
                  training=Training(validation_samples=100))
 
 
-def test_nested_lengths_need_held_out_samples_and_the_scheme_sets_them():
+def test_nested_lengths_need_held_out_samples_and_the_scheme_sets_them(nested_scenario):
     with pytest.raises(ScenarioError, match="model.lengths: the length policy is fitted on held-out samples"):
         Scenario(name="bad", model=Model(num_channel_uses=16, lengths=(4, 16)), phy=SMALL_PHY)
-    resolved = resolve_scheme(_scenario(), "adaptive-length")
+    resolved = resolve_scheme(nested_scenario, "adaptive-length")
     assert resolved.model.lengths == (2, 4, 8, 16) and resolved.model.adaptive_conditioning == "film"
     assert resolved.training.validation_samples == 256
     # a test-time fixed length is the same trained model (the same checkpoint fingerprint)
@@ -163,29 +154,20 @@ def test_nested_lengths_need_held_out_samples_and_the_scheme_sets_them():
     assert fixed.fingerprint() == resolved.fingerprint()
 
 
-def test_held_out_rows_are_never_trained_on_and_default_training_rows_are_unchanged():
-    scenario = resolve_scheme(_scenario(), "adaptive-length")
+def test_held_out_rows_are_never_trained_on_and_default_training_rows_are_unchanged(nested_scenario):
+    scenario = resolve_scheme(nested_scenario, "adaptive-length")
     dataset = load_dataset(scenario.data)
     held, trained = validation_rows(scenario, dataset), training_rows(scenario, dataset)
     assert held.size == 256 and trained.size == 1024 - 256 and not set(held) & set(trained)
     np.testing.assert_array_equal(np.bincount(dataset.y_train[held], minlength=10) >= 25, True)  # stratified
-    np.testing.assert_array_equal(training_rows(_scenario(), dataset), np.arange(1024))
+    np.testing.assert_array_equal(training_rows(nested_scenario, dataset), np.arange(1024))
 
 
-# -- a trained model with nested lengths ------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def nested():
-    scenario = _scenario()
-    dataset = load_dataset(scenario.data)
-    model, history = train_model(resolve_scheme(scenario, "adaptive-length"), "adaptive-length", dataset,
-                                 show_progress=False, log=lambda _: None)
-    return scenario, dataset, model
-
+# -- a trained model with nested lengths (nested_trained, shared by the pytest run) ------------------
 
 @pytest.mark.slow
-def test_the_fitted_policy_is_monotone_and_follows_its_rule(nested):
-    _, _, model = nested
+def test_the_fitted_policy_is_monotone_and_follows_its_rule(nested_trained):
+    model = nested_trained.model
     fit = model.length_policy_fit
     lengths, tolerance = fit["lengths"], fit["tolerance"]
     policy, raw = np.array(fit["policy"]), np.array(fit["raw"])
@@ -201,8 +183,8 @@ def test_the_fitted_policy_is_monotone_and_follows_its_rule(nested):
 
 
 @pytest.mark.slow
-def test_the_decoder_output_changes_with_the_length_on_the_same_draws(nested):
-    _, dataset, model = nested
+def test_the_decoder_output_changes_with_the_length_on_the_same_draws(nested_trained):
+    dataset, model = nested_trained.dataset, nested_trained.model
     x = tf.constant(dataset.x_test[:128])
     logits = {}
     for length in (2, 16):
@@ -215,8 +197,8 @@ def test_the_decoder_output_changes_with_the_length_on_the_same_draws(nested):
 
 
 @pytest.mark.slow
-def test_fed_snr_and_shuffle_keep_every_other_draw(nested):
-    _, dataset, model = nested
+def test_fed_snr_and_shuffle_keep_every_other_draw(nested_trained):
+    dataset, model = nested_trained.dataset, nested_trained.model
     evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 128)
     deployed = evaluator.outcomes(6.0, 256, seed=11)
     again = evaluator.outcomes(6.0, 256, seed=11)
@@ -232,8 +214,8 @@ def test_fed_snr_and_shuffle_keep_every_other_draw(nested):
 
 
 @pytest.mark.slow
-def test_outcomes_give_each_samples_position_and_a_cross_entropy_consistent_with_its_decision(nested):
-    _, dataset, model = nested
+def test_outcomes_give_each_samples_position_and_a_cross_entropy_consistent_with_its_decision(nested_trained):
+    dataset, model = nested_trained.dataset, nested_trained.model
     evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 128)
     out = evaluator.outcomes(6.0, 256, seed=3, length=4.0)
     order = np.random.default_rng(3).permutation(len(dataset.y_test))  # the documented visiting order
@@ -291,8 +273,8 @@ def test_the_table_for_targets_sends_the_fewest_uses_that_meet_every_per_ebno_ta
 
 
 @pytest.mark.slow
-def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested):
-    _, dataset, model = nested
+def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested_trained):
+    dataset, model = nested_trained.dataset, nested_trained.model
     fit = fit_length_policy(model, dataset.x_train[:128], dataset.y_train[:128], (6.0,), tolerance=0.01, seed=1,
                             batch_size=128, min_samples_per_level=1)
     seen = [k for k, n in enumerate(fit["samples"]) if n]
@@ -301,8 +283,8 @@ def test_levels_no_held_out_sample_reached_copy_the_nearest_level_seen(nested):
 
 
 @pytest.mark.slow
-def test_grid_points_between_feedback_levels_take_the_level_whose_bin_holds_them(nested):
-    _, dataset, model = nested
+def test_grid_points_between_feedback_levels_take_the_level_whose_bin_holds_them(nested_trained):
+    dataset, model = nested_trained.dataset, nested_trained.model
     fit = fit_length_policy(model, dataset.x_train[:256], dataset.y_train[:256], np.arange(0.0, 13.0), tolerance=0.005,
                             seed=2, batch_size=128, min_samples_per_level=64)
     grid, raw = np.array(fit["levels_db"]), np.array(fit["raw"])
@@ -319,18 +301,19 @@ def test_grid_points_between_feedback_levels_take_the_level_whose_bin_holds_them
 
 
 @pytest.mark.slow
-def test_the_sandwich_draw_trains_every_sample_at_full_length_too():
+def test_the_sandwich_draw_trains_every_sample_at_full_length_too(nested_scenario):
     from semcom_sim.train import _train_step_fn
 
     def full_share(outputs, labels, extras):  # the loss and its part: the share of samples sent at L = n
         share = tf.reduce_mean(tf.cast(outputs["channel_uses"] == 16.0, tf.float32))
         return tf.reduce_mean(outputs["logits"] ** 2), {"full": share}
 
-    dataset = load_dataset(_scenario().data)
+    dataset = load_dataset(nested_scenario.data)
     images, labels = tf.constant(dataset.x_train[:64]), tf.constant(dataset.y_train[:64])
     shares = {}
     for draw in ("uniform", "sandwich"):
-        scenario = apply_patch(resolve_scheme(_scenario(), "adaptive-length"), {"model.length_draw": draw}, "test")
+        resolved = resolve_scheme(nested_scenario, "adaptive-length")
+        scenario = apply_patch(resolved, {"model.length_draw": draw}, "test")
         model = SemanticLink(10, scenario.model, scenario.phy, seed=0).build_for(images.shape[1:])
         step = _train_step_fn(model, keras.optimizers.SGD(0.0), full_share, (6.0, 6.0), jit_compile=False)
         shares[draw] = float(step(images, labels, {})[1]["full"])

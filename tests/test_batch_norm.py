@@ -15,16 +15,15 @@ from semcom_sim.scenario import ScenarioError
 from semcom_sim.system import build_model
 from semcom_sim.train import recompute_batch_norm_statistics, train_model
 
-pytestmark = pytest.mark.slow  # every test here trains a model
-
 REAL_DIR = Path("/usr/share/datasets/fashion-mnist")
 QUIET = dict(show_progress=False, log=lambda s: None)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REAL_DIR.is_dir(), reason=f"{REAL_DIR} absent (install the Debian package "
                     "dataset-fashion-mnist)")
 def test_a_short_training_evaluates_on_held_out_images_as_on_its_training_images():
-    # The scenario of issue 8: 2 epochs on 6,000 images (94 optimizer steps), 16 channel uses, AWGN.
+    # A short training: 2 epochs on 6,000 images (94 optimizer steps), 16 channel uses, AWGN.
     # With Keras' moving averages it evaluated at 0.15-0.24 (chance 0.10) while training at 0.79.
     scenario = Scenario(name="short", data=Data(dataset="fashion-mnist", num_train=6000, num_test=2000),
                         model=Model(num_channel_uses=16), phy=Phy(channel="AWGN"), training=Training(epochs=2))

@@ -15,8 +15,6 @@ from semcom_sim.losses import CrossEntropyRateLoss, InformationBottleneckKDLoss,
 from semcom_sim.teacher import CacheError, TeacherIdentity, compress_topk, write_cache
 from semcom_sim.train import save_checkpoint, train_model
 
-pytestmark = pytest.mark.slow  # every test here trains a model
-
 SMALL = dict(data=Data(dataset="synthetic", num_train=320, num_test=64),
              model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
              phy=Phy(channel="AWGN"), sweep=Sweep(schemes=("proposed",)))
@@ -79,6 +77,7 @@ def oracle_cache(path, dataset, name="oracle", k=3):
                 dataset_fingerprint=dataset.fingerprint, teacher=TeacherIdentity(name, "0" * 64))
 
 
+@pytest.mark.slow
 def test_cached_distillation_trains_from_the_cache(tmp_path):
     scenario = Scenario(name="kd", training=Training(epochs=2, batch_size=64, distillation="cached"),
                         teacher=Teacher(name="oracle", cache_path=str(tmp_path / "{dataset}-{name}-top{top_k}.h5")),
@@ -104,6 +103,7 @@ def test_a_cache_for_other_data_or_another_teacher_is_refused(tmp_path):
         train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
 
 
+@pytest.mark.slow
 def test_the_cached_training_path_never_imports_torch(tmp_path):
     code = f"""
 import sys
@@ -140,6 +140,7 @@ def test_gradients_flow_from_the_kd_term(tmp_path):
     assert grad is not None and float(tf.reduce_sum(tf.abs(grad))) > 0
 
 
+@pytest.mark.slow
 def test_feature_kd_pulls_the_projected_latent_towards_the_teacher_features(tmp_path):
     scenario = Scenario(name="fkd", training=Training(epochs=3, batch_size=64, distillation="cached",
                                                       feature_kd_weight=1.0),

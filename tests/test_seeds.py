@@ -14,8 +14,6 @@ from semcom_sim.results import RESULTS_CSV, condition_of, point_key, read_result
 from semcom_sim.schemes import resolve_test_scenario
 from semcom_sim.studies import Variant
 
-pytestmark = pytest.mark.slow  # every test here trains a model
-
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 
@@ -42,6 +40,7 @@ def test_a_seed_row_is_a_point_of_its_own_and_other_rows_keep_their_keys():
     assert row_key(old) == point_key("p", "AWGN", 0.0, **plain)
 
 
+@pytest.mark.slow
 def test_run_with_seeds_trains_each_scheme_again_and_reports_the_spread(tmp_path):
     scenario = load_scenario(TINY, ["sweep.seeds=(2,)", "training.epochs=2", "training.jit_compile=false",
                                     "sweep.schemes=('proposed',)"])

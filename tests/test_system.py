@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from semcom_sim import Data, Model, Phy, Scenario, Sweep, Training
+from semcom_sim import Model, Phy, Scenario, Training
 from semcom_sim.checkpoints import Checkpoint, load_model
-from semcom_sim.data import load_dataset
 from semcom_sim.losses import CrossEntropyRateLoss
 from semcom_sim.schemes import resolve_scheme
 from semcom_sim.system import build_model, seed_everything
-from semcom_sim.train import save_checkpoint, train_model
+from semcom_sim.train import train_model
 
 SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
              training=Training(epochs=1, batch_size=64))
@@ -55,21 +54,23 @@ def test_no_adaptive_scheme_has_no_adaptive_module():
 
 
 @pytest.mark.slow
-def test_training_is_repeatable_and_checkpoints_round_trip(tmp_path):
-    scenario = Scenario(name="t", data=Data(dataset="synthetic", num_train=256, num_test=64),
-                        phy=Phy(channel="TDL-A", csi="ls"), sweep=Sweep(schemes=("proposed",)), **SMALL)
-    dataset = load_dataset(scenario.data)
-    model_a, history_a = train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
-    model_b, history_b = train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
-    assert history_a[0]["loss"] == pytest.approx(history_b[0]["loss"], rel=1e-5)
-    checkpoint = Checkpoint.of(tmp_path, "proposed", scenario, dataset)
-    save_checkpoint(model_a, checkpoint, scenario, dataset, history_a)
-    assert checkpoint.exists()
+def test_training_again_from_the_same_seed_repeats_every_epochs_loss(tiny_trained):
+    # tiny_trained trained the same scenario earlier in this pytest run; other tests may have run since
+    _, history = train_model(tiny_trained.scenario, tiny_trained.scheme, tiny_trained.dataset, show_progress=False,
+                             log=lambda s: None)
+    assert len(history) == len(tiny_trained.history) == tiny_trained.scenario.training.epochs
+    assert [h["loss"] for h in history] == pytest.approx([h["loss"] for h in tiny_trained.history], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_saved_checkpoint_restores_the_trained_outputs_and_each_scheme_has_its_own(tiny_trained, tmp_path):
+    scenario, dataset, checkpoint = tiny_trained.scenario, tiny_trained.dataset, tiny_trained.checkpoint
+    assert checkpoint.exists()  # written by save_checkpoint
     assert [p.name for p in checkpoint.directory.iterdir() if ".tmp" in p.name] == []
     restored = load_model(checkpoint, scenario, dataset)
     x = tf.constant(dataset.x_test[:32])
     seed_everything(7)
-    ref = model_a((x, tf.constant(12.0)))["logits"].numpy()
+    ref = tiny_trained.model((x, tf.constant(12.0)))["logits"].numpy()
     seed_everything(7)
     new = restored((x, tf.constant(12.0)))["logits"].numpy()
     np.testing.assert_allclose(new, ref, rtol=1e-4, atol=1e-5)

@@ -1,5 +1,6 @@
 """Training in stages: each stage trains the parts it names, with its loss terms, epochs and Eb/N0 range."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,8 +13,6 @@ from semcom_sim.data import load_dataset
 from semcom_sim.losses import CrossEntropyRateLoss, InformationBottleneckKDLoss, TermsLoss
 from semcom_sim.train import save_checkpoint, train_model
 
-pytestmark = pytest.mark.slow  # every test here trains a model
-
 QUIET = dict(show_progress=False, log=lambda s: None)
 TINY = dict(data=Data(dataset="synthetic", num_train=256, num_test=64),
             model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(16,)),
@@ -25,17 +24,20 @@ def _weights(layer) -> list[np.ndarray]:
     return [w.numpy().copy() for w in layer.weights]
 
 
-def test_one_explicit_joint_stage_trains_exactly_like_the_default():
-    dataset = load_dataset(TINY["data"])
-    default = Scenario(name="d", training=Training(epochs=2, batch_size=64), **TINY)
-    explicit = Scenario(name="d", training=Training(epochs=2, batch_size=64, stages=(Stage(name="joint"),)), **TINY)
-    model_a, history_a = train_model(default, "proposed", dataset, **QUIET)
-    model_b, history_b = train_model(explicit, "proposed", dataset, **QUIET)
-    assert [h["loss"] for h in history_a] == [h["loss"] for h in history_b]
-    for a, b in zip(_weights(model_a), _weights(model_b)):
+@pytest.mark.slow
+def test_one_explicit_joint_stage_trains_exactly_like_the_default(tiny_trained):
+    default = tiny_trained.scenario  # trained with the default stages
+    explicit = dataclasses.replace(default, training=dataclasses.replace(default.training,
+                                                                         stages=(Stage(name="joint"),)))
+    assert default.training.stages != explicit.training.stages
+    model, history = train_model(explicit, tiny_trained.scheme, tiny_trained.dataset, **QUIET)
+    assert len(history) == default.training.epochs == 2
+    assert [h["loss"] for h in history] == [h["loss"] for h in tiny_trained.history]
+    for a, b in zip(_weights(tiny_trained.model), _weights(model), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_stage_updates_only_its_parts_and_the_history_spans_the_stages(tmp_path):
     stages = (Stage(name="all", epochs=1), Stage(name="decoder-only", epochs=2, trainable=("decoder",),
                                                   learning_rate=3e-3, ebno_db_range=(10.0, 10.0)))
