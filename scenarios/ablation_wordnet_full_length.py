@@ -1,5 +1,5 @@
 # Why the text model with nested lengths (`adaptive-length`) trails `proposed` at full length
-# (2.3-2.7 points from 2 dB up in docs/results/compare_wordnet, issue #10): the differences between
+# (2.3-2.7 points from 2 dB up in docs/results/compare_wordnet): the differences between
 # the two schemes, added one at a time, each a scheme of its own, trained and swept on the
 # comparison's own link (TDL-A, LS CSI, 4-bit SNR feedback), every nested model sent at full length.
 #   proposed                  paper A's module (concat conditioning), 20,000 training glosses

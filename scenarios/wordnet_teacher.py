@@ -1,4 +1,4 @@
-# The fine-tuned text teacher (issue #12): all-MiniLM-L6-v2 fine-tuned end to end with a linear head on
+# The fine-tuned text teacher: all-MiniLM-L6-v2 fine-tuned end to end with a linear head on
 # the 65,692 WordNet training glosses (not only a head on frozen embeddings), then distilled into the
 # WordNet link of scenarios/wordnet_kd.py. Prepare it once (about 55 min on one core; see
 # docs/teachers.md; where other jobs share the cores, prefix OMP_NUM_THREADS=1), build its cache,
