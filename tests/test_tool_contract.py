@@ -16,7 +16,7 @@ EXCLUDED = {"_common.py", "__init__.py", "same_rows.py"}
 TOOLS = sorted(p for folder in ("benchmarks", "scripts") for p in (ROOT / folder).glob("*.py")
                if p.name not in EXCLUDED)
 # cheap to start: nothing heavier than semcom_sim.results at module level (no TensorFlow, torch or Ray)
-HELP_CHECKED = ("benchmarks.search_time", "benchmarks.adaptation_measures", "scripts.publish_compare")
+HELP_CHECKED = ("benchmarks.search_time", "benchmarks.adaptation_measures", "scripts.results_pages")
 
 
 def _tree(path: Path) -> ast.Module:
