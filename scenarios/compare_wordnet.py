@@ -1,8 +1,8 @@
 # Every scheme of the comparison on the WordNet noun-gloss task (26 lexicographer classes), through
 # the same OFDM link with 64 complex channel uses per gloss, against the all-MiniLM-L6-v2 teacher
 # fine-tuned end to end on the WordNet training split (90.35 % test accuracy; docs/teachers.md).
-# Three trainings per scheme (training.seed 0, 1, 2). Sized for a CPU: 20,000 training and 10,000 test
-# glosses (a sweep point draws at most 10,000, each gloss at most once). The top-3 cache of this subset
+# Three trainings per scheme (training.seed 0, 1, 2). Sized for a CPU: 20,000 training and 4,000 test
+# glosses (a sweep point draws each gloss at most once, so at most 4,000). The top-3 cache of this subset
 # is committed;
 # the feature cache of the RKD-SC schemes is built by the first run from the fine-tuned teacher, which
 # must be prepared once (about 50 min on one core; its weights are git-ignored):
@@ -18,7 +18,7 @@ RKD_SC = ("rkd-sc-handcrafted", "rkd-sc-one-stage", "rkd-sc-dense-codec")
 
 scenario = Scenario(
     name="compare-wordnet",
-    data=Data(dataset="wordnet-nouns", num_train=20000, num_test=10000, max_len=32, vocab_size=20000),
+    data=Data(dataset="wordnet-nouns", num_train=20000, num_test=4000, max_len=32, vocab_size=20000),
     model=Model(num_channel_uses=64, embedding_dim=64, encoder_filters=(128, 128), decoder_units=(256,)),
     phy=Phy(channel="TDL-A", delay_spread_ns=100.0, speed_mps=3.0, carrier_frequency_hz=3.5e9, csi="ls",
             snr_feedback_bits=4),

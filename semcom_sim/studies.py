@@ -90,8 +90,9 @@ class Study:
     :param per_condition: train every scheme under each test condition (else under the scenario's own ``phy``).
     :param each_length: one ``length`` variant per nested length of each scheme (``model.lengths``).
     :param validate: measure the held-out accuracy after every epoch (``compare``'s distillation axis).
-    :param holds_out: every model the study trains holds out at least this many training rows from training
-        (``training.validation_samples`` raised to it): the per-epoch monitor reads them, never the test split.
+    :param holds_out: every model the study trains (or, if it does not train, sweeps) holds out at least this many
+        training rows from training (``training.validation_samples`` raised to it): the per-epoch monitor reads
+        them, never the test split.
     """
 
     name: str
@@ -171,10 +172,12 @@ def compare_studies(scenario: Scenario) -> tuple[Study, ...]:
                              holds_out=held))
     robustness = tuple(Variant.feedback(b) for b in cfg.feedback_bits) + tuple(
         Variant.stale(d) for d in cfg.feedback_delay_ms)
-    if robustness:
-        studies.append(Study("robustness", cfg.robustness_schemes, own, ebno_db, robustness, trains=False))
+    if robustness:  # the studies that do not train sweep the first study's models, trained holding out alike
+        studies.append(Study("robustness", cfg.robustness_schemes, own, ebno_db, robustness, trains=False,
+                             holds_out=held))
     if cfg.length_schemes:
-        studies.append(Study("length", cfg.length_schemes, own, ebno_db, trains=False, each_length=True))
+        studies.append(Study("length", cfg.length_schemes, own, ebno_db, trains=False, each_length=True,
+                             holds_out=held))
     if cfg.data_fractions:
         studies.append(Study("fractions", cfg.fraction_schemes, own, cfg.fraction_ebno_db,
                              tuple(Variant.fraction(scenario, f) for f in cfg.data_fractions), holds_out=held))

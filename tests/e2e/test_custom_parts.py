@@ -55,10 +55,12 @@ def test_a_custom_backbone_and_scheme_run_reuse_checkpoints_and_compare(tmp_path
     assert sum("reusing checkpoint" in line for line in lines) == 2
     assert read_results(out / "results.csv") == rows  # the finished points are reused, not recomputed
 
-    lines = []  # a comparison in the same directory trains only the scheme the run did not have
+    lines = []  # a comparison holds out its monitor's training rows: it trains models of its own, not the run's
     comparison = compare(scenario, out, show_progress=False, log=lines.append)
-    assert sorted(line.split("]")[0] for line in lines if "reusing checkpoint" in line) == ["[proposed",
-                                                                                            "[wide-decoder"]
+    assert not any("reusing checkpoint" in line for line in lines)
+    held = [json.loads(p.read_text())["scenario"]["training"]["validation_samples"]
+            for p in (out / "checkpoints").glob("*.json")]
+    assert sorted(held) == [0, 0] + [scenario.compare.monitor_samples] * 3  # the run's two, the comparison's three
     schemes = {r["scheme"] for r in read_results(comparison.out_dir / "results.csv")}
     assert schemes == {"proposed", "no-adaptive", "wide-decoder"}
     cost = {r["scheme"]: r for r in read_cost(comparison.out_dir / "cost.csv")}
