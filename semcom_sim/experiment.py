@@ -186,7 +186,7 @@ class Experiment:
         for checkpoint, training in self._trainings(self.jobs[study.name]).items():
             trainings.setdefault(checkpoint, training)
         if self._train_jobs(trainings, retrain, study.validate):
-            retrain = False  # the jobs trained what was asked; the loop below loads their checkpoints
+            retrain = False  # the jobs trained every requested checkpoint; the loop below loads their checkpoints
         for checkpoint, (scheme, trained) in trainings.items():
             dataset = self.dataset_for(trained)
             validate = self._validator(scheme).bind(dataset, self.log) if study.validate else None

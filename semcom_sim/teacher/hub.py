@@ -481,9 +481,9 @@ def load_hub_model(id_or_dir: str | os.PathLike, kind: str, *, num_classes: int 
                 processor, note = _default_processor(tr, kind, model.config)
                 notes.append(note)
             if num_classes is not None and int(num_classes) != labels:
-                raise TeacherError(f"teacher model {name!r} classifies {labels} classes, but {num_classes} were "
-                                   "asked for: use a checkpoint fine-tuned for this task, or kind 'clip-vision' "
-                                   "with a fresh head")
+                raise TeacherError(f"teacher model {name!r} classifies {labels} classes, but the dataset has "
+                                   f"{num_classes}: use a checkpoint fine-tuned for this task, or kind "
+                                   "'clip-vision' with a fresh head")
             classifier = _last_linear(model, labels)
             if classifier is None:
                 raise TeacherError(f"teacher model {name!r} ({type(model).__name__}) has no Linear layer with "
