@@ -23,12 +23,12 @@ test samples, channel and noise draws, under the scenario's own channel:
   bits, counted as channel uses at 1 bit per complex channel use (a rate-1/2 QPSK control channel, taken
   as error-free).
 
-The held-out outcomes are those of the deployed fit (``training.validation_samples`` samples at every
-whole dB of ``training.ebno_db_range``, the fit's seed), so the table refitted at the deployed tolerance is
-the checkpoint's table; the script checks that. Prints, per policy: accuracy over the sweep's Eb/N0
-points, the paired drop against sending all ``n`` uses (worst point, with its 95 % interval) and the
-mean channel uses; then, for each learned policy, the table's accuracy at the same mean channel uses
-(linear between the two table points around it): the learned policy beats the table where it is higher.
+The held-out outcomes are those of the deployed fit (``training.validation_samples`` samples on the fit's
+Eb/N0 grid, ``model.policy_ebno_step_db`` apart in ``training.ebno_db_range``, the fit's seed), so the table
+refitted at the deployed tolerance is the checkpoint's table; the script checks that. Prints, per policy:
+accuracy over the sweep's Eb/N0 points, the paired drop against sending all ``n`` uses (worst point, with its
+95 % interval) and the mean channel uses; then, for each learned policy, the table's accuracy at the same mean
+channel uses (linear between the two table points around it): the learned policy beats the table where it is higher.
 Appends the tables to benchmarks/RESULTS.md unless ``--no-append``.
 """
 

@@ -1,8 +1,8 @@
 # The reduced comparison that CI runs (tests/e2e/test_compare.py): every scheme and every axis of
 # `semcom-sim compare` on 1,000 Fashion-MNIST training images with the committed EfficientNet-Lite0 teacher,
 # two conditions, two Eb/N0 points and two epochs. The teacher cache of this subset is built on the
-# first run (the teacher runs once over the 1,000 training images). About 6 minutes on a 2-core CPU
-# (measured 350 s; XLA compilation is much of it: the test runs it with training.jit_compile=false):
+# first run (the teacher runs once over the 1,000 training images). A few minutes on a 2-core CPU (XLA
+# compilation is much of it: the test runs it with training.jit_compile=false):
 #   semcom-sim compare scenarios/compare_tiny.py --out runs/compare-tiny
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Scheme, Sweep, Teacher, Training
 
@@ -20,8 +20,9 @@ scenario = Scenario(
                     feedback_delay_ms=(20.0,), data_fractions=(0.5, 1.0), fraction_ebno_db=(12.0,),
                     target_accuracy=0.5, monitor_samples=200, latency_runs=5,
                     mismatch_ebno_db=(0.0, 12.0), adaptation_samples=200),
-    # built-in schemes, changed for this size: online KD for one epoch, the length policy fitted on 300
-    # held-out training images
+    # built-in schemes, changed for this size: online KD for one epoch; four nested lengths, their policy fitted on
+    # 300 held-out training images every 3 dB
     schemes=(Scheme("online-kd", {"training.epochs": 1}),
-             Scheme("adaptive-length", {"training.validation_samples": 300})),
+             Scheme("adaptive-length", {"model.lengths": (8, 16, 32, 64), "model.policy_ebno_step_db": 3.0,
+                                        "training.validation_samples": 300})),
 )

@@ -232,14 +232,22 @@ def fit_length_policy(model: SemanticLink, x: np.ndarray, y: np.ndarray, ebno_db
             "min_samples_per_level": int(min_samples_per_level)}
 
 
+def policy_fit_ebno_db(scenario: Scenario) -> np.ndarray:
+    """The Eb/N0 points (dB) the length policy is fitted on: from the first whole dB of ``training.ebno_db_range``
+    to its upper end, ``model.policy_ebno_step_db`` apart (every whole dB by default)."""
+    low, high = scenario.training.ebno_db_range
+    step = float(scenario.model.policy_ebno_step_db)
+    start = math.ceil(low)
+    return start + step * np.arange(int(math.floor((high - start) / step + 1e-9)) + 1)
+
+
 def fit_policy(model: SemanticLink, scenario: Scenario, dataset, log: Callable[[str], None] = print) -> dict:
     """Fits the length policy of a model with nested lengths on the held-out training samples
-    (:func:`~semcom_sim.data.splits.validation_rows`) at every whole dB of ``training.ebno_db_range``
-    (:func:`fit_length_policy`); keeps the fit in ``model.length_policy_fit``."""
+    (:func:`~semcom_sim.data.splits.validation_rows`) on :func:`policy_fit_ebno_db` (:func:`fit_length_policy`);
+    keeps the fit in ``model.length_policy_fit``."""
     cfg = scenario.training
     rows = validation_rows(scenario, dataset)
-    low, high = cfg.ebno_db_range
-    grid = np.arange(math.ceil(low), math.floor(high) + 0.5, 1.0)
+    grid = policy_fit_ebno_db(scenario)
     start = time.perf_counter()
     fit = fit_length_policy(model, dataset.x_train[rows], dataset.y_train[rows], grid,
                             tolerance=scenario.model.policy_tolerance, seed=cfg.seed + 50_000,

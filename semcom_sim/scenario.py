@@ -314,6 +314,9 @@ class Model(_Section):
         reference); ``None``: the length policy. Not part of the checkpoint fingerprint.
     :param policy_tolerance: the length policy ``L*(q)`` is the smallest ``L`` whose held-out accuracy at
         level ``q`` is within this much (a fraction: 0.005 is half a point) of the longest ``L``'s.
+    :param policy_ebno_step_db: the Eb/N0 grid the length policy is fitted on: from the first whole dB of
+        ``training.ebno_db_range`` to its upper end in steps of this many dB (1: every whole dB). A coarser grid
+        fits faster; each feedback level is then seen at fewer Eb/N0 values.
     :param channel_codec: what maps the encoder's output to the channel uses and back: ``"none"`` (paper
         A: the encoder's head emits the ``2 n`` real channel features itself and the decoder reads them),
         or a learned channel codec between a semantic vector of ``semantic_dim`` features and the link
@@ -361,6 +364,7 @@ class Model(_Section):
     length_draw: Annotated[str, OneOf(LENGTH_DRAWS)] = "uniform"
     fixed_length: int | None = None
     policy_tolerance: Annotated[float, Range(0, 1, closed="left")] = 0.005
+    policy_ebno_step_db: Annotated[float, POSITIVE] = 1.0
     channel_codec: Annotated[str, OneOf(CHANNEL_CODECS)] = "none"
     semantic_dim: Annotated[int, POSITIVE] = 128
     cat_tokens: Annotated[int, POSITIVE] = 16
@@ -1167,7 +1171,8 @@ _ADDED_FIELDS = {("data", "label_mode"): "fine", ("data", "test_fraction"): 0.2,
                  ("model", "length_draw"): "uniform", ("model", "channel_codec"): "none",
                  ("model", "semantic_dim"): 128, ("model", "cat_tokens"): 16, ("model", "cat_width"): 32,
                  ("model", "cat_layers"): 2, ("model", "cat_heads"): 4, ("model", "dense_codec_units"): (256,),
-                 ("model", "policy_tolerance"): 0.005, ("training", "validation_samples"): 0,
+                 ("model", "policy_tolerance"): 0.005, ("model", "policy_ebno_step_db"): 1.0,
+                 ("training", "validation_samples"): 0,
                  ("teacher", "feature_dim"): None, ("teacher", "kind"): None, ("teacher", "model_dir"): None,
                  ("teacher", "finetune_mode"): None, ("teacher", "finetune_encoder"): False,
                  ("teacher", "max_length"): 64}

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 from semcom_sim import Model, Phy, Scenario, ScenarioError, Training
-from semcom_sim.adaptation import active_features, fed_snr_db, fit_length_policy, policy_table, table_for_targets
+from semcom_sim.adaptation import (active_features, fed_snr_db, fit_length_policy, policy_fit_ebno_db, policy_table,
+                                   table_for_targets)
 from semcom_sim.data import load_dataset
 from semcom_sim.data.splits import training_rows, validation_rows
 from semcom_sim.evaluate import AccuracyEvaluator
@@ -226,6 +227,27 @@ def test_outcomes_give_each_samples_position_and_a_cross_entropy_consistent_with
     assert np.all(ce[correct] <= math.log(dataset.num_classes) + 1e-5)
     assert np.all(ce[~correct] >= math.log(2.0) - 1e-5)
     assert 0 < correct.sum() < 256
+
+
+@pytest.mark.parametrize("ebno_db_range, step, expected", [
+    ((-2.0, 16.0), 1.0, list(range(-2, 17))),  # the default: every whole dB
+    ((-2.5, 15.7), 1.0, list(range(-2, 16))),  # from the first whole dB to the last one inside the range
+    ((-2.0, 16.0), 3.0, [-2, 1, 4, 7, 10, 13, 16]),
+    ((0.0, 12.0), 5.0, [0, 5, 10]),  # the upper end is not added when the step overshoots it
+    ((0.0, 0.5), 2.0, [0]),
+])
+def test_the_policy_is_fitted_on_the_grid_its_step_gives(ebno_db_range, step, expected):
+    scenario = Scenario(name="g", training=Training(ebno_db_range=ebno_db_range),
+                        model=Model(policy_ebno_step_db=step))
+    assert policy_fit_ebno_db(scenario).tolist() == [float(v) for v in expected]
+
+
+def test_the_policy_step_changes_the_fingerprint_only_off_its_default():
+    base = Scenario(name="g")
+    assert Scenario(name="g", model=Model(policy_ebno_step_db=1.0)).fingerprint() == base.fingerprint()
+    assert Scenario(name="g", model=Model(policy_ebno_step_db=3.0)).fingerprint() != base.fingerprint()
+    with pytest.raises(ScenarioError, match=r"model\.policy_ebno_step_db"):
+        Model(policy_ebno_step_db=0.0)
 
 
 def test_policy_table_takes_the_smallest_length_within_tolerance_then_the_envelope():

@@ -1,4 +1,5 @@
-"""End-to-end tests of the ``semcom-sim`` command, run as a subprocess on the tiny synthetic scenario.
+"""End-to-end tests of the ``semcom-sim`` command on the tiny synthetic scenario: runs as a subprocess (the console
+script, ``python -m``), bad input through ``main`` in this process (one subprocess checks the exit code too).
 
 One complete ``run`` is shared by the module (a module-scoped fixture); tests that change a run
 directory work on a copy of it. The whole module takes well under two minutes on a 2-core CPU.
@@ -62,6 +63,21 @@ def _assert_one_line_error(proc: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1, f"stderr is not one line:\n{proc.stderr}"
     assert lines[0].startswith("semcom-sim: error: "), lines[0]
     return lines[0]
+
+
+def in_process(args, capsys, monkeypatch) -> subprocess.CompletedProcess:
+    """``semcom-sim ARGS`` through :func:`semcom_sim.cli.main` in this process (what the console script calls, without
+    a fresh interpreter's start-up), as the completed process the subprocess tests see."""
+    from semcom_sim.cli import main
+
+    monkeypatch.delenv("SEMCOM_DEBUG", raising=False)  # it turns one-line errors into tracebacks
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
 
 
 # -- one complete run, shared ------------------------------------------------------------------------
@@ -182,13 +198,14 @@ def test_sweep_resumes_after_interruption(full_run, run_copy):
 
 def test_set_overrides_are_honoured(tmp_path):
     out = tmp_path / "override"
-    proc = cli("run", TINY, "--set", "training.epochs=1", "--set", "sweep.ebno_db=[5.0]", "--out", out,
-               "--no-progress")
+    proc = cli("run", TINY, "--set", "training.epochs=1", "--set", "sweep.ebno_db=[5.0]", "--set",
+               "training.jit_compile=false", "--out", out, "--no-progress")  # the shared run compiles with XLA
     _check_ok(proc)
     _, rows = _read_csv(out / "results.csv")
     assert sorted((r["scheme"], float(r["ebno_db"])) for r in rows) == sorted((s, 5.0) for s in SCHEMES)
     scenario = json.loads((out / "scenario.json").read_text())
     assert scenario["training"]["epochs"] == 1 and scenario["sweep"]["ebno_db"] == [5.0]
+    assert scenario["training"]["jit_compile"] is False
     for scheme in SCHEMES:
         assert f"[{scheme}] epoch 1/1" in proc.stdout
         (meta,) = (out / "checkpoints").glob(f"{scheme}-*.json")
@@ -217,18 +234,19 @@ def test_plot_command(full_run, tmp_path):
     pytest.param(["frobnicate"], "invalid choice", id="unknown-command"),
     pytest.param([], "required", id="no-command"),
 ])
-def test_bad_input(args, expect, tmp_path):
+def test_bad_input(args, expect, tmp_path, capsys, monkeypatch):
     if args and args[0] in ("run", "train", "sweep"):
         args = [*args, "--out", tmp_path / "out", "--no-progress"]
-    line = _assert_one_line_error(cli(*args, timeout=120))
+    line = _assert_one_line_error(in_process(args, capsys, monkeypatch))
     assert expect in line
     assert not (tmp_path / "out" / "results.csv").exists()
 
 
-def test_scenario_file_with_a_syntax_error(tmp_path):
+def test_scenario_file_with_a_syntax_error(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "broken.py"
     bad.write_text("from semcom_sim import Scenario\nscenario = Scenario(name='broken'\n")
-    line = _assert_one_line_error(cli("run", bad, "--out", tmp_path / "out", "--no-progress", timeout=120))
+    line = _assert_one_line_error(in_process(["run", bad, "--out", tmp_path / "out", "--no-progress"], capsys,
+                                             monkeypatch))
     assert "SyntaxError" in line and str(bad) in line
 
 

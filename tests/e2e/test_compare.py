@@ -222,7 +222,8 @@ def test_compare_writes_one_table_with_every_scheme_and_condition(compared):
     assert studies == ({(s, *v) for s in cfg.robustness_schemes for v in robust}
                        | {(s, "fraction", bits, delay, f) for s in cfg.fraction_schemes for f in (0.5, 1.0)})
     # the SNR-blind reference of nested lengths: every length at every point, and what each row sent
-    lengths = scenario.model.auto_lengths
+    lengths = resolve_scheme(scenario, "adaptive-length").model.lengths  # the scenario's four, not the default eight
+    assert lengths == (8, 16, 32, 64)
     fixed = {(r["fixed_length"], r["ebno_db"]): r["channel_uses"] for r in rows if r["variant"] == "length"}
     assert fixed == {(length, e): float(length) for length in lengths for e in points}
     deployed = [r for r in rows if r["scheme"] == "adaptive-length" and not r["variant"]]
