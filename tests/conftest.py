@@ -91,12 +91,13 @@ def _train_and_save(scenario, scheme: str, out_dir: Path) -> TrainedLink:
 @pytest.fixture(scope="session")
 def tiny_scenario():
     """A small link on synthetic data through TDL-A with LS channel estimates: 256 training images, two
-    epochs of 64-image batches (XLA-compiled, as by default), the ``proposed`` scheme."""
+    epochs of 64-image batches without XLA (compiling would be most of the time; the command-line run and
+    the quickstart notebook compile), the ``proposed`` scheme."""
     from semcom_sim import Data, Model, Phy, Scenario, Sweep, Training
 
     return Scenario(name="tiny", data=Data(dataset="synthetic", num_train=256, num_test=64),
                     model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
-                    phy=Phy(channel="TDL-A", csi="ls"), training=Training(epochs=2, batch_size=64),
+                    phy=Phy(channel="TDL-A", csi="ls"), training=Training(jit_compile=False, epochs=2, batch_size=64),
                     sweep=Sweep(schemes=("proposed",)))
 
 
@@ -116,7 +117,8 @@ def nested_scenario():
               pilot_ofdm_symbol_indices=(2,), snr_feedback_bits=4)
     return Scenario(name="nested", data=Data(dataset="synthetic", num_train=1024, num_test=256),
                     model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(32,)), phy=phy,
-                    training=Training(epochs=2, batch_size=64, ebno_db_range=(0.0, 12.0), learning_rate=3e-3),
+                    training=Training(jit_compile=False, epochs=2, batch_size=64, ebno_db_range=(0.0, 12.0),
+                                      learning_rate=3e-3),
                     sweep=Sweep(ebno_db=(6.0,), batch_size=128),
                     schemes=(Scheme("adaptive-length", {"model.lengths": (2, 4, 8, 16),
                                                         "training.validation_samples": 256}),))

@@ -11,8 +11,14 @@ import pytest
 import tensorflow as tf
 
 from semcom_sim import Model, Phy, Scenario, ScenarioError, Training
-from semcom_sim.adaptation import (active_features, fed_snr_db, fit_length_policy, policy_fit_ebno_db, policy_table,
-                                   table_for_targets)
+from semcom_sim.adaptation import (
+    active_features,
+    fed_snr_db,
+    fit_length_policy,
+    policy_fit_ebno_db,
+    policy_table,
+    table_for_targets,
+)
 from semcom_sim.data import load_dataset
 from semcom_sim.data.splits import training_rows, validation_rows
 from semcom_sim.evaluate import AccuracyEvaluator

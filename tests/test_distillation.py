@@ -79,7 +79,7 @@ def oracle_cache(path, dataset, name="oracle", k=3):
 
 @pytest.mark.slow
 def test_cached_distillation_trains_from_the_cache(tmp_path):
-    scenario = Scenario(name="kd", training=Training(epochs=2, batch_size=64, distillation="cached"),
+    scenario = Scenario(name="kd", training=Training(jit_compile=False, epochs=2, batch_size=64, distillation="cached"),
                         teacher=Teacher(name="oracle", cache_path=str(tmp_path / "{dataset}-{name}-top{top_k}.h5")),
                         **SMALL)
     dataset = load_dataset(scenario.data)
@@ -91,7 +91,7 @@ def test_cached_distillation_trains_from_the_cache(tmp_path):
 
 
 def test_a_cache_for_other_data_or_another_teacher_is_refused(tmp_path):
-    scenario = Scenario(name="kd", training=Training(epochs=1, batch_size=64, distillation="cached"),
+    scenario = Scenario(name="kd", training=Training(jit_compile=False, epochs=1, batch_size=64, distillation="cached"),
                         teacher=Teacher(name="oracle", cache_path=str(tmp_path / "cache.h5")), **SMALL)
     dataset = load_dataset(scenario.data)
     other = load_dataset(Data(dataset="synthetic", num_train=320, num_test=64, seed=5))
@@ -113,7 +113,7 @@ from semcom_sim.data import load_dataset
 from semcom_sim.train import train_model
 sys.path.insert(0, {str(__file__.rsplit('/', 1)[0])!r})
 from test_distillation import SMALL, oracle_cache
-scenario = Scenario(name="kd", training=Training(epochs=1, batch_size=64, distillation="cached"),
+scenario = Scenario(name="kd", training=Training(jit_compile=False, epochs=1, batch_size=64, distillation="cached"),
                     teacher=Teacher(name="oracle", cache_path={str(tmp_path / 'c.h5')!r}), **SMALL)
 dataset = load_dataset(scenario.data)
 oracle_cache({str(tmp_path / 'c.h5')!r}, dataset)
@@ -142,7 +142,7 @@ def test_gradients_flow_from_the_kd_term(tmp_path):
 
 @pytest.mark.slow
 def test_feature_kd_pulls_the_projected_latent_towards_the_teacher_features(tmp_path):
-    scenario = Scenario(name="fkd", training=Training(epochs=3, batch_size=64, distillation="cached",
+    scenario = Scenario(name="fkd", training=Training(jit_compile=False, epochs=3, batch_size=64, distillation="cached",
                                                       feature_kd_weight=1.0),
                         teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c.h5")), **SMALL)
     dataset = load_dataset(scenario.data)

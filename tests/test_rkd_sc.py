@@ -28,8 +28,8 @@ def _scenario(tmp_path, **training) -> Scenario:
                     model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(32,), semantic_dim=24,
                                 cat_tokens=4, cat_width=16, cat_layers=1, cat_heads=2, dense_codec_units=(32,)),
                     phy=PHY, teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c{features}.h5")),
-                    training=Training(**{"epochs": 2, "batch_size": 64, "ebno_db_range": (0.0, 12.0),
-                                         "learning_rate": 3e-3, **training}),
+                    training=Training(**{"epochs": 2, "batch_size": 64, "jit_compile": False,
+                                         "ebno_db_range": (0.0, 12.0), "learning_rate": 3e-3, **training}),
                     sweep=Sweep(ebno_db=(6.0,)), schemes=tuple(Scheme(name, NESTED) for name in RKD_SC))
 
 

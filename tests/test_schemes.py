@@ -42,7 +42,7 @@ def test_builtin_table_is_the_one_list_of_scheme_names():
 
 
 def test_a_scenario_overrides_a_builtin_scheme_by_extending_its_patch():
-    base = Scenario(name="r", training=Training(epochs=4), model=Model(num_channel_uses=32))
+    base = Scenario(name="r", training=Training(jit_compile=False, epochs=4), model=Model(num_channel_uses=32))
     assert resolve_scheme(base, "fixed-snr").training.ebno_db_range == (10.0, 10.0)
     assert resolve_scheme(base, "online-kd").training.epochs == 4  # the scenario's own epochs
     digital = resolve_scheme(base, "digital")
@@ -136,7 +136,8 @@ def test_a_scenario_file_with_its_own_scheme_runs_trains_and_reuses_its_checkpoi
         "num_test=128), model=Model(num_channel_uses=16, encoder_filters=(4, 8), decoder_units=(16,)),\n"
         "    phy=Phy(channel='AWGN', csi='ls', fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,\n"
         "            pilot_ofdm_symbol_indices=(2,)),\n"
-        "    training=Training(epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,), min_samples=128, "
+        "    training=Training(jit_compile=False, epochs=1, batch_size=64),\n"
+        "    sweep=Sweep(ebno_db=(10.0,), min_samples=128, "
         "max_samples=128, batch_size=128, schemes=('proposed', 'narrow')))\n")
     scenario = load_scenario(path)
     out = tmp_path / "out"

@@ -145,7 +145,7 @@ def _scenario(tmp_path, **search) -> Scenario:
                     phy=Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
                             pilot_ofdm_symbol_indices=(2,)),
                     teacher=Teacher(name="oracle", cache_path=str(tmp_path / "c.h5")),
-                    training=Training(epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,)),
+                    training=Training(jit_compile=False, epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,)),
                     search=Search(**{"channels": 4, "cells": 2, "nodes": 2, "epochs": 2, "batch_size": 32,
                                      "train_samples": 128, "validation_samples": 128, "selection_samples": 64,
                                      "lambdas": (0.0, 50.0),

@@ -12,7 +12,7 @@ from semcom_sim.system import build_model, seed_everything
 from semcom_sim.train import train_model
 
 SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
-             training=Training(epochs=1, batch_size=64))
+             training=Training(jit_compile=False, epochs=1, batch_size=64))
 
 
 @pytest.mark.parametrize("channel,csi", [("TDL-A", "ls"), ("CDL-C", "perfect"), ("Rayleigh", "ls")])

@@ -41,7 +41,7 @@ def test_one_explicit_joint_stage_trains_exactly_like_the_default(tiny_trained):
 def test_a_stage_updates_only_its_parts_and_the_history_spans_the_stages(tmp_path):
     stages = (Stage(name="all", epochs=1), Stage(name="decoder-only", epochs=2, trainable=("decoder",),
                                                   learning_rate=3e-3, ebno_db_range=(10.0, 10.0)))
-    scenario = Scenario(name="s", training=Training(epochs=5, batch_size=64, stages=stages), **TINY)
+    scenario = Scenario(name="s", training=Training(jit_compile=False, epochs=5, batch_size=64, stages=stages), **TINY)
     dataset = load_dataset(scenario.data)
     snapshots = {}
 

@@ -129,7 +129,7 @@ SCENARIO = textwrap.dedent('''
         model=Model(num_channel_uses=8, encoder_filters=(8,), decoder_units=(8,)),
         phy=Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
                 pilot_ofdm_symbol_indices=(2,), snr_feedback_bits=None),
-        training=Training(epochs=1, batch_size=100),
+        training=Training(jit_compile=False, epochs=1, batch_size=100),
         sweep=Sweep(ebno_db=(10.0,), min_samples=100, max_samples=100, batch_size=100, schemes=("proposed",)),
     )
 ''')

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY_COMPARE = ROOT / "scenarios" / "compare_tiny.py"
 NOTEBOOKS = ROOT / "notebooks"
 SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
-             training=Training(epochs=1, batch_size=64, distillation="cached"))
+             training=Training(jit_compile=False, epochs=1, batch_size=64, distillation="cached"))
 
 
 # -- scenario ---------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def _scenario(confidence=0.95, sweep_schemes=("proposed", "no-adaptive"), **comp
         model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
         phy=Phy(channel="TDL-A", csi="ls", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
                 pilot_ofdm_symbol_indices=(2,)),
-        training=Training(epochs=1, batch_size=64),
+        training=Training(jit_compile=False, epochs=1, batch_size=64),
         sweep=Sweep(ebno_db=(0.0, 10.0), confidence=confidence, schemes=sweep_schemes),
         compare=Compare(**{"robustness_schemes": ("proposed",), "feedback_bits": (), "feedback_delay_ms": (),
                            "length_schemes": (), "fraction_schemes": ("proposed",), "data_fractions": (1.0,),

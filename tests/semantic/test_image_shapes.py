@@ -32,7 +32,7 @@ def test_rgb_images_train_and_sweep_through_the_link(tmp_path):
                         model=Model(num_channel_uses=16, encoder_filters=(8, 16), decoder_units=(16,)),
                         phy=Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbols=7,
                                 pilot_ofdm_symbol_indices=(2,)),
-                        training=Training(epochs=1, batch_size=64),
+                        training=Training(jit_compile=False, epochs=1, batch_size=64),
                         sweep=Sweep(ebno_db=(10.0,), min_samples=128, max_samples=128, batch_size=128))
     experiment = run(scenario, tmp_path, show_progress=False, log=lambda s: None)
     model = experiment.models["proposed"]

@@ -83,7 +83,7 @@ def _scenario(tmp_path, *, dataset="synthetic", num_train=96, top_k=3, temperatu
     return Scenario(
         name="cached-targets", data=Data(dataset=dataset, num_train=num_train, num_test=40),
         model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)), phy=Phy(channel="AWGN"),
-        training=Training(epochs=1, batch_size=8, distillation="cached", kd_temperature=temperature,
+        training=Training(jit_compile=False, epochs=1, batch_size=8, distillation="cached", kd_temperature=temperature,
                           train_fraction=train_fraction, validation_samples=validation_samples,
                           feature_kd_weight=feature_kd_weight),
         teacher=Teacher(top_k=top_k, store_features=store_features,

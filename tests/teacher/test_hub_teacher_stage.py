@@ -97,7 +97,7 @@ def hub_scenario(tmp: Path, teacher: dict, *, data: Data, distillation="cached")
     files = dict(cache_path=str(tmp / "cache-{dataset}-{name}-top{top_k}.h5"),
                  weights_path=str(tmp / "{name}-{dataset}.teacher"))
     return Scenario(name="hub", data=data, model=Model(**KD_MODEL), phy=Phy(channel="AWGN"),
-                    training=Training(epochs=1, batch_size=64, distillation=distillation),
+                    training=Training(jit_compile=False, epochs=1, batch_size=64, distillation=distillation),
                     teacher=Teacher(**{"top_k": 2, "batch_size": 64, **files, **teacher}),
                     sweep=Sweep(ebno_db=(10.0,), min_samples=64, max_samples=64, batch_size=64, schemes=("proposed",)))
 

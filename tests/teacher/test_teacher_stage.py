@@ -25,7 +25,7 @@ def small_scenario(tmp_path, distillation="cached"):
     return Scenario(
         name="stage", data=Data(dataset="synthetic", num_train=128, num_test=64),
         model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)), phy=Phy(channel="AWGN"),
-        training=Training(epochs=1, batch_size=64, distillation=distillation),
+        training=Training(jit_compile=False, epochs=1, batch_size=64, distillation=distillation),
         teacher=Teacher(name="efficientnet-lite0", top_k=2, resolution=32, finetune_epochs=1,
                         finetune_batch_size=32, batch_size=64, store_features=True, store_logits=True,
                         cache_path=str(tmp_path / "cache-{dataset}-{name}-top{top_k}.h5"),
