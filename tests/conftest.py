@@ -134,10 +134,25 @@ def nested_trained(nested_scenario, tmp_path_factory) -> TrainedLink:
                            tmp_path_factory.mktemp("nested-trained"))
 
 
+# The files that take longest on a 2-core machine (minutes: their module fixtures train and sweep), longest first.
+# They are collected first, so that ``-n 2 --dist loadfile`` (with ``--no-loadscope-reorder``, in pyproject.toml)
+# starts them first and the two workers finish together instead of one running a long file alone at the end.
+LONGEST_FIRST = ("e2e/test_compare.py", "test_ray_executor.py", "e2e/test_rkd_sc_notebook.py", "e2e/test_cli.py",
+                 "test_rkd_sc.py", "test_adaptation.py", "e2e/test_custom_parts.py", "e2e/test_notebooks.py",
+                 "test_search.py")
+
+
+def _collection_rank(item) -> int:
+    path = item.path.as_posix()
+    return next((i for i, name in enumerate(LONGEST_FIRST) if path.endswith("tests/" + name)), len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
     """Every end-to-end test (``tests/e2e/``: the command line, the reduced comparisons, the notebooks) and every
     test that uses a trained model of the run (``TRAINED_FIXTURES``) is ``slow``: the fast lane
-    ``-m "not slow"`` leaves them out; the full run keeps them."""
+    ``-m "not slow"`` leaves them out; the full run keeps them. The files of ``LONGEST_FIRST`` come first (a stable
+    sort: each file keeps its own order)."""
     for item in items:
         if "e2e" in item.path.parts or TRAINED_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=_collection_rank)
