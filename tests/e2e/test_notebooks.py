@@ -41,7 +41,8 @@ def test_quickstart_notebook_is_clean():
 def test_quickstart_notebook_runs(tmp_path, monkeypatch, venv_kernel):
     out = tmp_path / "nb-out"
     monkeypatch.setenv("SEMCOM_NOTEBOOK_SCENARIO", str(TINY))
-    monkeypatch.setenv("SEMCOM_NOTEBOOK_OVERRIDES", "training.epochs=1;training.jit_compile=false")  # the command-line run compiles
+    # without XLA: the command-line run compiles
+    monkeypatch.setenv("SEMCOM_NOTEBOOK_OVERRIDES", "training.epochs=1;training.jit_compile=false")
     monkeypatch.setenv("SEMCOM_NOTEBOOK_OUT", str(out))
     monkeypatch.delenv("SEMCOM_DEBUG", raising=False)
     # the kernel runs in notebooks/: make the package importable even if it is not installed
