@@ -148,7 +148,8 @@ def main() -> None:
     if not args.no_append:
         append_results(f"rkd_sc_measures ({scenario.name})", table,
                        f"Paired cells: {args.samples} test samples each, the same samples, channel and noise seeds "
-                       "for both schemes of a pair (Wald interval of the paired difference, exact McNemar p). "
+                       "for both schemes of a pair (paired square-and-add interval of the difference, exact McNemar "
+                       "p). "
                        "'L*(q)': each scheme sends its own policy's length; 'all n': every sample sends every "
                        "channel use.")
 

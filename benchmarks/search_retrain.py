@@ -69,7 +69,7 @@ def main() -> None:
         append_results(f"search_retrain ({scenario.name})", table,
                        "Test accuracy without a channel after training from scratch with the search's loss "
                        "(the cached teacher's distribution) on both search splits; the paired difference is on "
-                       "the same test images (Wald interval, exact McNemar p).")
+                       "the same test images (paired square-and-add interval, exact McNemar p).")
 
 
 if __name__ == "__main__":

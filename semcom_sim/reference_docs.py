@@ -183,7 +183,7 @@ COLUMN_MEANINGS = {
         "reference": "the row the paired difference is taken against: `matched` (`fed_ebno_db == ebno_db`) or "
                      "`deployed`",
         "difference": "accuracy minus the reference's, on the same samples and draws",
-        "diff_low": "lower end of the paired Wald interval of `difference`",
+        "diff_low": "lower end of the paired square-and-add (Newcombe) interval of `difference`",
         "diff_high": "upper end of that interval",
         "p_value": "exact two-sided McNemar p-value of the paired difference",
         "better": "discordant samples this row got right and the reference wrong",

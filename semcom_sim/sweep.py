@@ -139,10 +139,14 @@ def paired_difference(correct_a, correct_b, confidence: float = 0.95) -> dict:
     """Accuracy difference ``p_a - p_b`` of two models (or settings) on the **same** samples, channel and
     noise draws: ``correct_a``, ``correct_b`` are per-sample booleans of equal length.
 
-    Returns ``difference``; ``low``, ``high``: the Wald interval with the paired variance
-    ``(b + w - (b - w)^2 / n) / n^2`` (``b``/``w``: samples right only with ``a`` / only with ``b``);
-    ``p_value``: exact McNemar (:func:`mcnemar_p_value`); ``better``, ``worse``: the discordant counts;
-    ``samples``: ``n``.
+    Returns ``difference``; ``low``, ``high``: Newcombe's square-and-add interval for paired proportions (method
+    10 of Newcombe, "Improved confidence intervals for the difference between binomial proportions based on
+    paired data", Statistics in Medicine 17, 1998): the Wilson intervals of the two accuracies, combined with the
+    correlation of the paired outcomes (``phi``, corrected towards 0 by ``n / 2`` on the ``ad - bc`` scale). Unlike
+    the Wald interval it does not collapse to a point when no sample is discordant and stays within [-1, 1]; with
+    few discordant samples it may still exclude 0 where the exact test does not reject, so verdicts read
+    ``p_value``, never the interval. ``p_value``: exact McNemar (:func:`mcnemar_p_value`);
+    ``better``, ``worse``: the samples right only with ``a`` / only with ``b``; ``samples``: ``n``.
     """
     a = [bool(v) for v in correct_a]
     b = [bool(v) for v in correct_b]
@@ -150,13 +154,21 @@ def paired_difference(correct_a, correct_b, confidence: float = 0.95) -> dict:
         raise ValueError(f"paired_difference needs two non-empty outcome lists of one length, got {len(a)} and "
                          f"{len(b)}")
     n = len(a)
+    both = sum(x and y for x, y in zip(a, b))
     better = sum(x and not y for x, y in zip(a, b))
     worse = sum(y and not x for x, y in zip(a, b))
+    neither = n - both - better - worse
+    p_a, p_b = (both + better) / n, (both + worse) / n
+    low_a, high_a = wilson_interval(both + better, n, confidence)
+    low_b, high_b = wilson_interval(both + worse, n, confidence)
+    margins = (both + better) * (worse + neither) * (both + worse) * (better + neither)
+    cross = both * neither - better * worse
+    corrected = cross - n / 2 if cross > n / 2 else (0.0 if cross >= 0 else cross)
+    phi = corrected / math.sqrt(margins) if margins > 0 else 0.0
     diff = (better - worse) / n
-    var = max(better + worse - (better - worse) ** 2 / n, 0.0) / n ** 2
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    half = z * math.sqrt(var)
-    return {"difference": diff, "low": diff - half, "high": diff + half,
+    below = math.sqrt(max((p_a - low_a) ** 2 - 2 * phi * (p_a - low_a) * (high_b - p_b) + (high_b - p_b) ** 2, 0.0))
+    above = math.sqrt(max((p_b - low_b) ** 2 - 2 * phi * (p_b - low_b) * (high_a - p_a) + (high_a - p_a) ** 2, 0.0))
+    return {"difference": diff, "low": diff - below, "high": diff + above,
             "p_value": mcnemar_p_value(better, worse), "better": better, "worse": worse, "samples": n}
 
 

@@ -213,14 +213,15 @@ def test_paired_difference_matches_agresti_approval_ratings():
     in two surveys whether they approve of the head of government's performance: 794 approve-approve,
     150 approve-disapprove, 86 disapprove-approve, 570 both disapprove. Difference of the marginal proportions
     944/1600 - 880/1600 = 0.04, standard error 0.0095, 95 % Wald interval (0.021, 0.059); McNemar
-    z = (150 - 86) / sqrt(236) = 4.17."""
+    z = (150 - 86) / sqrt(236) = 4.17. At this size the square-and-add interval agrees with Agresti's Wald
+    interval to three decimals."""
     a, b = _paired_outcomes(794, 150, 86, 570)
     assert (sum(a), sum(b), len(a)) == (944, 880, 1600)
     d = paired_difference(a, b, 0.95)
     assert (d["better"], d["worse"], d["samples"]) == (150, 86, 1600)
     assert d["difference"] == pytest.approx(0.04, abs=1e-15)
-    se = (d["high"] - d["low"]) / (2 * 1.959963984540054)
-    assert round(se, 4) == 0.0095
+    wald_se = math.sqrt(150 + 86 - (150 - 86) ** 2 / 1600) / 1600
+    assert round(wald_se, 4) == 0.0095
     assert (round(d["low"], 3), round(d["high"], 3)) == (0.021, 0.059)
     z = (150 - 86) / math.sqrt(150 + 86)
     assert round(z, 2) == 4.17
@@ -228,10 +229,24 @@ def test_paired_difference_matches_agresti_approval_ratings():
     assert d["p_value"] == pytest.approx(float(_exact_two_sided_sign_test(150, 86)), rel=1e-9)
 
 
-def test_paired_difference_of_identical_outcomes_is_zero_with_p_one():
+def test_paired_difference_matches_the_square_and_add_interval_of_fagerland_et_al():
+    """Fagerland, Lydersen & Laake, Statistical Analysis of Contingency Tables (2017), chapter 8: complete response
+    before and after consolidation therapy (Cavo et al., 2012), the paired table [[59, 6], [16, 80]]: Newcombe's
+    square-and-add interval, estimate -0.0621, 95 % CI -0.1186 to -0.0046."""
+    a, b = _paired_outcomes(59, 6, 16, 80)
+    d = paired_difference(a, b, 0.95)
+    assert (round(d["difference"], 4), round(d["low"], 4), round(d["high"], 4)) == (-0.0621, -0.1186, -0.0046)
+    assert d["p_value"] == pytest.approx(float(_exact_two_sided_sign_test(6, 16)), rel=1e-9)
+
+
+def test_paired_difference_of_identical_outcomes_is_zero_with_p_one_and_an_interval_around_it():
     a, b = _paired_outcomes(30, 0, 0, 10)
     d = paired_difference(a, b)
-    assert (d["difference"], d["low"], d["high"], d["p_value"], d["better"], d["worse"]) == (0.0, 0.0, 0.0, 1.0, 0, 0)
+    assert (d["difference"], d["p_value"], d["better"], d["worse"]) == (0.0, 1.0, 0, 0)
+    # no discordant sample in 40 does not prove a zero difference: the interval is symmetric about 0, and narrower
+    # than the independent-samples interval of the same accuracies (the outcomes are perfectly correlated)
+    assert d["low"] == pytest.approx(-d["high"]) and 0.0 < d["high"] < 0.1
+    assert d["high"] < difference_interval(30, 40, 30, 40)[2]
 
 
 def test_paired_difference_refuses_outcomes_of_different_lengths():

@@ -75,3 +75,14 @@ def test_help_runs_as_a_module(module):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout and "--" in done.stdout
+
+
+def test_ci_runs_the_test_command_the_readme_gives_and_the_suite_benchmark_times_it():
+    from benchmarks.suite_time import readme_commands
+
+    commands = readme_commands((ROOT / "README.md").read_text())
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if " -m pytest" in line]
+    assert ci == [commands["full"]]
+    assert commands["fast"].startswith(commands["full"]) and commands["fast"].endswith('-m "not slow"')
+    with pytest.raises(SystemExit, match="no full and fast pytest command"):
+        readme_commands("no commands here")

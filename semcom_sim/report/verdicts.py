@@ -4,7 +4,7 @@ rows of ``results.csv`` and the per-sample outcomes kept beside them.
 - **Paired cells.** Every scheme at one sweep point draws the same test samples in the same order and the same
   channel realisations (:data:`semcom_sim.sweep.SWEEP_STREAM`), so two rows of one point are compared sample by
   sample on their common draws (the first ``min(samples)`` of each: a point stops when its own interval is
-  narrow enough): the difference of accuracies, its Wald interval with the paired variance, and the exact
+  narrow enough): the difference of accuracies, its paired square-and-add (Newcombe) interval, and the exact
   two-sided McNemar p-value (:func:`semcom_sim.sweep.paired_difference`).
 - **Unpaired cells** (rows without kept outcomes, e.g. of an older run): Newcombe's hybrid score interval and
   the two-sided pooled score test (the two-proportion z test).
@@ -41,7 +41,8 @@ class CellTest:
     """One cell's comparison of scheme ``a`` with reference ``b``.
 
     :param difference: accuracy of ``a`` minus that of ``b``.
-    :param low: lower end of the interval of the difference (paired Wald, or Newcombe when unpaired).
+    :param low: lower end of the interval of the difference (Newcombe's: the paired square-and-add interval, or
+        the hybrid score interval of independent samples when unpaired).
     :param high: its upper end.
     :param p_value: two-sided p-value (exact McNemar, or the pooled score test when unpaired).
     :param samples: samples compared (the common draws when paired).

@@ -199,9 +199,10 @@ def test_a_clearly_better_proposed_is_called_better_by_exact_mcnemar_on_its_outc
     text = sweep_summary(rows, sc, TESTED, outcomes=read)
     assert f"Gain of the adaptive module (proposed - no-adaptive), 95% interval; {PAIRED_HOW}" in text
     assert [_gain_line(text, 0.0), _gain_line(text, 10.0)] == _expected_gain_lines(outcomes, ("better", "better"))
-    # 220 vs 20 discordant of 1000: +0.2000, variance (240 - 40) / 1e6; Holm p 2 x p(0 dB) (the smaller)
-    half = 1.959963984540054 * math.sqrt(240 - 200 ** 2 / 1000) / 1000
-    assert _gain_line(text, 0.0) == (f"| 0 | +0.2000 | [{0.2 - half:+.4f}, {0.2 + half:+.4f}] | "
+    # the paired table (480 both right, 220 only proposed, 20 only no-adaptive, 280 neither): +0.2000, Newcombe's
+    # square-and-add interval [+0.1720, +0.2274] (Wilson 0.700 [0.6709, 0.7276] and 0.500 [0.4691, 0.5309], phi
+    # 0.5652); Holm p 2 x p(0 dB) (the smaller)
+    assert _gain_line(text, 0.0) == (f"| 0 | +0.2000 | [+0.1720, +0.2274] | "
                                      f"{mcnemar_p_value(220, 20):.3g} | {2 * mcnemar_p_value(220, 20):.3g} | better |")
     assert _gain_line(text, 10.0).startswith("| 10 | +0.0500 | ")
 
@@ -224,8 +225,8 @@ def test_equal_counts_are_tied_with_p_1_and_an_interval_symmetric_about_zero(tmp
     sc = _scenario()
     rows, read = _paired_sweep(tmp_path, sc, outcomes)
     text = sweep_summary(rows, sc, TESTED, outcomes=read)
-    half = 1.959963984540054 * math.sqrt(100) / 1000  # 50 + 50 discordant, no net difference
-    assert _gain_line(text, 0.0) == f"| 0 | +0.0000 | [{-half:+.4f}, {half:+.4f}] | 1 | 1 | tied |"
+    # 50 + 50 discordant, no net difference: Newcombe's square-and-add of the table (550, 50, 50, 350)
+    assert _gain_line(text, 0.0) == "| 0 | +0.0000 | [-0.0197, +0.0197] | 1 | 1 | tied |"
     assert _gain_line(text, 10.0) == _expected_gain_lines(outcomes, ("tied", "tied"))[1]
     assert _gain_line(text, 10.0).endswith("| 1 | 1 | tied |")
 
@@ -787,7 +788,7 @@ def test_the_full_length_is_compared_with_proposed_paired_on_the_common_draws(tm
     assert ("At full length (L = 32) against `proposed` (points, 95% interval; verdict paired on the same test "
             "samples and channel draws: exact McNemar test, Holm-corrected across the cells of each comparison): "
             f"0 dB {pct(tests[0.0])} better; 10 dB {pct(tests[10.0])} tied.") in text
-    # at 10 dB the Wald interval only just excludes 0 (low +0.04 points) while the exact p is 0.057: the verdict
+    # at 10 dB the interval only just excludes 0 (low +0.03 points) while the exact p is 0.057: the verdict
     # follows the exact test
     assert "0 dB +5.0 [+3.0, +7.0] better; 10 dB +2.0 [+0.0, +4.0] tied." in text
     assert 0 < tests[10.0]["low"] < 0.001 and tests[10.0]["p_value"] > 0.05
