@@ -103,6 +103,21 @@ def test_readme_stays_short_and_links_resolve():
             assert (ROOT / target).exists(), f"README.md links to a missing file: {target}"
 
 
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_each_notebook_is_committed_with_the_outputs_of_one_clean_run(notebook):
+    """The site renders the notebooks from their committed outputs: every code cell ran once, top to bottom, in
+    one kernel (execution counts 1, 2, ...), none failed, and a figure was drawn."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), \
+        f"re-run: .venv/bin/python -m scripts.execute_notebooks {notebook.stem}"
+    outputs = [o for cell in code for o in cell.outputs]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
 def test_mkdocs_build_strict(tmp_path):
     mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent)) or shutil.which("mkdocs")
     if mkdocs is None:
