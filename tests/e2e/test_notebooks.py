@@ -21,15 +21,14 @@ TINY = ROOT / "scenarios" / "tiny_synthetic.py"
 KERNEL = "python3"
 
 
-def test_quickstart_notebook_is_clean():
+def test_quickstart_notebook_is_valid_and_runs_the_experiment_api():
     nb = nbformat.read(QUICKSTART, as_version=4)
     nbformat.validate(nb)
     assert nb.nbformat == 4
     assert nb.metadata["kernelspec"]["name"] == KERNEL
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and any(c.cell_type == "markdown" for c in nb.cells)
-    for cell in code:
-        assert cell.outputs == [] and cell.execution_count is None, "stored outputs"
+    assert not [o for c in code for o in c.outputs if o.get("name") == "stderr"]  # not kept (execute_notebooks)
     source = "\n".join(c.source for c in code)
     for needle in ("SEMCOM_NOTEBOOK_SCENARIO", "SEMCOM_NOTEBOOK_OVERRIDES", "SEMCOM_NOTEBOOK_OUT",
                    "load_scenario(", "Experiment.open(", ".train()", ".sweep()", "plot_accuracy(",

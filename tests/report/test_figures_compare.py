@@ -459,15 +459,14 @@ def test_module_does_not_import_tensorflow():
 nbformat = pytest.importorskip("nbformat")
 
 
-def test_compare_notebook_is_clean():
+def test_compare_notebook_is_valid_and_only_draws():
     nb = nbformat.read(COMPARE_NB, as_version=4)
     nbformat.validate(nb)
     assert nb.nbformat == 4
     assert nb.metadata["kernelspec"]["name"] == KERNEL
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and sum(c.cell_type == "markdown" for c in nb.cells) >= 5
-    for cell in code:
-        assert cell.outputs == [] and cell.execution_count is None, "stored outputs"
+    assert not [o for c in code for o in c.outputs if o.get("name") == "stderr"]  # not kept (execute_notebooks)
     source = "\n".join(c.source for c in code)
     for needle in ("SEMCOM_NOTEBOOK_COMPARE_DIR", "../docs/results/compare_fashion_mnist", "summary.md",
                    "plot_condition_grid,", "plot_robustness,", "plot_fraction,", "plot_distillation,", "plot_cost,",

@@ -207,6 +207,42 @@ def test_a_clearly_better_proposed_is_called_better_by_exact_mcnemar_on_its_outc
     assert _gain_line(text, 10.0).startswith("| 10 | +0.0500 | ")
 
 
+def test_the_gain_across_trainings_is_better_only_where_every_training_says_so(tmp_path):
+    sc = _scenario()
+    sc = Scenario.from_dict({**sc.to_dict(), "sweep": {**sc.to_dict()["sweep"], "seeds": [1, 2]}})
+    path = tmp_path / RESULTS_CSV
+    rows, seed_rows, expected = [], [], {}
+    # per training: 0 dB clearly better in all three (220 vs 20 discordant); 10 dB better only in training 0
+    for seed in (sc.training.seed, 1, 2):
+        p0, p10 = _hits(700, seed=seed), _hits(950, seed=10 + seed)
+        against = {0.0: _against(p0, 500, 220), 10.0: _against(p10, 900, 60) if seed == sc.training.seed
+                   else _against(p10, 945, 10)}
+        for e, hits in ((0.0, p0), (10.0, p10)):
+            for scheme, h in (("proposed", hits), ("no-adaptive", against[e])):
+                extra = {} if seed == sc.training.seed else {"variant": "seed", "training_seed": seed}
+                row = _row(sc, scheme, e, int(h.sum()), samples=len(h), **extra,
+                           model_id=f"id-{scheme}-{seed}")
+                write_outcomes(path, row, h)
+                (rows if seed == sc.training.seed else seed_rows).append(row)
+            expected.setdefault(e, []).append(paired_difference(hits, against[e])["difference"])
+    text = sweep_summary(rows, sc, TESTED, seed_rows=seed_rows, outcomes=lambda r: read_outcomes(path, r))
+    section = text.split("Gain of the adaptive module in each training (training.seed = ")[1]
+    assert section.startswith(f"{sc.training.seed}, 1, 2;")
+    line0, line10 = _line(section, "| 0 |"), _line(section, "| 10 |")
+    assert line0.endswith(f"| {sum(expected[0.0]) / 3:+.4f} | better |")
+    assert line0.count("(better)") == 3
+    assert line10.count("(better)") == 1 and line10.count("(tied)") == 2 and line10.endswith("| tied |")
+    assert "## Spread across trainings" in text
+
+
+def test_one_training_gives_no_table_across_trainings(tmp_path):
+    p0 = _hits(700)
+    outcomes = {0.0: (p0, _against(p0, 500, 220))}
+    sc = _scenario()
+    rows, read = _paired_sweep(tmp_path, sc, outcomes)
+    assert "in each training" not in sweep_summary(rows, sc, TESTED, outcomes=read)
+
+
 def test_a_clearly_worse_proposed_is_called_worse(tmp_path):
     n0 = _hits(700)
     n10 = _hits(900, seed=1)
