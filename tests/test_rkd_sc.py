@@ -21,7 +21,7 @@ PHY = Phy(channel="AWGN", fft_size=36, num_guard_carriers=(2, 3), num_ofdm_symbo
           snr_feedback_bits=4)
 
 RKD_SC = ("rkd-sc", "rkd-sc-handcrafted", "rkd-sc-one-stage", "rkd-sc-dense-codec")
-NESTED = {"model.lengths": (4, 8, 16), "training.validation_samples": 128}
+NESTED = {"model.lengths": (4, 8, 16), "model.policy_ebno_step_db": 3.0, "training.validation_samples": 128}
 
 def _scenario(tmp_path, **training) -> Scenario:
     return Scenario(name="rkd", data=Data(dataset="synthetic", num_train=640, num_test=128),

@@ -197,7 +197,8 @@ def compared(tmp_path_factory):
     cache = out / "cache" / "{dataset}-{name}-top{top_k}.h5"
     args = ["compare", str(TINY_COMPARE), "--out", str(out / "run"), "--no-progress",
             "--set", f"teacher.cache_path={cache}",
-            "--set", "training.jit_compile=false"]  # XLA compilation would be most of the time; others test it
+            "--set", "training.jit_compile=false",  # XLA compilation would be most of the time; others test it
+            "--set", "sweep.max_samples=200"]  # one batch per point: test_sweep tests the stopping rule
     assert main(args) == 0
     return out / "run", load_scenario(TINY_COMPARE)
 
