@@ -2,7 +2,7 @@
 # `semcom-sim compare` on 1,000 Fashion-MNIST training images with the committed EfficientNet-Lite0 teacher,
 # two conditions, two Eb/N0 points and two epochs. The teacher cache of this subset is built on the
 # first run (the teacher runs once over the 1,000 training images). A few minutes on a 2-core CPU (XLA
-# compilation is much of it: the test runs it with training.jit_compile=false):
+# compilation is much of it: the test runs it with training.jit_compile=false and one batch per point):
 #   semcom-sim compare scenarios/compare_tiny.py --out runs/compare-tiny
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Scheme, Sweep, Teacher, Training
 
