@@ -9,7 +9,7 @@
 # their cache (teacher_cache/fashion-mnist-efficientnet-lite0-top3-features128.h5,
 # the 1280-d features projected onto their first 128 principal components, about 13 MB, not committed)
 # is built on the first run (the committed teacher runs once over the 60k training images, about 2 min).
-# Sized for a CPU (README states the measured time):
+# Sized for a CPU (its run.json records the measured time per stage):
 #   semcom-sim compare scenarios/compare_fashion_mnist.py --out docs/results/compare_fashion_mnist
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Search, Sweep, Teacher, Training
 from semcom_sim.scenario import COMPARE_SCHEMES
