@@ -13,19 +13,23 @@ The scenario commands take ``--executor ray [--address HOST:PORT] [--task-cpus N
 trainings, search parts and sweep points then run as Ray tasks (``docs/scaling.md``).
 
 Bad input (scenario fields, paths, data, teacher caches, results files) ends with one line on stderr
-and exit code 2 (set ``SEMCOM_DEBUG=1`` to see the traceback instead); any other exception is a bug
-and shows its traceback.
+and exit code 2 (set ``SEMCOM_DEBUG=1`` to see the traceback instead). A training whose loss becomes NaN or
+infinite, or a full disk, ends with one line and exit code 1 (the files written before are intact); Ctrl-C
+with exit code 130. A run directory in use by another process is refused (exit code 2, the holder named).
+Any other exception is a bug and shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
 import sys
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1  # the run could not go on: a diverged training, a full disk
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,16 +134,23 @@ def _teacher_command(args) -> None:
 
 
 def _scenario_command(args) -> None:
-    from semcom_sim import experiment as ex
     from semcom_sim import load_scenario
-    from semcom_sim.sweep import make_executor
+    from semcom_sim.lock import run_lock
 
     scenario = load_scenario(args.scenario, args.overrides)
-    show = not args.no_progress
     words = ["semcom-sim", args.command, args.scenario] + [w for o in args.overrides for w in ("--set", o)]
     command = " ".join(shlex.quote(w) for w in words + (["--out", args.out] if args.out else []))
     if args.executor != "in-process":
         command += f" --executor {args.executor}"
+    with run_lock(Path(args.out) if args.out else scenario.resolved_out_dir(), command):
+        _run_scenario_command(args, scenario, command)
+
+
+def _run_scenario_command(args, scenario, command: str) -> None:
+    from semcom_sim import experiment as ex
+    from semcom_sim.sweep import make_executor
+
+    show = not args.no_progress
     executor = make_executor(args.executor, address=args.address, task_cpus=args.task_cpus,
                              task_gpus=args.task_gpus, show_progress=show)
     try:
@@ -192,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     from semcom_sim.errors import InputError
     from semcom_sim.teacher.cache import CacheError
     from semcom_sim.teacher.runner_base import TeacherError
+    from semcom_sim.training_state import TrainingDiverged
 
     try:
         if args.command == "plot":
@@ -203,16 +215,28 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _scenario_command(args)
     except KeyboardInterrupt:
-        sys.stderr.write("semcom-sim: interrupted; finished sweep points are saved, rerun the same command "
-                         "to resume\n")
+        sys.stderr.write("semcom-sim: interrupted; finished checkpoints, the last saved training state and finished "
+                         "sweep points are kept: rerun the same command to resume\n")
         return 130
-    except (InputError, DataError, CacheError, TeacherError, OSError) as exc:  # bad input; bugs keep their traceback
-        if os.environ.get("SEMCOM_DEBUG"):
-            raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        sys.stderr.write(f"semcom-sim: error: {message}\n")
-        return EXIT_BAD_INPUT
+    except TrainingDiverged as exc:
+        sys.stderr.write(f"semcom-sim: error: {exc}\n")
+        return EXIT_FAILED
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or os.environ.get("SEMCOM_DEBUG"):
+            return _bad_input(exc)
+        sys.stderr.write(f"semcom-sim: error: {exc.strerror}\n")
+        return EXIT_FAILED
+    except (InputError, DataError, CacheError, TeacherError) as exc:  # bad input; bugs keep their traceback
+        return _bad_input(exc)
     return 0
+
+
+def _bad_input(exc: Exception) -> int:
+    if os.environ.get("SEMCOM_DEBUG"):
+        raise exc
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    sys.stderr.write(f"semcom-sim: error: {message}\n")
+    return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from semcom_sim.cost import device_name
 from semcom_sim.data import Dataset, load_dataset
 from semcom_sim.evaluate import EpochValidator, JobSweeper
 from semcom_sim.io import atomic_write_text
+from semcom_sim.lock import run_lock
 from semcom_sim.report import render
 from semcom_sim.results import (
     RESULTS_CSV,
@@ -318,17 +319,18 @@ class Experiment:
 
     def execute(self, retrain: bool = False, steps: Sequence[str] = (), command: str | None = None) -> Experiment:
         """Trains, runs every study, then ``steps`` (:data:`COMPARE_STEPS`), draws the figures and writes the
-        summary."""
-        start = time.perf_counter()
-        self.train(retrain=retrain)
-        for study in self.studies:
-            self.run_study(study, retrain=retrain)
-        named = {"adaptation": adaptation_step, "cost": cost_step, "distillation": distillation_step}
-        for step in steps:
-            named[step](self)
-        self.timings["total_s"] = time.perf_counter() - start
-        self.plot()
-        self.log("\n" + self.write_summary(command))
+        summary. Holds the run directory's lock (:func:`~semcom_sim.lock.run_lock`) throughout."""
+        with run_lock(self.out_dir, command):
+            start = time.perf_counter()
+            self.train(retrain=retrain)
+            for study in self.studies:
+                self.run_study(study, retrain=retrain)
+            named = {"adaptation": adaptation_step, "cost": cost_step, "distillation": distillation_step}
+            for step in steps:
+                named[step](self)
+            self.timings["total_s"] = time.perf_counter() - start
+            self.plot()
+            self.log("\n" + self.write_summary(command))
         return self
 
 
@@ -366,5 +368,7 @@ def search(scenario: Scenario, out_dir: str | Path | None = None, *, log: Callab
     out = Path(out_dir) if out_dir is not None else scenario.resolved_out_dir()
     if out.exists() and not out.is_dir():
         raise ScenarioError(f"--out: {out} exists and is not a directory")
-    searched = search_step(scenario, (), load_dataset(scenario.data), out, executor=executor, log=log, always=True)
+    with run_lock(out):
+        searched = search_step(scenario, (), load_dataset(scenario.data), out, executor=executor, log=log,
+                               always=True)
     return Path(searched.search.genotype)

@@ -219,7 +219,11 @@ _WRITTEN_BY = {
     "PLAN_JSON": "`run`, `compare`: every study's jobs (scheme, condition, variant, Eb/N0, model id, checkpoint)",
     "ADAPTATION_CSV": "`compare` with `compare.length_schemes`: what a transmitter with nested lengths does with "
                       "the SNR",
-    "CHECKPOINTS_DIR": "training: `{scheme}-{fingerprint}.weights.h5` and its `.json` metadata (training history)",
+    "CHECKPOINTS_DIR": "training: `{scheme}-{fingerprint}.weights.h5` and its `.json` metadata (training history); "
+                       "while a training runs, its state `{scheme}-{fingerprint}.state.npz` (resumed after a kill, "
+                       "removed when the checkpoint is written)",
+    "TENSORBOARD_DIR": "training: TensorBoard events of every scheme and stage, `{scheme}-{fingerprint}/{stage}/` "
+                       "(loss terms, accuracies, learning rate per epoch)",
     "OUTCOMES_DIR": "every sweep, beside each row: each sample's outcome in draw order (one bit per sample)",
     "PARETO_CSV": "`search` (in the run directory's `search/`): one row per derived network and the hand-designed "
                   "encoder",
@@ -255,7 +259,9 @@ def render_results_files() -> str:
         path = f"search/{value}" if module == "search" else f"{value}/" if name.endswith("_DIR") else value
         out.append(f"| `{path}` | `{module}.{name}` | {text} |")
     figures, doc = sources["results"]["FIGURES"]
-    out += ["", "## Figures of a comparison", "", f"`results.FIGURES`: {_doc_text(doc)}", "",
+    out += ["", "`.lock` holds the run directory's lock while a command writes it (the kernel releases it when the "
+            "command ends; the file records the last holder).", "", "## Figures", "",
+            f"`results.FIGURES`: {_doc_text(doc)}", "",
             "| figure | file |", "|---|---|", *[f"| {k} | `{v}` |" for k, v in figures.items()]]
     for file, constant, module in _SCHEMAS:
         columns, doc = sources[module][constant]

@@ -38,7 +38,8 @@ from semcom_sim.io import atomic_path, atomic_write_text
 
 __all__ = ["RESULTS_CSV", "PLOT_PNG", "SCENARIO_JSON", "SUMMARY_MD", "COST_CSV", "DISTILLATION_CSV", "RUN_JSON",
            "PLAN_JSON",
-           "FIGURES", "CHECKPOINTS_DIR", "RESULT_COLUMNS", "REQUIRED_COLUMNS", "COST_COLUMNS", "DISTILLATION_COLUMNS",
+           "FIGURES", "CHECKPOINTS_DIR", "TENSORBOARD_DIR",
+           "RESULT_COLUMNS", "REQUIRED_COLUMNS", "COST_COLUMNS", "DISTILLATION_COLUMNS",
            "OUTCOMES_DIR", "ResultsStore", "point_key", "read_results", "read_outcomes", "outcomes_path",
            "write_outcomes", "read_cost", "read_distillation", "parse_typed_csv",
            "read_typed_csv", "write_csv", "model_id", "append_invocation", "git_commit", "machine"]
@@ -53,11 +54,13 @@ RUN_JSON = "run.json"
 PLAN_JSON = "plan.json"
 ADAPTATION_CSV = "adaptation.csv"
 CHECKPOINTS_DIR = "checkpoints"
+TENSORBOARD_DIR = "tensorboard"
 OUTCOMES_DIR = "outcomes"
 FIGURES = {"grid": "accuracy_grid.png", "robustness": "robustness.png", "fraction": "data_fraction.png",
            "distillation": "distillation_time.png", "cost": "cost.png", "length": "length_adaptation.png",
-           "mismatch": "snr_mismatch.png"}
-"""The figures of a comparison, by what they show."""
+           "mismatch": "snr_mismatch.png", "training": "training_curves.png"}
+"""The figures of a run directory, by what they show: ``training`` (the training curves) for every command that
+trains, the others for a comparison."""
 
 RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "samples",
                   "correct", "no", "stop", "runtime_s", "model_id", "csi", "variant", "snr_feedback_bits",

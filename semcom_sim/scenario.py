@@ -595,6 +595,9 @@ class Training(_Section):
         hundred steps. See docs/conventions.md.
     :param stages: the training stages in order (:class:`Stage`); ``()`` (default): one joint stage
         that trains every part with the fields above.
+    :param state_every_steps: besides the end of every epoch, save the training state (weights, optimiser,
+        generators, position) every this many steps within an epoch, so that a killed training resumes
+        there; 0 (default): at epoch ends only. It does not change what is learned (not in the fingerprint).
     """
 
     _section = "training"
@@ -613,6 +616,7 @@ class Training(_Section):
     jit_compile: bool = True
     batch_norm_statistics: Annotated[str, OneOf(BATCH_NORM_STATISTICS)] = "recompute"
     stages: tuple[Stage, ...] = ()
+    state_every_steps: Annotated[int, NON_NEGATIVE] = 0
 
     def _validate(self):
         if self.feature_kd_weight > 0 and self.distillation != "cached":
@@ -1158,10 +1162,10 @@ for _cls in _Section.__subclasses__():
     _field_specs(_cls)  # reads the annotations now: a bad declaration fails at import, not at first use
 
 
-# Where files live and how fast a teacher runs do not change what a model learns (the data's and the
-# cache's own fingerprints cover their contents).
+# Where files live, how fast a teacher runs and how often a training saves its state do not change what a
+# model learns (the data's and the cache's own fingerprints cover their contents).
 _NOT_IN_FINGERPRINT = {"data": ("data_dir",), "teacher": ("cache_path", "weights_path", "batch_size"),
-                       "model": ("fixed_length",)}
+                       "model": ("fixed_length",), "training": ("state_every_steps",)}
 
 
 # Fields added after checkpoints were first written: at their default they leave the fingerprint as it was,

@@ -25,12 +25,14 @@ from semcom_sim.data.base import seeded_rng
 from semcom_sim.data.splits import training_rows
 from semcom_sim.io import atomic_path, atomic_write_text
 from semcom_sim.losses import make_loss
-from semcom_sim.phy import uniform_ebno_db
+from semcom_sim.phy import generator_state, restore_generator_state, uniform_ebno_db
+from semcom_sim.results import TENSORBOARD_DIR
 from semcom_sim.scenario import Scenario, ScenarioError
 from semcom_sim.system import SemanticLink, build_model_for, seed_everything
 from semcom_sim.teacher.cache import CacheError, TeacherCache
+from semcom_sim.training_state import TrainingDiverged, TrainingState, state_path_of
 
-__all__ = ["CachedTeacherTargets", "TrainJob", "train_model", "save_checkpoint", "load_or_train",
+__all__ = ["CachedTeacherTargets", "TrainJob", "TrainingCurves", "train_model", "save_checkpoint", "load_or_train",
            "recompute_batch_norm_statistics", "precise_batch_norm", "train_step_fn"]
 
 _BATCH_NORM_STREAM = 211  # seeded_rng stream of the batch order that recomputes the normalisation statistics
@@ -175,9 +177,45 @@ def set_trainable_parts(model: SemanticLink, parts: tuple[str, ...]) -> None:
 EpochCallback = Callable[[SemanticLink, int], dict]
 
 
+class TrainingCurves:
+    """TensorBoard event files of one training: ``{logdir}/{stage}/`` per stage, one point per epoch of every
+    loss term, ``train_accuracy``, the held-out monitor's ``val_accuracy`` (when there is one), the learning
+    rate at the epoch's end and, for variable-length schemes, the mean ``channel_uses`` per sample. The step is
+    the epoch number (counted across stages, as the history)."""
+
+    def __init__(self, logdir: str | Path):
+        self.logdir = Path(logdir)
+        self._writers: dict[str, Any] = {}
+
+    def write(self, stage: str, record: dict, learning_rate: float) -> None:
+        if stage not in self._writers:
+            self._writers[stage] = tf.summary.create_file_writer(str(self.logdir / stage))
+        writer = self._writers[stage]
+        with writer.as_default():
+            for name, value in record.items():
+                if name not in ("epoch", "stage", "seconds"):
+                    tf.summary.scalar(name, float(value), step=record["epoch"])
+            tf.summary.scalar("learning_rate", learning_rate, step=record["epoch"])
+        writer.flush()
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+def _finite_or_stop(loss: float, scheme: str, stage: str, epoch: int, step: int, state_path: Path | None) -> None:
+    if not np.isfinite(loss):
+        kept = (f"; the last good state is kept in {state_path}" if state_path is not None and state_path.is_file()
+                else "")
+        raise TrainingDiverged(f"[{scheme}] the loss is {loss} in stage {stage!r}, epoch {epoch}, step {step}: "
+                               f"training stopped{kept}")
+
+
 def train_model(trained: Scenario, scheme: str, dataset: Dataset, *, show_progress: bool = True,
-                log: Callable[[str], None] = print,
-                on_epoch_end: EpochCallback | None = None) -> tuple[SemanticLink, list[dict]]:
+                log: Callable[[str], None] = print, on_epoch_end: EpochCallback | None = None,
+                state_path: str | Path | None = None, fingerprint: str = "",
+                curves: TrainingCurves | None = None) -> tuple[SemanticLink, list[dict]]:
     """Trains ``scheme`` on ``dataset`` through the channel; ``trained`` is the scenario as the scheme trains
     it (its patch applied: :meth:`semcom_sim.experiment.Experiment` resolves every scheme once).
 
@@ -189,9 +227,15 @@ def train_model(trained: Scenario, scheme: str, dataset: Dataset, *, show_progre
     uniformly from the stage's ``ebno_db_range``. With ``training.batch_norm_statistics = "recompute"``
     the normalisation statistics are recomputed for the trained weights
     (:func:`recompute_batch_norm_statistics`) before each epoch-end callback and at the end of each stage.
+    A NaN or infinite loss stops the training (:class:`~semcom_sim.training_state.TrainingDiverged`).
 
     ``on_epoch_end(model, epoch)`` (optional) runs after each epoch, outside the timed part; the dict
     it returns (e.g. a validation accuracy) joins that epoch's history record.
+
+    With ``state_path``, the training state (:class:`~semcom_sim.training_state.TrainingState`, checked against
+    ``scheme`` and ``fingerprint``) is saved there at every epoch's end and every ``training.state_every_steps``
+    steps; if the file exists, the training resumes from it and ends with the weights an uninterrupted
+    training gives. ``curves`` (optional) receives every epoch's record.
 
     :return: the trained model (every part trainable again) and one history dict per epoch, numbered
         across stages (stage name, loss parts, train accuracy, seconds: the epoch's training time, the
@@ -202,6 +246,8 @@ def train_model(trained: Scenario, scheme: str, dataset: Dataset, *, show_progre
     rows = training_rows(resolved, dataset)
     if rows.size < cfg.batch_size:
         raise ScenarioError(f"training.batch_size: {cfg.batch_size} exceeds the {rows.size} training samples")
+    state_path = Path(state_path) if state_path is not None else None
+    resume = TrainingState.load(state_path, scheme, fingerprint) if state_path and state_path.is_file() else None
     if cfg.distillation == "cached":
         extras_for = CachedTeacherTargets(resolved, dataset)
     elif cfg.distillation == "online":
@@ -216,48 +262,92 @@ def train_model(trained: Scenario, scheme: str, dataset: Dataset, *, show_progre
     rng = np.random.default_rng(cfg.seed)
     stages = cfg.resolved_stages()
     total_epochs = sum(stage.epochs for stage in stages)
-    history = []
-    for stage in stages:
-        label = scheme if len(stages) == 1 else f"{scheme}/{stage.name}"
-        set_trainable_parts(model, stage.trainable)
-        schedule = keras.optimizers.schedules.CosineDecay(stage.learning_rate, decay_steps=stage.epochs * num_steps,
-                                                          alpha=0.05)
-        optimizer = keras.optimizers.Adam(schedule)
-        optimizer.build(model.trainable_variables)
-        step = _train_step_fn(model, optimizer, make_loss(cfg, stage.loss_terms), stage.ebno_db_range,
-                              cfg.jit_compile, stage.channel)
-        for stage_epoch in range(stage.epochs):
-            epoch = len(history) + 1
-            order = rows[rng.permutation(rows.size)]
-            totals: dict[str, float] = {}
-            correct = 0.0
-            start = time.perf_counter()
-            bar = tqdm(range(num_steps), desc=f"{label} epoch {epoch}/{total_epochs}", leave=False,
-                       disable=not show_progress, file=sys.stderr, mininterval=1.0)
-            for i in bar:
-                idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-                extras = {name: tf.constant(value) for name, value in extras_for(idx).items()}
-                loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]),
-                                                  tf.constant(dataset.y_train[idx]), extras)
-                totals["loss"] = totals.get("loss", 0.0) + float(loss)
-                for name, value in parts.items():
-                    totals[name] = totals.get(name, 0.0) + float(value)
-                correct += float(batch_correct)
-                if show_progress and i % 20 == 0:
-                    bar.set_postfix(loss=f"{totals['loss'] / (i + 1):.3f}")
-            record = {"epoch": epoch, "stage": stage.name, **{k: v / num_steps for k, v in totals.items()},
-                      "train_accuracy": correct / (num_steps * cfg.batch_size),
-                      "seconds": time.perf_counter() - start}
-            if on_epoch_end is not None or stage_epoch + 1 == stage.epochs:
-                if cfg.batch_norm_statistics == "recompute":
-                    recompute_batch_norm_statistics(model, dataset.x_train, rows, cfg.batch_size, cfg.seed,
-                                                    cfg.jit_compile)
-            if on_epoch_end is not None:
-                record.update(on_epoch_end(model, epoch))
-            history.append(record)
-            parts_text = "  ".join(f"{k} {v:.4g}" for k, v in record.items()
-                                   if k not in ("epoch", "stage", "seconds"))
-            log(f"[{label}] epoch {epoch}/{total_epochs}  {parts_text}  ({record['seconds']:.1f} s)")
+    history: list[dict] = []
+    saved: list[str] = []  # where the last saved state is
+    if resume is not None:
+        resume.restore_model(model, state_path)
+        rng.bit_generator.state = resume.data_rng
+        restore_generator_state(resume.generators)
+        history = list(resume.history)
+        if resume.step == 0 and resume.stage_epoch == stages[resume.stage].epochs:  # saved at a stage's end
+            resume.stage, resume.stage_epoch = resume.stage + 1, 0
+        log(f"[{scheme}] resuming from {state_path} at {resume.where()}")
+        saved.append(resume.where())
+
+    def save_state(stage_index, stage_epoch, step, totals, correct, seconds, order, optimizer):
+        if state_path is None:
+            return
+        weights, moments = TrainingState.variables_of(model, optimizer)
+        state = TrainingState(scheme, fingerprint, stage_index, stage_epoch, step, history, totals, correct, seconds,
+                              order if step else np.zeros(0, np.int64), rng.bit_generator.state, generator_state(),
+                              weights, moments)
+        state.save(state_path)
+        saved[:] = [state.where()]
+
+    try:
+        for stage_index, stage in enumerate(stages):
+            if resume is not None and stage_index < resume.stage:
+                continue
+            label = scheme if len(stages) == 1 else f"{scheme}/{stage.name}"
+            set_trainable_parts(model, stage.trainable)
+            schedule = keras.optimizers.schedules.CosineDecay(stage.learning_rate, decay_steps=stage.epochs * num_steps,
+                                                              alpha=0.05)
+            optimizer = keras.optimizers.Adam(schedule)
+            optimizer.build(model.trainable_variables)
+            first_epoch = 0
+            if resume is not None and stage_index == resume.stage:
+                resume.restore_optimizer(optimizer, state_path)
+                first_epoch = resume.stage_epoch
+            step = _train_step_fn(model, optimizer, make_loss(cfg, stage.loss_terms), stage.ebno_db_range,
+                                  cfg.jit_compile, stage.channel)
+            for stage_epoch in range(first_epoch, stage.epochs):
+                epoch = len(history) + 1
+                first_step, totals, correct, elapsed = 0, {}, 0.0, 0.0
+                if resume is not None and resume.step and stage_index == resume.stage and stage_epoch == first_epoch:
+                    order, first_step = resume.order, resume.step
+                    totals, correct, elapsed = dict(resume.totals), resume.correct, resume.seconds
+                else:
+                    order = rows[rng.permutation(rows.size)]
+                start = time.perf_counter()
+                bar = tqdm(range(first_step, num_steps), desc=f"{label} epoch {epoch}/{total_epochs}", leave=False,
+                           disable=not show_progress, file=sys.stderr, mininterval=1.0, initial=first_step,
+                           total=num_steps)
+                for i in bar:
+                    idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+                    extras = {name: tf.constant(value) for name, value in extras_for(idx).items()}
+                    loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]),
+                                                      tf.constant(dataset.y_train[idx]), extras)
+                    _finite_or_stop(float(loss), scheme, stage.name, epoch, i + 1, state_path)
+                    totals["loss"] = totals.get("loss", 0.0) + float(loss)
+                    for name, value in parts.items():
+                        totals[name] = totals.get(name, 0.0) + float(value)
+                    correct += float(batch_correct)
+                    if show_progress and i % 20 == 0:
+                        bar.set_postfix(loss=f"{totals['loss'] / (i + 1):.3f}")
+                    if cfg.state_every_steps and (i + 1) % cfg.state_every_steps == 0 and i + 1 < num_steps:
+                        save_state(stage_index, stage_epoch, i + 1, totals, correct,
+                                   elapsed + time.perf_counter() - start, order, optimizer)
+                record = {"epoch": epoch, "stage": stage.name, **{k: v / num_steps for k, v in totals.items()},
+                          "train_accuracy": correct / (num_steps * cfg.batch_size),
+                          "seconds": elapsed + time.perf_counter() - start}
+                if on_epoch_end is not None or stage_epoch + 1 == stage.epochs:
+                    if cfg.batch_norm_statistics == "recompute":
+                        recompute_batch_norm_statistics(model, dataset.x_train, rows, cfg.batch_size, cfg.seed,
+                                                        cfg.jit_compile)
+                if on_epoch_end is not None:
+                    record.update(on_epoch_end(model, epoch))
+                history.append(record)
+                if curves is not None:
+                    curves.write(stage.name, record, float(optimizer.learning_rate))
+                save_state(stage_index, stage_epoch + 1, 0, {}, 0.0, 0.0, order, optimizer)
+                parts_text = "  ".join(f"{k} {v:.4g}" for k, v in record.items()
+                                       if k not in ("epoch", "stage", "seconds"))
+                log(f"[{label}] epoch {epoch}/{total_epochs}  {parts_text}  ({record['seconds']:.1f} s)")
+    except KeyboardInterrupt:
+        if state_path is not None:
+            where = saved[0] if saved else "the start (no state saved yet)"
+            log(f"[{scheme}] interrupted; the same command resumes this training from {where} ({state_path})")
+        raise
     set_trainable_parts(model, ("all",))
     if model.nested:
         fit_policy(model, resolved, dataset, log=log)
@@ -285,14 +375,24 @@ def load_or_train(trained: Scenario, scheme: str, dataset: Dataset, out_dir: str
                   retrain: bool = False, show_progress: bool = True, log: Callable[[str], None] = print,
                   on_epoch_end: EpochCallback | None = None) -> tuple[SemanticLink, Checkpoint]:
     """Loads the matching checkpoint of ``scheme`` (trained as ``trained``) from ``out_dir``, or trains and
-    saves one."""
+    saves one. A training in progress keeps its state beside the checkpoint (``.state.npz``) and resumes from
+    it when run again (with ``retrain`` too: the state is of a training that has not finished); the state is
+    removed once the checkpoint is written. The training curves go to ``out_dir/tensorboard/{checkpoint
+    name}/{stage}``."""
     checkpoint = Checkpoint.of(out_dir, scheme, trained, dataset)
     if checkpoint.exists() and not retrain:
         log(f"[{scheme}] reusing checkpoint {checkpoint.weights_path}")
         return load_model(checkpoint, trained, dataset), checkpoint
-    model, history = train_model(trained, scheme, dataset, show_progress=show_progress, log=log,
-                                 on_epoch_end=on_epoch_end)
+    state_path = state_path_of(checkpoint.weights_path)
+    curves = TrainingCurves(Path(out_dir) / TENSORBOARD_DIR / checkpoint.weights_path.name.removesuffix(".weights.h5"))
+    try:
+        model, history = train_model(trained, scheme, dataset, show_progress=show_progress, log=log,
+                                     on_epoch_end=on_epoch_end, state_path=state_path,
+                                     fingerprint=checkpoint.fingerprint, curves=curves)
+    finally:
+        curves.close()
     save_checkpoint(model, checkpoint, trained, dataset, history)
+    state_path.unlink(missing_ok=True)
     log(f"[{scheme}] saved checkpoint {checkpoint.weights_path}")
     return model, checkpoint
 

@@ -57,6 +57,29 @@ def execute_notebook(path, kernel: str, root, min_figures: int, monkeypatch) -> 
     return outputs
 
 
+@pytest.fixture
+def semcom_sim_main(capsys, monkeypatch):
+    """``semcom_sim_main(*ARGS)`` runs ``semcom-sim ARGS`` through :func:`semcom_sim.cli.main` in this process (what
+    the console script calls, without a fresh interpreter's start-up) and returns it as the completed process the
+    subprocess tests see."""
+    import subprocess
+
+    from semcom_sim.cli import main
+
+    monkeypatch.delenv("SEMCOM_DEBUG", raising=False)  # it turns one-line errors into tracebacks
+
+    def run(*args) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out, err)
+
+    return run
+
+
 # -- trained models, shared by the whole pytest run (session scope: once per xdist worker) ----------------
 
 @dataclass(frozen=True)

@@ -154,11 +154,13 @@ LAYERS = (
     ("semcom_sim.report",),  # figures and summaries from the run directory's files
     ("semcom_sim.teacher",),  # the teacher stage
     ("semcom_sim.system", "semcom_sim.sweep", "semcom_sim.cost"),
-    ("semcom_sim.phy", "semcom_sim.semantic", "semcom_sim.data", "semcom_sim.losses", "semcom_sim.results"),
+    ("semcom_sim.phy", "semcom_sim.semantic", "semcom_sim.data", "semcom_sim.losses", "semcom_sim.results",
+     "semcom_sim.training_state"),
     ("semcom_sim.scenario", "semcom_sim.scenario_docs"),
     ("semcom_sim.data.registry", "semcom_sim.teacher.registry"),  # the names the scenario checks against
     ("semcom_sim.schemes",),
-    ("semcom_sim.errors", "semcom_sim.io", "semcom_sim.condition", "semcom_sim.genotype", "semcom_sim.constraints"),
+    ("semcom_sim.errors", "semcom_sim.io", "semcom_sim.condition", "semcom_sim.genotype", "semcom_sim.constraints",
+     "semcom_sim.lock"),
 )
 """Top to bottom. A module may import its own layer and the layers below it, never one above."""
 

@@ -1,6 +1,7 @@
 """The Ray executor (``--executor ray``, the optional extra ``semcom-sim[ray]``): a tiny comparison gives the
 rows of the in-process run; a worker killed in the middle of a training or of a sweep point is retried
-with no row lost or duplicated; a driver killed in the middle of a sweep resumes; bad input is one line.
+with no row lost or duplicated (the training resumes from its saved state); a driver killed in the middle of
+a sweep resumes; bad input is one line.
 
 Every test runs Ray on this machine: one local instance with one CPU (the test runner has the other),
 which the killed driver joins with ``--address`` as it would join a cluster."""
@@ -104,17 +105,30 @@ def _kill_once(marker: str) -> None:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DyingTrainJob(TrainJob):
-    """A training whose worker dies at the end of its first epoch, the first time it runs."""
+    """A training whose worker dies at step 5 of its first epoch, the first time it runs (the training state was
+    saved at step 4); every attempt appends the steps it runs to ``steps_log``."""
 
     marker: str = ""
+    steps_log: str = ""
 
     def __call__(self, log=None):
-        def on_epoch_end(model, epoch):
-            _kill_once(self.marker)
-            return {}
+        import semcom_sim.train as train
 
-        _, checkpoint = load_or_train(self.scenario, self.scheme, self.dataset, self.out_dir, retrain=self.retrain,
-                                      show_progress=False, log=log or (lambda s: None), on_epoch_end=on_epoch_end)
+        check = train._finite_or_stop
+
+        def finite_or_stop(loss, scheme, stage, epoch, step, state_path):
+            check(loss, scheme, stage, epoch, step, state_path)
+            with open(self.steps_log, "a") as f:
+                f.write(f"{os.getpid()} {epoch} {step}\n")
+            if step == 5:
+                _kill_once(self.marker)
+
+        train._finite_or_stop = finite_or_stop
+        try:
+            _, checkpoint = load_or_train(self.scenario, self.scheme, self.dataset, self.out_dir,
+                                          retrain=self.retrain, show_progress=False, log=log or (lambda s: None))
+        finally:
+            train._finite_or_stop = check
         return str(checkpoint.weights_path)
 
 
@@ -143,13 +157,20 @@ def test_a_worker_killed_in_a_training_or_a_point_is_retried_with_no_row_lost_or
     scenario = load_scenario(TINY_COMPARE)
     dataset = load_dataset(scenario.data)
     out = str(tmp_path / "out")
-    marker = tmp_path / "killed-training"
-    job = DyingTrainJob(scenario, "proposed", dataset, out, marker=str(marker))
+    marker, steps_log = tmp_path / "killed-training", tmp_path / "steps"
+    every_4 = dataclasses.replace(scenario, training=dataclasses.replace(scenario.training, state_every_steps=4))
+    job = DyingTrainJob(every_4, "proposed", dataset, out, marker=str(marker), steps_log=str(steps_log))
     [path] = list(executor.run([job]))
-    assert marker.exists()  # the first attempt died in the middle of the training...
+    assert marker.exists()  # the first attempt died in the middle of the epoch, after the state of step 4...
+    attempts = {}
+    for line in steps_log.read_text().splitlines():
+        pid, epoch, step = line.split()
+        attempts.setdefault(pid, []).append((int(epoch), int(step)))
+    first, retry = attempts.values()
+    assert first[-1] == (1, 5) and retry[0] == (1, 5)  # ...and the retry resumed there
     reference = tmp_path / "reference"
     model, checkpoint = load_or_train(scenario, "proposed", dataset, reference, show_progress=False, log=lambda s: None)
-    assert Path(path).read_bytes() == checkpoint.weights_path.read_bytes()  # ...and the retry trained it all
+    assert Path(path).read_bytes() == checkpoint.weights_path.read_bytes()  # the bytes of an uninterrupted training
 
     tested = resolve_test_scenario(scenario, "proposed")
     source = BatchSource(checkpoint, tested, dataset, 128, False)

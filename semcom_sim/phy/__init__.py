@@ -13,7 +13,7 @@ from semcom_sim.phy.channels import make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_esno_db, ebno_db_to_no, esno_db_from_no
 from semcom_sim.phy.digital import DigitalLink
 from semcom_sim.phy.link import OFDMLink, OFDMOutput
-from semcom_sim.phy.random import seed_generators, uniform_ebno_db
+from semcom_sim.phy.random import generator_state, restore_generator_state, seed_generators, uniform_ebno_db
 from semcom_sim.phy.resource_grid import make_resource_grid, null_subcarrier_indices
 from semcom_sim.phy.snr import estimate_no_from_nulls, estimate_snr_db_from_pilots, quantize_snr_db
 
@@ -22,4 +22,5 @@ __all__ = [
     "make_channel_model", "quantize_snr_db", "estimate_no_from_nulls", "estimate_snr_db_from_pilots",
     "OFDMLink", "OFDMOutput", "Link", "LinkOutput", "FramePacker", "FeatureMapper", "symbols_to_features",
     "AnalogLink", "DigitalLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
+    "generator_state", "restore_generator_state",
 ]

@@ -58,7 +58,8 @@ from semcom_sim.results import finite_number as _finite  # noqa: E402
 from semcom_sim.schemes import BUILTIN_NAMES  # noqa: E402
 
 __all__ = ["plot_accuracy", "plot_condition_grid", "plot_robustness", "plot_fraction", "plot_distillation",
-           "plot_cost", "plot_length_adaptation", "plot_mismatch", "time_to_target", "save_figure"]
+           "plot_cost", "plot_length_adaptation", "plot_mismatch", "plot_training_curves", "time_to_target",
+           "save_figure"]
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 _X_LABELS = {"ebno_db": "Eb/N0 [dB]", "esno_db": "Es/N0 [dB]"}
@@ -771,6 +772,37 @@ def plot_mismatch(rows: Iterable[dict], scheme: str = "adaptive-length") -> Figu
         ax.set_title(title, fontsize=10)
     fig.suptitle(f"{scheme}: fed SNR vs true SNR (paired; difference to the matched cell in points, "
                  "* McNemar p < 0.05)", fontsize=10)
+    return fig
+
+
+def plot_training_curves(histories: dict[str, list[dict]]) -> Figure:
+    """The training curves of ``{scheme: history}`` (the per-epoch records of the checkpoints' JSON): the total
+    loss, the training accuracy and, when recorded, the held-out monitor's accuracy against the epoch, one line
+    per scheme in its colour; dotted vertical lines mark where a stage ends. The same values as the run
+    directory's TensorBoard events."""
+    histories = {s: h for s, h in histories.items() if h}
+    if not histories:
+        raise ValueError("no training history")
+    panels = [("loss", "loss (training)"), ("train_accuracy", "training accuracy")]
+    if any("val_accuracy" in r for h in histories.values() for r in h):
+        panels.append(("val_accuracy", "held-out accuracy (monitor)"))
+    fig = Figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)
+    for ax, (key, title) in zip(axes[0], panels, strict=True):
+        for scheme in _ordered(histories):
+            pts = [(r["epoch"], r[key]) for r in histories[scheme] if _finite(r.get(key))]
+            if pts:
+                style = {k: v for k, v in _style(scheme).items() if k != "marker"}
+                ax.plot(*zip(*pts), label=scheme, marker=".", **style)
+            stages = [r.get("stage") for r in histories[scheme]]
+            for i in range(1, len(stages)):
+                if stages[i] != stages[i - 1]:
+                    ax.axvline(histories[scheme][i - 1]["epoch"] + 0.5, color="0.6", linestyle=":", linewidth=1)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        _grid(ax)
+    axes[0][-1].legend(fontsize=7, loc="best")
     return fig
 
 

@@ -117,6 +117,12 @@ class RunFiles:
         path = self.out_dir / name if name else None
         return json.loads(path.read_text()) if path is not None and path.is_file() else None
 
+    def histories(self) -> dict[str, list[dict]]:
+        """``{scheme: per-epoch records}`` of every scheme trained under the scenario's own ``phy`` (those with a
+        checkpoint JSON)."""
+        metas = {scheme: self.checkpoint_meta(scheme) for scheme in self.schemes}
+        return {scheme: meta.get("history", []) for scheme, meta in metas.items() if meta is not None}
+
     def csv(self, name: str) -> list[dict]:
         """``cost.csv``, ``distillation.csv`` or ``adaptation.csv``; empty if the run has none."""
         readers = {COST_CSV: read_cost, DISTILLATION_CSV: read_distillation, ADAPTATION_CSV: read_adaptation}
@@ -151,7 +157,9 @@ def draw_figures(out_dir: str | Path, scenario: Scenario | None = None,
         fig = figures.plot_accuracy(run.rows("sweep"), curves=curves, show_esno_axis=sc.output.plot_esno,
                                     title=f"{sc.name} ({base.csi_text})")
         figures.save_figure(fig, out / PLOT_PNG)
-        return {"accuracy": out / PLOT_PNG}
+        written = {"accuracy": out / PLOT_PNG}
+        _draw({"training": lambda: figures.plot_training_curves(run.histories())}, out, written, log)
+        return written
     rows, cfg = run.rows(excluding=("seeds",)), sc.compare
     makers = {"grid": lambda: figures.plot_condition_grid(rows, schemes=cfg.schemes, conditions=cfg.conditions),
               "robustness": lambda: figures.plot_robustness(rows, scheme=cfg.robustness_schemes[0], base=base.label),
@@ -164,7 +172,13 @@ def draw_figures(out_dir: str | Path, scenario: Scenario | None = None,
         makers["length"] = lambda: figures.plot_length_adaptation(rows, studied[0], meta.get("length_policy"),
                                                                   base.label)
         makers["mismatch"] = lambda: figures.plot_mismatch(read_adaptation(out / ADAPTATION_CSV), studied[0])
+    makers["training"] = lambda: figures.plot_training_curves(run.histories())
     written = {}
+    _draw(makers, out, written, log)
+    return written
+
+
+def _draw(makers: dict[str, Callable], out: Path, written: dict[str, Path], log: Callable[[str], None]) -> None:
     for name, make in makers.items():
         try:
             fig = make()
@@ -173,4 +187,3 @@ def draw_figures(out_dir: str | Path, scenario: Scenario | None = None,
             continue
         written[name] = out / FIGURES[name]
         figures.save_figure(fig, written[name])
-    return written

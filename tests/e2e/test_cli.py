@@ -65,21 +65,6 @@ def _assert_one_line_error(proc: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def in_process(args, capsys, monkeypatch) -> subprocess.CompletedProcess:
-    """``semcom-sim ARGS`` through :func:`semcom_sim.cli.main` in this process (what the console script calls, without
-    a fresh interpreter's start-up), as the completed process the subprocess tests see."""
-    from semcom_sim.cli import main
-
-    monkeypatch.delenv("SEMCOM_DEBUG", raising=False)  # it turns one-line errors into tracebacks
-    capsys.readouterr()
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, out, err)
-
-
 # -- one complete run, shared ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -134,6 +119,28 @@ def test_run_writes_all_outputs(full_run):
         assert f"[{scheme}] saved checkpoint" in proc.stdout
     assert f"outputs in {out}" in proc.stdout
     assert not list(out.rglob("*.tmp*")), "temporary files left behind"
+
+
+def test_tensorboard_events_hold_every_loss_term_of_every_epoch(full_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    _, out = full_run
+    for scheme in SCHEMES:
+        (meta,) = (out / "checkpoints").glob(f"{scheme}-*.json")
+        history = json.loads(meta.read_text())["history"]
+        logdir = out / "tensorboard" / meta.stem / "joint"
+        events = EventAccumulator(str(logdir), size_guidance={"tensors": 0})
+        events.Reload()
+        terms = [k for k in history[0] if k not in ("epoch", "stage", "seconds")]
+        assert {"loss", "ce", "kl", "train_accuracy"} <= set(terms)
+        assert set(terms) | {"learning_rate"} == set(events.Tags()["tensors"])
+        for term in terms:
+            logged = [(e.step, float(make_ndarray(e.tensor_proto))) for e in events.Tensors(term)]
+            assert logged == [(r["epoch"], pytest.approx(r[term], rel=1e-6)) for r in history], term
+        rates = [float(make_ndarray(e.tensor_proto)) for e in events.Tensors("learning_rate")]
+        assert rates == sorted(rates, reverse=True) and rates[-1] < rates[0]  # the cosine decay
+    assert (out / "training_curves.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
 def test_results_rows_are_consistent(full_run):
@@ -234,19 +241,18 @@ def test_plot_command(full_run, tmp_path):
     pytest.param(["frobnicate"], "invalid choice", id="unknown-command"),
     pytest.param([], "required", id="no-command"),
 ])
-def test_bad_input(args, expect, tmp_path, capsys, monkeypatch):
+def test_bad_input(args, expect, tmp_path, semcom_sim_main):
     if args and args[0] in ("run", "train", "sweep"):
         args = [*args, "--out", tmp_path / "out", "--no-progress"]
-    line = _assert_one_line_error(in_process(args, capsys, monkeypatch))
+    line = _assert_one_line_error(semcom_sim_main(*args))
     assert expect in line
     assert not (tmp_path / "out" / "results.csv").exists()
 
 
-def test_scenario_file_with_a_syntax_error(tmp_path, capsys, monkeypatch):
+def test_scenario_file_with_a_syntax_error(tmp_path, semcom_sim_main):
     bad = tmp_path / "broken.py"
     bad.write_text("from semcom_sim import Scenario\nscenario = Scenario(name='broken'\n")
-    line = _assert_one_line_error(in_process(["run", bad, "--out", tmp_path / "out", "--no-progress"], capsys,
-                                             monkeypatch))
+    line = _assert_one_line_error(semcom_sim_main("run", bad, "--out", tmp_path / "out", "--no-progress"))
     assert "SyntaxError" in line and str(bad) in line
 
 
