@@ -51,9 +51,9 @@ def _remove_stale_temporaries(run_dir: Path) -> None:
 
 @contextlib.contextmanager
 def run_lock(run_dir: str | Path, command: str | None = None) -> Iterator[Path]:
-    """Holds ``run_dir``'s lock for the block (creating the directory); raises :class:`RunDirectoryInUse` at once
-    if another process holds it. ``command`` (default: this process's command line) is recorded for the next
-    process that finds the directory in use."""
+    """Holds ``run_dir``'s lock for the block (creating the directory, and removing it again if the block wrote
+    nothing into it); raises :class:`RunDirectoryInUse` at once if another process holds it. ``command``
+    (default: this process's command line) is recorded for the next process that finds the directory in use."""
     run_dir = Path(run_dir).resolve()
     if run_dir in _held:
         _held[run_dir] += 1
@@ -64,6 +64,7 @@ def run_lock(run_dir: str | Path, command: str | None = None) -> Iterator[Path]:
         return
     if run_dir.exists() and not run_dir.is_dir():
         raise InputError(f"--out: {run_dir} exists and is not a directory")
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
     try:
@@ -82,5 +83,8 @@ def run_lock(run_dir: str | Path, command: str | None = None) -> Iterator[Path]:
             yield run_dir
         finally:
             del _held[run_dir]
+            if created and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:  # nothing was written: leave nothing
+                (run_dir / LOCK_FILE).unlink()
+                run_dir.rmdir()
     finally:
         os.close(fd)  # closing the descriptor releases the lock

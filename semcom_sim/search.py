@@ -23,6 +23,7 @@ import functools
 import io
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,7 @@ from semcom_sim.semantic.darts import Network, SearchedBackbone, num_edges, use_
 from semcom_sim.semantic.encoder import ConvBackbone
 from semcom_sim.sweep import Executor, InProcessExecutor, wilson_interval
 from semcom_sim.train import CachedTeacherTargets, precise_batch_norm
+from semcom_sim.training_state import EpochState
 
 __all__ = ["backbone_config", "choose_genotype", "derive_genotype", "expected_parameters", "finished_search",
            "load_genotype", "run_search", "search_identity", "SearchJob", "SearchTargets", "retrain", "search_split"]
@@ -56,6 +58,9 @@ PARETO_COLUMNS = ("kind", "lambda", "parameters", "expected_parameters", "select
 the test split."""
 GENOTYPE_JSON = "genotype.json"
 SEARCH_JSON = "search.json"
+PARTS_DIR = "parts"
+"""While a search runs: each finished part's result (``reference.json``, ``lambda<lambda>.json``) and the states of
+its unfinished loops (``*.state.npz``), so that a killed search goes on where it was; removed when it ends."""
 
 
 def search_identity(scenario: Scenario, dataset: Dataset) -> dict:
@@ -155,9 +160,17 @@ class _Student:
             self.projection.build((None, width))
 
     @property
+    def layers(self) -> list[keras.layers.Layer]:
+        return [self.backbone, self.head] + ([self.projection] if self.projection is not None else [])
+
+    @property
     def trainable_variables(self):
-        layers = [self.backbone, self.head] + ([self.projection] if self.projection is not None else [])
-        return [v for layer in layers for v in layer.trainable_variables]
+        return [v for layer in self.layers for v in layer.trainable_variables]
+
+    @property
+    def variables(self):
+        """Every variable (batch-normalisation statistics and seed-generator states included)."""
+        return [v for layer in self.layers for v in layer.variables]
 
     def __call__(self, images, training, alphas=None):
         features = (self.backbone(images, alphas, training=training) if alphas is not None
@@ -198,8 +211,28 @@ def _batches(rows: np.ndarray, batch_size: int, rng: np.random.Generator):
         yield order[i * batch_size:(i + 1) * batch_size]
 
 
+def _resume(state: tuple[Path, str] | None, variables, rng: np.random.Generator, log: Callable[[str], Any],
+            label: str) -> tuple[int, dict | None]:
+    """``(first epoch to run, what the loop had recorded)`` from the saved state of ``state = (path, key)``, its
+    variables and generator restored; ``(0, None)`` without one."""
+    saved = EpochState.load(*state) if state is not None else None
+    if saved is None:
+        return 0, None
+    saved.restore(variables, rng, state[0])
+    log(f"[{label}] resuming from {state[0]} after epoch {saved.epoch}")
+    return saved.epoch, saved.record
+
+
+def _save(state: tuple[Path, str] | None, epoch: int, variables, rng: np.random.Generator, record: dict) -> None:
+    if state is not None:
+        EpochState.of(state[1], epoch, variables, rng, record).save(state[0])
+
+
 def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, lam: float,
-                log: Callable[[str], Any]) -> dict:
+                log: Callable[[str], Any], state: tuple[Path, str] | None = None) -> dict:
+    """The search at one ``lambda``. With ``state = (path, key)``, the loop's state
+    (:class:`~semcom_sim.training_state.EpochState`) is saved at ``path`` at every epoch's end and a saved one
+    is resumed from (the same genotype and history as without the interruption)."""
     cfg = scenario.search
     keras.utils.set_random_seed(cfg.seed)
     net = use_window_views(Network(cfg.channels, cfg.cells, cfg.nodes, cfg.ops, stem_stride=cfg.stem_stride,
@@ -248,7 +281,11 @@ def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, l
     rng = np.random.default_rng(cfg.seed)
     start = time.perf_counter()
     history = []
-    for epoch in range(cfg.epochs):
+    state_variables = student.variables + list(alphas) + w_opt.variables + a_opt.variables
+    first_epoch, earlier = _resume(state, state_variables, rng, log, f"search lambda={lam:g}")
+    if earlier is not None:
+        history, start = earlier["history"], start - earlier["seconds"]
+    for epoch in range(first_epoch, cfg.epochs):
         totals = np.zeros(3)
         val_iter = _batches(val_rows, cfg.batch_size, rng)
         for idx in _batches(train_rows, cfg.batch_size, rng):
@@ -264,6 +301,7 @@ def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, l
                         "expected_parameters_m": totals[2], "seconds": time.perf_counter() - start})
         log(f"[search lambda={lam:g}] epoch {epoch + 1}/{cfg.epochs}  train {totals[0]:.4f}  validation "
             f"{totals[1]:.4f}  expected parameters {1e3 * totals[2]:.1f} k  ({time.perf_counter() - start:.0f} s)")
+        _save(state, epoch + 1, state_variables, rng, {"history": history, "seconds": time.perf_counter() - start})
     seconds = time.perf_counter() - start
     softmaxes = [np.asarray(ops.convert_to_numpy(ops.softmax(a, axis=-1))) for a in alphas]
     return {"lambda": lam, "normal": derive_genotype(softmaxes[0], cfg.nodes, cfg.ops),
@@ -275,11 +313,11 @@ def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, l
 
 def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: keras.layers.Layer,
              rows: np.ndarray, label: str, log: Callable[[str], Any], keep_outcomes: bool = False,
-             selection: np.ndarray | None = None) -> dict:
+             selection: np.ndarray | None = None, state: tuple[Path, str] | None = None) -> dict:
     """Trains ``backbone`` + head from scratch with the search loss on the training ``rows``; test accuracy
     without a channel (with ``keep_outcomes`` also ``correct``, one bool per test sample, for paired
     comparisons) and, given ``selection`` (training rows disjoint from ``rows``), ``selection_accuracy``
-    on them."""
+    on them. ``state``: as for :func:`_search_one`."""
     cfg = scenario.search
     keras.utils.set_random_seed(cfg.seed)
     student = _Student(use_window_views(backbone, cfg.jit_compile), dataset.num_classes, targets.feature_dim,
@@ -304,9 +342,14 @@ def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: 
 
     rng = np.random.default_rng(cfg.seed + 1)
     start = time.perf_counter()
-    for _ in range(cfg.retrain_epochs):
+    state_variables = student.variables + opt.variables
+    first_epoch, earlier = _resume(state, state_variables, rng, log, f"search {label}")
+    if earlier is not None:
+        start -= earlier["seconds"]
+    for epoch in range(first_epoch, cfg.retrain_epochs):
         for idx in _batches(rows, cfg.batch_size, rng):
             step(tf.constant(dataset.x_train[idx]), targets(idx))
+        _save(state, epoch + 1, state_variables, rng, {"seconds": time.perf_counter() - start})
     precise_batch_norm(student.backbone, dataset.x_train, rows, cfg.batch_size, cfg.seed, cfg.jit_compile)
     seconds = time.perf_counter() - start
 
@@ -355,24 +398,55 @@ class SearchJob:
     (``lam=None``) or the search at one ``lambda`` and its derived network's training. It reads the
     teacher cache from its path (shared with the driver) and returns ``(found or None, measured)``.
     Each part seeds itself from ``search.seed``, so the parts give the same results in any process and
-    any order."""
+    any order.
+
+    With ``state_dir`` (shared with the driver, like the cache), a part saves its loops' states there at
+    every epoch's end and its result once finished (``{part}.json``); run again, it returns a finished
+    result and resumes an unfinished loop, with the results of an uninterrupted run."""
 
     scenario: Scenario
     dataset: Dataset
     lam: float | None = None
+    state_dir: str = ""
+
+    @property
+    def part(self) -> str:
+        return "reference" if self.lam is None else f"lambda{self.lam:g}"
 
     def __call__(self, log: Callable[[str], Any] = print) -> tuple[dict | None, dict]:
         scenario, dataset, cfg = self.scenario, self.dataset, self.scenario.search
+        key = json.dumps({"identity": search_identity(scenario, dataset), "part": self.part}, sort_keys=True)
+        directory = Path(self.state_dir) if self.state_dir else None
+        finished = directory / f"{self.part}.json" if directory else None
+        if finished is not None and finished.is_file():
+            record = json.loads(finished.read_text())
+            if record.get("key") != key:
+                raise ScenarioError(f"search: {finished} is a part of another search; remove {directory} or choose "
+                                    "another directory")
+            log(f"[search] reusing the finished {self.part} in {finished}")
+            return record["found"], record["measured"]
+
+        def state(loop: str) -> tuple[Path, str] | None:
+            return (directory / f"{self.part}.{loop}.state.npz", f"{key}|{loop}") if directory else None
+
         targets = _Targets(scenario, dataset)
         *rows, selection = _splits(dataset, cfg, cfg.seed)
         both = np.sort(np.concatenate(rows))
+        found = None
         if self.lam is None:
-            return None, _retrain(scenario, dataset, targets, ConvBackbone(scenario.model.encoder_filters), both,
-                                  f"hand-designed encoder {scenario.model.encoder_filters}", log, selection=selection)
-        found = _search_one(scenario, dataset, targets, tuple(rows), float(self.lam), log)
-        backbone = SearchedBackbone(_genotype(found, cfg), cfg.channels, cfg.cells, cfg.nodes, cfg.stem_stride)
-        return found, _retrain(scenario, dataset, targets, backbone, both, f"lambda={self.lam:g} derived network", log,
-                               selection=selection)
+            measured = _retrain(scenario, dataset, targets, ConvBackbone(scenario.model.encoder_filters), both,
+                                f"hand-designed encoder {scenario.model.encoder_filters}", log, selection=selection,
+                                state=state("retrain"))
+        else:
+            found = _search_one(scenario, dataset, targets, tuple(rows), float(self.lam), log, state("search"))
+            backbone = SearchedBackbone(_genotype(found, cfg), cfg.channels, cfg.cells, cfg.nodes, cfg.stem_stride)
+            measured = _retrain(scenario, dataset, targets, backbone, both, f"lambda={self.lam:g} derived network",
+                                log, selection=selection, state=state("retrain"))
+        if finished is not None:
+            atomic_write_text(finished, json.dumps({"key": key, "found": found, "measured": measured}))
+            for loop in ("search", "retrain"):
+                state(loop)[0].unlink(missing_ok=True)
+        return found, measured
 
 
 def _genotype(found: dict, cfg) -> dict:
@@ -407,7 +481,9 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
     start = time.perf_counter()
     pareto, genotypes = [], {}
     executor = executor or InProcessExecutor(show_progress=False)
-    jobs = [SearchJob(scenario, dataset, None)] + [SearchJob(scenario, dataset, float(lam)) for lam in cfg.lambdas]
+    parts = str(out / PARTS_DIR)
+    jobs = [SearchJob(scenario, dataset, None, parts)] + [SearchJob(scenario, dataset, float(lam), parts)
+                                                          for lam in cfg.lambdas]
     if not executor.distributed:  # in this process, the jobs log where the caller says
         jobs = [functools.partial(job, log=log) for job in jobs]
     results = executor.run(jobs)
@@ -439,6 +515,7 @@ def run_search(scenario: Scenario, out_dir: str | Path, log: Callable[[str], Any
     summary = {**provenance, "identity": identity, "seconds": time.perf_counter() - start,
                "chosen": chosen["genotype"], "pareto": pareto}
     atomic_write_text(out / SEARCH_JSON, json.dumps(summary, indent=1))
+    shutil.rmtree(out / PARTS_DIR, ignore_errors=True)  # the finished search's files hold all the parts held
     log(f"[search] wrote {out / GENOTYPE_JSON} (from {chosen['genotype']}), {out / PARETO_CSV}, {out / 'pareto.png'} "
         f"in {summary['seconds']:.0f} s")
     return summary

@@ -28,7 +28,7 @@ import numpy as np
 from semcom_sim.errors import InputError
 from semcom_sim.io import atomic_path
 
-__all__ = ["TrainingState", "TrainingStateError", "TrainingDiverged", "state_path_of", "versions"]
+__all__ = ["EpochState", "TrainingState", "TrainingStateError", "TrainingDiverged", "state_path_of", "versions"]
 
 FORMAT = 1
 
@@ -51,6 +51,40 @@ def state_path_of(weights_path: Path) -> Path:
     """The state file of a training whose checkpoint weights are ``weights_path``."""
     name = weights_path.name.removesuffix(".weights.h5")
     return weights_path.with_name(f"{name}.state.npz")
+
+
+def _write(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """One ``.npz`` with ``meta`` (JSON, plus ``format`` and the library versions) and ``arrays``, atomically."""
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array(json.dumps({"format": FORMAT, "versions": versions(), **meta})), **arrays)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+def _read(path: Path, identity: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    """``(meta, arrays)`` of a state written by :func:`_write` whose ``meta`` holds ``identity``; anything else
+    (unreadable, another identity, other library versions) is refused in one line."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (OSError, ValueError, KeyError) as exc:
+        raise TrainingStateError(f"{path}: not a readable training state ({type(exc).__name__}); delete it to "
+                                 "train from the start") from None
+    found = {key: meta.get(key) for key in identity}
+    if meta.get("format") != FORMAT or found != identity:
+        what = ", ".join(f"{key} {found[key]!r}" for key in identity)
+        wanted = ", ".join(f"{key} {value!r}" for key, value in identity.items())
+        raise TrainingStateError(f"{path}: a partial training of {what}, not of {wanted}; delete it to train from "
+                                 "the start")
+    if meta["versions"] != versions():
+        raise TrainingStateError(f"{path}: written with {meta['versions']}, this is {versions()}; it would not "
+                                 "resume bit-identically: delete it to train from the start")
+    return meta, arrays
+
+
+def _numbered(arrays: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
+    return [arrays[f"{prefix}_{i}"] for i in range(sum(name.startswith(prefix + "_") for name in arrays))]
 
 
 def _values(variables) -> list[np.ndarray]:
@@ -107,42 +141,23 @@ class TrainingState:
         """Writes the state to ``path`` atomically (a kill during the write leaves the previous state)."""
         generators = dict(self.generators)
         tf_rng = np.asarray(generators.pop("tf_rng"))
-        meta = {"format": FORMAT, "scheme": self.scheme, "fingerprint": self.fingerprint, "versions": versions(),
-                "stage": self.stage, "stage_epoch": self.stage_epoch, "step": self.step, "history": self.history,
-                "totals": self.totals, "correct": self.correct, "seconds": self.seconds, "data_rng": self.data_rng,
-                "generators": generators}
-        arrays = {"meta": np.array(json.dumps(meta)), "order": np.asarray(self.order), "tf_rng": tf_rng}
+        meta = {"scheme": self.scheme, "fingerprint": self.fingerprint, "stage": self.stage,
+                "stage_epoch": self.stage_epoch, "step": self.step, "history": self.history, "totals": self.totals,
+                "correct": self.correct, "seconds": self.seconds, "data_rng": self.data_rng, "generators": generators}
+        arrays = {"order": np.asarray(self.order), "tf_rng": tf_rng}
         arrays.update({f"model_{i}": a for i, a in enumerate(self.model)})
         arrays.update({f"optimizer_{i}": a for i, a in enumerate(self.optimizer)})
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(buffer.getvalue())
+        _write(path, meta, arrays)
 
     @classmethod
     def load(cls, path: Path, scheme: str, fingerprint: str) -> TrainingState:
         """Reads the state at ``path``; refuses (one line) a state of another training or library version."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-            meta = json.loads(str(arrays.pop("meta")))
-        except (OSError, ValueError, KeyError) as exc:
-            raise TrainingStateError(f"{path}: not a readable training state ({type(exc).__name__}); delete it to "
-                                     "train from the start") from None
-        if meta.get("format") != FORMAT or (meta.get("scheme"), meta.get("fingerprint")) != (scheme, fingerprint):
-            raise TrainingStateError(f"{path}: a partial training of {meta.get('scheme')!r} with fingerprint "
-                                     f"{meta.get('fingerprint')}, not of {scheme!r} with {fingerprint}; delete it "
-                                     "to train from the start")
-        if meta["versions"] != versions():
-            raise TrainingStateError(f"{path}: written with {meta['versions']}, this is {versions()}; it would not "
-                                     "resume bit-identically: delete it to train from the start")
-        count = lambda prefix: sum(name.startswith(prefix) for name in arrays)  # noqa: E731
+        meta, arrays = _read(path, {"scheme": scheme, "fingerprint": fingerprint})
         return cls(scheme=scheme, fingerprint=fingerprint, stage=meta["stage"], stage_epoch=meta["stage_epoch"],
                    step=meta["step"], history=meta["history"], totals=meta["totals"], correct=meta["correct"],
                    seconds=meta["seconds"], order=arrays["order"], data_rng=meta["data_rng"],
                    generators={**meta["generators"], "tf_rng": arrays["tf_rng"]},
-                   model=[arrays[f"model_{i}"] for i in range(count("model_"))],
-                   optimizer=[arrays[f"optimizer_{i}"] for i in range(count("optimizer_"))])
+                   model=_numbered(arrays, "model"), optimizer=_numbered(arrays, "optimizer"))
 
     def restore_model(self, model, path: Path) -> None:
         _assign(model.variables, self.model, "model", path)
@@ -153,3 +168,42 @@ class TrainingState:
     @staticmethod
     def variables_of(model, optimizer) -> tuple[list[np.ndarray], list[np.ndarray]]:
         return _values(model.variables), _values(optimizer.variables)
+
+
+@dataclass
+class EpochState:
+    """The state of a loop of epochs whose randomness is one NumPy generator (the architecture search and its
+    retrainings): after ``epoch`` epochs, the values of ``variables`` (every variable of the networks and
+    optimisers, in a fixed order), the generator's state and what the loop has recorded so far (``record``,
+    JSON). Saved at every epoch's end; a loop finds it with :meth:`load` and goes on from the next epoch.
+
+    :param key: what loop this is (e.g. the search's identity and ``lambda``); a state of another key is refused.
+    """
+
+    key: str
+    epoch: int
+    variables: list[np.ndarray] = field(repr=False)
+    rng: dict
+    record: dict
+
+    def save(self, path: Path) -> None:
+        _write(path, {"key": self.key, "epoch": self.epoch, "rng": self.rng, "record": self.record},
+               {f"variable_{i}": a for i, a in enumerate(self.variables)})
+
+    @classmethod
+    def load(cls, path: Path, key: str) -> EpochState | None:
+        """The state at ``path`` (``None`` if there is none); one of another loop is refused in one line."""
+        if not path.is_file():
+            return None
+        meta, arrays = _read(path, {"key": key})
+        return cls(key, meta["epoch"], _numbered(arrays, "variable"), meta["rng"], meta["record"])
+
+    @classmethod
+    def of(cls, key: str, epoch: int, variables, rng: np.random.Generator, record: dict) -> EpochState:
+        """The state of a loop now: ``variables`` (Keras variables) read, ``rng``'s state taken."""
+        return cls(key, epoch, _values(variables), rng.bit_generator.state, record)
+
+    def restore(self, variables, rng: np.random.Generator, path: Path) -> None:
+        """Assigns the saved values to ``variables`` and the saved state to ``rng``."""
+        _assign(variables, self.variables, "networks", path)
+        rng.bit_generator.state = self.rng
