@@ -210,13 +210,16 @@ def _latency_ms(model: nn.Module, image: np.ndarray, resolution: int, warmup: in
 def finetune(dataset: Any, *, variant: str = "efficientnet-lite0", resolution: int = 64, epochs: int = 3,
              batch_size: int = 128, lr: float = 1e-3, seed: int = 0, out_path: str | Path,
              log: Callable[[str], Any] = print, max_steps: int | None = None, weight_decay: float = 0.05,
-             device: str | None = None) -> dict[str, Any]:
+             device: str | None = None, state_every_steps: int = 200) -> dict[str, Any]:
     """Fine-tunes ImageNet EfficientNet-Lite ``variant`` on ``dataset`` and saves the checkpoint atomically.
 
     :param dataset: a :class:`semcom_sim.data.Dataset` (train split trained on, test split scored).
     :param max_steps: stop after this many optimizer steps (the schedule spans them); ``None``: all epochs.
     :param device: torch device for training and test scoring; ``None``: CUDA if available, else CPU.
         The latency is always measured on the CPU.
+    :param state_every_steps: the fine-tuning's state is kept beside ``out_path`` (``.state``) at every epoch's
+        end and every this many steps; a killed run resumes from it (:func:`~semcom_sim.teacher.training.
+        finetune_loop`), and it is removed once the checkpoint is saved.
     :return: the report (also stored in the checkpoint): ``test_accuracy`` (full test split),
         ``num_parameters``, ``latency_ms_per_sample``, ``train_seconds``, ``epochs`` (completed,
         fractional if ``max_steps`` stopped early), ``resolution``, ``variant``, ``weights_sha256``,
@@ -230,6 +233,7 @@ def finetune(dataset: Any, *, variant: str = "efficientnet-lite0", resolution: i
         raise ValueError(f"lr must be > 0 and max_steps None or >= 1, got lr={lr}, max_steps={max_steps}")
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)
+    state_path = Path(out_path).with_name(Path(out_path).name + ".state")
 
     model = build_efficientnet(variant, dataset.num_classes, pretrained=True, resolution=resolution).to(dev)
     x_train = torch.tensor(np.asarray(dataset.x_train, np.float32)).permute(0, 3, 1, 2)
@@ -242,7 +246,9 @@ def finetune(dataset: Any, *, variant: str = "efficientnet-lite0", resolution: i
         model.parameters(), [model], batch_logits, y_train, name=variant,
         header=(f"fine-tuning {variant} (ImageNet) on {dataset.name}: {x_train.shape[0]} images at "
                 f"{resolution}x{resolution}"), epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-        seed=seed, shuffle_stream=_SHUFFLE_STREAM, max_steps=max_steps, device=dev, log=log)
+        seed=seed, shuffle_stream=_SHUFFLE_STREAM, max_steps=max_steps, device=dev, log=log,
+        state_path=state_path, state_key=f"{variant}|{resolution}|{dataset.fingerprint}",
+        state_every_steps=state_every_steps)
     train_seconds = run["train_seconds"]
 
     test_logits, _ = _logits_features(model, dataset.x_test, resolution, 256, dev)
@@ -271,6 +277,7 @@ def finetune(dataset: Any, *, variant: str = "efficientnet-lite0", resolution: i
                   "state_dict": state_dict, "report": report}
     with atomic_path(out_path) as tmp:
         torch.save(checkpoint, tmp)
+    state_path.unlink(missing_ok=True)
     log(f"saved {out_path}: test accuracy {test_accuracy:.4f}, {train_seconds:.0f} s training, "
         f"{latency:.2f} ms/sample (CPU, batch 1)")
     return report

@@ -148,6 +148,7 @@ def finetune_hub_teacher(dataset: Any, *, kind: str, model_dir: str | os.PathLik
     num_classes = int(dataset.num_classes)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)  # a new classifier's initialisation, dropout
+    state_path = Path(out_path).with_name(Path(out_path).name + ".state")  # the full fine-tuning's, to resume from
 
     if mode == "none":
         teacher = load_hub_model(model_dir, kind)
@@ -192,7 +193,9 @@ def finetune_hub_teacher(dataset: Any, *, kind: str, model_dir: str | os.PathLik
         run = finetune_loop(teacher.modules.parameters(), [teacher.modules], batch_logits,
                             torch.tensor(y_train, dtype=torch.long), name=teacher.identity.name, header=header,
                             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
-                            shuffle_stream=_SHUFFLE_STREAM, max_steps=max_steps, device=dev, log=log)
+                            shuffle_stream=_SHUFFLE_STREAM, max_steps=max_steps, device=dev, log=log,
+                            state_path=state_path,
+                            state_key=f"{kind}|{dataset.fingerprint}|{teacher.identity.weights_sha256}")
         report.update(fine_tuning={**run, "epochs_requested": int(epochs), "max_steps": max_steps, "lr": float(lr),
                                    "weight_decay": float(weight_decay),
                                    "augmentation": "hflip p=0.5, random crop pad 2px, before the processor"})
@@ -225,6 +228,7 @@ def finetune_hub_teacher(dataset: Any, *, kind: str, model_dir: str | os.PathLik
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_path) as tmp:
         torch.save(checkpoint, tmp)
+    state_path.unlink(missing_ok=True)
     log(f"[teacher] saved {out_path}: test accuracy {test_accuracy:.4f}, {train_seconds:.1f} s")
     return report
 

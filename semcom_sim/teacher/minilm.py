@@ -581,13 +581,15 @@ def _check_finetune_settings(epochs, batch_size, lr, max_length, weight_decay, h
 def _train_end_to_end(base: HubTeacher, token_ids: Sequence[Sequence[int]], lengths: np.ndarray,
                       y_train: np.ndarray, head: Mapping[str, np.ndarray], *, header: str, epochs: int, batch: int,
                       lr: float, weight_decay: float, head_lr_multiplier: float, warmup_fraction: float,
-                      grad_clip_norm: float, seed: int, max_steps: int | None, log: Callable[[str], Any]
+                      grad_clip_norm: float, seed: int, max_steps: int | None, log: Callable[[str], Any],
+                      state_path: Path | None = None, state_key: str = ""
                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """Trains a copy of ``base``'s encoder and a linear head started from ``head`` end to end with
     :func:`~semcom_sim.teacher.training.finetune_loop` (see the module docstring).
 
     :param token_ids: the training texts' word pieces; ``lengths`` their counts (for the bucketing).
     :param header: the first log line, before the schedule.
+    :param state_path: where the loop keeps its state to resume from (``finetune_loop``'s ``state_path``).
     :return: the encoder's state dict rounded to float16 (numpy), the head (``weight``, ``bias`` float32)
         and what :func:`~semcom_sim.teacher.training.finetune_loop` returned.
     :raises TeacherError: the loss diverged, or a weight does not fit float16.
@@ -618,7 +620,7 @@ def _train_end_to_end(base: HubTeacher, token_ids: Sequence[Sequence[int]], leng
         schedule="linear", warmup_fraction=warmup_fraction, grad_clip_norm=grad_clip_norm,
         epoch_batches=lambda rng: _bucketed_batches(lengths, batch, rng),
         fused=True,  # one kernel over all tensors: 5x faster on the CPU
-        progress="window", lr_setting="teacher.finetune_learning_rate")
+        progress="window", lr_setting="teacher.finetune_learning_rate", state_path=state_path, state_key=state_key)
 
     state = {}
     for name, tensor in model.state_dict().items():
@@ -698,13 +700,15 @@ def finetune_minilm_teacher(dataset, out_path: str | Path, *, epochs: int = FINE
     head_init_seconds = time.perf_counter() - t0
 
     batch = min(int(batch_size), n)
+    state_path = Path(out_path).with_name(Path(out_path).name + ".state")  # resumed after a kill, then removed
     header = (f"[minilm] fine-tuning {ENCODER_NAME} end to end on {dataset.name} with {torch.get_num_threads()} "
               f"torch threads: {n} texts (max_length {max_length}, {100 * truncated:.2f} % truncated, mean "
               f"{lengths.mean():.1f} word pieces)")
     state, weights, run = _train_end_to_end(
         base, token_ids, lengths, y_train, head, header=header, epochs=int(epochs), batch=batch, lr=lr,
         weight_decay=weight_decay, head_lr_multiplier=head_lr_multiplier, warmup_fraction=warmup_fraction,
-        grad_clip_norm=grad_clip_norm, seed=seed, max_steps=max_steps, log=log)
+        grad_clip_norm=grad_clip_norm, seed=seed, max_steps=max_steps, log=log, state_path=state_path,
+        state_key=f"{dataset.fingerprint}|{max_length}|{head_init}|{head_init_samples}|{max_train}")
     finetune_seconds, finetune_cpu_seconds = run["train_seconds"], run["train_cpu_seconds"]
     encoder_meta = {**_encoder_metadata(base, max_length), "finetuned": True, "dtype": "float16",
                     "weights_sha256": encoder_state_sha256(state), "base_weights_sha256": base.identity.weights_sha256}
@@ -749,6 +753,7 @@ def finetune_minilm_teacher(dataset, out_path: str | Path, *, epochs: int = FINE
                  "num_test": len(texts_test), "max_train": max_train},
         head={"init": head_init, "trained": "end to end with the encoder (AdamW)"}, report=report)
     teacher.save(out_path)
+    state_path.unlink(missing_ok=True)
     log(f"[minilm] fine-tuned in {finetune_seconds:.0f} s: test accuracy {test_accuracy:.4f} (train "
         f"{train_accuracy:.4f} on {k}); {report['num_parameters']:,} parameters; {latency:.1f} ms/sample; "
         f"wrote {out_path}")

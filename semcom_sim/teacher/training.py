@@ -18,10 +18,12 @@ Imports torch; imported only by the teacher runners.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from semcom_sim.data.base import seeded_rng
+from semcom_sim.io import atomic_path
 from semcom_sim.teacher.runner_base import TeacherError
 
 __all__ = ["AUGMENT_SHIFT", "WARMUP_FRACTION", "augment", "finetune_loop", "median_latency_ms", "state_dict_sha256"]
@@ -92,7 +95,8 @@ def finetune_loop(parameters: Iterable[nn.Parameter], modules: Sequence[nn.Modul
                   warmup_fraction: float = WARMUP_FRACTION, grad_clip_norm: float | None = None,
                   epoch_batches: Callable[[np.random.Generator], Sequence[Any]] | None = None,
                   fused: bool | None = None, progress: str = "run",
-                  lr_setting: str = "the learning rate") -> dict[str, Any]:
+                  lr_setting: str = "the learning rate", state_path: str | Path | None = None,
+                  state_key: str = "", state_every_steps: int = 200) -> dict[str, Any]:
     """Trains ``parameters`` (and ``head_parameters``) with cross-entropy against ``y_train`` (see the
     module docstring).
 
@@ -119,6 +123,13 @@ def finetune_loop(parameters: Iterable[nn.Parameter], modules: Sequence[nn.Modul
     :param progress: the loss and accuracy on each progress line: ``"run"``: means since the first
         step; ``"window"``: means since the previous progress line (the ``loss_curve`` points).
     :param lr_setting: what to lower, in the divergence error.
+    :param state_path: where the loop keeps its full state (``torch.save``, atomically) at every epoch's end and
+        every ``state_every_steps`` steps: the modules' state dicts, the trained parameters, the optimiser, the
+        schedule, the augmentation, dropout and batch-order generators, the epoch's batches, the position and
+        the running sums. If the file exists, the loop resumes from it (one log line) and ends as an
+        uninterrupted run would; a state of another run (``state_key``, the settings, the parameter shapes or
+        the torch version differ) is refused with a :class:`TeacherError`. The caller removes the file once
+        its result is saved.
     :return: ``steps``, ``epochs`` (completed, fractional if ``max_steps`` stopped early), ``batch_size``,
         ``steps_per_second``, ``schedule``, ``train_seconds``, ``train_cpu_seconds`` (process CPU time of
         the loop), ``final_train_loss`` (mean over the run), ``last_epoch_train_loss`` (mean over the
@@ -175,20 +186,64 @@ def finetune_loop(parameters: Iterable[nn.Parameter], modules: Sequence[nn.Modul
         + (f", warm-up {warmup} steps then linear decay" if schedule == "linear" else "")
         + ("" if grad_clip_norm is None else f", clip {grad_clip_norm:g}") + f", device {device}")
     log_every = max(1, min(50, total // 20))
-    step, loss_sum, correct, seen = 0, 0.0, 0, 0
-    window_loss, window_correct, window_seen = 0.0, 0, 0
-    epoch_loss, epoch_seen = 0.0, 0
-    loss_curve: list[list[float]] = []
+    sums = {"step": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "window_loss": 0.0, "window_correct": 0,
+            "window_seen": 0, "epoch_loss": 0.0, "epoch_seen": 0, "loss_curve": [], "seconds": 0.0, "cpu_seconds": 0.0}
+    state_path = Path(state_path) if state_path is not None else None
+    key = json.dumps({"key": state_key, "name": name, "epochs": epochs, "batch": batch, "lr": lr, "weight_decay":
+                      weight_decay, "seed": seed, "total": total, "steps_per_epoch": steps_per_epoch, "n": n,
+                      "head_lr": head_lr, "schedule": schedule, "warmup": warmup, "clip": grad_clip_norm,
+                      "shapes": [list(p.shape) for p in trained], "torch": str(torch.__version__)}, sort_keys=True)
+    first_epoch, first_batch = 0, 0
+    if state_path is not None and state_path.is_file():
+        saved = torch.load(state_path, weights_only=False)
+        if saved.get("key") != key:
+            raise TeacherError(f"{state_path}: a fine-tuning state of another run (other settings, data or torch "
+                               "version); delete it to fine-tune from the start")
+        for module, module_state in zip(modules, saved["modules"], strict=True):
+            module.load_state_dict(module_state)
+        with torch.no_grad():
+            for parameter, value in zip(trained, saved["trained"], strict=True):
+                parameter.copy_(value)
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        rng.bit_generator.state = saved["rng"]
+        first_epoch, first_batch = saved["epoch"], saved["batch"]
+        first_batches = saved["batches"] if saved["batches"] is not None else list(draw(rng))
+        sums = saved["sums"]
+        log(f"  resuming from {state_path} at step {sums['step']}/{total}")
+
+    def save_state(epoch: int, next_batch: int, batches: list) -> None:
+        if state_path is None:
+            return
+        state = {"key": key, "modules": [m.state_dict() for m in modules],
+                 "trained": [p.detach().clone() for p in trained], "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                 "torch_rng": torch.get_rng_state(), "rng": rng.bit_generator.state, "epoch": epoch,
+                 "batch": next_batch, "batches": batches,
+                 "sums": {**sums, "seconds": sums["seconds"] + time.perf_counter() - t0,
+                          "cpu_seconds": sums["cpu_seconds"] + time.process_time() - cpu0}}
+        with atomic_path(state_path) as tmp:
+            torch.save(state, tmp)
+
+    step, loss_sum, correct, seen = sums["step"], sums["loss_sum"], sums["correct"], sums["seen"]
+    window_loss, window_correct, window_seen = sums["window_loss"], sums["window_correct"], sums["window_seen"]
+    epoch_loss, epoch_seen = sums["epoch_loss"], sums["epoch_seen"]
+    loss_curve: list[list[float]] = sums["loss_curve"]
     for module in modules:
         module.train()
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    for epoch in range(epochs):
-        batches = first_batches if epoch == 0 else list(draw(rng))
+    t0, cpu0 = time.perf_counter() - sums["seconds"], time.process_time() - sums["cpu_seconds"]
+    sums["seconds"] = sums["cpu_seconds"] = 0.0
+    for epoch in range(first_epoch, epochs):
+        batches = first_batches if epoch == first_epoch else list(draw(rng))
         if len(batches) != steps_per_epoch:
             raise ValueError(f"epoch_batches gave {len(batches)} batches in epoch {epoch + 1}, "
                              f"{steps_per_epoch} in the first")
-        epoch_loss, epoch_seen = 0.0, 0
-        for rows in batches:
+        if not (epoch == first_epoch and first_batch):
+            epoch_loss, epoch_seen = 0.0, 0
+        for position in range(first_batch if epoch == first_epoch else 0, len(batches)):
+            rows = batches[position]
             if step >= total:
                 break
             idx = torch.as_tensor(rows, dtype=torch.long)
@@ -225,8 +280,18 @@ def finetune_loop(parameters: Iterable[nn.Parameter], modules: Sequence[nn.Modul
                 log(f"  epoch {epoch + 1} step {step}/{total}: {means}, lr {scheduler.get_last_lr()[0]:.2e}, "
                     f"{step / elapsed:.2f} steps/s, eta {(total - step) * elapsed / step:.0f} s")
                 window_loss, window_correct, window_seen = 0.0, 0, 0
+            if state_every_steps and step % state_every_steps == 0 and position + 1 < len(batches) and step < total:
+                sums.update(step=step, loss_sum=loss_sum, correct=correct, seen=seen, window_loss=window_loss,
+                            window_correct=window_correct, window_seen=window_seen, epoch_loss=epoch_loss,
+                            epoch_seen=epoch_seen, loss_curve=loss_curve)
+                save_state(epoch, position + 1, batches)
         if step >= total:
             break
+        sums.update(step=step, loss_sum=loss_sum, correct=correct, seen=seen, window_loss=window_loss,
+                    window_correct=window_correct, window_seen=window_seen, epoch_loss=epoch_loss,
+                    epoch_seen=epoch_seen, loss_curve=loss_curve)
+        if epoch + 1 < epochs:
+            save_state(epoch + 1, 0, None)  # the next epoch draws its batches from the saved generator
     train_seconds = time.perf_counter() - t0
     train_cpu_seconds = time.process_time() - cpu0
     decay = "cosine to 0" if schedule == "cosine" else f"linear decay to 0 at step {total}"

@@ -153,3 +153,53 @@ def test_teacher_load_corrupt(tmp_path, tiny_run):
     with pytest.raises(TeacherError, match="unreadable or truncated") as info:
         eff.EfficientNetTeacher.load(bad)
     assert "\n" not in str(info.value)
+
+
+FINETUNE_SCRIPT = """\
+import sys
+from semcom_sim import Data
+from semcom_sim.data import load_dataset
+from semcom_sim.teacher import efficientnet as eff
+eff.finetune(load_dataset(Data(dataset="synthetic", num_train=64, num_test=16)), resolution=32, epochs=2,
+             batch_size=8, state_every_steps=3, out_path=sys.argv[1], log=print)
+"""
+
+
+@pytest.mark.slow
+def test_a_finetuning_killed_in_the_middle_resumes_to_the_same_weights(lite0_weights, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    dataset = load_dataset(Data(dataset="synthetic", num_train=64, num_test=16))
+    settings = dict(resolution=32, epochs=2, batch_size=8, state_every_steps=3)
+    reference = eff.finetune(dataset, **settings, out_path=tmp_path / "reference.pt", log=lambda _: None)
+    out = tmp_path / "killed" / "t.pt"
+    state = out.with_name("t.pt.state")
+    out.parent.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "SEMCOM_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-c", FINETUNE_SCRIPT, str(out)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not state.is_file():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    assert not out.exists()
+    lines = []
+    report = eff.finetune(dataset, **settings, out_path=out, log=lines.append)
+    assert any(line.strip().startswith(f"resuming from {state} at step ") for line in lines), lines
+    assert report["weights_sha256"] == reference["weights_sha256"]
+    assert report["final_train_loss"] == reference["final_train_loss"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["t.pt"]  # the state removed, no temporary file
+
+    other = tmp_path / "other" / "t.pt"  # a state of another run is refused in one line
+    other.parent.mkdir()
+    torch.save({"key": "another run"}, other.with_name("t.pt.state"))
+    with pytest.raises(TeacherError, match="a fine-tuning state of another run .* delete it"):
+        eff.finetune(dataset, **settings, out_path=other, log=lambda _: None)
