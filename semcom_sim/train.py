@@ -54,6 +54,10 @@ def _train_step_fn(model: SemanticLink, optimizer, loss_fn, ebno_db_range, jit_c
                 loss_full, parts_full = loss_fn(full, labels, extras)
                 loss = 0.5 * (loss + loss_full)
                 parts = {key: 0.5 * (value + parts_full[key]) for key, value in parts.items()}
+        if model.nested:  # variable length: the mean channel uses per sample, a curve of its own
+            uses = tf.reduce_mean(outputs["channel_uses"])
+            parts = {**parts, "channel_uses": 0.5 * (uses + float(model.model_cfg.num_channel_uses)) if sandwich
+                     else uses}
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         correct = tf.reduce_sum(tf.cast(tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels,
