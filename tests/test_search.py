@@ -371,7 +371,7 @@ scenario = Scenario(
     teacher=Teacher(name="oracle", cache_path={cache!r}),
     training=Training(jit_compile=False, epochs=1, batch_size=64), sweep=Sweep(ebno_db=(10.0,)),
     search=Search(channels=4, cells=2, nodes=2, epochs=2, batch_size=32, train_samples=128, validation_samples=128,
-                  selection_samples=64, lambdas=(0.0, 50.0), retrain_epochs=1, jit_compile=False),
+                  selection_samples=64, lambdas=(0.0,), retrain_epochs=1, jit_compile=False),
 )
 """
 
@@ -416,7 +416,7 @@ def test_a_search_killed_in_the_middle_resumes_to_the_same_genotypes(searched, t
     assert "reusing the finished reference" in resumed.stdout
     assert "[search lambda=0] resuming from" in resumed.stdout
     assert not parts.exists()
-    for name in ("genotype-lambda0.json", "genotype-lambda50.json"):
+    for name in ("genotype-lambda0.json",):  # a part depends on its own lambda, not on the others searched
         got, expected = _searched_record(out / "search" / name), _searched_record(fixture_dir / "out" / name)
         # the losses summed in this process may differ in the last bits (oneDNN's CPU kernels do not round the same
         # way on every call; docs/scaling.md); the architecture weights, genotypes and derived networks may not

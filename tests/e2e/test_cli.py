@@ -203,9 +203,9 @@ def test_sweep_resumes_after_interruption(full_run, run_copy):
     assert (run_copy / "accuracy_vs_ebno.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_set_overrides_are_honoured(tmp_path):
+def test_set_overrides_are_honoured(tmp_path, semcom_sim_main):
     out = tmp_path / "override"
-    proc = cli("run", TINY, "--set", "training.epochs=1", "--set", "sweep.ebno_db=[5.0]", "--set",
+    proc = semcom_sim_main("run", TINY, "--set", "training.epochs=1", "--set", "sweep.ebno_db=[5.0]", "--set",
                "training.jit_compile=false", "--out", out, "--no-progress")  # the shared run compiles with XLA
     _check_ok(proc)
     _, rows = _read_csv(out / "results.csv")
