@@ -225,7 +225,7 @@ def test_the_derived_encoder_sits_in_a_semantic_link(searched):
 
 
 @pytest.mark.slow
-def test_search_bad_input_is_one_line(tmp_path):
+def test_search_bad_input_is_one_line(tmp_path, semcom_sim_main):
     with pytest.raises(ScenarioError, match="search.ops: must be 'none' and at least one of"):
         Search(ops=("skip",))
     with pytest.raises(ScenarioError, match="search.channels: must be even"):
@@ -239,8 +239,7 @@ def test_search_bad_input_is_one_line(tmp_path):
     scenario.write_text("from semcom_sim import Scenario, Data, Search\n"
                         "scenario = Scenario(name='s', data=Data(dataset='synthetic', num_train=100, num_test=50),"
                         " search=Search(train_samples=80, validation_samples=80))\n")
-    result = subprocess.run([sys.executable, "-m", "semcom_sim.cli", "search", str(scenario), "--out",
-                             str(tmp_path / "o")], capture_output=True, text=True, cwd=tmp_path)
+    result = semcom_sim_main("search", scenario, "--out", tmp_path / "o")
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "semcom-sim: error: search.train_samples + search.validation_samples + search.selection_samples = 5160 "

@@ -8,8 +8,6 @@ import io
 import os
 import pickle
 import struct
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -359,10 +357,9 @@ def _env(**extra) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_the_command_line_says_where_to_put_the_archive_and_exits_2(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "semcom_sim.cli", "run", str(ROOT / "scenarios" / "cifar10.py"),
-                           "--out", str(tmp_path / "out"), "--no-progress"], cwd=ROOT, capture_output=True, text=True,
-                          env=_env(SEMCOM_DATA=str(tmp_path / "empty")), timeout=300)
+def test_the_command_line_says_where_to_put_the_archive_and_exits_2(tmp_path, semcom_sim_main, monkeypatch):
+    monkeypatch.setenv("SEMCOM_DATA", str(tmp_path / "empty"))
+    proc = semcom_sim_main("run", ROOT / "scenarios" / "cifar10.py", "--out", tmp_path / "out", "--no-progress")
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr

@@ -1,7 +1,5 @@
 """The teacher stage end to end on small data: prepare -> cache -> cached KD and online KD training."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,14 +73,13 @@ def test_cached_and_online_distillation_both_train(prepared):
         assert np.isfinite(history[0]["kd"]) and history[0]["kd"] > 0
 
 
-def test_an_unprepared_teacher_is_a_one_line_error(tmp_path):
+def test_an_unprepared_teacher_is_a_one_line_error(tmp_path, semcom_sim_main):
     scenario = small_scenario(tmp_path)
     with pytest.raises(TeacherError, match="run semcom-sim teacher finetune"):
         build_cache(scenario, load_dataset(scenario.data), log=lambda s: None)
     file = tmp_path / "s.py"
     file.write_text("from semcom_sim import *\nscenario = Scenario(name='s', training=Training(distillation='cached'),"
                     f" teacher=Teacher(weights_path={str(tmp_path / 'none.teacher')!r}))\n")
-    proc = subprocess.run([sys.executable, "-m", "semcom_sim.cli", "teacher", "cache", str(file)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    proc = semcom_sim_main("teacher", "cache", file)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "teacher efficientnet-lite0 is not prepared" in proc.stderr
