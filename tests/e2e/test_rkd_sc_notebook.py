@@ -24,7 +24,8 @@ def pipeline(tmp_path_factory):
     out = tmp_path_factory.mktemp("rkd")
     cache = f"teacher.cache_path={out / 'cache' / '{dataset}-{name}-top{top_k}{features}.h5'}"
     no_xla = ["--set", "search.jit_compile=false", "--set", "training.jit_compile=false",  # compiling: most of the time
-              "--set", "sweep.max_samples=200"]  # one batch per point: test_sweep tests the stopping rule
+              "--set", "sweep.max_samples=200",  # one batch per point: test_sweep tests the stopping rule
+              "--set", "search.lambdas=(0.0,)"]  # one search: test_search tests the choice among several
     assert main(["compare", str(TINY), "--out", str(out / "compare"), "--no-progress", "--set", cache] + no_xla) == 0
     return out
 

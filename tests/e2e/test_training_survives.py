@@ -188,17 +188,19 @@ def test_a_full_disk_gives_one_line_and_leaves_the_previous_files(tmp_path, semc
 
 
 @pytest.mark.parametrize("writer", ["checkpoint", "results", "teacher-cache"])
-def test_a_full_disk_while_writing_leaves_the_previous_file_intact(writer, tiny_trained, tmp_path, monkeypatch):
+def test_a_full_disk_while_writing_leaves_the_previous_file_intact(writer, tmp_path, monkeypatch):
     from semcom_sim.results import ResultsStore
+    from semcom_sim.system import build_model_for
     from semcom_sim.teacher.cache import TeacherCache, TeacherIdentity, write_cache
     from semcom_sim.train import save_checkpoint
 
-    link = tiny_trained
-    if writer == "checkpoint":
-        checkpoint = Checkpoint.of(tmp_path, link.scheme, link.scenario, link.dataset)
-        save_checkpoint(link.model, checkpoint, link.scenario, link.dataset, link.history)
+    if writer == "checkpoint":  # the weights of a built model: what is written does not matter, how it is does
+        checkpoint, trained = _checkpoint(_scenario_file(tmp_path, "joint"), tmp_path)
+        dataset = load_dataset(trained.data)
+        model = build_model_for(trained, dataset)
+        save_checkpoint(model, checkpoint, trained, dataset, [{"epoch": 1}])
         target = checkpoint.weights_path
-        write = lambda: save_checkpoint(link.model, checkpoint, link.scenario, link.dataset, [])  # noqa: E731
+        write = lambda: save_checkpoint(model, checkpoint, trained, dataset, [])  # noqa: E731
     elif writer == "results":
         store = ResultsStore(tmp_path / "results.csv")
         row = dict(scheme="proposed", channel="AWGN", ebno_db=0.0, esno_db=0.0, accuracy=0.5, ci_low=0.4, ci_high=0.6,
