@@ -321,8 +321,9 @@ def train_model(trained: Scenario, scheme: str, dataset: Dataset, *, show_progre
                     extras = {name: tf.constant(value) for name, value in extras_for(idx).items()}
                     loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]),
                                                       tf.constant(dataset.y_train[idx]), extras)
-                    _finite_or_stop(float(loss), scheme, stage.name, epoch, i + 1, state_path)
-                    totals["loss"] = totals.get("loss", 0.0) + float(loss)
+                    loss_value = float(loss)
+                    _finite_or_stop(loss_value, scheme, stage.name, epoch, i + 1, state_path)
+                    totals["loss"] = totals.get("loss", 0.0) + loss_value
                     for name, value in parts.items():
                         totals[name] = totals.get(name, 0.0) + float(value)
                     correct += float(batch_correct)

@@ -3,6 +3,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -78,6 +79,31 @@ def semcom_sim_main(capsys, monkeypatch):
         return subprocess.CompletedProcess(list(args), code, out, err)
 
     return run
+
+
+@contextlib.contextmanager
+def killed_once_written(argv: list, path: Path, cwd: Path | None = None, timeout: float = 180):
+    """Starts ``argv`` (a Python command line, ``SEMCOM_DEBUG`` unset), waits until ``path`` exists, yields the
+    running process, then kills it with SIGKILL from outside and waits for it. Fails if the process ends first or
+    ``path`` does not appear within ``timeout`` seconds."""
+    import signal
+    import subprocess
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k != "SEMCOM_DEBUG"}
+    proc = subprocess.Popen([str(a) for a in argv], cwd=cwd, env={**env, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not Path(path).is_file():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, f"{path} did not appear"
+            time.sleep(0.01)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
 
 
 # -- trained models, shared by the whole pytest run (session scope: once per xdist worker) ----------------

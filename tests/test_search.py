@@ -7,7 +7,6 @@ import csv
 import json
 import math
 import pickle
-import subprocess
 import sys
 from pathlib import Path
 
@@ -387,27 +386,16 @@ def _searched_record(path: Path) -> dict:
 
 @pytest.mark.slow
 def test_a_search_killed_in_the_middle_resumes_to_the_same_genotypes(searched, tmp_path, semcom_sim_main):
-    import os
-    import signal
-    import time
+    from conftest import killed_once_written
 
     fixture_dir, scenario, _, _ = searched
     scenario_path = tmp_path / "search.py"
     scenario_path.write_text(SCENARIO_FILE.format(cache=str(fixture_dir / "c.h5")))
     out = tmp_path / "run"
     parts = out / "search" / "parts"
-    env = {k: v for k, v in os.environ.items() if k != "SEMCOM_DEBUG"}
-    proc = subprocess.Popen([sys.executable, "-m", "semcom_sim.cli", "search", str(scenario_path), "--out", str(out)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 180
-        while not (parts / "lambda0.search.state.npz").is_file():  # the search at lambda = 0 finished an epoch
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate()
+    command = [sys.executable, "-m", "semcom_sim.cli", "search", scenario_path, "--out", out]
+    with killed_once_written(command, parts / "lambda0.search.state.npz", cwd=ROOT):  # lambda = 0 finished an epoch
+        pass
     assert (parts / "reference.json").is_file() and not (out / "search" / "genotype.json").exists()
 
     resumed = semcom_sim_main("search", scenario_path, "--out", out)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import killed_once_written
 
 from semcom_sim import Scenario, load_scenario
 from semcom_sim.checkpoints import Checkpoint
@@ -66,35 +64,18 @@ def _temporaries(out: Path) -> list[Path]:
     return [p for p in out.rglob(".*.tmp*")]
 
 
-def _wait_for_state(state: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not state.is_file():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no training state was saved"
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("kind", STAGE_KINDS)
 def test_a_training_killed_mid_epoch_resumes_to_the_same_bytes(kind, tmp_path, semcom_sim_main):
     scenario_path = _scenario_file(tmp_path, kind)
     out = tmp_path / "run"
     checkpoint, trained = _checkpoint(scenario_path, out)
     state = state_path_of(checkpoint.weights_path)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
-    env.pop("SEMCOM_DEBUG", None)
-    first = subprocess.Popen([sys.executable, "-m", "semcom_sim.cli", "train", str(scenario_path), "--out", str(out),
-                              "--no-progress"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    try:
-        _wait_for_state(state, first)
+    command = [sys.executable, "-m", "semcom_sim.cli", "train", scenario_path, "--out", out, "--no-progress"]
+    with killed_once_written(command, state, cwd=ROOT) as first:
         # a second command on the directory in use is refused at once, naming the holder
         refused = semcom_sim_main("train", scenario_path, "--out", out, "--no-progress")
         assert refused.returncode == 2 and f"PID {first.pid}" in refused.stderr, refused
         assert len(refused.stderr.splitlines()) == 1
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.communicate()
-    assert first.returncode == -signal.SIGKILL
     saved = TrainingState.load(state, "proposed", checkpoint.fingerprint)
     assert saved.step > 0 and saved.order.size == 512  # killed in the middle of an epoch
     assert not checkpoint.exists()

@@ -167,10 +167,7 @@ eff.finetune(load_dataset(Data(dataset="synthetic", num_train=64, num_test=16)),
 
 @pytest.mark.slow
 def test_a_finetuning_killed_in_the_middle_resumes_to_the_same_weights(lite0_weights, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import time
+    from conftest import killed_once_written
 
     dataset = load_dataset(Data(dataset="synthetic", num_train=64, num_test=16))
     settings = dict(resolution=32, epochs=2, batch_size=8, state_every_steps=3)
@@ -178,18 +175,8 @@ def test_a_finetuning_killed_in_the_middle_resumes_to_the_same_weights(lite0_wei
     out = tmp_path / "killed" / "t.pt"
     state = out.with_name("t.pt.state")
     out.parent.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "SEMCOM_DEBUG"}
-    proc = subprocess.Popen([sys.executable, "-c", FINETUNE_SCRIPT, str(out)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not state.is_file():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate()
+    with killed_once_written([sys.executable, "-c", FINETUNE_SCRIPT, out], state):
+        pass
     assert not out.exists()
     lines = []
     report = eff.finetune(dataset, **settings, out_path=out, log=lines.append)
