@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -383,13 +384,16 @@ def load_or_train(trained: Scenario, scheme: str, dataset: Dataset, out_dir: str
     saves one. A training in progress keeps its state beside the checkpoint (``.state.npz``) and resumes from
     it when run again (with ``retrain`` too: the state is of a training that has not finished); the state is
     removed once the checkpoint is written. The training curves go to ``out_dir/tensorboard/{checkpoint
-    name}/{stage}``."""
+    name}/{stage}``; a training that starts from scratch first removes the curves an earlier, unfinished
+    one left there."""
     checkpoint = Checkpoint.of(out_dir, scheme, trained, dataset)
     if checkpoint.exists() and not retrain:
         log(f"[{scheme}] reusing checkpoint {checkpoint.weights_path}")
         return load_model(checkpoint, trained, dataset), checkpoint
     state_path = state_path_of(checkpoint.weights_path)
     curves = TrainingCurves(Path(out_dir) / TENSORBOARD_DIR / checkpoint.weights_path.name.removesuffix(".weights.h5"))
+    if not state_path.is_file():
+        shutil.rmtree(curves.logdir, ignore_errors=True)  # curves of a training that starts again from scratch
     try:
         model, history = train_model(trained, scheme, dataset, show_progress=show_progress, log=log,
                                      on_epoch_end=on_epoch_end, state_path=state_path,

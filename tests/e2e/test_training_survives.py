@@ -116,6 +116,17 @@ def test_ctrl_c_says_where_the_training_resumes_and_leaves_nothing_half_written(
     assert f"resumes this training from epoch 1, step 4 ({state})" in proc.stdout
     assert state.is_file() and not checkpoint.exists() and not _temporaries(out)
 
+    # without its state, the training starts from scratch and drops the curves the stopped one left
+    curves = out / "tensorboard" / checkpoint.weights_path.name.removesuffix(".weights.h5")
+    assert list(curves.glob("joint/events.out.tfevents.*")) == []  # stopped before its first epoch ended
+    stale = curves / "joint" / "events.out.tfevents.0.stale"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"")
+    state.unlink()
+    steps.clear()
+    assert semcom_sim_main("train", scenario_path, "--out", out, "--no-progress").returncode == 130
+    assert not stale.exists() and state.is_file()
+
 
 def test_a_nan_loss_stops_the_training_in_one_line_and_keeps_the_last_good_state(tmp_path, semcom_sim_main,
                                                                                   monkeypatch):
