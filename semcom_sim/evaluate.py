@@ -273,7 +273,7 @@ class JobSweeper:
 
     sweep: Any
     jit_compile: bool = True
-    stream: Any = sys.stdout
+    stream: Any = dataclasses.field(default_factory=lambda: sys.stdout)  # the one at construction
     show_progress: bool = True
     executor: Executor | None = None
 

@@ -101,7 +101,7 @@ class Experiment:
     tested: dict[str, Scenario]
     command: str = "run"
     log: Callable[[str], None] = print
-    stream: TextIO = sys.stdout
+    stream: TextIO = field(default_factory=lambda: sys.stdout)  # the one at construction
     show_progress: bool = True
     executor: Executor | None = None
     models: dict = field(default_factory=dict)
@@ -112,7 +112,7 @@ class Experiment:
 
     @classmethod
     def open(cls, scenario: Scenario, out_dir: str | Path | None = None, *, studies: Sequence[Study] | None = None,
-             command: str = "run", log: Callable[[str], None] = print, stream: TextIO = sys.stdout,
+             command: str = "run", log: Callable[[str], None] = print, stream: TextIO | None = None,
              show_progress: bool = True, executor: Executor | None = None) -> Experiment:
         """Binds ``scenario`` to ``out_dir`` (default: ``output.out_dir``) and loads its dataset. If a scheme
         takes its encoder from the search and ``search.genotype`` is not set, the search step runs first (or its
@@ -130,7 +130,8 @@ class Experiment:
         base = {scheme: studies[0].holding_out(resolve_scheme(scenario, scheme)) for scheme in main}
         tested = {scheme: resolve_test_scenario(scenario, scheme) for scheme in main}
         jobs = {study.name: plan_study(scenario, study, main) for study in studies}
-        return cls(scenario, out, dataset, studies, jobs, base, tested, command, log, stream, show_progress, executor)
+        return cls(scenario, out, dataset, studies, jobs, base, tested, command, log,
+                   sys.stdout if stream is None else stream, show_progress, executor)
 
     # -- what the experiment is made of --------------------------------------------------------------
     @property

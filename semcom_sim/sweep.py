@@ -405,9 +405,9 @@ class InProcessExecutor(Executor):
     :param stream: where the bars go.
     """
 
-    def __init__(self, show_progress: bool = True, stream: TextIO = sys.stdout):
+    def __init__(self, show_progress: bool = True, stream: TextIO | None = None):
         self.show_progress = show_progress
-        self.stream = stream
+        self.stream = sys.stdout if stream is None else stream
 
     def map(self, make_batches, points):
         disable = not self.show_progress or not _is_tty(self.stream)
@@ -573,7 +573,7 @@ EXECUTORS = ("in-process", "ray")
 
 
 def make_executor(name: str = "in-process", *, address: str | None = None, task_cpus: float = 1.0,
-                  task_gpus: float = 0.0, show_progress: bool = True, stream: TextIO = sys.stdout) -> Executor:
+                  task_gpus: float = 0.0, show_progress: bool = True, stream: TextIO | None = None) -> Executor:
     """The executor the command line names (``--executor``, ``--address``, ``--task-cpus``, ``--task-gpus``)."""
     if name not in EXECUTORS:
         raise InputError(f"--executor: {name!r} is not one of {', '.join(EXECUTORS)}")
@@ -610,7 +610,7 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
               make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
               esno_db_of: Callable[[float], float], no_of: Callable[[float], float],
               store: ResultsStore, ci_half_width: float, confidence: float, min_samples: int, max_samples: int,
-              base_seed: int, show_progress: bool = True, stream: TextIO = sys.stdout,
+              base_seed: int, show_progress: bool = True, stream: TextIO | None = None,
               reraise_interrupt: bool = False, condition: Mapping[str, Any] | None = None,
               executor: Executor | None = None) -> list[dict]:
     """Sweeps task accuracy over ``ebno_db`` for one scheme and channel; returns the rows, in point order.
@@ -636,6 +636,7 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
     ``reraise_interrupt``, raises the ``KeyboardInterrupt`` again so that a caller stops as well.
     """
     points = _validate_sweep_args(ebno_db, ci_half_width, confidence, min_samples, max_samples)
+    stream = sys.stdout if stream is None else stream
     min_samples, max_samples = int(min_samples), int(max_samples)
     confidence, ci_half_width = float(confidence), float(ci_half_width)
     executor = executor if executor is not None else InProcessExecutor(show_progress, stream)
