@@ -23,15 +23,14 @@ ray = pytest.importorskip("ray", reason="the Ray executor is an optional extra: 
 
 from semcom_sim import load_scenario  # noqa: E402
 from semcom_sim.cli import main  # noqa: E402
-from semcom_sim.data import load_dataset  # noqa: E402
 from semcom_sim.errors import InputError  # noqa: E402
-from semcom_sim.evaluate import BatchSource  # noqa: E402
+from semcom_sim.evaluate import BatchSource, EpochValidator  # noqa: E402
 from semcom_sim.experiment import Experiment, compare  # noqa: E402
 from semcom_sim.report.render import RunFiles  # noqa: E402
 from semcom_sim.results import RESULTS_CSV, ResultsStore  # noqa: E402
 from semcom_sim.schemes import resolve_test_scenario  # noqa: E402
 from semcom_sim.sweep import InProcessExecutor, RayExecutor, check_ray_address, make_executor, run_sweep  # noqa: E402
-from semcom_sim.train import TrainJob, load_or_train  # noqa: E402
+from semcom_sim.train import TrainJob  # noqa: E402
 
 pytestmark = pytest.mark.slow  # every test here trains a model
 
@@ -55,9 +54,16 @@ def executor():
     ex.close()
 
 
-def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_path, executor, monkeypatch):
-    scenario = load_scenario(TINY_COMPARE)
-    reference = compare(scenario, tmp_path / "in-process", show_progress=False, log=lambda s: None)
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory):
+    """The tiny comparison run in this process: the reference of the Ray runs."""
+    return compare(load_scenario(TINY_COMPARE), tmp_path_factory.mktemp("ray") / "in-process", show_progress=False,
+                   log=lambda s: None)
+
+
+def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_path, executor, in_process,
+                                                                           monkeypatch):
+    scenario, reference = in_process.scenario, in_process
     ahead = []  # at each sweep's collection: how many points were submitted ahead and not yet collected
     submitted = []  # every point submitted as a task
     collect, submit = RayExecutor.map, RayExecutor._submit
@@ -73,16 +79,16 @@ def test_a_tiny_comparison_through_ray_gives_the_rows_of_the_in_process_one(tmp_
     monkeypatch.setattr(RayExecutor, "map", spying_map)
     monkeypatch.setattr(RayExecutor, "_submit", spying_submit)
     distributed = compare(scenario, tmp_path / "ray", show_progress=False, log=lambda s: None, executor=executor)
-    expected, got = _rows(tmp_path / "in-process" / RESULTS_CSV), _rows(tmp_path / "ray" / RESULTS_CSV)
+    expected, got = _rows(reference.out_dir / RESULTS_CSV), _rows(tmp_path / "ray" / RESULTS_CSV)
     # 2 points, the same for a second training seed, 2 feedback points, 2 fractions at one point
     assert len(expected) == 8 and got == expected
     assert {r.get("variant") for r in got} == {"", "seed", "feedback", "fraction"}
     # the workers wrote the checkpoints: the same weights, byte for byte (same model ids above)
-    names = sorted(p.name for p in (tmp_path / "in-process" / "checkpoints").glob("*.weights.h5"))
+    names = sorted(p.name for p in (reference.out_dir / "checkpoints").glob("*.weights.h5"))
     assert len(names) == 3 and names == sorted(p.name for p in (tmp_path / "ray" / "checkpoints").glob("*.weights.h5"))
     for name in names:
         assert (tmp_path / "ray" / "checkpoints" / name).read_bytes() == \
-            (tmp_path / "in-process" / "checkpoints" / name).read_bytes()
+            (reference.out_dir / "checkpoints" / name).read_bytes()
     assert distributed.timings["train_s"] > 0
     assert RunFiles(reference.out_dir).rows() and RunFiles(distributed.out_dir).rows()
     # every sweep's points were submitted before the first was collected: when the fractions study
@@ -125,11 +131,9 @@ class DyingTrainJob(TrainJob):
 
         train._finite_or_stop = finite_or_stop
         try:
-            _, checkpoint = load_or_train(self.scenario, self.scheme, self.dataset, self.out_dir,
-                                          retrain=self.retrain, show_progress=False, log=log or (lambda s: None))
+            return super().__call__(log or (lambda s: None))
         finally:
             train._finite_or_stop = check
-        return str(checkpoint.weights_path)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -153,13 +157,16 @@ def _sweep(source, store_path, executor):
                      show_progress=False, stream=io.StringIO(), executor=executor)
 
 
-def test_a_worker_killed_in_a_training_or_a_point_is_retried_with_no_row_lost_or_doubled(tmp_path, executor):
-    scenario = load_scenario(TINY_COMPARE)
-    dataset = load_dataset(scenario.data)
+def test_a_worker_killed_in_a_training_or_a_point_is_retried_with_no_row_lost_or_doubled(tmp_path, executor,
+                                                                                          in_process):
+    trained = in_process.base["proposed"]  # the comparison's training of proposed, with its held-out monitor
+    dataset = in_process.dataset_for(trained)
     out = str(tmp_path / "out")
     marker, steps_log = tmp_path / "killed-training", tmp_path / "steps"
-    every_4 = dataclasses.replace(scenario, training=dataclasses.replace(scenario.training, state_every_steps=4))
-    job = DyingTrainJob(every_4, "proposed", dataset, out, marker=str(marker), steps_log=str(steps_log))
+    every_4 = dataclasses.replace(trained, training=dataclasses.replace(trained.training, state_every_steps=4))
+    validator = EpochValidator.for_scenario(in_process.scenario, "proposed", trained, dataset)
+    job = DyingTrainJob(every_4, "proposed", dataset, out, validator=validator, marker=str(marker),
+                        steps_log=str(steps_log))
     [path] = list(executor.run([job]))
     assert marker.exists()  # the first attempt died in the middle of the epoch, after the state of step 4...
     attempts = {}
@@ -168,9 +175,9 @@ def test_a_worker_killed_in_a_training_or_a_point_is_retried_with_no_row_lost_or
         attempts.setdefault(pid, []).append((int(epoch), int(step)))
     first, retry = attempts.values()
     assert first[-1] == (1, 5) and retry[0] == (1, 5)  # ...and the retry resumed there
-    reference = tmp_path / "reference"
-    model, checkpoint = load_or_train(scenario, "proposed", dataset, reference, show_progress=False, log=lambda s: None)
-    assert Path(path).read_bytes() == checkpoint.weights_path.read_bytes()  # the bytes of an uninterrupted training
+    checkpoint = in_process.checkpoint("proposed", trained)  # trained there without a kill
+    assert checkpoint.exists() and Path(path).read_bytes() == checkpoint.weights_path.read_bytes()
+    scenario = in_process.scenario
 
     tested = resolve_test_scenario(scenario, "proposed")
     source = BatchSource(checkpoint, tested, dataset, 128, False)

@@ -1,5 +1,5 @@
-"""End-to-end tests of the ``semcom-sim`` command on the tiny synthetic scenario: runs as a subprocess (the console
-script, ``python -m``), bad input through ``main`` in this process (one subprocess checks the exit code too).
+"""End-to-end tests of the ``semcom-sim`` command on the tiny synthetic scenario: the shared run as a subprocess
+(``python -m``; the console script once), every other command through ``main`` in this process.
 
 One complete ``run`` is shared by the module (a module-scoped fixture); tests that change a run
 directory work on a copy of it. The whole module takes well under two minutes on a 2-core CPU.
@@ -172,9 +172,9 @@ def test_tiny_run_learns_the_task_through_the_channel(full_run):
         assert float(top["ci_high"]) >= float(bottom["ci_low"]), (top, bottom)
 
 
-def test_second_run_reuses_checkpoints_and_resumes(full_run, run_copy):
+def test_second_run_reuses_checkpoints_and_resumes(full_run, run_copy, semcom_sim_main):
     weights = {p: p.stat().st_mtime_ns for p in (run_copy / "checkpoints").glob("*.weights.h5")}
-    proc = cli("run", TINY, "--out", run_copy, "--no-progress")
+    proc = semcom_sim_main("run", TINY, "--out", run_copy, "--no-progress")
     _check_ok(proc)
     assert proc.stdout.count("reusing checkpoint") == len(SCHEMES)
     assert "saved checkpoint" not in proc.stdout and "epoch 1/" not in proc.stdout
@@ -187,11 +187,11 @@ def test_second_run_reuses_checkpoints_and_resumes(full_run, run_copy):
     assert _without_runtime(rows) == _without_runtime(full_rows)
 
 
-def test_sweep_resumes_after_interruption(full_run, run_copy):
+def test_sweep_resumes_after_interruption(full_run, run_copy, semcom_sim_main):
     results = run_copy / "results.csv"
     lines = results.read_text().splitlines(keepends=True)
     results.write_text("".join(lines[:2]))  # the header and the first finished point
-    proc = cli("sweep", TINY, "--out", run_copy, "--no-progress")
+    proc = semcom_sim_main("sweep", TINY, "--out", run_copy, "--no-progress")
     _check_ok(proc)
     assert len([line for line in proc.stdout.splitlines() if "resumed" in line]) == 1
     computed = [line for line in proc.stdout.splitlines() if "reached" in line]
@@ -206,13 +206,15 @@ def test_sweep_resumes_after_interruption(full_run, run_copy):
 def test_set_overrides_are_honoured(tmp_path, semcom_sim_main):
     out = tmp_path / "override"
     proc = semcom_sim_main("run", TINY, "--set", "training.epochs=1", "--set", "sweep.ebno_db=[5.0]", "--set",
-               "training.jit_compile=false", "--out", out, "--no-progress")  # the shared run compiles with XLA
+                           "training.jit_compile=false", "--set", "data.num_train=256", "--set",
+                           "sweep.max_samples=256", "--out", out, "--no-progress")  # the shared run compiles with XLA
     _check_ok(proc)
     _, rows = _read_csv(out / "results.csv")
     assert sorted((r["scheme"], float(r["ebno_db"])) for r in rows) == sorted((s, 5.0) for s in SCHEMES)
     scenario = json.loads((out / "scenario.json").read_text())
     assert scenario["training"]["epochs"] == 1 and scenario["sweep"]["ebno_db"] == [5.0]
     assert scenario["training"]["jit_compile"] is False
+    assert scenario["data"]["num_train"] == 256 and all(int(r["samples"]) == 256 for r in rows)
     for scheme in SCHEMES:
         assert f"[{scheme}] epoch 1/1" in proc.stdout
         (meta,) = (out / "checkpoints").glob(f"{scheme}-*.json")
@@ -220,9 +222,9 @@ def test_set_overrides_are_honoured(tmp_path, semcom_sim_main):
     assert "epoch 2/" not in proc.stdout
 
 
-def test_plot_command(full_run, tmp_path):
+def test_plot_command(full_run, tmp_path, semcom_sim_main):
     png = tmp_path / "esno.png"
-    proc = cli("plot", full_run[1], "--out", png, "--x", "esno_db", timeout=120)
+    proc = semcom_sim_main("plot", full_run[1], "--out", png, "--x", "esno_db")
     _check_ok(proc)
     assert png.read_bytes()[:8] == PNG_SIGNATURE
 
@@ -256,21 +258,9 @@ def test_scenario_file_with_a_syntax_error(tmp_path, semcom_sim_main):
     assert "SyntaxError" in line and str(bad) in line
 
 
-@pytest.fixture(scope="module")
-def sweep_untrained(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    out = tmp_path_factory.mktemp("untrained") / "out"
-    return cli("sweep", TINY, "--out", out, "--no-progress", timeout=300), out
-
-
-def test_sweep_before_training_says_how_to_train(sweep_untrained):
-    proc, out = sweep_untrained
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    last = proc.stderr.splitlines()[-1]
-    assert last.startswith("semcom-sim: error: ") and "semcom-sim train" in last
-    assert not (out / "results.csv").exists()
-
-
-def test_sweep_before_training_is_one_line(sweep_untrained):
-    line = _assert_one_line_error(sweep_untrained[0])
+def test_sweep_before_training_says_how_to_train_in_one_line(tmp_path, semcom_sim_main):
+    out = tmp_path / "out"
+    proc = semcom_sim_main("sweep", TINY, "--out", out, "--no-progress")
+    line = _assert_one_line_error(proc)
     assert "semcom-sim train" in line
+    assert not (out / "results.csv").exists()

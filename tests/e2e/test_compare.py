@@ -195,12 +195,13 @@ def compared(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("compare")
     cache = out / "cache" / "{dataset}-{name}-top{top_k}.h5"
-    args = ["compare", str(TINY_COMPARE), "--out", str(out / "run"), "--no-progress",
-            "--set", f"teacher.cache_path={cache}",
-            "--set", "training.jit_compile=false",  # XLA compilation would be most of the time; others test it
-            "--set", "sweep.max_samples=200"]  # one batch per point: test_sweep tests the stopping rule
-    assert main(args) == 0
-    return out / "run", load_scenario(TINY_COMPARE)
+    overrides = [f"teacher.cache_path={cache}",
+                 "training.jit_compile=false",  # XLA compilation would be most of the time; others test it
+                 "sweep.max_samples=200",  # one batch per point: test_sweep tests the stopping rule
+                 "compare.fraction_schemes=('proposed',)"]  # one scheme's fractions: the study's rows, not a verdict
+    args = ["compare", str(TINY_COMPARE), "--out", str(out / "run"), "--no-progress"]
+    assert main(args + [w for o in overrides for w in ("--set", o)]) == 0
+    return out / "run", load_scenario(TINY_COMPARE, overrides)
 
 
 @pytest.mark.slow
