@@ -47,8 +47,11 @@ class AccuracyEvaluator:
         @tf.function(jit_compile=jit_compile)
         def correct(images, labels, ebno_db):
             outputs = model((images, ebno_db), training=False)
-            hits = tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels
-            return hits, tf.reduce_sum(outputs["channel_uses"])
+            logits = tf.cast(outputs["logits"], tf.float32)
+            hits = tf.argmax(logits, -1, output_type=tf.int32) == labels
+            confidence = tf.reduce_max(tf.nn.softmax(logits, -1), -1)
+            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+            return hits, tf.reduce_sum(outputs["channel_uses"]), confidence, nll
 
         self._correct = correct
         self._per_sample = {}
@@ -68,14 +71,16 @@ class AccuracyEvaluator:
             yield order[position:position + self.batch_size]
             position += self.batch_size
 
-    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float, np.ndarray]]:
-        """``(num_correct, num_samples, channel_uses, hits)`` per batch; ``hits``: one bool per sample, in draw
-        order (what paired comparisons of two models on the same draws read)."""
+    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple]:
+        """``(num_correct, num_samples, channel_uses, hits, confidence, nll)`` per batch; ``hits``: one bool per
+        sample, in draw order (what paired comparisons of two models on the same draws read); ``confidence``: the
+        largest softmax probability of each sample's logits; ``nll``: each label's negative log-likelihood (nats;
+        :mod:`semcom_sim.calibration`)."""
         ebno = tf.constant(float(ebno_db), tf.float32)
         for idx in self._batches(seed):
-            hits, uses = self._correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno)
+            hits, uses, confidence, nll = self._correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno)
             hits = np.asarray(hits, dtype=bool)
-            yield int(hits.sum()), len(idx), float(uses), hits
+            yield int(hits.sum()), len(idx), float(uses), hits, np.asarray(confidence), np.asarray(nll)
 
     def accuracy(self, ebno_db: float, num_samples: int, seed: int) -> float:
         """Accuracy over at least ``num_samples`` samples at one Eb/N0 (whole batches)."""

@@ -145,6 +145,9 @@ COLUMN_MEANINGS = {
                         "shorten it)",
         "fixed_length": "the length every sample sent in the `length` study; empty otherwise",
         "training_seed": "`training.seed` of a row of the `seed` study; empty otherwise",
+        "ece": "expected calibration error of the point's decisions: 15 equal-width bins of the largest softmax "
+               "probability (`semcom_sim.calibration`)",
+        "nll": "mean negative log-likelihood of the labels under the decoder's softmax, in nats",
     },
     "cost.csv": {
         "scheme": "the scheme (or `teacher`)",

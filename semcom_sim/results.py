@@ -64,7 +64,8 @@ trains, the others for a comparison."""
 
 RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "samples",
                   "correct", "no", "stop", "runtime_s", "model_id", "csi", "variant", "snr_feedback_bits",
-                  "snr_feedback_delay_ms", "train_fraction", "channel_uses", "fixed_length", "training_seed")
+                  "snr_feedback_delay_ms", "train_fraction", "channel_uses", "fixed_length", "training_seed", "ece",
+                  "nll")
 """Columns of the results CSV, in file order. The first eight are required when reading a file.
 
 A row is one point: a scheme's accuracy at one Eb/N0 under one test condition. The test condition is
@@ -74,8 +75,10 @@ fields the model was evaluated with) and ``train_fraction`` (the ``training`` fi
 with) the value that study varies; ``fixed_length`` the length every sample sent in the ``length``
 study (nested lengths, empty otherwise); ``training_seed`` the ``training.seed`` of a row of the
 ``seed`` study (empty otherwise: the scenario's own seed). ``channel_uses`` is the mean number of complex channel uses a
-sample sent (``model.num_channel_uses`` unless nested lengths shorten it). Rows are keyed by
-:func:`row_key`."""
+sample sent (``model.num_channel_uses`` unless nested lengths shorten it). ``ece`` and ``nll`` are the
+calibration of the point's decisions: the expected calibration error over 15 equal-width confidence bins and
+the mean negative log-likelihood of the labels in nats (:mod:`semcom_sim.calibration`; empty in files written
+before they were measured). Rows are keyed by :func:`row_key`."""
 
 VARIANTS = ("", "feedback", "stale", "fraction", "length", "seed")
 """``variant`` of a results row: ``""`` the plain evaluation (``run``, ``sweep``, the accuracy grid of
@@ -91,7 +94,7 @@ RENAMED_COLUMNS = {"frames": "samples", "condition": "variant, snr_feedback_bits
 
 REQUIRED_COLUMNS = RESULT_COLUMNS[:8]
 _FLOAT_COLUMNS = frozenset({"ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "no", "runtime_s",
-                            "snr_feedback_delay_ms", "train_fraction", "channel_uses"})
+                            "snr_feedback_delay_ms", "train_fraction", "channel_uses", "ece", "nll"})
 _INT_COLUMNS = frozenset({"samples", "correct", "snr_feedback_bits", "fixed_length", "training_seed"})
 _STR_COLUMNS = frozenset({"scheme", "channel", "stop", "model_id", "csi", "variant"})
 COST_COLUMNS = ("scheme", "component", "parameters", "bytes", "flops_per_sample", "latency_ms", "latency_p90_ms",

@@ -46,6 +46,7 @@ from typing import Any, TextIO
 import numpy as np
 from tqdm import tqdm
 
+from semcom_sim.calibration import expected_calibration_error
 from semcom_sim.errors import InputError, ScenarioError
 from semcom_sim.results import CONDITION_COLUMNS, RESULT_COLUMNS, ResultsStore, point_key
 
@@ -268,6 +269,7 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
     correct = total = 0
     uses: float | None = None
     hits: list[np.ndarray] | None = []
+    calibration: list[tuple[np.ndarray, np.ndarray]] | None = []
     low, high = 0.0, 1.0
     batches = make_batches(ebno, seed)
     try:
@@ -284,6 +286,11 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
                 hits.append(np.asarray(batch[3], dtype=bool).reshape(-1))
             else:
                 hits = None
+            if len(batch) > 5 and calibration is not None:  # each sample's confidence and label NLL
+                calibration.append((np.asarray(batch[4], np.float64).reshape(-1),
+                                    np.asarray(batch[5], np.float64).reshape(-1)))
+            else:
+                calibration = None
             if n <= 0 or not 0 <= k <= n:
                 raise ValueError(f"make_batches yielded (num_correct={k}, num_samples={n}) "
                                  f"at Eb/N0 {ebno:g} dB; need num_samples > 0 and "
@@ -302,7 +309,12 @@ def _run_point(make_batches, ebno: float, seed: int, *, ci_half_width: float, co
                     raise ValueError(f"make_batches yielded per-sample outcomes that disagree with its counts at "
                                      f"Eb/N0 {ebno:g} dB ({outcomes.size} outcomes, {int(outcomes.sum())} hits; "
                                      f"{total} samples, {correct} correct)")
-                return correct, total, low, high, stop, None if uses is None else uses / total, outcomes
+                ece = nll = None
+                if calibration and outcomes is not None:
+                    confidence = np.concatenate([c for c, _ in calibration])
+                    ece = expected_calibration_error(confidence, outcomes)
+                    nll = float(np.concatenate([n for _, n in calibration]).mean())
+                return correct, total, low, high, stop, None if uses is None else uses / total, outcomes, ece, nll
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -343,6 +355,10 @@ class PointResult:
     channel_uses: float | None = None
     outcomes: np.ndarray | None = None
     """One bool per sample in draw order, when ``make_batches`` yields them (paired comparisons read them)."""
+    ece: float | None = None
+    """The expected calibration error of the point's decisions, when ``make_batches`` yields confidences."""
+    nll: float | None = None
+    """The mean negative log-likelihood of the labels (nats), when ``make_batches`` yields it."""
 
 
 def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Iterator[tuple[int, int]]],
@@ -350,10 +366,10 @@ def evaluate_point(point: SweepPoint, make_batches: Callable[[float, int], Itera
     """Draws ``make_batches(point.ebno_db, point.seed)`` until the point's stopping rule holds."""
     start = time.perf_counter()
     bar = pbar if pbar is not None else tqdm(total=point.max_samples, disable=True)
-    correct, samples, low, high, stop, uses, outcomes = _run_point(
+    correct, samples, low, high, stop, uses, outcomes, ece, nll = _run_point(
         make_batches, point.ebno_db, point.seed, ci_half_width=point.ci_half_width, confidence=point.confidence,
         min_samples=point.min_samples, max_samples=point.max_samples, pbar=bar)
-    return PointResult(correct, samples, low, high, stop, time.perf_counter() - start, uses, outcomes)
+    return PointResult(correct, samples, low, high, stop, time.perf_counter() - start, uses, outcomes, ece, nll)
 
 
 class Executor(abc.ABC):
@@ -620,8 +636,10 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
     same point (scheme, channel, condition, Eb/N0) and ``model_id`` in ``store`` is reused (status
     ``resumed``). Otherwise ``make_batches(ebno_db, point_seed(base_seed, SWEEP_STREAM, ebno_db))`` is
     iterated (the same seed for every scheme: common random numbers); it yields
-    ``(num_correct, num_samples[, channel_uses[, hits]])`` per Monte Carlo batch until closed (``hits``: one
-    bool per sample; the store keeps them beside the row for paired comparisons).
+    ``(num_correct, num_samples[, channel_uses[, hits[, confidence, nll]]])`` per Monte Carlo batch until closed
+    (``hits``: one bool per sample; the store keeps them beside the row for paired comparisons; ``confidence``
+    and ``nll``: each sample's largest softmax probability and its label's negative log-likelihood, which give
+    the row's ``ece`` and ``nll``, :mod:`semcom_sim.calibration`).
     Batches are drawn until at least ``min_samples`` samples are done and the Wilson interval's
     half-width is at most ``ci_half_width`` (``stop="ci"``), or until ``max_samples`` samples are done
     (``stop="max_samples"``; samples may exceed it by less than one batch). The row is then put into
@@ -670,6 +688,7 @@ def run_sweep(*, scheme: str, channel: str, model_id: str, ebno_db: Sequence[flo
                 "ci_low": result.ci_low, "ci_high": result.ci_high, "samples": result.samples,
                 "correct": result.correct, "no": float(no_of(ebno)), "stop": result.stop,
                 "runtime_s": result.runtime_s, "model_id": str(model_id), "channel_uses": result.channel_uses,
+                "ece": result.ece, "nll": result.nll,
                 **{c: condition.get(c) for c in CONDITION_COLUMNS},
             }
             row = {c: row[c] for c in RESULT_COLUMNS}  # in file order

@@ -232,6 +232,16 @@ def test_outcomes_give_each_samples_position_and_a_cross_entropy_consistent_with
     assert np.all(ce[correct] <= math.log(dataset.num_classes) + 1e-5)
     assert np.all(ce[~correct] >= math.log(2.0) - 1e-5)
     assert 0 < correct.sum() < 256
+    # the sweep's batches on the same seed draw the same samples, channels and noise: the same decisions and label
+    # likelihoods, and a confidence at least the label's probability (equal where the decision is right)
+    deployed = evaluator.outcomes(6.0, 256, seed=3)
+    batches = evaluator.make_batches(6.0, 3)
+    hits, confidence, nll = (np.concatenate(parts) for parts in zip(*[next(batches)[3:] for _ in range(2)]))
+    batches.close()
+    np.testing.assert_array_equal(hits, deployed["correct"])
+    np.testing.assert_allclose(nll, deployed["cross_entropy"], rtol=1e-5, atol=1e-6)
+    assert np.all(confidence >= np.exp(-nll) - 1e-6)
+    np.testing.assert_allclose(confidence[hits], np.exp(-nll[hits]), rtol=1e-5)
 
 
 @pytest.mark.parametrize("ebno_db_range, step, expected", [

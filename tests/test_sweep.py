@@ -473,12 +473,12 @@ def test_read_results_minimal_columns(tmp_path):
 
 @pytest.mark.parametrize("text,problem", [
     ("scheme,channel,accuracy\nproposed,AWGN,0.5\n", "missing column"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,\n", "ebno_db"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,\n", "samples"),
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n", "ebno_db"),
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n", "samples"),
     (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5\n", "fewer fields"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,extra\n",
+    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,,extra\n",
      "more fields"),
-    (",".join(RESULT_COLUMNS) + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,\n" * 2,
+    (",".join(RESULT_COLUMNS) + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n" * 2,
      "repeats"),
 ])
 def test_malformed_csv_names_file(tmp_path, text, problem):
