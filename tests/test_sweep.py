@@ -471,14 +471,17 @@ def test_read_results_minimal_columns(tmp_path):
     assert ResultsStore(path).lookup("proposed", "AWGN", 0.0, "m") is None
 
 
+HEADER = ",".join(RESULT_COLUMNS)
+
+
 @pytest.mark.parametrize("text,problem", [
     ("scheme,channel,accuracy\nproposed,AWGN,0.5\n", "missing column"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n", "ebno_db"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n", "samples"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5\n", "fewer fields"),
-    (",".join(RESULT_COLUMNS) + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,,extra\n",
+    (HEADER + "\nproposed,AWGN,zero,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n", "ebno_db"),
+    (HEADER + "\nproposed,AWGN,0,3,0.5,0.4,0.6,1e2x,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n", "samples"),
+    (HEADER + "\nproposed,AWGN,0,3,0.5\n", "fewer fields"),
+    (HEADER + "\nproposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,,extra\n",
      "more fields"),
-    (",".join(RESULT_COLUMNS) + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n" * 2,
+    (HEADER + "\n" + "proposed,AWGN,0,3,0.5,0.4,0.6,100,50,0.5,ci,1.0,m,ls,,4,0.0,1.0,,,,,\n" * 2,
      "repeats"),
 ])
 def test_malformed_csv_names_file(tmp_path, text, problem):
