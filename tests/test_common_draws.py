@@ -28,8 +28,9 @@ def test_two_schemes_at_one_point_see_the_same_samples_and_the_same_channel_draw
         model = build_model(resolve_scheme(scenario, scheme), dataset.num_classes)
         evaluator = AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 64, jit_compile=False)
         seen[scheme] = evaluator.outcomes(4.0, 64, seed)
-        k, n, uses, hits = next(evaluator.make_batches(4.0, seed))
+        k, n, uses, hits, confidence, nll = next(evaluator.make_batches(4.0, seed))
         assert hits.dtype == bool and hits.shape == (n,) == (64,) and int(hits.sum()) == k and uses > 0
+        assert confidence.shape == nll.shape == (64,) and np.all((confidence >= 0.1 - 1e-6) & (confidence <= 1))
     reference = seen["proposed"]
     for scheme, outcomes in seen.items():
         assert np.array_equal(outcomes["index"], reference["index"]), scheme  # the same samples, same order
