@@ -586,7 +586,7 @@ class Training(_Section):
     :param validation_samples: training samples held out from training (stratified, seeded by
         ``data.seed``): the length policy of nested lengths (``model.lengths``) is fitted on them.
     :param seed: seed of weights, shuffling and channel draws.
-    :param jit_compile: XLA-compile the train step (``False`` runs eagerly, for debugging).
+    :param jit_compile: XLA-compile the train step and the evaluation (``False``: a TensorFlow graph without XLA).
     :param batch_norm_statistics: the statistics that batch normalisation uses at evaluation:
         ``"recompute"`` (default) averages the batch statistics of the trained weights over the training
         samples, in batches of ``batch_size``, before any evaluation (at the end of training and before
