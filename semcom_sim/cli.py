@@ -197,6 +197,14 @@ def import_tensorflow_quietly() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "scenario", None) is not None:  # a missing file is said at once, before TensorFlow loads
+        from semcom_sim.errors import InputError
+        from semcom_sim.scenario import scenario_file
+
+        try:
+            scenario_file(args.scenario)
+        except InputError as exc:
+            return _bad_input(exc)
     if args.command not in ("plot", "report"):
         import_tensorflow_quietly()
     from semcom_sim.data import DataError

@@ -1242,11 +1242,17 @@ def apply_overrides(scenario: Scenario, overrides: list[str] | tuple[str, ...]) 
     return Scenario.from_dict(d)
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Executes a scenario file and returns its ``scenario`` object, with ``overrides`` applied."""
+def scenario_file(path: str | Path) -> Path:
+    """``path`` as a scenario file; one line (:class:`ScenarioError`) if there is no such file."""
     path = Path(path)
     if not path.is_file():
         _fail("scenario", f"no such file: {path}")
+    return path
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Executes a scenario file and returns its ``scenario`` object, with ``overrides`` applied."""
+    path = scenario_file(path)
     try:
         namespace = runpy.run_path(str(path), run_name="__scenario__")
     except ScenarioError:

@@ -198,7 +198,8 @@ def compared(tmp_path_factory):
     overrides = [f"teacher.cache_path={cache}",
                  "training.jit_compile=false",  # XLA compilation would be most of the time; others test it
                  "sweep.max_samples=200",  # one batch per point: test_sweep tests the stopping rule
-                 "compare.fraction_schemes=('proposed',)"]  # one scheme's fractions: the study's rows, not a verdict
+                 "compare.fraction_schemes=('proposed',)",  # one scheme's fractions: the study's rows, not a verdict
+                 "compare.conditions=('AWGN/perfect',)"]  # the grid on AWGN; the studies run on TDL-A with LS CSI
     args = ["compare", str(TINY_COMPARE), "--out", str(out / "run"), "--no-progress"]
     assert main(args + [w for o in overrides for w in ("--set", o)]) == 0
     return out / "run", load_scenario(TINY_COMPARE, overrides)
