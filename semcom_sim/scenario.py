@@ -58,6 +58,7 @@ from semcom_sim.errors import MOVED_FIELDS, RENAMED_FIELDS, ScenarioError, unkno
 from semcom_sim.schemes import BUILTIN_NAMES, Scheme, apply_patch, scheme_table
 from semcom_sim.teacher.registry import (  # noqa: F401  (also importable from here, as before)
     BUILTIN_TEACHERS,
+    CACHE_KINDS,
     FINETUNE_MODES,
     IMAGE_TEACHERS,
     TEACHER_KINDS,
@@ -670,7 +671,17 @@ class Teacher(_Section):
         ``{features}`` becomes ``""`` without stored features, ``-features`` with them and
         ``-features<feature_dim>`` with a projection). A template without ``{features}`` gets that tag before
         its extension when features are stored, so a cache with features never overwrites one without.
-    :param top_k: probabilities kept per sample in the cache (paper A's K).
+    :param top_k: probabilities kept per sample in a top-k cache (paper A's K).
+    :param cache_kind: what the cache keeps per sample: ``"top-k"`` (paper A: the ``top_k`` largest probabilities,
+        the rest spread evenly when rebuilt; a biased estimate of the teacher's distribution) or ``"sampled"``
+        (random-sampling KD, Anshumann et al. 2025: ``sampled_entries`` classes drawn with replacement from the
+        teacher's distribution at ``training.kd_temperature``, the target their empirical distribution: unbiased).
+        With ``"sampled"``, the default file name says ``sampled<m>`` where the top-k one says ``top<K>``, and
+        ``-draws<D>`` / ``-seed<s>`` off their defaults; a cache drawn at another temperature is refused in one line.
+    :param sampled_entries: a sampled cache: classes drawn per sample and draw (``m``; 2 bytes each).
+    :param sample_draws: a sampled cache: independent draws kept per sample (``D``); epoch ``e`` of a training
+        reads draw ``(e - 1) mod D``.
+    :param sample_seed: a sampled cache: the seed of its draws.
     :param weights_path: the prepared teacher (fine-tuned network or fitted head) written by
         ``semcom-sim teacher finetune`` (same placeholders).
     :param resolution: EfficientNet teachers: input resolution in pixels (28x28 images are resized); a
@@ -701,6 +712,10 @@ class Teacher(_Section):
     name: Annotated[str, NonEmpty()] = "efficientnet-lite0"
     cache_path: str = "teacher_cache/{dataset}-{name}-top{top_k}{features}.h5"
     top_k: Annotated[int, POSITIVE] = 3
+    cache_kind: Annotated[str, OneOf(CACHE_KINDS)] = "top-k"
+    sampled_entries: Annotated[int, POSITIVE] = 3
+    sample_draws: Annotated[int, POSITIVE] = 1
+    sample_seed: Annotated[int, NON_NEGATIVE] = 0
     weights_path: str = "teachers/{name}-{dataset}.teacher"
     resolution: Annotated[int, POSITIVE] = 64
     finetune_epochs: Annotated[int, POSITIVE] = 3
@@ -751,9 +766,17 @@ class Teacher(_Section):
 
     def resolved_cache_path(self, dataset: str) -> Path:
         tag = (f"-features{self.feature_dim or ''}") if self.store_features else ""
-        if "{features}" in self.cache_path:
-            return self._fill(self.cache_path.replace("{features}", tag), dataset)
-        path = self._fill(self.cache_path, dataset)
+        template = self.cache_path
+        if self.cache_kind == "sampled":
+            sampled = (f"sampled{self.sampled_entries}"
+                       + (f"-draws{self.sample_draws}" if self.sample_draws != 1 else "")
+                       + (f"-seed{self.sample_seed}" if self.sample_seed else ""))
+            template = (template.replace("top{top_k}", sampled) if "top{top_k}" in template else
+                        template.replace("{features}", f"-{sampled}{{features}}") if "{features}" in template else
+                        str(Path(template).with_name(f"{Path(template).stem}-{sampled}{Path(template).suffix}")))
+        if "{features}" in template:
+            return self._fill(template.replace("{features}", tag), dataset)
+        path = self._fill(template, dataset)
         return path.with_name(f"{path.stem}{tag}{path.suffix}") if tag else path
 
     def resolved_weights_path(self, dataset: str) -> Path:
@@ -1124,6 +1147,11 @@ class Scenario:
                 payload.get(section, {}).pop(name, None)
         if "teacher" in payload and not payload["teacher"]["store_features"]:
             payload["teacher"].pop("feature_dim")  # no features stored: their projection changes nothing
+        if "teacher" in payload:  # only the fields of the cache's own kind shape what it holds
+            unused = ("top_k",) if payload["teacher"]["cache_kind"] == "sampled" else \
+                ("sampled_entries", "sample_draws", "sample_seed")
+            for name in unused:
+                payload["teacher"].pop(name)
         for (section, name), default in _ADDED_FIELDS.items():
             if section in payload and name in payload[section] and payload[section][name] == default:
                 payload[section].pop(name)
@@ -1179,7 +1207,7 @@ _ADDED_FIELDS = {("data", "label_mode"): "fine", ("data", "test_fraction"): 0.2,
                  ("training", "validation_samples"): 0,
                  ("teacher", "feature_dim"): None, ("teacher", "kind"): None, ("teacher", "model_dir"): None,
                  ("teacher", "finetune_mode"): None, ("teacher", "finetune_encoder"): False,
-                 ("teacher", "max_length"): 64}
+                 ("teacher", "max_length"): 64, ("teacher", "cache_kind"): "top-k"}
 _ADDED_STAGE_FIELDS = {"channel": True}  # fields of training.stages, as _ADDED_FIELDS
 
 

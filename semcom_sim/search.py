@@ -129,8 +129,8 @@ class _Targets:
         self.inner = CachedTeacherTargets(patched, dataset)
         self.feature_dim = self.inner.feature_dim
 
-    def __call__(self, rows):
-        return {k: tf.constant(v) for k, v in self.inner(rows).items()}
+    def __call__(self, rows, epoch: int = 1):
+        return {k: tf.constant(v) for k, v in self.inner(rows, epoch).items()}
 
 
 SearchTargets = _Targets
@@ -289,12 +289,12 @@ def _search_one(scenario: Scenario, dataset: Dataset, targets: _Targets, rows, l
         totals = np.zeros(3)
         val_iter = _batches(val_rows, cfg.batch_size, rng)
         for idx in _batches(train_rows, cfg.batch_size, rng):
-            w_loss = weight_step(tf.constant(dataset.x_train[idx]), targets(idx))
+            w_loss = weight_step(tf.constant(dataset.x_train[idx]), targets(idx, epoch + 1))
             v_idx = next(val_iter, None)
             if v_idx is None:
                 val_iter = _batches(val_rows, cfg.batch_size, rng)
                 v_idx = next(val_iter)
-            distil, penalty = arch_step(tf.constant(dataset.x_train[v_idx]), targets(v_idx))
+            distil, penalty = arch_step(tf.constant(dataset.x_train[v_idx]), targets(v_idx, epoch + 1))
             totals += (float(w_loss), float(distil), float(penalty))
         totals /= max(1, steps)
         history.append({"epoch": epoch + 1, "train_loss": totals[0], "validation_loss": totals[1],
@@ -348,7 +348,7 @@ def _retrain(scenario: Scenario, dataset: Dataset, targets: _Targets, backbone: 
         start -= earlier["seconds"]
     for epoch in range(first_epoch, cfg.retrain_epochs):
         for idx in _batches(rows, cfg.batch_size, rng):
-            step(tf.constant(dataset.x_train[idx]), targets(idx))
+            step(tf.constant(dataset.x_train[idx]), targets(idx, epoch + 1))
         _save(state, epoch + 1, state_variables, rng, {"seconds": time.perf_counter() - start})
     precise_batch_norm(student.backbone, dataset.x_train, rows, cfg.batch_size, cfg.seed, cfg.jit_compile)
     seconds = time.perf_counter() - start

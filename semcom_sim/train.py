@@ -76,8 +76,9 @@ class CachedTeacherTargets:
     """Per-batch teacher distributions from the teacher cache (the fast-distillation path).
 
     Opens and validates the cache of ``scenario.teacher`` against the dataset; the teacher model is
-    never loaded. Calling it with training-set positions returns ``{"teacher_probs": [batch, C]}``,
-    rebuilt (paper A's Eq. 6) and temperature-scaled with ``training.kd_temperature``.
+    never loaded. Calling it with training-set positions (and the epoch, counted from 1 across stages) returns
+    ``{"teacher_probs": [batch, C]}``: a top-k cache's rebuilt distribution (paper A's Eq. 6), temperature-scaled
+    with ``training.kd_temperature``; a sampled cache's empirical distribution of the epoch's draw.
     """
 
     def __init__(self, scenario: Scenario, dataset: Dataset):
@@ -87,9 +88,22 @@ class CachedTeacherTargets:
             raise CacheError(f"teacher cache {path} holds {self.cache.num_samples} samples of "
                              f"{self.cache.num_classes} classes, the training set {dataset.x_train.shape[0]} of "
                              f"{dataset.num_classes}; rebuild it")
-        if self.cache.top_k != scenario.teacher.top_k:
+        cfg = scenario.teacher
+        if self.cache.kind != cfg.cache_kind:
+            raise CacheError(f"teacher cache {path} is a {self.cache.kind} cache, but teacher.cache_kind is "
+                             f"{cfg.cache_kind!r}; rebuild it")
+        if self.cache.kind == "top-k" and self.cache.top_k != cfg.top_k:
             raise CacheError(f"teacher cache {path} keeps top-{self.cache.top_k}, but teacher.top_k is "
-                             f"{scenario.teacher.top_k}; rebuild it")
+                             f"{cfg.top_k}; rebuild it")
+        if self.cache.kind == "sampled":
+            wanted = {"entries": cfg.sampled_entries, "draws": cfg.sample_draws, "seed": cfg.sample_seed,
+                      "temperature": float(scenario.training.kd_temperature)}
+            names = {"entries": "teacher.sampled_entries", "draws": "teacher.sample_draws",
+                     "seed": "teacher.sample_seed", "temperature": "training.kd_temperature"}
+            for key, value in wanted.items():
+                if self.cache.sampling[key] != value:
+                    raise CacheError(f"teacher cache {path} was drawn with {key} {self.cache.sampling[key]:g}, but "
+                                     f"{names[key]} is {value:g}; rebuild it")
         self.temperature = scenario.training.kd_temperature
         self.with_features = scenario.training.feature_kd_weight > 0
         if self.with_features and self.cache.features is None:
@@ -107,9 +121,9 @@ class CachedTeacherTargets:
     def feature_dim(self) -> int | None:
         return int(self.cache.features.shape[-1]) if self.with_features else None
 
-    def __call__(self, rows: np.ndarray) -> dict:
+    def __call__(self, rows: np.ndarray, epoch: int = 1) -> dict:
         # view 0 is the un-augmented image: training does not augment, so no view is ever mismatched
-        targets = {"teacher_probs": self.cache.targets(rows, view=0, temperature=self.temperature)}
+        targets = {"teacher_probs": self.cache.targets(rows, view=0, temperature=self.temperature, epoch=epoch)}
         if self.with_features:
             targets["teacher_features"] = self.cache.features[rows, 0].astype(np.float32)
         return targets
@@ -260,7 +274,7 @@ def train_model(trained: Scenario, scheme: str, dataset: Dataset, *, show_progre
 
         extras_for = OnlineTeacherTargets(resolved, dataset)
     else:
-        extras_for = lambda idx: {}  # noqa: E731
+        extras_for = lambda idx, epoch: {}  # noqa: E731
     seed_everything(cfg.seed)
     model = build_model_for(resolved, dataset, getattr(extras_for, "feature_dim", None))
     num_steps = rows.size // cfg.batch_size
@@ -319,7 +333,7 @@ def train_model(trained: Scenario, scheme: str, dataset: Dataset, *, show_progre
                            total=num_steps)
                 for i in bar:
                     idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-                    extras = {name: tf.constant(value) for name, value in extras_for(idx).items()}
+                    extras = {name: tf.constant(value) for name, value in extras_for(idx, epoch).items()}
                     loss, parts, batch_correct = step(tf.constant(dataset.x_train[idx]),
                                                       tf.constant(dataset.y_train[idx]), extras)
                     loss_value = float(loss)

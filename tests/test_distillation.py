@@ -12,8 +12,8 @@ from semcom_sim.checkpoints import Checkpoint, load_model
 from semcom_sim.data import load_dataset
 from semcom_sim.data.splits import training_rows
 from semcom_sim.losses import CrossEntropyRateLoss, InformationBottleneckKDLoss, make_loss
-from semcom_sim.teacher import CacheError, TeacherIdentity, compress_topk, write_cache
-from semcom_sim.train import save_checkpoint, train_model
+from semcom_sim.teacher import CacheError, TeacherIdentity, compress_topk, draw_classes, write_cache
+from semcom_sim.train import CachedTeacherTargets, save_checkpoint, train_model
 
 SMALL = dict(data=Data(dataset="synthetic", num_train=320, num_test=64),
              model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
@@ -78,16 +78,31 @@ def oracle_cache(path, dataset, name="oracle", k=3):
 
 
 @pytest.mark.slow
-def test_cached_distillation_trains_from_the_cache(tmp_path):
+def test_cached_distillation_trains_from_a_sampled_cache_with_a_fresh_draw_each_epoch(tmp_path, monkeypatch):
+    # the top-k cache trains every cached scheme of the reduced comparisons; this is the sampled kind
     scenario = Scenario(name="kd", training=Training(jit_compile=False, epochs=2, batch_size=64, distillation="cached"),
-                        teacher=Teacher(name="oracle", cache_path=str(tmp_path / "{dataset}-{name}-top{top_k}.h5")),
-                        **SMALL)
+                        teacher=Teacher(name="oracle", cache_path=str(tmp_path / "{dataset}-{name}-top{top_k}.h5"),
+                                        cache_kind="sampled", sample_draws=2), **SMALL)
     dataset = load_dataset(scenario.data)
-    oracle_cache(tmp_path / "synthetic-oracle-top3.h5", dataset)
+    rng = np.random.default_rng(1)
+    logits = 4.0 * np.eye(dataset.num_classes)[dataset.y_train] + rng.normal(size=(dataset.y_train.size, 10))
+    write_cache(scenario.teacher.resolved_cache_path(dataset.name),
+                sampled_indices=draw_classes(softmax(logits)[:, None, :], 3, 2, 0), num_classes=10,
+                sampling={"entries": 3, "draws": 2, "seed": 0, "temperature": 1.0}, dataset_name=dataset.name,
+                dataset_fingerprint=dataset.fingerprint, teacher=TeacherIdentity("oracle", "0" * 64))
+    epochs = []
+    targets = CachedTeacherTargets.__call__
+
+    def spy(self, rows, epoch=1):
+        epochs.append(epoch)
+        return targets(self, rows, epoch)
+
+    monkeypatch.setattr(CachedTeacherTargets, "__call__", spy)
     _, history = train_model(scenario, "proposed", dataset, show_progress=False, log=lambda s: None)
     assert {"kd", "ce", "kl"} <= set(history[0])
     assert all(np.isfinite(h["loss"]) for h in history)
     assert history[-1]["kd"] < history[0]["kd"]
+    assert sorted(set(epochs)) == [1, 2] and epochs == sorted(epochs)  # epoch 2 reads the second draw
 
 
 def test_a_cache_for_other_data_or_another_teacher_is_refused(tmp_path):

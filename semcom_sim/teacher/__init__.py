@@ -20,14 +20,16 @@ if TYPE_CHECKING:
         TeacherCache,
         TeacherIdentity,
         compress_topk,
+        draw_classes,
         fit_pca,
         rebuild_distribution,
+        sampled_distribution,
         temperature_scale,
         write_cache,
     )
 
-__all__ = ["CacheError", "FeatureProjection", "TeacherCache", "TeacherIdentity", "compress_topk", "fit_pca",
-           "rebuild_distribution", "temperature_scale", "write_cache"]
+__all__ = ["CacheError", "FeatureProjection", "TeacherCache", "TeacherIdentity", "compress_topk", "draw_classes",
+           "fit_pca", "rebuild_distribution", "sampled_distribution", "temperature_scale", "write_cache"]
 
 
 def __getattr__(name: str):

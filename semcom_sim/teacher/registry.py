@@ -22,6 +22,10 @@ TEACHER_KINDS = ("image-classification", "clip-vision", "text-encoder")
 """The Hugging Face teachers read from a local directory (``teacher.kind``; the same as
 ``semcom_sim.teacher.hub.KINDS``)."""
 
+CACHE_KINDS = ("top-k", "sampled")
+"""What a teacher cache keeps per sample (``teacher.cache_kind``; :mod:`semcom_sim.teacher.cache`): the K largest
+probabilities (paper A), or classes drawn from the teacher's distribution (random-sampling KD)."""
+
 FINETUNE_MODES = {"image-classification": ("full", "head", "none"), "clip-vision": ("head", "full"),
                   "text-encoder": ("head",)}
 """What ``semcom-sim teacher finetune`` may do with each kind (``teacher.finetune_mode``), its default first."""

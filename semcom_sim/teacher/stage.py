@@ -22,7 +22,14 @@ import numpy as np
 from semcom_sim.data import Dataset
 from semcom_sim.io import atomic_write_text
 from semcom_sim.scenario import Scenario
-from semcom_sim.teacher.cache import TeacherIdentity, compress_topk, fit_pca, write_cache
+from semcom_sim.teacher.cache import (
+    TeacherIdentity,
+    compress_topk,
+    draw_classes,
+    fit_pca,
+    temperature_scale,
+    write_cache,
+)
 from semcom_sim.teacher.kinds import teacher_kind
 from semcom_sim.teacher.runner_base import TeacherError
 
@@ -113,7 +120,16 @@ def build_cache(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] 
         features.append(f if cfg.store_features else None)
         log(f"[teacher] {min(begin + chunk, num)}/{num} samples ({time.perf_counter() - start:.0f} s)")
     probs = np.concatenate(probs)[:, None, :]
-    values, indices = compress_topk(probs, cfg.top_k)
+    if cfg.cache_kind == "sampled":
+        temperature = scenario.training.kd_temperature
+        sampling = {"entries": cfg.sampled_entries, "draws": cfg.sample_draws, "seed": cfg.sample_seed,
+                    "temperature": temperature}
+        stored = {"sampled_indices": draw_classes(temperature_scale(probs, temperature), cfg.sampled_entries,
+                                                  cfg.sample_draws, cfg.sample_seed), "sampling": sampling}
+        kept = {"sampling": sampling}
+    else:
+        values, indices = compress_topk(probs, cfg.top_k)
+        stored, kept = {"topk_probs": values, "topk_indices": indices}, {"top_k": cfg.top_k}
     features = np.concatenate(features) if cfg.store_features else None
     projection = fit_pca(features, cfg.feature_dim) if cfg.store_features and cfg.feature_dim else None
     if projection is not None:
@@ -122,11 +138,11 @@ def build_cache(scenario: Scenario, dataset: Dataset, log: Callable[[str], Any] 
         features = projection(features)
     path = cfg.resolved_cache_path(dataset.name)
     manifest = write_cache(
-        path, topk_probs=values, topk_indices=indices, num_classes=dataset.num_classes,
+        path, **stored, num_classes=dataset.num_classes,
         dataset_name=dataset.name, dataset_fingerprint=dataset.fingerprint, teacher=teacher.identity,
         features=features[:, None, :] if features is not None else None, feature_projection=projection,
         logits=np.log(np.maximum(probs, 1e-30)) if cfg.store_logits else None,
-        creation={"teacher_seconds": round(time.perf_counter() - start, 1), "top_k": cfg.top_k,
+        creation={"teacher_seconds": round(time.perf_counter() - start, 1), **kept,
                   **teacher.kind.creation(scenario, teacher.model),
                   "teacher_train_accuracy": float(np.mean(probs[:, 0].argmax(-1) == dataset.y_train))})
     log(f"[teacher] wrote {path} ({path.stat().st_size / 1e6:.2f} MB; teacher train accuracy "
@@ -148,7 +164,8 @@ class OnlineTeacherTargets:
         self.temperature = scenario.training.kd_temperature
         self._scale = temperature_scale
 
-    def __call__(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """``{"teacher_probs": float32 [len(rows), C]}`` for training-set positions ``rows``."""
+    def __call__(self, rows: np.ndarray, epoch: int = 1) -> dict[str, np.ndarray]:
+        """``{"teacher_probs": float32 [len(rows), C]}`` for training-set positions ``rows`` (the teacher's full
+        distribution, whatever the epoch)."""
         probs, _ = self.teacher.predict(np.asarray(rows))
         return {"teacher_probs": self._scale(probs, self.temperature)}

@@ -1,5 +1,6 @@
 """The teacher stage end to end on small data: prepare -> cache -> cached KD and online KD training."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,24 @@ def test_cache_matches_the_dataset_and_names_the_scenario_teacher(prepared):
     assert np.array_equal((probs / probs.sum(-1, keepdims=True)).argmax(-1), cache.topk_indices[:, 0, 0])
     assert manifest["teacher"]["weights_sha256"] and manifest["views"] == ["identity"]
     np.testing.assert_allclose(cache.targets(np.arange(128)).sum(-1), 1.0, rtol=1e-5)
+
+
+def test_a_sampled_cache_draws_from_the_teachers_distribution_at_the_distillation_temperature(prepared):
+    tmp_path, scenario, dataset, _, _ = prepared
+    teacher = dataclasses.replace(scenario.teacher, cache_kind="sampled", sampled_entries=8, sample_draws=2)
+    sampled = dataclasses.replace(scenario, teacher=teacher,
+                                  training=dataclasses.replace(scenario.training, kd_temperature=2.0))
+    manifest = build_cache(sampled, dataset, log=lambda s: None)
+    assert manifest["kind"] == "sampled" and manifest["creation"]["sampling"]["temperature"] == 2.0
+    cache = TeacherCache(sampled.teacher.resolved_cache_path(dataset.name))
+    assert cache.sampled_indices.shape == (128, 1, 2, 8)
+    logits = cache.logits[:, 0].astype(np.float64) / 2.0  # the teacher's log-probabilities, at T = 2
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    top = p.argmax(-1)
+    hits = (cache.sampled_indices[:, 0] == top[:, None, None]).mean()
+    # 2,048 draws: the share of the teacher's top class is its mean probability at T = 2, within 4 sigma
+    assert abs(hits - p.max(-1).mean()) < 4 * np.sqrt(0.25 / 2048)
 
 
 @pytest.mark.slow
