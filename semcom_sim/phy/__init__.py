@@ -3,7 +3,8 @@
 ``OFDMLink`` carries complex symbols through resource grid -> channel -> CSI -> LMMSE and returns
 equalised symbols, their effective noise variances and SNR estimates. The links of the family
 ``Link`` (``AnalogLink``: real features; ``DigitalLink``: bits through 5G LDPC and QAM) carry one
-vector per sample through it, packed into frames by the one ``FramePacker``.
+vector per sample through it, packed into frames by the one ``FramePacker``. ``MIMOOFDMLink`` is the
+single-user multi-antenna link: one stream per transmit antenna, equalised jointly (LMMSE or ZF).
 """
 
 from semcom_sim.phy.analog import AnalogLink, FeatureMapper, symbols_to_features
@@ -13,6 +14,7 @@ from semcom_sim.phy.channels import make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_esno_db, ebno_db_to_no, esno_db_from_no
 from semcom_sim.phy.digital import DigitalLink
 from semcom_sim.phy.link import OFDMLink, OFDMOutput
+from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOOutput
 from semcom_sim.phy.random import generator_state, restore_generator_state, seed_generators, uniform_ebno_db
 from semcom_sim.phy.resource_grid import make_resource_grid, null_subcarrier_indices
 from semcom_sim.phy.snr import estimate_no_from_nulls, estimate_snr_db_from_pilots, quantize_snr_db
@@ -20,7 +22,8 @@ from semcom_sim.phy.snr import estimate_no_from_nulls, estimate_snr_db_from_pilo
 __all__ = [
     "ebno_db_to_no", "esno_db_from_no", "ebno_db_to_esno_db", "make_resource_grid", "null_subcarrier_indices",
     "make_channel_model", "quantize_snr_db", "estimate_no_from_nulls", "estimate_snr_db_from_pilots",
-    "OFDMLink", "OFDMOutput", "Link", "LinkOutput", "FramePacker", "FeatureMapper", "symbols_to_features",
+    "OFDMLink", "OFDMOutput", "MIMOOFDMLink", "MIMOOutput",
+    "Link", "LinkOutput", "FramePacker", "FeatureMapper", "symbols_to_features",
     "AnalogLink", "DigitalLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
     "generator_state", "restore_generator_state",
 ]

@@ -8,11 +8,13 @@ from sionna.phy.ofdm import ResourceGrid
 from semcom_sim.scenario import Phy
 
 
-def make_resource_grid(phy: Phy) -> ResourceGrid:
-    """Builds the SISO Sionna ``ResourceGrid`` described by ``phy``.
+def make_resource_grid(phy: Phy, num_streams: int = 1) -> ResourceGrid:
+    """Builds the Sionna ``ResourceGrid`` described by ``phy``, one transmitter with ``num_streams`` streams
+    (1: the SISO grid of every scenario).
 
     Pilots are unit-energy QPSK on ``phy.pilot_ofdm_symbol_indices`` (Sionna's Kronecker pattern,
-    drawn from its own fixed seed 0, so every run of a scenario uses the same pilots).
+    drawn from its own fixed seed 0, so every run of a scenario uses the same pilots); with several streams
+    the pattern keeps each stream's pilots on subcarriers the others leave empty (orthogonal pilots).
     """
     kronecker = phy.pilot_pattern == "kronecker"
     return ResourceGrid(
@@ -20,7 +22,7 @@ def make_resource_grid(phy: Phy) -> ResourceGrid:
         fft_size=phy.fft_size,
         subcarrier_spacing=phy.subcarrier_spacing_hz,
         num_tx=1,
-        num_streams_per_tx=1,
+        num_streams_per_tx=int(num_streams),
         cyclic_prefix_length=phy.cyclic_prefix_length,
         num_guard_carriers=phy.num_guard_carriers,
         dc_null=phy.dc_null,
