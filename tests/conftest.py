@@ -188,7 +188,8 @@ def nested_trained(nested_scenario, tmp_path_factory) -> TrainedLink:
 # starts them first and the two workers finish together instead of one running a long file alone at the end.
 LONGEST_FIRST = ("e2e/test_compare.py", "e2e/test_rkd_sc_notebook.py", "test_ray_executor.py", "e2e/test_cli.py",
                  "test_search.py", "test_rkd_sc.py", "test_adaptation.py", "e2e/test_custom_parts.py",
-                 "e2e/test_training_survives.py", "e2e/test_notebooks.py", "teacher/test_teacher_efficientnet.py")
+                 "e2e/test_training_survives.py", "e2e/test_notebooks.py", "teacher/test_teacher_efficientnet.py",
+                 "phy/test_mimo.py", "phy/test_phy_conventions.py")
 
 
 def _collection_rank(item) -> int:
