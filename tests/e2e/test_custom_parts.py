@@ -22,7 +22,7 @@ TINY = ["data.dataset=synthetic", "data.num_train=256", "data.num_test=128", "mo
         "sweep.ebno_db=(10.0,)", "sweep.min_samples=128", "sweep.max_samples=128", "sweep.batch_size=128",
         "compare.conditions=('TDL-A/ls',)", "compare.feedback_bits=(2,)", "compare.data_fractions=(1.0,)",
         "compare.fraction_ebno_db=(10.0,)", "compare.monitor_samples=64", "compare.latency_runs=2",
-        "compare.feedback_delay_ms=()",
+        "compare.feedback_delay_ms=()", "compare.robustness_schemes=()",
         "training.jit_compile=false"]  # XLA compilation would be most of these seconds; other tests cover it
 
 

@@ -25,7 +25,8 @@ def pipeline(tmp_path_factory):
     cache = f"teacher.cache_path={out / 'cache' / '{dataset}-{name}-top{top_k}{features}.h5'}"
     no_xla = ["--set", "search.jit_compile=false", "--set", "training.jit_compile=false",  # compiling: most of the time
               "--set", "sweep.max_samples=200",  # one batch per point: test_sweep tests the stopping rule
-              "--set", "search.lambdas=(0.0,)"]  # one search: test_search tests the choice among several
+              "--set", "search.lambdas=(0.0,)",  # one search: test_search tests the choice among several
+              "--set", "compare.robustness_schemes=()"]  # the feedback study: test_compare runs it
     assert main(["compare", str(TINY), "--out", str(out / "compare"), "--no-progress", "--set", cache] + no_xla) == 0
     return out
 
