@@ -96,14 +96,14 @@ class CachedTeacherTargets:
             raise CacheError(f"teacher cache {path} keeps top-{self.cache.top_k}, but teacher.top_k is "
                              f"{cfg.top_k}; rebuild it")
         if self.cache.kind == "sampled":
-            wanted = {"entries": cfg.sampled_entries, "draws": cfg.sample_draws, "seed": cfg.sample_seed,
-                      "temperature": float(scenario.training.kd_temperature)}
-            names = {"entries": "teacher.sampled_entries", "draws": "teacher.sample_draws",
-                     "seed": "teacher.sample_seed", "temperature": "training.kd_temperature"}
-            for key, value in wanted.items():
+            wanted = {"entries": ("teacher.sampled_entries", cfg.sampled_entries),
+                      "draws": ("teacher.sample_draws", cfg.sample_draws),
+                      "seed": ("teacher.sample_seed", cfg.sample_seed),
+                      "temperature": ("training.kd_temperature", float(scenario.training.kd_temperature))}
+            for key, (field_name, value) in wanted.items():
                 if self.cache.sampling[key] != value:
                     raise CacheError(f"teacher cache {path} was drawn with {key} {self.cache.sampling[key]:g}, but "
-                                     f"{names[key]} is {value:g}; rebuild it")
+                                     f"{field_name} is {value:g}; rebuild it")
         self.temperature = scenario.training.kd_temperature
         self.with_features = scenario.training.feature_kd_weight > 0
         if self.with_features and self.cache.features is None:

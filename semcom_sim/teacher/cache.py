@@ -127,9 +127,8 @@ def draw_classes(probs: np.ndarray, entries: int, draws: int, seed: int) -> np.n
     cdf = np.cumsum(probs, axis=-1)
     cdf /= cdf[..., -1:]
     u = np.random.default_rng(seed).random(probs.shape[:-1] + (int(draws), int(entries)))
-    flat_cdf = cdf.reshape(-1, 1, cdf.shape[-1])
-    flat_u = u.reshape(flat_cdf.shape[0], -1)
-    picked = np.stack([np.searchsorted(c[0], row, side="right") for c, row in zip(flat_cdf, flat_u)])
+    rows_cdf, rows_u = cdf.reshape(-1, cdf.shape[-1]), u.reshape(-1, int(draws) * int(entries))
+    picked = np.stack([np.searchsorted(c, row, side="right") for c, row in zip(rows_cdf, rows_u)])
     picked = np.minimum(picked, probs.shape[-1] - 1)  # u == 1 cannot occur; a rounding edge stays in range
     return picked.reshape(u.shape).astype(np.int16)
 
