@@ -7,20 +7,10 @@
 # The teacher must be prepared once (OMP_NUM_THREADS=1 semcom-sim teacher finetune scenarios/wordnet_teacher.py);
 # each cache is built from it on first use (not committed, but the top-3 one).
 #   semcom-sim compare scenarios/cache_kinds_wordnet.py --out docs/results/cache_kinds_wordnet
-from semcom_sim import Compare, Data, Model, Phy, Scenario, Scheme, Sweep, Teacher, Training
+from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
+from semcom_sim.schemes import cache_kind_schemes
 
-
-def top_k(k: int) -> Scheme:
-    return Scheme(f"top{k}", {"teacher.top_k": k}, description=f"the {k} largest teacher probabilities (4 B each)")
-
-
-def sampled(m: int) -> Scheme:
-    return Scheme(f"sampled{m}", {"teacher.cache_kind": "sampled", "teacher.sampled_entries": m},
-                  description=f"{m} classes drawn from the teacher's distribution (2 B each)")
-
-
-SCHEMES = (top_k(1), sampled(2), top_k(3), sampled(6), top_k(5), sampled(10),
-           Scheme("full", {"teacher.top_k": 26}, description="the teacher's whole distribution (K = C)"))
+SCHEMES = cache_kind_schemes((1, 3, 5), num_classes=26)  # top1, sampled2, ..., sampled10, full
 
 scenario = Scenario(
     name="cache-kinds-wordnet",

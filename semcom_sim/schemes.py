@@ -32,7 +32,7 @@ from semcom_sim.errors import ScenarioError, unknown_field
 Scenario = Any  # a semcom_sim.scenario.Scenario; not imported, since scenario.py imports this module
 
 __all__ = ["Ref", "Scheme", "BUILTIN_SCHEMES", "BUILTIN_NAMES", "scheme_table", "resolve_scheme",
-           "resolve_test_scenario", "apply_patch"]
+           "resolve_test_scenario", "apply_patch", "cache_kind_schemes"]
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,20 @@ BUILTIN_SCHEMES: tuple[Scheme, ...] = (
            description="rkd-sc-handcrafted with a dense codec instead of the CAT"),
 )
 BUILTIN_NAMES: tuple[str, ...] = tuple(s.name for s in BUILTIN_SCHEMES)
+
+
+def cache_kind_schemes(top_k: tuple[int, ...], num_classes: int) -> tuple[Scheme, ...]:
+    """The scenario's own student distilled from teacher caches of equal size: for each ``K`` of ``top_k``, a
+    top-K cache (``top<K>``: 4 bytes per entry, an fp16 value and an int16 index) and a sampled one of the same
+    bytes (``sampled<2K>``: 2 bytes per drawn class), then the full distribution (``full``: ``K = num_classes``)."""
+    schemes = []
+    for k in top_k:
+        schemes += [Scheme(f"top{k}", {"teacher.top_k": k},
+                           description=f"the {k} largest teacher probabilities ({4 * k} B per sample)"),
+                    Scheme(f"sampled{2 * k}", {"teacher.cache_kind": "sampled", "teacher.sampled_entries": 2 * k},
+                           description=f"{2 * k} classes drawn from the teacher's distribution ({4 * k} B per sample)")]
+    return tuple(schemes) + (Scheme("full", {"teacher.top_k": num_classes},
+                                    description="the teacher's whole distribution (K = C)"),)
 
 
 def scheme_table(scenario: Scenario) -> dict[str, Scheme]:

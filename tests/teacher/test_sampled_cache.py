@@ -1,11 +1,14 @@
 """The sampled teacher cache (random-sampling KD): classes drawn from the teacher's distribution, whose empirical
 distribution is an unbiased estimate of it (top-K's rebuild is not), in the same HDF5 file with its own identity."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from semcom_sim import Data, Scenario, Teacher, Training
 from semcom_sim.data import load_dataset
+from semcom_sim.schemes import apply_patch, cache_kind_schemes
 from semcom_sim.teacher import (
     CacheError,
     TeacherCache,
@@ -134,3 +137,15 @@ def test_the_kind_and_its_draws_name_the_file_and_enter_the_fingerprint_only_whe
     assert _scenario(tmp_path, cache_kind="sampled", sample_seed=1).fingerprint() != sampled.fingerprint()
     with pytest.raises(Exception, match="teacher.cache_kind"):
         Teacher(cache_kind="random")
+
+
+def test_the_equal_bytes_schemes_pair_each_top_k_with_twice_as_many_drawn_classes():
+    schemes = cache_kind_schemes((1, 3), num_classes=26)
+    assert [s.name for s in schemes] == ["top1", "sampled2", "top3", "sampled6", "full"]
+    patches = {s.name: dict(s.patch) for s in schemes}
+    assert patches["sampled6"] == {"teacher.cache_kind": "sampled", "teacher.sampled_entries": 6}
+    assert patches["top3"] == {"teacher.top_k": 3} and patches["full"] == {"teacher.top_k": 26}
+    scenario = _scenario(Path("/tmp"))
+    for k in (1, 3):  # bytes per sample: 4 per top-K entry (fp16 value, int16 index), 2 per drawn class (int16)
+        top, drawn = (apply_patch(scenario, patches[name], name).teacher for name in (f"top{k}", f"sampled{2 * k}"))
+        assert 4 * top.top_k == 2 * drawn.sampled_entries
