@@ -4,8 +4,9 @@
 # teacher's distribution; 2 bytes per entry, one draw per sample) and from the full distribution (K = C = 10).
 # Each trained with 100 % and 10 % of the training images (equal optimizer steps), three times (training.seed
 # 0, 1, 2), all through the same TDL-A link with LS CSI and evaluated on the same draws: accuracy, calibration
-# (the ece and nll columns), the cache's size and the epoch time. Each cache is its own file under
-# teacher_cache/ (the teacher runs once per cache, about 6 min each on 2 cores; not committed).
+# (the ece and nll columns) and the epoch time. Each cache is its own file under
+# teacher_cache/ (the teacher runs once per cache, over the 60,000 training images; not committed; the top-3
+# one is committed).
 #   semcom-sim compare scenarios/cache_kinds_fashion_mnist.py --out docs/results/cache_kinds_fashion_mnist
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Sweep, Teacher, Training
 from semcom_sim.schemes import cache_kind_schemes

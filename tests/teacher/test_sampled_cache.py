@@ -38,7 +38,8 @@ def test_the_mean_of_sampled_targets_is_the_teacher_distribution_and_top_k_is_no
     np.testing.assert_allclose(mean, p[0], atol=0.01)
     values, indices = compress_topk(p, 3)
     rebuilt = rebuild_distribution(values, indices, 10)[0]
-    assert np.abs(rebuilt - p[0]).max() > 0.03  # the tail spread evenly: the 4th class loses a third of its mass
+    # the tail spread evenly: the 4th class gets 0.019 for 0.074, the 10th 0.019 for 0.001
+    assert np.abs(rebuilt - p[0]).max() > 0.03
     assert np.abs(mean - p[0]).max() < np.abs(rebuilt - p[0]).max() / 3
 
 
