@@ -22,7 +22,8 @@ class ResultsFileError(InputError):
 
 RENAMED_FIELDS = {"phy.bits_per_symbol": "phy.num_bits_per_symbol", "sweep.min_frames": "sweep.min_samples",
                   "sweep.max_frames": "sweep.max_samples", "compare.rkd_genotype": "search.genotype",
-                  "compare.validation_samples": "compare.monitor_samples"}
+                  "compare.validation_samples": "compare.monitor_samples",
+                  "phy.cdl_direction": "phy.direction"}
 """Scenario fields renamed since earlier versions: the old ``section.field`` -> the new one."""
 
 MOVED_FIELDS = {

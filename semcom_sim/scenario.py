@@ -88,7 +88,12 @@ ADAPTIVE_CONDITIONING = ("concat", "film")
 LENGTH_DRAWS = ("uniform", "sandwich")
 CHANNEL_CODECS = ("none", "dense", "cat")
 TRANSMISSIONS = ("analog", "digital")
-CDL_DIRECTIONS = ("downlink", "uplink")
+DIRECTIONS = ("downlink", "uplink")
+POLARIZATIONS = ("single", "dual")
+ANTENNA_PATTERNS = ("omni", "38.901")
+PRECODINGS = ("none", "zf", "rzf", "svd")
+PRECODING_CSI = ("sounded", "perfect")
+EQUALIZERS = ("lmmse", "zf")
 SEARCH_OPS = ("none", "skip", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
 SEARCH_LOSS_TERMS = ("kd", "feature_kd")
 # every "CHANNEL/CSI" test condition (compare.conditions)
@@ -437,8 +442,8 @@ class Model(_Section):
 class Phy(_Section):
     """The physical layer: OFDM resource grid, channel, CSI, SNR estimation and feedback.
 
-    :param channel: ``AWGN``, ``Rayleigh`` (block fading: one CN(0, 1) gain per frame), ``TDL-A..E``
-        or ``CDL-A..E`` (3GPP TR 38.901, SISO).
+    :param channel: ``AWGN``, ``Rayleigh`` (block fading: one CN(0, 1) gain per frame and antenna pair),
+        ``TDL-A..E`` or ``CDL-A..E`` (3GPP TR 38.901; with the arrays below).
     :param fft_size: number of subcarriers, guards and DC included.
     :param num_ofdm_symbols: OFDM symbols per frame (one resource grid is one frame).
     :param subcarrier_spacing_hz: subcarrier spacing in Hz.
@@ -450,7 +455,8 @@ class Phy(_Section):
     :param carrier_frequency_hz: carrier frequency (Doppler, CDL geometry).
     :param delay_spread_ns: RMS delay spread of TDL/CDL models.
     :param speed_mps: terminal speed for TDL/CDL (Doppler within and across frames).
-    :param cdl_direction: ``"downlink"`` or ``"uplink"`` for CDL models.
+    :param direction: ``"downlink"`` (the base station transmits) or ``"uplink"`` (the user terminal
+        transmits): which array sends and, for CDL models, the geometry of the clusters.
     :param csi: ``"perfect"`` (true channel and N0) or ``"ls"`` (pilot LS estimates, interpolated).
     :param interpolation: interpolation of LS estimates: ``"nn"``, ``"lin"``, ``"lin_time_avg"``.
     :param snr_estimator: ``"pilots"`` (N0 from the null subcarriers, signal power from the pilots)
@@ -465,6 +471,24 @@ class Phy(_Section):
     :param coderate: code rate that Eb/N0 is counted against (1 for the analog link); the LDPC
         code rate of the digital link.
     :param ldpc_iterations: digital link: belief-propagation iterations of the 5G LDPC decoder.
+    :param num_ut_ant: antennas of the user terminal (both polarisations counted; 1: SISO with
+        ``num_bs_ant=1``).
+    :param num_bs_ant: antennas of the base station (both polarisations counted).
+    :param ut_polarization: ``"single"`` (vertical) or ``"dual"`` (cross-polarised pairs) at the user terminal.
+    :param bs_polarization: ``"single"`` or ``"dual"`` at the base station.
+    :param ut_antenna_pattern: element pattern at the user terminal: ``"omni"`` or ``"38.901"``.
+    :param bs_antenna_pattern: element pattern at the base station: ``"omni"`` or ``"38.901"``.
+    :param antenna_spacing: element spacing of both arrays (uniform linear arrays), in wavelengths (CDL).
+    :param spatial_correlation: TDL models: exponential correlation coefficient between neighbouring antennas,
+        at both ends (0: uncorrelated antennas).
+    :param num_streams: spatial layers sent at once.
+    :param precoding: ``"none"`` (one stream per transmit antenna), ``"zf"`` / ``"rzf"`` (one stream per
+        receive antenna, regularised zero forcing with ``alpha = num_streams * N0``) or ``"svd"`` (the
+        channel's strongest ``num_streams`` right singular vectors).
+    :param precoding_csi: the channel the transmitter precodes with: ``"sounded"`` (what the receiver
+        estimated on the sounding frame, ``phy.snr_feedback_delay_ms`` earlier, fed back unquantised) or
+        ``"perfect"`` (the data frame's own channel; a reference).
+    :param equalizer: the receiver's MIMO equaliser: ``"lmmse"`` or ``"zf"``.
     """
 
     _section = "phy"
@@ -480,7 +504,7 @@ class Phy(_Section):
     carrier_frequency_hz: Annotated[float, POSITIVE] = 3.5e9
     delay_spread_ns: Annotated[float, NON_NEGATIVE] = 100.0
     speed_mps: Annotated[float, NON_NEGATIVE] = 0.0
-    cdl_direction: Annotated[str, OneOf(CDL_DIRECTIONS)] = "downlink"
+    direction: Annotated[str, OneOf(DIRECTIONS)] = "downlink"
     csi: Annotated[str, OneOf(CSI_MODES)] = "perfect"
     interpolation: Annotated[str, OneOf(INTERPOLATIONS)] = "lin"
     snr_estimator: Annotated[str, OneOf(SNR_ESTIMATORS)] = "pilots"
@@ -490,6 +514,18 @@ class Phy(_Section):
     num_bits_per_symbol: Annotated[float, POSITIVE] = 2.0
     coderate: Annotated[float, Range(0, 1, closed="right")] = 1.0
     ldpc_iterations: Annotated[int, POSITIVE] = 20
+    num_ut_ant: Annotated[int, POSITIVE] = 1
+    num_bs_ant: Annotated[int, POSITIVE] = 1
+    ut_polarization: Annotated[str, OneOf(POLARIZATIONS)] = "single"
+    bs_polarization: Annotated[str, OneOf(POLARIZATIONS)] = "single"
+    ut_antenna_pattern: Annotated[str, OneOf(ANTENNA_PATTERNS)] = "omni"
+    bs_antenna_pattern: Annotated[str, OneOf(ANTENNA_PATTERNS)] = "omni"
+    antenna_spacing: Annotated[float, POSITIVE] = 0.5
+    spatial_correlation: Annotated[float, Range(0, 1, closed="left")] = 0.0
+    num_streams: Annotated[int, POSITIVE] = 1
+    precoding: Annotated[str, OneOf(PRECODINGS)] = "none"
+    precoding_csi: Annotated[str, OneOf(PRECODING_CSI)] = "sounded"
+    equalizer: Annotated[str, OneOf(EQUALIZERS)] = "lmmse"
 
     def _validate(self):
         if sum(self.num_guard_carriers) + int(self.dc_null) >= self.fft_size:
@@ -513,6 +549,46 @@ class Phy(_Section):
         if self.snr_estimator == "pilots" and sum(self.num_guard_carriers) + int(self.dc_null) == 0:
             _fail(self._where("snr_estimator"), "'pilots' estimates N0 on null subcarriers: set "
                   "phy.num_guard_carriers or phy.dc_null, or phy.snr_estimator='genie'")
+        for end in ("ut", "bs"):
+            num_ant = getattr(self, f"num_{end}_ant")
+            if getattr(self, f"{end}_polarization") == "dual" and num_ant % 2:
+                _fail(self._where(f"num_{end}_ant"), f"{num_ant} antennas cannot form cross-polarised pairs "
+                      f"({end}_polarization='dual'); use an even number")
+        if self.is_mimo:
+            self._validate_mimo()
+
+    def _validate_mimo(self):
+        nt, nr, ns = self.num_tx_ant, self.num_rx_ant, self.num_streams
+        sender = "num_ut_ant" if self.direction == "uplink" else "num_bs_ant"
+        if self.channel == "AWGN" and nr < nt:
+            _fail(self._where("channel"), f"AWGN is the identity channel, which needs at least as many receive "
+                  f"as transmit antennas; got {nt} x {nr} ({self.direction})")
+        if self.precoding == "none" and ns != nt:
+            _fail(self._where("num_streams"), f"without precoding every transmit antenna sends its own stream: "
+                  f"set it to {nt} (phy.{sender}) or choose phy.precoding, got {ns}")
+        if self.precoding in ("zf", "rzf") and not ns == nr <= nt:
+            _fail(self._where("precoding"), f"{self.precoding!r} sends one stream to each receive antenna: needs "
+                  f"num_streams = receive antennas ({nr}) <= transmit antennas ({nt}), got {ns} streams")
+        if self.precoding == "svd" and ns > min(nt, nr):
+            _fail(self._where("num_streams"), f"{ns} streams exceed the rank min({nt}, {nr}) of a {nr} x {nt} "
+                  "channel")
+        if self.precoding == "none" and ns > nr:
+            _fail(self._where("num_streams"), f"{nr} receive antennas cannot separate {ns} streams")
+
+    @property
+    def num_tx_ant(self) -> int:
+        """Antennas of the transmitting end (the base station on the downlink)."""
+        return self.num_bs_ant if self.direction == "downlink" else self.num_ut_ant
+
+    @property
+    def num_rx_ant(self) -> int:
+        """Antennas of the receiving end."""
+        return self.num_ut_ant if self.direction == "downlink" else self.num_bs_ant
+
+    @property
+    def is_mimo(self) -> bool:
+        """Whether either end has more than one antenna (the multi-antenna link); otherwise SISO."""
+        return self.num_ut_ant > 1 or self.num_bs_ant > 1
 
     @property
     def num_effective_subcarriers(self) -> int:
@@ -1076,10 +1152,15 @@ class Scenario:
             if "feature_head" in stage.trainable and self.training.feature_kd_weight <= 0:
                 _fail(f"training.stages[{i}].trainable", "'feature_head' exists only with "
                       "training.feature_kd_weight > 0")
-        if self.model.num_channel_uses > self.phy.num_data_symbols:
+        capacity = self.phy.num_data_symbols * self.phy.num_streams
+        if self.model.num_channel_uses > capacity:
             _fail("model.num_channel_uses",
-                  f"{self.model.num_channel_uses} exceeds the {self.phy.num_data_symbols} data resource "
-                  "elements of one frame; enlarge phy.fft_size or phy.num_ofdm_symbols")
+                  f"{self.model.num_channel_uses} exceeds the {capacity} data resource elements of one frame"
+                  f"{' over all streams' if self.phy.num_streams > 1 else ''}; enlarge phy.fft_size or "
+                  "phy.num_ofdm_symbols")
+        if self.model.transmission == "digital" and self.phy.is_mimo:
+            _fail("model.transmission", "the digital link runs on one antenna at each end; set phy.num_ut_ant and "
+                  "phy.num_bs_ant to 1")
         if self.model.transmission == "digital":
             if self.phy.num_bits_per_symbol not in (2, 4, 6, 8):
                 _fail("phy.num_bits_per_symbol", "the digital link's QAM must have 2, 4, 6 or 8 bits per symbol "
@@ -1128,6 +1209,9 @@ class Scenario:
         if unknown:
             _fail(sorted(unknown)[0], f"unknown section; sections are name, {', '.join(sections)}, schemes")
         kwargs = {"name": d.get("name")}
+        for (section, new), stored in _STORED_NAMES.items():
+            if isinstance(d.get(section), dict) and stored in d[section] and new not in d[section]:
+                d = {**d, section: {(new if k == stored else k): v for k, v in d[section].items()}}
         for name, section_cls in sections.items():
             if name in d:
                 kwargs[name] = _build_section(section_cls, name, d[name])
@@ -1152,6 +1236,9 @@ class Scenario:
                 ("sampled_entries", "sample_draws", "sample_seed")
             for name in unused:
                 payload["teacher"].pop(name)
+        for (section, name), stored in _STORED_NAMES.items():
+            if section in payload:
+                payload[section][stored] = payload[section].pop(name)
         for (section, name), default in _ADDED_FIELDS.items():
             if section in payload and name in payload[section] and payload[section][name] == default:
                 payload[section].pop(name)
@@ -1207,7 +1294,14 @@ _ADDED_FIELDS = {("data", "label_mode"): "fine", ("data", "test_fraction"): 0.2,
                  ("training", "validation_samples"): 0,
                  ("teacher", "feature_dim"): None, ("teacher", "kind"): None, ("teacher", "model_dir"): None,
                  ("teacher", "finetune_mode"): None, ("teacher", "finetune_encoder"): False,
-                 ("teacher", "max_length"): 64, ("teacher", "cache_kind"): "top-k"}
+                 ("teacher", "max_length"): 64, ("teacher", "cache_kind"): "top-k",
+                 **{("phy", name): getattr(Phy, name) for name in (
+                     "num_ut_ant", "num_bs_ant", "ut_polarization", "bs_polarization", "ut_antenna_pattern",
+                     "bs_antenna_pattern", "antenna_spacing", "spatial_correlation", "num_streams", "precoding",
+                     "precoding_csi", "equalizer")}}
+# Fields renamed after runs were stored: a stored scenario.json with the old key still loads, and the fingerprint
+# hashes the old key, so models trained before the rename are still found.
+_STORED_NAMES = {("phy", "direction"): "cdl_direction"}
 _ADDED_STAGE_FIELDS = {"channel": True}  # fields of training.stages, as _ADDED_FIELDS
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import keras
 from keras import ops
 
-from semcom_sim.phy import AnalogLink, seed_generators
+from semcom_sim.phy import AnalogLink, MIMOAnalogLink, seed_generators
 from semcom_sim.phy.base import Link
 from semcom_sim.phy.digital import DigitalLink
 from semcom_sim.scenario import Model, Phy, Scenario, ScenarioError
@@ -164,7 +164,7 @@ class SemanticLink(keras.Model):
         else:
             self.quantizer = None
             self.codec = IdentityCodec(name="codec")
-            self.link = AnalogLink(self.phy_cfg, m.num_channel_uses)
+            self.link = (MIMOAnalogLink if self.phy_cfg.is_mimo else AnalogLink)(self.phy_cfg, m.num_channel_uses)
 
     @property
     def latent_dim(self) -> int:

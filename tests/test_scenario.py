@@ -243,7 +243,7 @@ def test_override_parsing(tiny):
         "model.adaptive=false",                 # false / true
         "training.jit_compile=true",
         "phy.channel=CDL-C",                    # bare strings
-        "phy.cdl_direction=uplink",
+        "phy.direction=uplink",
         "output.out_dir=runs/my-run",
         "name=renamed run",
     ])
@@ -257,7 +257,7 @@ def test_override_parsing(tiny):
     assert s.model.adaptive is False
     assert s.training.jit_compile is True
     assert s.phy.channel == "CDL-C"
-    assert s.phy.cdl_direction == "uplink"
+    assert s.phy.direction == "uplink"
     assert s.output.out_dir == "runs/my-run"
     assert s.name == "renamed run"
 
@@ -315,7 +315,7 @@ def test_unknown_field_lists_the_fields(tiny):
 @pytest.mark.parametrize("override", [
     "training.epochs=3", "training.learning_rate=5e-4", "training.ebno_db_range=(1, 14)", "training.seed=4",
     "phy.channel=TDL-B", "phy.csi=perfect", "phy.snr_feedback_bits=4", "model.num_channel_uses=16",
-    "data.num_train=256",
+    "data.num_train=256", "phy.direction=uplink", "phy.num_ut_ant=2",
 ])
 def test_fingerprint_changes_with_what_shapes_a_model(tiny, override):
     assert apply_overrides(tiny, [override]).fingerprint() != tiny.fingerprint()
@@ -446,3 +446,47 @@ def test_a_feature_cache_has_its_own_path_and_the_projection_only_counts_when_fe
     assert pca.fingerprint() != apply_overrides(kd, ["teacher.store_features=true"]).fingerprint()
     with pytest.raises(ScenarioError, match="teacher.feature_dim: must be a positive"):
         apply_overrides(kd, ["teacher.feature_dim=0"])
+
+
+# -- antennas ---------------------------------------------------------------------------------------
+
+def test_the_antenna_fields_at_their_defaults_leave_a_siso_fingerprint_as_stored_before_they_existed(tiny):
+    stored = tiny.to_dict()
+    stored["phy"] = {("cdl_direction" if k == "direction" else k): v for k, v in stored["phy"].items()
+                     if k not in ("num_ut_ant", "num_bs_ant", "ut_polarization", "bs_polarization", "ut_antenna_pattern",
+                                  "bs_antenna_pattern", "antenna_spacing", "spatial_correlation", "num_streams",
+                                  "precoding", "precoding_csi", "equalizer")}
+    loaded = Scenario.from_dict(stored)  # a run directory's scenario.json written before the antenna fields
+    assert loaded.phy == tiny.phy and not loaded.phy.is_mimo
+    assert loaded.fingerprint() == tiny.fingerprint()
+
+
+def test_cdl_direction_in_a_scenario_names_its_new_name():
+    with pytest.raises(ScenarioError, match=r"^phy.cdl_direction: renamed to phy.direction$"):
+        Phy(cdl_direction="uplink")
+    with pytest.raises(ScenarioError, match=r"^phy.cdl_direction: renamed to phy.direction$"):
+        apply_overrides(Scenario(name="s"), ["phy.cdl_direction=uplink"])
+
+
+def test_the_transmitting_end_follows_the_direction():
+    uplink = Phy(num_ut_ant=2, num_bs_ant=4, num_streams=2, direction="uplink")
+    downlink = Phy(channel="Rayleigh", num_ut_ant=2, num_bs_ant=4, num_streams=2, precoding="zf")
+    assert (uplink.num_tx_ant, uplink.num_rx_ant, downlink.num_tx_ant, downlink.num_rx_ant) == (2, 4, 4, 2)
+    assert uplink.is_mimo and downlink.is_mimo and not Phy().is_mimo
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"num_ut_ant": 3, "ut_polarization": "dual"}, r"^phy.num_ut_ant: 3 antennas cannot form cross-polarised pairs"),
+    ({"num_bs_ant": 2}, r"^phy.channel: AWGN is the identity channel, which needs at least as many receive as "
+                        r"transmit antennas; got 2 x 1 \(downlink\)$"),
+    ({"num_bs_ant": 2, "channel": "Rayleigh"}, r"^phy.num_streams: without precoding every transmit antenna sends "
+                                               r"its own stream: set it to 2 \(phy.num_bs_ant\) or choose phy.precoding, got 1$"),
+    ({"num_bs_ant": 2, "num_ut_ant": 4, "num_streams": 2, "precoding": "zf"},
+     r"^phy.precoding: 'zf' sends one stream to each receive antenna: needs num_streams = receive antennas \(4\)"),
+    ({"channel": "Rayleigh", "num_bs_ant": 4, "num_ut_ant": 2, "num_streams": 3, "precoding": "svd"},
+     r"^phy.num_streams: 3 streams exceed the rank min\(4, 2\) of a 2 x 4 channel$"),
+    ({"num_ut_ant": 2, "num_bs_ant": 2, "spatial_correlation": 1.0}, r"^phy.spatial_correlation: must be in \[0, 1\)"),
+])
+def test_an_antenna_configuration_that_cannot_work_fails_in_one_line(fields, message):
+    with pytest.raises(ScenarioError, match=message):
+        Phy(**fields)

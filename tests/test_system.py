@@ -15,10 +15,15 @@ SMALL = dict(model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_u
              training=Training(jit_compile=False, epochs=1, batch_size=64))
 
 
-@pytest.mark.parametrize("channel,csi", [("TDL-A", "ls"), ("CDL-C", "perfect"), ("Rayleigh", "ls")])
-def test_gradients_reach_the_first_encoder_weights_through_the_sionna_chain(channel, csi):
+MIMO_2X4 = dict(direction="uplink", num_ut_ant=2, num_bs_ant=4, num_streams=2)  # two streams, four receive antennas
+SVD_4X2 = dict(num_ut_ant=2, num_bs_ant=4, num_streams=1, precoding="svd")  # one precoded stream on the downlink
+
+
+@pytest.mark.parametrize("channel,csi,antennas", [("TDL-A", "ls", {}), ("CDL-C", "perfect", {}), ("Rayleigh", "ls", {}),
+                                                  ("CDL-C", "ls", MIMO_2X4), ("TDL-C", "ls", SVD_4X2)])
+def test_gradients_reach_the_first_encoder_weights_through_the_sionna_chain(channel, csi, antennas):
     seed_everything(0)
-    scenario = Scenario(name="g", phy=Phy(channel=channel, csi=csi), **SMALL)
+    scenario = Scenario(name="g", phy=Phy(channel=channel, csi=csi, **antennas), **SMALL)
     model = build_model(scenario, num_classes=10)
     images = tf.random.uniform([64, 28, 28, 1])
     labels = tf.random.uniform([64], 0, 10, dtype=tf.int32)

@@ -4,10 +4,11 @@
 equalised symbols, their effective noise variances and SNR estimates. The links of the family
 ``Link`` (``AnalogLink``: real features; ``DigitalLink``: bits through 5G LDPC and QAM) carry one
 vector per sample through it, packed into frames by the one ``FramePacker``. ``MIMOOFDMLink`` is the
-single-user multi-antenna link: one stream per transmit antenna, equalised jointly (LMMSE or ZF).
+single-user multi-antenna link (arrays, streams, precoding, per-stream SINR feedback); ``MIMOAnalogLink``
+carries the features over it.
 """
 
-from semcom_sim.phy.analog import AnalogLink, FeatureMapper, symbols_to_features
+from semcom_sim.phy.analog import AnalogLink, FeatureMapper, MIMOAnalogLink, symbols_to_features
 from semcom_sim.phy.base import FramePacker, Link, LinkOutput
 from semcom_sim.phy.ber import simulate_uncoded_qpsk_ber
 from semcom_sim.phy.channels import make_channel_model
@@ -24,6 +25,6 @@ __all__ = [
     "make_channel_model", "quantize_snr_db", "estimate_no_from_nulls", "estimate_snr_db_from_pilots",
     "OFDMLink", "OFDMOutput", "MIMOOFDMLink", "MIMOOutput",
     "Link", "LinkOutput", "FramePacker", "FeatureMapper", "symbols_to_features",
-    "AnalogLink", "DigitalLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
+    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
     "generator_state", "restore_generator_state",
 ]

@@ -100,7 +100,8 @@ class LinkOutput(NamedTuple):
 class Link(abc.ABC):
     """Base class of the links (see the module docstring).
 
-    :ivar ofdm: the :class:`OFDMLink` of the scenario's ``phy``.
+    :ivar ofdm: the :class:`OFDMLink` of the scenario's ``phy`` (a multi-antenna link's
+        :class:`~semcom_sim.phy.mimo.MIMOOFDMLink`).
     :ivar packer: the :class:`FramePacker` of one sample's vector into frames.
     :ivar num_bits_per_symbol: bits one complex channel use is counted for in Eb/N0.
     :ivar coderate_eff: information bits that carry samples per coded bit (filler counts as overhead).

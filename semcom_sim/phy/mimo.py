@@ -1,12 +1,26 @@
-"""Single-user MIMO OFDM: several streams from a transmitter's antennas to a receiver's, equalised jointly.
+"""Single-user MIMO OFDM: ``num_streams`` spatial layers from the transmitting array to the receiving one.
 
-One stream per transmit antenna (spatial multiplexing without precoding), the total transmit power normalised
-over the antennas: each antenna sends its unit-energy symbols scaled by ``1 / sqrt(num_tx_ant)``, so a
-resource element carries energy 1 whatever the number of streams. Eb/N0 is Sionna's ``ebnodb2no`` with the
-multi-stream resource grid: the bits of all streams share that energy, so at one Eb/N0 the noise variance is
-``1 / num_streams`` of a single stream's, and every stream of an identity channel sees the SNR of a SISO link
-(tested). Channels: AWGN (the identity matrix, ``num_rx_ant >= num_tx_ant``) and i.i.d. Rayleigh block fading
-(every antenna pair an independent CN(0, 1) gain, constant over the frame).
+The antennas, direction, streams and precoding come from the scenario's ``phy`` (``num_ut_ant``, ``num_bs_ant``,
+``direction``, ``num_streams``, ``precoding``, ``precoding_csi``, ``equalizer``).
+
+* **Power.** The total transmit power is one per resource element whatever the number of antennas: every
+  stream's unit-energy symbols are scaled by ``1 / sqrt(num_streams)``, after the precoder's unit-norm
+  columns (``precoding="none"``: each antenna sends its own stream, the identity precoder).
+* **Eb/N0.** Sionna's ``ebnodb2no`` with the multi-stream resource grid: the bits of all streams share that
+  unit of energy, so at one Eb/N0 the noise variance is ``1 / num_streams`` of a single stream's, and every
+  stream of an identity channel sees the SNR of a SISO link (tested).
+* **Precoding.** ``zf`` / ``rzf``: Sionna's regularised zero forcing (stream ``k`` to receive antenna ``k``;
+  ``alpha = 0`` for ZF, ``alpha = num_streams * N0`` for RZF, the regulariser that maximises the
+  signal-to-leakage ratio at total power one); ``svd``: the ``num_streams`` strongest right singular
+  vectors of the channel per resource element (eigen-beamforming; one stream is maximum-ratio transmission).
+  The transmitter precodes with ``precoding_csi``: ``"sounded"``, the receiver's estimate of the channel on
+  a sounding frame sent ``phy.snr_feedback_delay_ms`` before the data frame (unprecoded orthogonal pilots
+  from every transmit antenna, estimated like the data frame's CSI, fed back unquantised), or ``"perfect"``,
+  the data frame's own channel. The pilots of the data frame are precoded with the data, so an LS receiver
+  estimates the effective channel ``H G / sqrt(num_streams)`` (DMRS-like); a perfect-CSI receiver is given it.
+* **Feedback.** :meth:`MIMOOFDMLink.sound` returns every stream's post-equalisation SINR as the receiver
+  computes it on the sounding frame (its channel estimate, its N0 estimate, the precoder the transmitter
+  would use), quantised per stream to ``phy.snr_feedback_bits``.
 """
 
 from __future__ import annotations
@@ -16,8 +30,8 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 from sionna.phy import Block, config
-from sionna.phy.channel import ApplyOFDMChannel, RayleighBlockFading, cir_to_ofdm_channel, subcarrier_frequencies
-from sionna.phy.mimo import StreamManagement
+from sionna.phy.channel import ApplyOFDMChannel, cir_to_ofdm_channel, subcarrier_frequencies
+from sionna.phy.mimo import StreamManagement, rzf_precoding_matrix
 from sionna.phy.ofdm import (
     LMMSEEqualizer,
     LSChannelEstimator,
@@ -26,13 +40,11 @@ from sionna.phy.ofdm import (
     ZFEqualizer,
 )
 
+from semcom_sim.phy.channels import make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_no
-from semcom_sim.phy.resource_grid import make_resource_grid
-from semcom_sim.phy.snr import _db
+from semcom_sim.phy.resource_grid import make_resource_grid, null_subcarrier_indices
+from semcom_sim.phy.snr import _db, estimate_no_from_nulls, quantize_snr_db
 from semcom_sim.scenario import Phy
-
-MIMO_CHANNELS = ("AWGN", "Rayleigh")
-MIMO_EQUALIZERS = ("lmmse", "zf")
 
 
 class MIMOOutput(NamedTuple):
@@ -50,72 +62,147 @@ class MIMOOutput(NamedTuple):
 
 
 class MIMOOFDMLink(Block):
-    """A ``num_tx_ant`` x ``num_rx_ant`` OFDM link of ``phy``'s grid, one stream per transmit antenna:
-    maps the streams onto the grid, scales the total power to one per resource element, applies the channel and
-    CN(0, N0) noise, estimates CSI (``phy.csi``: perfect or LS on the orthogonal pilots) and equalises all
-    streams jointly (``equalizer``: ``"lmmse"`` or ``"zf"``).
+    """The multi-antenna OFDM link of ``phy`` (see the module docstring), split the way
+    :class:`~semcom_sim.phy.link.OFDMLink` is:
 
-    :param phy: the grid, CSI and channel (``phy.channel`` one of :data:`MIMO_CHANNELS`).
-    :param num_tx_ant: transmit antennas = streams.
-    :param num_rx_ant: receive antennas (at least ``num_tx_ant``).
-    :param equalizer: ``"lmmse"`` or ``"zf"``.
+    1. :meth:`draw_channel`: the data frame's channel and the sounding frame's, ``phy.snr_feedback_delay_ms``
+       earlier (whole OFDM symbols);
+    2. :meth:`precoder`: the precoding matrices the transmitter computes from the CSI it has;
+    3. :meth:`sound`: the per-stream SINR fed back to the transmitter;
+    4. :meth:`call`: maps the streams onto the grid, precodes, applies the channel and CN(0, N0) noise,
+       estimates CSI (``phy.csi``) and equalises all streams jointly (``phy.equalizer``).
+
+    :param phy: the grid, channel, arrays and precoding.
 
     Input of :meth:`call`: ``x`` [num_frames, num_streams, num_data_symbols] complex64 with unit average energy,
-    ``h`` from :meth:`draw_channel`, ``no`` [num_frames] float32. Output: :class:`MIMOOutput`.
+    ``h`` from :meth:`draw_channel`, ``no`` [num_frames] float32, ``g`` from :meth:`precoder` (``None``
+    without precoding). Output: :class:`MIMOOutput`.
     """
 
-    def __init__(self, phy: Phy, num_tx_ant: int, num_rx_ant: int, equalizer: str = "lmmse", **kwargs):
+    def __init__(self, phy: Phy, **kwargs):
         super().__init__(**kwargs)
         _ = config.tf_rng  # create Sionna's generator eagerly, never inside a traced function
-        if phy.channel not in MIMO_CHANNELS:
-            raise ValueError(f"phy.channel: {phy.channel!r} has no multi-antenna model here; one of "
-                             f"{', '.join(MIMO_CHANNELS)}")
-        if equalizer not in MIMO_EQUALIZERS:
-            raise ValueError(f"equalizer: {equalizer!r} is not one of {', '.join(MIMO_EQUALIZERS)}")
-        if not 1 <= int(num_tx_ant) <= int(num_rx_ant):
-            raise ValueError(f"num_rx_ant: {num_rx_ant} receive antennas cannot separate {num_tx_ant} streams; "
-                             "need 1 <= num_tx_ant <= num_rx_ant")
         self.phy = phy
-        self.num_tx_ant, self.num_rx_ant = int(num_tx_ant), int(num_rx_ant)
-        self.num_streams = self.num_tx_ant
+        self.num_tx_ant, self.num_rx_ant, self.num_streams = phy.num_tx_ant, phy.num_rx_ant, phy.num_streams
         self.resource_grid = rg = make_resource_grid(phy, self.num_streams)
+        # the sounding frame: orthogonal pilots from every transmit antenna, unprecoded
+        self.sounding_grid = srg = make_resource_grid(phy, self.num_tx_ant)
         self.num_data_symbols = int(rg.num_data_symbols)
+        self.channel_model = make_channel_model(phy)
         self._frequencies = subcarrier_frequencies(rg.fft_size, rg.subcarrier_spacing)
-        self._rayleigh = (RayleighBlockFading(num_rx=1, num_rx_ant=self.num_rx_ant, num_tx=1,
-                                              num_tx_ant=self.num_tx_ant) if phy.channel == "Rayleigh" else None)
-        self._mapper = ResourceGridMapper(rg)
+        self._sampling_frequency = 1.0 / rg.ofdm_symbol_duration
+        self.lag_symbols = int(round(phy.snr_feedback_delay_ms * 1e-3 / rg.ofdm_symbol_duration))
+        self._mapper, self._sound_mapper = ResourceGridMapper(rg), ResourceGridMapper(srg)
         self._apply = ApplyOFDMChannel()
         self._remove_nulls = RemoveNulledSubcarriers(rg)
-        self._estimator = (LSChannelEstimator(rg, interpolation_type=phy.interpolation)
-                           if phy.csi == "ls" else None)
+        ls = phy.csi == "ls"
+        self._estimator = LSChannelEstimator(rg, interpolation_type=phy.interpolation) if ls else None
+        self._sound_estimator = LSChannelEstimator(srg, interpolation_type=phy.interpolation) if ls else None
         streams = StreamManagement(np.ones([1, 1], np.int32), self.num_streams)
-        self._equalizer = (LMMSEEqualizer if equalizer == "lmmse" else ZFEqualizer)(rg, streams)
-        self._scale = tf.constant(1.0 / np.sqrt(self.num_tx_ant), tf.complex64)
+        self._equalizer = (LMMSEEqualizer if phy.equalizer == "lmmse" else ZFEqualizer)(rg, streams)
+        self._scale = tf.constant(1.0 / np.sqrt(self.num_streams), tf.complex64)
+        effective = np.asarray(rg.effective_subcarrier_ind, np.int64)
+        self._effective_ind = tf.constant(effective, tf.int32)
+        self._null_ind = tf.constant(null_subcarrier_indices(rg))
+        select = np.zeros([len(effective), rg.fft_size], np.complex64)
+        select[np.arange(len(effective)), effective] = 1.0
+        self._to_fft = tf.constant(select)  # [num_effective_subcarriers, fft_size]
 
     def noise_variance(self, ebno_db, num_bits_per_symbol: float = 2, coderate: float = 1.0) -> tf.Tensor:
         """N0 for an Eb/N0 in dB: Sionna's ``ebnodb2no`` with this link's multi-stream grid (pilot and
         cyclic-prefix energy count against Eb; all streams share one unit of energy per resource element)."""
         return ebno_db_to_no(ebno_db, num_bits_per_symbol, coderate, self.resource_grid)
 
-    def draw_channel(self, num_frames: int) -> tf.Tensor:
-        """Channel frequency responses [num_frames, 1, num_rx_ant, 1, num_tx_ant, num_ofdm_symbols, fft_size]."""
-        rg = self.resource_grid
-        if self._rayleigh is None:
-            eye = tf.eye(self.num_rx_ant, self.num_tx_ant, dtype=tf.complex64)
-            return tf.broadcast_to(eye[None, None, :, None, :, None, None],
-                                   [num_frames, 1, self.num_rx_ant, 1, self.num_tx_ant, rg.num_ofdm_symbols,
-                                    rg.fft_size])
-        a, tau = self._rayleigh(num_frames, rg.num_ofdm_symbols)
-        return cir_to_ofdm_channel(self._frequencies, a, tau, normalize=False)
+    # -- channel ----------------------------------------------------------------------------------
+    def draw_channel(self, num_frames: int) -> tuple[tf.Tensor, tf.Tensor]:
+        """Channel frequency responses of the data and sounding frames.
 
-    def call(self, x, h, no):
-        x_grid = self._mapper(x[:, None]) * self._scale  # [frames, 1, streams = tx antennas, symbols, fft]
-        y = self._apply(x_grid, h, tf.reshape(no, [-1, 1, 1, 1, 1]))
-        if self._estimator is None:
-            h_hat, err_var = self._remove_nulls(h) * self._scale, tf.zeros([], tf.float32)
+        :return: ``(h, h_sound)``, each [num_frames, 1, num_rx_ant, 1, num_tx_ant, num_ofdm_symbols, fft_size]
+            complex64 (AWGN: the identity).
+        """
+        rg = self.resource_grid
+        if self.channel_model is None:
+            eye = tf.eye(self.num_rx_ant, self.num_tx_ant, dtype=tf.complex64)
+            h = tf.broadcast_to(eye[None, None, :, None, :, None, None],
+                                [num_frames, 1, self.num_rx_ant, 1, self.num_tx_ant, rg.num_ofdm_symbols, rg.fft_size])
+            return h, h
+        a, tau = self.channel_model(num_frames, rg.num_ofdm_symbols + self.lag_symbols, self._sampling_frequency)
+        h_all = cir_to_ofdm_channel(self._frequencies, a, tau, normalize=False)
+        return h_all[..., self.lag_symbols:, :], h_all[..., : rg.num_ofdm_symbols, :]
+
+    # -- transmitter's CSI ------------------------------------------------------------------------
+    def _sounding(self, h_sound, no):
+        """The receiver's view of the sounding frame: ``(h_hat, err_var, no_hat)``, ``h_hat``
+        [num_frames, 1, num_rx_ant, 1, num_tx_ant, num_ofdm_symbols, num_effective_subcarriers]."""
+        num_frames = tf.shape(no)[0]
+        zeros = tf.zeros([num_frames, 1, self.num_tx_ant, int(self.sounding_grid.num_data_symbols)], tf.complex64)
+        y = self._apply(self._sound_mapper(zeros), h_sound, tf.reshape(no, [-1, 1, 1, 1, 1]))
+        no_hat = (tf.stop_gradient(estimate_no_from_nulls(y, self._null_ind))
+                  if self.phy.snr_estimator == "pilots" else no)
+        if self._sound_estimator is None:
+            return self._remove_nulls(h_sound), tf.zeros([], tf.float32), no_hat
+        h_hat, err_var = self._sound_estimator(y, no_hat)
+        return h_hat, err_var, no_hat
+
+    def precoder(self, h: tf.Tensor, h_sound: tf.Tensor, no: tf.Tensor) -> tf.Tensor | None:
+        """The precoding matrices ``g`` [num_frames, num_ofdm_symbols, num_effective_subcarriers, num_tx_ant,
+        num_streams] complex64 (unit-norm columns) the transmitter computes from ``phy.precoding_csi``;
+        ``None`` without precoding."""
+        if self.phy.precoding == "none":
+            return None
+        if self.phy.precoding_csi == "perfect":
+            h_t = self._remove_nulls(h)
         else:
-            h_hat, err_var = self._estimator(y, no)
-        x_hat, no_eff = self._equalizer(y, h_hat, err_var, tf.reshape(no, [-1, 1, 1]))
+            h_t = self._sounding(h_sound, no)[0]
+        return self._precoding_matrix(h_t, no)
+
+    def _precoding_matrix(self, h_t, no):
+        h_t = tf.transpose(h_t[:, 0, :, 0], [0, 3, 4, 1, 2])  # [frames, symbols, subcarriers, rx ant, tx ant]
+        if self.phy.precoding == "svd":
+            _, _, v = tf.linalg.svd(h_t)
+            return v[..., : self.num_streams]
+        alpha = 0.0 if self.phy.precoding == "zf" else self.num_streams * tf.reshape(no, [-1, 1, 1])
+        return rzf_precoding_matrix(h_t, alpha=alpha)
+
+    def _precoded(self, h, g):
+        """``H G / sqrt(num_streams)`` [num_frames, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols,
+        num_effective_subcarriers] from ``h`` (nulled subcarriers removed) and ``g`` (``None``: identity)."""
+        if g is None:
+            return h * self._scale
+        h_eff = tf.matmul(tf.transpose(h[:, 0, :, 0], [0, 3, 4, 1, 2]), g) * self._scale
+        return tf.transpose(h_eff, [0, 3, 4, 1, 2])[:, None, :, None]
+
+    def sound(self, h_sound: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+        """The per-stream SINR in dB the transmitter knows before sending, [num_frames, num_streams] float32:
+        the post-equalisation SINR the receiver computes on the sounding frame with its CSI and N0 estimates
+        and the precoder those give, quantised to ``phy.snr_feedback_bits``."""
+        h_hat, err_var, no_hat = self._sounding(h_sound, no)
+        g = None if self.phy.precoding == "none" else self._precoding_matrix(h_hat, no)
+        h_eff = self._precoded(h_hat, g)
+        # the estimate's error, per entry of H, seen through unit-norm precoder columns and the 1/sqrt(S) scaling
+        err_eff = err_var if not err_var.shape.rank else tf.reduce_mean(err_var, axis=4, keepdims=True)
+        err_eff = err_eff / self.num_streams
+        y = tf.zeros([tf.shape(no)[0], 1, self.num_rx_ant, self.resource_grid.num_ofdm_symbols,
+                      self.resource_grid.fft_size], tf.complex64)  # the SINR does not depend on what is received
+        _, no_eff = self._equalizer(y, h_eff, err_eff, tf.reshape(no_hat, [-1, 1, 1]))
+        sinr_db = _db(tf.reduce_mean(1.0 / tf.maximum(no_eff[:, 0], 1e-12), axis=-1))
+        return quantize_snr_db(sinr_db, self.phy.snr_feedback_bits, self.phy.snr_feedback_range_db)
+
+    # -- data frame -------------------------------------------------------------------------------
+    def call(self, x, h, no, g=None):
+        x_grid = self._mapper(x[:, None]) * self._scale  # [frames, 1, streams, symbols, fft], pilots included
+        if g is not None:
+            x_eff = tf.transpose(tf.gather(x_grid[:, 0], self._effective_ind, axis=-1), [0, 2, 3, 1])
+            x_pre = tf.squeeze(tf.matmul(g, x_eff[..., None]), -1)  # [frames, symbols, subcarriers, tx ant]
+            x_grid = tf.matmul(tf.transpose(x_pre, [0, 3, 1, 2]), self._to_fft)[:, None]
+        y = self._apply(x_grid, h, tf.reshape(no, [-1, 1, 1, 1, 1]))
+        no_hat = (tf.stop_gradient(estimate_no_from_nulls(y, self._null_ind))
+                  if self.phy.snr_estimator == "pilots" and self._estimator is not None else no)
+        if self._estimator is None:
+            h_hat, err_var = self._precoded(self._remove_nulls(h), g), tf.zeros([], tf.float32)
+        else:
+            h_hat, err_var = self._estimator(y, no_hat)
+        x_hat, no_eff = self._equalizer(y, h_hat, err_var, tf.reshape(no_hat, [-1, 1, 1]))
         x_hat, no_eff = x_hat[:, 0], no_eff[:, 0]
         sinr_db = _db(tf.reduce_mean(1.0 / no_eff, axis=-1))
         return MIMOOutput(x_hat=x_hat, no_eff=no_eff, sinr_db=sinr_db)
