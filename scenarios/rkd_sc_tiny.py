@@ -8,7 +8,7 @@
 #   semcom-sim compare scenarios/rkd_sc_tiny.py --out runs/rkd-sc-tiny
 from semcom_sim import Compare, Data, Model, Phy, Scenario, Scheme, Search, Sweep, Teacher, Training
 
-NESTED = {"model.lengths": (4, 8, 16, 32), "model.policy_ebno_step_db": 3.0, "training.validation_samples": 300}
+NESTED = {"model.lengths": (4, 8, 16, 32), "model.policy_ebno_step_db": 6.0, "training.validation_samples": 300}
 
 scenario = Scenario(
     name="rkd-sc-tiny",
@@ -28,6 +28,6 @@ scenario = Scenario(
                     length_schemes=("rkd-sc",), mismatch_ebno_db=(0.0, 12.0), adaptation_samples=200),
     search=Search(channels=8, cells=2, nodes=2, epochs=1, batch_size=50, train_samples=400, validation_samples=400,
                   selection_samples=200, lambdas=(0.0, 20.0), retrain_epochs=1),
-    # both RKD-SC schemes nest four lengths and fit their length policy on 300 held-out training images every 3 dB
+    # both RKD-SC schemes nest four lengths and fit their length policy on 300 held-out training images every 6 dB
     schemes=tuple(Scheme(name, NESTED) for name in ("rkd-sc", "rkd-sc-handcrafted")),
 )

@@ -32,7 +32,7 @@ from semcom_sim.errors import ScenarioError, unknown_field
 Scenario = Any  # a semcom_sim.scenario.Scenario; not imported, since scenario.py imports this module
 
 __all__ = ["Ref", "Scheme", "BUILTIN_SCHEMES", "BUILTIN_NAMES", "scheme_table", "resolve_scheme",
-           "resolve_test_scenario", "apply_patch", "cache_kind_schemes"]
+           "resolve_test_scenario", "apply_patch", "cache_kind_schemes", "antenna_schemes"]
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,24 @@ def cache_kind_schemes(top_k: tuple[int, ...], num_classes: int) -> tuple[Scheme
                            description=f"{2 * k} classes drawn from the teacher's distribution ({4 * k} B per sample)")]
     return tuple(schemes) + (Scheme("full", {"teacher.top_k": num_classes},
                                     description="the teacher's whole distribution (K = C)"),)
+
+
+def antenna_schemes(bases: tuple[str, ...], arrays: Mapping[str, Mapping[str, Any]]) -> tuple[Scheme, ...]:
+    """Built-in schemes over several antenna configurations: for each named configuration of ``arrays`` (``phy``
+    fields without the ``phy.`` prefix, e.g. ``{"num_bs_ant": 4, "direction": "uplink"}``) and each built-in
+    scheme of ``bases``, the scheme ``<base>-<name>``: the built-in patch with those fields (each trained on its
+    own link)."""
+    builtin = {s.name: s for s in BUILTIN_SCHEMES}
+    schemes = []
+    for label, fields in arrays.items():
+        for base in bases:
+            if base not in builtin:
+                raise ScenarioError(f"antenna_schemes: {base!r} is not a built-in scheme; one of {', '.join(builtin)}")
+            scheme = builtin[base]
+            patch = {**scheme.patch, **{f"phy.{name}": value for name, value in fields.items()}}
+            schemes.append(Scheme(f"{base}-{label}", patch, scheme.test_patch,
+                                  f"{base} over {label}" + (f" ({scheme.description})" if scheme.description else "")))
+    return tuple(schemes)
 
 
 def scheme_table(scenario: Scenario) -> dict[str, Scheme]:

@@ -38,23 +38,22 @@ def make_channel_model(phy: Phy):
                    min_speed=phy.speed_mps, max_speed=phy.speed_mps, num_rx_ant=nr, num_tx_ant=nt,
                    rx_corr_mat=exp_corr_mat(rho, nr) if rho > 0 and nr > 1 else None,
                    tx_corr_mat=exp_corr_mat(rho, nt) if rho > 0 and nt > 1 else None)
-    if not phy.is_mimo:  # the SISO link of every scenario before arrays existed: one omni element
-        antenna = Antenna(polarization="single", polarization_type="V", antenna_pattern="omni",
-                          carrier_frequency=phy.carrier_frequency_hz)
-        ut_array = bs_array = antenna
-    else:
-        ut_array, bs_array = _array(phy, "ut"), _array(phy, "bs")
     return CDL(model=model, delay_spread=delay_spread, carrier_frequency=phy.carrier_frequency_hz,
-               ut_array=ut_array, bs_array=bs_array, direction=phy.direction,
+               ut_array=_array(phy, "ut"), bs_array=_array(phy, "bs"), direction=phy.direction,
                min_speed=phy.speed_mps, max_speed=phy.speed_mps)
 
 
-def _array(phy: Phy, end: str) -> AntennaArray:
-    """The uniform linear array at ``end`` (``"ut"`` or ``"bs"``) of ``phy``."""
+def _array(phy: Phy, end: str) -> Antenna | AntennaArray:
+    """The uniform linear array at ``end`` (``"ut"`` or ``"bs"``) of ``phy``; one vertically polarised element
+    is Sionna's single ``Antenna`` (the SISO link of every scenario written before arrays existed)."""
     num_ant = getattr(phy, f"num_{end}_ant")
     dual = getattr(phy, f"{end}_polarization") == "dual"
+    pattern = getattr(phy, f"{end}_antenna_pattern")
+    if num_ant == 1 and not dual:
+        return Antenna(polarization="single", polarization_type="V", antenna_pattern=pattern,
+                       carrier_frequency=phy.carrier_frequency_hz)
     return AntennaArray(num_rows=1, num_cols=num_ant // 2 if dual else num_ant,
                         polarization="dual" if dual else "single", polarization_type="cross" if dual else "V",
-                        antenna_pattern=getattr(phy, f"{end}_antenna_pattern"),
+                        antenna_pattern=pattern,
                         carrier_frequency=phy.carrier_frequency_hz, horizontal_spacing=phy.antenna_spacing,
                         vertical_spacing=phy.antenna_spacing)

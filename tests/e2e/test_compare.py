@@ -199,6 +199,9 @@ def compared(tmp_path_factory):
                  "training.jit_compile=false",  # XLA compilation would be most of the time; others test it
                  "sweep.max_samples=200",  # one batch per point: test_sweep tests the stopping rule
                  "compare.fraction_schemes=('proposed',)",  # one scheme's fractions: the study's rows, not a verdict
+                 # every scheme but no-kd and fixed-snr: each is proposed with one patch (test_schemes resolves them)
+                 "compare.schemes=('proposed', 'no-adaptive', 'online-kd', 'teacher-over-channel', 'digital', "
+                 "'adaptive-length')",
                  "compare.conditions=('AWGN/perfect',)"]  # the grid on AWGN; the studies run on TDL-A with LS CSI
     args = ["compare", str(TINY_COMPARE), "--out", str(out / "run"), "--no-progress"]
     assert main(args + [w for o in overrides for w in ("--set", o)]) == 0

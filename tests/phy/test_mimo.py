@@ -201,21 +201,21 @@ def test_the_fed_back_sinr_of_an_identity_channel_is_the_siso_snr_of_each_stream
 def test_every_antenna_pair_has_unit_average_power(channel):
     # vertically polarised omni elements at both ends: a directional pattern (38.901, up to 8 dBi) adds its gain
     # towards the clusters, a slanted (cross-polarised) element loses part of a vertically polarised field
-    phy = Phy(channel=channel, num_bs_ant=4, num_ut_ant=2, num_streams=2, precoding="zf")
+    phy = Phy(channel=channel, num_bs_ant=4, num_ut_ant=2, num_streams=2, precoding="zf", **BARE)
     link = MIMOOFDMLink(phy)
     sionna.phy.config.seed = 7
     h, _ = link.draw_channel(2000)
-    assert h.shape == (2000, 1, 2, 1, 4, 14, 72)
+    assert h.shape == (2000, 1, 2, 1, 4, 1, 12)
     power = np.mean(np.abs(h.numpy()) ** 2, axis=(0, 1, 3, 5, 6))  # [rx, tx]
     np.testing.assert_allclose(power, 1.0, rtol=0.1)  # 2000 frames
 
 
 def test_tdl_antennas_are_correlated_as_the_exponential_model_says():
     rho = 0.7
-    link = _uplink(2, 3, channel="TDL-A", spatial_correlation=rho, csi="perfect")
+    link = _uplink(2, 3, channel="TDL-A", spatial_correlation=rho, **BARE)
     sionna.phy.config.seed = 8
     h, _ = link.draw_channel(4000)
-    taps = h.numpy()[:, 0, :, 0, :, 0, 10]  # one resource element: [frames, rx = 3, tx = 2]
+    taps = h.numpy()[:, 0, :, 0, :, 0, 5]  # one resource element: [frames, rx = 3, tx = 2]
     rx = np.einsum("fit,fjt->ij", taps, np.conj(taps)) / (taps.shape[0] * 2)
     tx = np.einsum("fri,frj->ij", taps, np.conj(taps)) / (taps.shape[0] * 3)
     np.testing.assert_allclose(np.abs(rx), rho ** np.abs(np.subtract.outer(np.arange(3), np.arange(3))), atol=0.06)
