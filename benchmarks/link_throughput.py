@@ -4,8 +4,9 @@ Measures, on the quickstart's grid and channel (TDL-A, LS CSI, LMMSE):
 
 * the full chain (encoder -> adaptive module -> OFDM link -> decoder, inference) in OFDM frames/s
   and samples/s, XLA and eager, at batch 64 and 512 samples;
-* the bare Sionna chain with the same grid, channel, estimator and equaliser, random QPSK and no
-  neural layers, on the same number of OFDM frames;
+* the bare Sionna chain with the same grid, channel, estimator and equaliser (with several antennas: the same
+  arrays, sounding, precoding and MIMO equaliser), random QPSK and no neural layers, on the same number of
+  OFDM frames;
 * the neural layers alone (encoder, adaptive module, decoder; no PHY) on the same batch, so that the
   full chain's time splits into bare chain + neural layers + the rest (mapping, packing, SNR features);
 * one training step (forward + backward + Adam), XLA vs eager.
@@ -14,7 +15,8 @@ Prints a table and appends it to benchmarks/RESULTS.md.
 
     python -m benchmarks.link_throughput [SCENARIO] [--repeats 20] [--batch-sizes 64 512] [--no-append]
 
-SCENARIO defaults to ``scenarios/quickstart.py``.
+SCENARIO defaults to ``scenarios/quickstart.py``; ``scenarios/mimo_cdl.py`` (with ``--set`` overrides of its
+antennas) measures a multi-antenna link.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks._common import append_results
-from semcom_sim import load_scenario
+from semcom_sim import apply_overrides, load_scenario
 from semcom_sim.losses import make_loss
-from semcom_sim.phy import OFDMLink
+from semcom_sim.phy import MIMOOFDMLink, OFDMLink
 from semcom_sim.system import build_model, seed_everything
 from semcom_sim.train import train_step_fn
 
@@ -51,13 +53,17 @@ def main() -> None:
                         help="scenario file (default: scenarios/quickstart.py)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 512])
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override a scenario field (repeatable), e.g. --set phy.num_bs_ant=4")
     parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
 
-    scenario = load_scenario(args.scenario)
+    scenario = apply_overrides(load_scenario(args.scenario), args.overrides)
     seed_everything(0)
     model = build_model(scenario, num_classes=10)
-    bare = OFDMLink(scenario.phy)
+    mimo = scenario.phy.is_mimo
+    bare = MIMOOFDMLink(scenario.phy) if mimo else OFDMLink(scenario.phy)
+    streams = (bare.num_streams,) if mimo else ()
     rows = []
     for batch in args.batch_sizes:
         frames = model.num_frames(batch)
@@ -65,7 +71,7 @@ def main() -> None:
         labels = tf.random.uniform([batch], 0, 10, dtype=tf.int32)
         ebno = tf.constant(10.0)
         no = tf.fill([frames], tf.cast(model.link.noise_variance(ebno), tf.float32))
-        bits = np.random.default_rng(0).integers(0, 2, size=(frames, bare.num_data_symbols, 2))
+        bits = np.random.default_rng(0).integers(0, 2, size=(frames, *streams, bare.num_data_symbols, 2))
         qpsk = tf.constant((((1 - 2 * bits[..., 0]) + 1j * (1 - 2 * bits[..., 1])) / np.sqrt(2)).astype(np.complex64))
 
         snr_tx = tf.zeros([batch, 1])
@@ -79,6 +85,8 @@ def main() -> None:
         def bare_chain():
             h, h_sound = bare.draw_channel(frames)
             snr = bare.sound(h_sound, no)
+            if mimo:
+                return bare(qpsk, h, no, bare.precoder(h, h_sound, no)).x_hat, snr
             return bare(qpsk, h, no).x_hat, snr
 
         result = {"batch": batch, "frames": frames}
@@ -117,7 +125,10 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if not args.no_append:
-        append_results(f"link_throughput ({scenario.name}: {scenario.phy.channel}, {scenario.phy.csi} CSI)", table)
+        phy = scenario.phy
+        arrays = (f", {phy.num_tx_ant}x{phy.num_rx_ant} {phy.direction}, {phy.num_streams} stream(s), precoding "
+                  f"{phy.precoding}, {phy.equalizer}" if mimo else "")
+        append_results(f"link_throughput ({scenario.name}: {phy.channel}, {phy.csi} CSI{arrays})", table)
 
 
 if __name__ == "__main__":

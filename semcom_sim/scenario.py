@@ -94,6 +94,8 @@ ANTENNA_PATTERNS = ("omni", "38.901")
 PRECODINGS = ("none", "zf", "rzf", "svd")
 PRECODING_CSI = ("sounded", "perfect")
 EQUALIZERS = ("lmmse", "zf")
+DETECTORS = ("linear", "kbest", "ep", "ml")
+ML_MAX_HYPOTHESES = 4096  # constellation points ** streams the ML detector searches per resource element
 SEARCH_OPS = ("none", "skip", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
 SEARCH_LOSS_TERMS = ("kd", "feature_kd")
 # every "CHANNEL/CSI" test condition (compare.conditions)
@@ -489,6 +491,10 @@ class Phy(_Section):
         estimated on the sounding frame, ``phy.snr_feedback_delay_ms`` earlier, fed back unquantised) or
         ``"perfect"`` (the data frame's own channel; a reference).
     :param equalizer: the receiver's MIMO equaliser: ``"lmmse"`` or ``"zf"``.
+    :param detector: the digital link's MIMO detector: ``"linear"`` (``phy.equalizer``, then per-symbol APP
+        demapping), ``"kbest"`` (K-best sphere decoding), ``"ep"`` (expectation propagation) or ``"ml"``
+        (maximum likelihood; small configurations only).
+    :param kbest_num_paths: the K of the K-best detector (paths kept per layer of the search tree).
     """
 
     _section = "phy"
@@ -526,6 +532,8 @@ class Phy(_Section):
     precoding: Annotated[str, OneOf(PRECODINGS)] = "none"
     precoding_csi: Annotated[str, OneOf(PRECODING_CSI)] = "sounded"
     equalizer: Annotated[str, OneOf(EQUALIZERS)] = "lmmse"
+    detector: Annotated[str, OneOf(DETECTORS)] = "linear"
+    kbest_num_paths: Annotated[int, POSITIVE] = 16
 
     def _validate(self):
         if sum(self.num_guard_carriers) + int(self.dc_null) >= self.fft_size:
@@ -1158,9 +1166,12 @@ class Scenario:
                   f"{self.model.num_channel_uses} exceeds the {capacity} data resource elements of one frame"
                   f"{' over all streams' if self.phy.num_streams > 1 else ''}; enlarge phy.fft_size or "
                   "phy.num_ofdm_symbols")
-        if self.model.transmission == "digital" and self.phy.is_mimo:
-            _fail("model.transmission", "the digital link runs on one antenna at each end; set phy.num_ut_ant and "
-                  "phy.num_bs_ant to 1")
+        if self.model.transmission == "digital" and self.phy.detector == "ml":
+            hypotheses = 2 ** (int(self.phy.num_bits_per_symbol) * self.phy.num_streams)
+            if hypotheses > ML_MAX_HYPOTHESES:
+                _fail("phy.detector", f"'ml' would search {hypotheses} hypotheses per resource element "
+                      f"({2 ** int(self.phy.num_bits_per_symbol)}-QAM, {self.phy.num_streams} streams; at most "
+                      f"{ML_MAX_HYPOTHESES}); use 'kbest' or 'ep'")
         if self.model.transmission == "digital":
             if self.phy.num_bits_per_symbol not in (2, 4, 6, 8):
                 _fail("phy.num_bits_per_symbol", "the digital link's QAM must have 2, 4, 6 or 8 bits per symbol "
@@ -1298,7 +1309,7 @@ _ADDED_FIELDS = {("data", "label_mode"): "fine", ("data", "test_fraction"): 0.2,
                  **{("phy", name): getattr(Phy, name) for name in (
                      "num_ut_ant", "num_bs_ant", "ut_polarization", "bs_polarization", "ut_antenna_pattern",
                      "bs_antenna_pattern", "antenna_spacing", "spatial_correlation", "num_streams", "precoding",
-                     "precoding_csi", "equalizer")}}
+                     "precoding_csi", "equalizer", "detector", "kbest_num_paths")}}
 # Fields renamed after runs were stored: a stored scenario.json with the old key still loads, and the fingerprint
 # hashes the old key, so models trained before the rename are still found.
 _STORED_NAMES = {("phy", "direction"): "cdl_direction"}

@@ -11,7 +11,7 @@ from keras import ops
 
 from semcom_sim.phy import AnalogLink, MIMOAnalogLink, seed_generators
 from semcom_sim.phy.base import Link
-from semcom_sim.phy.digital import DigitalLink
+from semcom_sim.phy.digital import DigitalLink, MIMODigitalLink
 from semcom_sim.scenario import Model, Phy, Scenario, ScenarioError
 from semcom_sim.semantic import (
     ChannelAdaptiveModule,
@@ -160,7 +160,8 @@ class SemanticLink(keras.Model):
         if self.digital:  # the separation baseline: quantiser, bits, 5G LDPC + QAM
             self.quantizer = UniformQuantizer(m.quant_bits, name="quantizer")
             self.codec = BitCodec(m.quant_bits, name="codec")
-            self.link: Link = DigitalLink(self.phy_cfg, self.latent_dim * m.quant_bits, self.phy_cfg.ldpc_iterations)
+            self.link: Link = (MIMODigitalLink if self.phy_cfg.is_mimo else DigitalLink)(
+                self.phy_cfg, self.latent_dim * m.quant_bits, self.phy_cfg.ldpc_iterations)
         else:
             self.quantizer = None
             self.codec = IdentityCodec(name="codec")

@@ -490,3 +490,13 @@ def test_the_transmitting_end_follows_the_direction():
 def test_an_antenna_configuration_that_cannot_work_fails_in_one_line(fields, message):
     with pytest.raises(ScenarioError, match=message):
         Phy(**fields)
+
+
+def test_the_ml_detector_refuses_a_search_too_large_in_one_line():
+    phy = Phy(channel="Rayleigh", direction="uplink", num_ut_ant=4, num_bs_ant=4, num_streams=4, num_bits_per_symbol=4,
+              coderate=0.5, detector="ml")
+    with pytest.raises(ScenarioError, match=r"^phy.detector: 'ml' would search 65536 hypotheses per resource element "
+                                            r"\(16-QAM, 4 streams; at most 4096\); use 'kbest' or 'ep'$"):
+        Scenario(name="ml", phy=phy, model=Model(transmission="digital", adaptive=False))
+    Scenario(name="ml", phy=dataclasses.replace(phy, num_bits_per_symbol=2), model=Model(transmission="digital",
+                                                                                      adaptive=False))

@@ -38,6 +38,25 @@ def test_gradients_reach_the_first_encoder_weights_through_the_sionna_chain(chan
     assert np.abs(grads[1].numpy()).sum() > 0  # the adaptive module learns through the channel too
 
 
+def test_a_digital_model_over_two_streams_decodes_its_bits_through_the_mimo_detector():
+    from semcom_sim.phy import MIMODigitalLink
+
+    seed_everything(2)
+    phy = Phy(channel="AWGN", direction="uplink", num_ut_ant=2, num_bs_ant=2, num_streams=2, detector="ep",
+              num_bits_per_symbol=4, coderate=0.5)
+    scenario = Scenario(name="d", phy=phy, model=Model(transmission="digital", adaptive=False, num_channel_uses=32,
+                                                       encoder_filters=(8, 16), decoder_units=(32,)),
+                        training=SMALL["training"])
+    model = build_model(scenario, num_classes=10)
+    assert isinstance(model.link, MIMODigitalLink)
+    images = tf.random.uniform([64, 28, 28, 1])
+    # evaluation: LDPC + 16-QAM over the two streams; the decoder sees the decoded bits only (no SNR), so every
+    # Eb/N0 above the cliff gives the same logits, and one far below it others (bits lost)
+    high, higher, low = (model((images, tf.constant(e)))["logits"].numpy() for e in (20.0, 30.0, -5.0))
+    np.testing.assert_array_equal(high, higher)
+    assert np.abs(low - high).max() > 1e-3
+
+
 def test_model_outputs_and_the_snr_the_transmitter_knows():
     seed_everything(1)
     scenario = Scenario(name="o", phy=Phy(channel="AWGN", snr_feedback_bits=2), **SMALL)

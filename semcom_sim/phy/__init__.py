@@ -5,7 +5,7 @@ equalised symbols, their effective noise variances and SNR estimates. The links 
 ``Link`` (``AnalogLink``: real features; ``DigitalLink``: bits through 5G LDPC and QAM) carry one
 vector per sample through it, packed into frames by the one ``FramePacker``. ``MIMOOFDMLink`` is the
 single-user multi-antenna link (arrays, streams, precoding, per-stream SINR feedback); ``MIMOAnalogLink``
-carries the features over it.
+carries the features over it, ``MIMODigitalLink`` the LDPC codewords (linear, K-best, EP or ML detection).
 """
 
 from semcom_sim.phy.analog import AnalogLink, FeatureMapper, MIMOAnalogLink, symbols_to_features
@@ -13,7 +13,7 @@ from semcom_sim.phy.base import FramePacker, Link, LinkOutput
 from semcom_sim.phy.ber import simulate_uncoded_qpsk_ber
 from semcom_sim.phy.channels import make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_esno_db, ebno_db_to_no, esno_db_from_no
-from semcom_sim.phy.digital import DigitalLink
+from semcom_sim.phy.digital import DigitalLink, MIMODigitalLink
 from semcom_sim.phy.link import OFDMLink, OFDMOutput
 from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOOutput
 from semcom_sim.phy.random import generator_state, restore_generator_state, seed_generators, uniform_ebno_db
@@ -25,6 +25,6 @@ __all__ = [
     "make_channel_model", "quantize_snr_db", "estimate_no_from_nulls", "estimate_snr_db_from_pilots",
     "OFDMLink", "OFDMOutput", "MIMOOFDMLink", "MIMOOutput",
     "Link", "LinkOutput", "FramePacker", "FeatureMapper", "symbols_to_features",
-    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
+    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "MIMODigitalLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
     "generator_state", "restore_generator_state",
 ]

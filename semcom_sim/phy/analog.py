@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from semcom_sim.phy.base import FramePacker, Link, LinkOutput
 from semcom_sim.phy.link import OFDMLink
-from semcom_sim.phy.mimo import MIMOOFDMLink
+from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOStreams, mean_db
 from semcom_sim.phy.snr import _db
 from semcom_sim.scenario import Phy
 
@@ -110,22 +110,15 @@ class AnalogLink(Link):
         )
 
 
-class MIMOAnalogLink(Link):
+class MIMOAnalogLink(MIMOStreams, Link):
     """The analog semantic link over :class:`~semcom_sim.phy.mimo.MIMOOFDMLink`: the same per-sample mapping
     as :class:`AnalogLink`, with a frame holding ``num_streams x num_data_symbols`` complex channel uses.
 
     A sample's consecutive symbols go across the streams first, then across the data REs in Sionna's order
-    (symbol ``j`` of a frame on RE ``j // S`` of stream ``j % S``), so ``S`` streams carry a sample in about
-    ``1 / S`` of the resource elements, and every sample sees every stream. ``num_channel_uses`` keeps its
-    meaning: complex symbols sent per sample.
-
-    Feedback: the receiver's per-stream SINRs on the sounding frame (:meth:`MIMOOFDMLink.sound`, each
-    quantised) reach the transmitter; the adaptive module and the length policy read their linear mean in dB,
-    the SINR a sample spread evenly over the streams sees (NR likewise reports one CQI per codeword for up to
-    four layers). The receiver's own ``snr_hat_db`` is the same mean over the data frame's equalised streams.
-
-    ``draw_channel`` returns ``((h, h_sound), h_sound)``: the transmitter precodes each data frame with the CSI
-    of its sounding frame, so :meth:`transmit` takes both.
+    (:class:`~semcom_sim.phy.mimo.MIMOStreams`), so ``S`` streams carry a sample in about ``1 / S`` of the
+    resource elements, and every sample sees every stream. ``num_channel_uses`` keeps its meaning: complex
+    symbols sent per sample. The transmitter learns the linear mean of the per-stream SINRs fed back; the
+    receiver's own ``snr_hat_db`` is the same mean over the data frame's equalised streams.
     """
 
     def __init__(self, phy: Phy, num_channel_uses: int):
@@ -137,39 +130,17 @@ class MIMOAnalogLink(Link):
         self.num_bits_per_symbol = phy.num_bits_per_symbol
         self.coderate_eff = phy.coderate * self.packer.used / self.packer.capacity
 
-    def draw_channel(self, num_frames: int):
-        h, h_sound = self.ofdm.draw_channel(num_frames)
-        return (h, h_sound), h_sound
-
-    def sound(self, h_sound, no, batch_size: int) -> tf.Tensor:
-        sinr_db = self.ofdm.sound(h_sound, no)  # [num_frames, num_streams], each quantised
-        return self.frame_values(_mean_db(sinr_db), batch_size)
-
-    def _to_streams(self, frames):
-        """[num_frames, S * num_data_symbols] -> [num_frames, S, num_data_symbols] (across the streams first)."""
-        return tf.transpose(tf.reshape(frames, [tf.shape(frames)[0], -1, self.num_streams]), [0, 2, 1])
-
-    def _from_streams(self, values):
-        return tf.reshape(tf.transpose(values, [0, 2, 1]), [tf.shape(values)[0], -1])
-
     def transmit(self, features: tf.Tensor, h, no, num_active: tf.Tensor | None = None) -> LinkOutput:
         """As :meth:`AnalogLink.transmit`, with ``h`` the ``(h, h_sound)`` of :meth:`draw_channel`."""
         h, h_sound = h
         batch = features.shape[0]
         g = self.ofdm.precoder(h, h_sound, no)
-        out = self.ofdm(self._to_streams(self.mapper(features, num_active)), h, no, g)
-        no_eff = self.packer.unpack(self._from_streams(out.no_eff), batch)
-        snr_true_db = _db(tf.reduce_mean(tf.square(tf.abs(h)), axis=[1, 2, 3, 4, 5, 6]) / no)
+        out = self.ofdm(self.to_streams(self.mapper(features, num_active)), h, no, g)
+        no_eff = self.packer.unpack(self.from_streams(out.no_eff), batch)
         return LinkOutput(
-            features=symbols_to_features(self.packer.unpack(self._from_streams(out.x_hat), batch)),
-            snr_hat_db=self.frame_values(_mean_db(out.sinr_db), batch),
+            features=symbols_to_features(self.packer.unpack(self.from_streams(out.x_hat), batch)),
+            snr_hat_db=self.frame_values(mean_db(out.sinr_db), batch),
             snr_eff_db=_db(tf.reduce_mean(1.0 / tf.maximum(no_eff, 1e-12), axis=-1)),
-            snr_true_db=self.frame_values(snr_true_db, batch),
+            snr_true_db=self.frame_values(self.true_snr_db(h, no), batch),
             block_error=tf.zeros([batch], tf.float32),
         )
-
-
-def _mean_db(values_db: tf.Tensor) -> tf.Tensor:
-    """The linear mean over the last axis, in dB: [..., n] -> [...]."""
-    return _db(tf.reduce_mean(tf.pow(10.0, values_db / 10.0), axis=-1))
-

@@ -35,10 +35,13 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import Demapper, Mapper
+from sionna.phy.mimo import StreamManagement
+from sionna.phy.ofdm import EPDetector, KBestDetector, LinearDetector, MaximumLikelihoodDetector
 
 from semcom_sim.errors import ScenarioError
 from semcom_sim.phy.base import FramePacker, Link, LinkOutput
 from semcom_sim.phy.link import OFDMLink
+from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOStreams, mean_db
 from semcom_sim.scenario import Phy
 
 _FILLER_SEED = 11
@@ -102,8 +105,8 @@ class DigitalLink(Link):
         self.phy = phy
         self.num_bits_per_symbol = m = int(m)
         self.bits_per_sample = bits_per_sample
-        self.ofdm = OFDMLink(phy)
-        self._n = self.ofdm.num_data_symbols * m
+        self.ofdm = self._make_ofdm(phy)
+        self._n = self._symbols_per_frame() * m
         self._k = info_bits_per_frame(self._n, phy.coderate)
         if bits_per_sample > self._k:
             raise ValueError(f"bits_per_sample={bits_per_sample} exceeds the k={self._k} information bits "
@@ -115,9 +118,15 @@ class DigitalLink(Link):
         self.mapper = Mapper("qam", m)
         self.demapper = Demapper("app", "qam", m)
 
+    def _make_ofdm(self, phy: Phy):
+        return OFDMLink(phy)
+
+    def _symbols_per_frame(self) -> int:
+        return self.ofdm.num_data_symbols
+
     @property
     def n(self) -> int:
-        """Coded bits per frame (one codeword): ``num_data_symbols * num_bits_per_symbol``."""
+        """Coded bits per frame (one codeword): ``num_data_symbols * num_bits_per_symbol`` (times the streams)."""
         return self._n
 
     @property
@@ -155,3 +164,66 @@ class DigitalLink(Link):
             snr_true_db=self.frame_values(out.snr_true_db, batch),
             block_error=self.frame_values(frame_error, batch),
         )
+
+
+class MIMODigitalLink(MIMOStreams, DigitalLink):
+    """The digital separation link over :class:`~semcom_sim.phy.mimo.MIMOOFDMLink`: one 5G LDPC codeword per
+    frame across all ``num_streams x num_data_symbols`` resource elements (the QAM symbols across the streams
+    first, like :class:`~semcom_sim.phy.analog.MIMOAnalogLink`), detected by ``phy.detector``:
+
+    * ``"linear"``: Sionna's ``LinearDetector`` (``phy.equalizer``, then APP demapping with each symbol's
+      effective noise variance: the SISO chain's equaliser and demapper for several streams);
+    * ``"kbest"``: ``KBestDetector`` keeping ``phy.kbest_num_paths`` paths (LLRs from its list);
+    * ``"ep"``: ``EPDetector`` (expectation propagation, 10 iterations, damping 0.9, Sionna's defaults);
+    * ``"ml"``: ``MaximumLikelihoodDetector`` with APP demapping (exact LLRs; small configurations).
+
+    The transmitter precodes as the analog link does and learns the same per-stream SINRs; the receiver's
+    ``snr_hat_db`` (a diagnostic: the decoder sees no SNR) is the linear mean of the post-equalisation SINRs.
+    """
+
+    def __init__(self, phy: Phy, bits_per_sample: int, num_bp_iterations: int = 20):
+        super().__init__(phy, bits_per_sample, num_bp_iterations)
+        self.num_streams = self.ofdm.num_streams
+        rg, m = self.ofdm.resource_grid, self.num_bits_per_symbol
+        streams = StreamManagement(np.ones([1, 1], np.int32), self.num_streams)
+        common = dict(resource_grid=rg, stream_management=streams)
+        if phy.detector == "linear":
+            self.detector = LinearDetector(phy.equalizer, "bit", "app", constellation_type="qam",
+                                           num_bits_per_symbol=m, **common)
+        elif phy.detector == "kbest":
+            self.detector = KBestDetector("bit", self.num_streams, phy.kbest_num_paths, constellation_type="qam",
+                                          num_bits_per_symbol=m, **common)
+        elif phy.detector == "ep":
+            self.detector = EPDetector("bit", num_bits_per_symbol=m, **common)
+        else:
+            self.detector = MaximumLikelihoodDetector("bit", "app", constellation_type="qam", num_bits_per_symbol=m,
+                                                      **common)
+
+    def _make_ofdm(self, phy: Phy):
+        return MIMOOFDMLink(phy)
+
+    def _symbols_per_frame(self) -> int:
+        return self.ofdm.num_streams * self.ofdm.num_data_symbols
+
+    def transmit(self, bits: tf.Tensor, h, no, num_active: tf.Tensor | None = None) -> LinkOutput:
+        """As :meth:`DigitalLink.transmit`, with ``h`` the ``(h, h_sound)`` of :meth:`draw_channel`."""
+        if num_active is not None:
+            raise ValueError("DigitalLink sends whole codewords: nested lengths (num_active) need the analog link")
+        h, h_sound = h
+        batch = bits.shape[0]
+        info = self.pack(bits)
+        x = self.to_streams(self.mapper(self.encoder(info)))
+        received = self.ofdm.receive(x, h, no, self.ofdm.precoder(h, h_sound, no))
+        llr = self.detector(*received)[:, 0]  # [frames, streams, num_data_symbols * m]
+        llr = tf.reshape(llr, [tf.shape(llr)[0], self.num_streams, -1, self.num_bits_per_symbol])
+        llr = tf.reshape(tf.transpose(llr, [0, 2, 1, 3]), [tf.shape(llr)[0], -1])  # the codeword's bit order
+        info_hat = self.decoder(llr)
+        frame_error = tf.cast(tf.reduce_any(tf.not_equal(info_hat, info), axis=-1), tf.float32)
+        return LinkOutput(
+            features=self.unpack(info_hat, batch),
+            snr_hat_db=self.frame_values(mean_db(self.ofdm.equalize(received).sinr_db), batch),
+            snr_eff_db=tf.zeros([batch], tf.float32),
+            snr_true_db=self.frame_values(self.true_snr_db(h, no), batch),
+            block_error=self.frame_values(frame_error, batch),
+        )
+

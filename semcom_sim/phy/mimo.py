@@ -61,6 +61,22 @@ class MIMOOutput(NamedTuple):
     sinr_db: tf.Tensor
 
 
+class MIMOReceived(NamedTuple):
+    """What the receiver holds before detection (the inputs of Sionna's OFDM equalisers and detectors).
+
+    * ``y`` [num_frames, 1, num_rx_ant, num_ofdm_symbols, fft_size] complex64: the received grid.
+    * ``h_hat`` [num_frames, 1, num_rx_ant, 1, num_streams, num_ofdm_symbols, num_effective_subcarriers]
+      complex64: the effective channel of every stream (precoder included), estimated or perfect.
+    * ``err_var``: its estimation error variance (broadcastable to ``h_hat``; 0 with perfect CSI).
+    * ``no`` [num_frames, 1, 1] float32: the N0 the receiver uses (estimated, or the true one).
+    """
+
+    y: tf.Tensor
+    h_hat: tf.Tensor
+    err_var: tf.Tensor
+    no: tf.Tensor
+
+
 class MIMOOFDMLink(Block):
     """The multi-antenna OFDM link of ``phy`` (see the module docstring), split the way
     :class:`~semcom_sim.phy.link.OFDMLink` is:
@@ -189,7 +205,9 @@ class MIMOOFDMLink(Block):
         return quantize_snr_db(sinr_db, self.phy.snr_feedback_bits, self.phy.snr_feedback_range_db)
 
     # -- data frame -------------------------------------------------------------------------------
-    def call(self, x, h, no, g=None):
+    def receive(self, x, h, no, g=None) -> MIMOReceived:
+        """Sends the streams ``x`` [num_frames, num_streams, num_data_symbols] complex64 (unit average energy)
+        precoded with ``g`` over ``h`` with noise ``no`` [num_frames]; returns what the receiver holds."""
         x_grid = self._mapper(x[:, None]) * self._scale  # [frames, 1, streams, symbols, fft], pilots included
         if g is not None:
             x_eff = tf.transpose(tf.gather(x_grid[:, 0], self._effective_ind, axis=-1), [0, 2, 3, 1])
@@ -202,7 +220,56 @@ class MIMOOFDMLink(Block):
             h_hat, err_var = self._precoded(self._remove_nulls(h), g), tf.zeros([], tf.float32)
         else:
             h_hat, err_var = self._estimator(y, no_hat)
-        x_hat, no_eff = self._equalizer(y, h_hat, err_var, tf.reshape(no_hat, [-1, 1, 1]))
+        return MIMOReceived(y=y, h_hat=h_hat, err_var=err_var, no=tf.reshape(no_hat, [-1, 1, 1]))
+
+    def equalize(self, received: MIMOReceived) -> MIMOOutput:
+        """Joint equalisation of all streams (``phy.equalizer``) and each stream's post-equalisation SINR."""
+        x_hat, no_eff = self._equalizer(*received)
         x_hat, no_eff = x_hat[:, 0], no_eff[:, 0]
         sinr_db = _db(tf.reduce_mean(1.0 / no_eff, axis=-1))
         return MIMOOutput(x_hat=x_hat, no_eff=no_eff, sinr_db=sinr_db)
+
+    def call(self, x, h, no, g=None):
+        return self.equalize(self.receive(x, h, no, g))
+
+
+def mean_db(values_db: tf.Tensor) -> tf.Tensor:
+    """The linear mean over the last axis, in dB: [..., n] -> [...]."""
+    return _db(tf.reduce_mean(tf.pow(10.0, values_db / 10.0), axis=-1))
+
+
+class MIMOStreams:
+    """What the links over :class:`MIMOOFDMLink` share (a mixin before :class:`~semcom_sim.phy.base.Link`):
+
+    * :meth:`draw_channel` returns ``((h, h_sound), h_sound)``: the transmitter precodes each data frame with
+      the CSI of its sounding frame, so ``transmit`` takes both;
+    * :meth:`sound`: the per-stream SINRs the receiver measured on the sounding frame (each quantised), of
+      which the transmitter's modules read the linear mean in dB, the SINR a sample spread evenly over the
+      streams sees (NR likewise reports one CQI per codeword for up to four layers);
+    * a frame's values go across the streams first: value ``j`` on RE ``j // S`` of stream ``j % S``.
+    """
+
+    ofdm: MIMOOFDMLink
+    num_streams: int
+
+    def draw_channel(self, num_frames: int):
+        h, h_sound = self.ofdm.draw_channel(num_frames)
+        return (h, h_sound), h_sound
+
+    def sound(self, h_sound, no, batch_size: int) -> tf.Tensor:
+        return self.frame_values(mean_db(self.ofdm.sound(h_sound, no)), batch_size)
+
+    def to_streams(self, frames: tf.Tensor) -> tf.Tensor:
+        """[num_frames, S * num_data_symbols] -> [num_frames, S, num_data_symbols] (across the streams first)."""
+        return tf.transpose(tf.reshape(frames, [tf.shape(frames)[0], -1, self.num_streams]), [0, 2, 1])
+
+    def from_streams(self, values: tf.Tensor) -> tf.Tensor:
+        """The inverse of :meth:`to_streams`."""
+        return tf.reshape(tf.transpose(values, [0, 2, 1]), [tf.shape(values)[0], -1])
+
+    @staticmethod
+    def true_snr_db(h: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+        """The mean receive SNR per antenna, ``mean |h|^2 / N0`` over antenna pairs and the grid, in dB
+        [num_frames] (a diagnostic)."""
+        return _db(tf.reduce_mean(tf.square(tf.abs(h)), axis=[1, 2, 3, 4, 5, 6]) / no)
+
