@@ -10,6 +10,7 @@ import pytest
 from semcom_sim import (
     Compare,
     Model,
+    Phy,
     Ref,
     Scenario,
     ScenarioError,
@@ -157,3 +158,19 @@ def test_a_scenario_file_with_its_own_scheme_runs_trains_and_reuses_its_checkpoi
     lines.clear()
     run(scenario, out, show_progress=False, log=lines.append)
     assert sum("reusing checkpoint" in line for line in lines) == 2
+
+
+def test_antenna_schemes_carry_the_built_in_patch_and_the_arrays_of_each_configuration():
+    from semcom_sim.schemes import antenna_schemes
+
+    arrays = {"1x4": {"num_bs_ant": 4}, "2x4-2": {"num_ut_ant": 2, "num_bs_ant": 4, "num_streams": 2}}
+    schemes = antenna_schemes(("proposed", "adaptive-length"), arrays)
+    assert [s.name for s in schemes] == ["proposed-1x4", "adaptive-length-1x4", "proposed-2x4-2",
+                                         "adaptive-length-2x4-2"]
+    base = Scenario(name="a", phy=Phy(channel="CDL-C", direction="uplink", csi="ls"), schemes=schemes)
+    nested = resolve_scheme(base, "adaptive-length-2x4-2")
+    assert nested.model.lengths == resolve_scheme(base, "adaptive-length").model.lengths  # the built-in patch...
+    assert (nested.phy.num_tx_ant, nested.phy.num_rx_ant, nested.phy.num_streams) == (2, 4, 2)  # ...and the arrays
+    assert resolve_scheme(base, "proposed-1x4").phy.num_rx_ant == 4 and base.phy.num_rx_ant == 1
+    with pytest.raises(ScenarioError, match=r"^antenna_schemes: 'magic' is not a built-in scheme; one of proposed, "):
+        antenna_schemes(("magic",), arrays)
