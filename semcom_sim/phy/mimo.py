@@ -103,6 +103,7 @@ class MIMOOFDMLink(Block):
         self.resource_grid = rg = make_resource_grid(phy, self.num_streams)
         # the sounding frame: orthogonal pilots from every transmit antenna, unprecoded
         self.sounding_grid = srg = make_resource_grid(phy, self.num_tx_ant)
+        self._sound_data_symbols = int(srg.num_data_symbols)  # a Python int: Sionna computes it with TF ops
         self.num_data_symbols = int(rg.num_data_symbols)
         self.channel_model = make_channel_model(phy)
         self._frequencies = subcarrier_frequencies(rg.fft_size, rg.subcarrier_spacing)
@@ -151,7 +152,7 @@ class MIMOOFDMLink(Block):
         """The receiver's view of the sounding frame: ``(h_hat, err_var, no_hat)``, ``h_hat``
         [num_frames, 1, num_rx_ant, 1, num_tx_ant, num_ofdm_symbols, num_effective_subcarriers]."""
         num_frames = tf.shape(no)[0]
-        zeros = tf.zeros([num_frames, 1, self.num_tx_ant, int(self.sounding_grid.num_data_symbols)], tf.complex64)
+        zeros = tf.zeros([num_frames, 1, self.num_tx_ant, self._sound_data_symbols], tf.complex64)
         y = self._apply(self._sound_mapper(zeros), h_sound, tf.reshape(no, [-1, 1, 1, 1, 1]))
         no_hat = (tf.stop_gradient(estimate_no_from_nulls(y, self._null_ind))
                   if self.phy.snr_estimator == "pilots" else no)
@@ -175,8 +176,7 @@ class MIMOOFDMLink(Block):
     def _precoding_matrix(self, h_t, no):
         h_t = tf.transpose(h_t[:, 0, :, 0], [0, 3, 4, 1, 2])  # [frames, symbols, subcarriers, rx ant, tx ant]
         if self.phy.precoding == "svd":
-            _, _, v = tf.linalg.svd(h_t)
-            return v[..., : self.num_streams]
+            return _strongest_right_singular_vectors(h_t, self.num_streams)
         alpha = 0.0 if self.phy.precoding == "zf" else self.num_streams * tf.reshape(no, [-1, 1, 1])
         return rzf_precoding_matrix(h_t, alpha=alpha)
 
@@ -231,6 +231,20 @@ class MIMOOFDMLink(Block):
 
     def call(self, x, h, no, g=None):
         return self.equalize(self.receive(x, h, no, g))
+
+
+def _strongest_right_singular_vectors(h: tf.Tensor, num: int) -> tf.Tensor:
+    """The ``num`` strongest right singular vectors of complex matrices ``h`` [..., n, m] -> [..., m, num].
+
+    XLA has no complex SVD, so this takes the SVD of the real representation ``[[Re h, -Im h], [Im h, Re h]]``,
+    whose singular values are those of ``h``, each twice, with the right singular vectors ``[x; y]`` and
+    ``[-y; x]`` of one complex vector ``x + j y``: every second column is one of them (up to a phase)."""
+    re, im = tf.math.real(h), tf.math.imag(h)
+    real = tf.concat([tf.concat([re, -im], axis=-1), tf.concat([im, re], axis=-1)], axis=-2)
+    _, _, v = tf.linalg.svd(real)  # [..., 2m, 2 min(n, m)], singular values in descending order
+    m = h.shape[-1]
+    v = v[..., : 2 * num : 2]
+    return tf.complex(v[..., :m, :], v[..., m:, :])
 
 
 def mean_db(values_db: tf.Tensor) -> tf.Tensor:

@@ -291,3 +291,33 @@ def test_every_detector_decodes_two_identity_streams_above_the_cliff_and_none_be
     assert float(tf.reduce_max(above.block_error)) == 0.0
     _, below = _coded_frames(link, -5.0, 4)
     assert float(tf.reduce_min(below.block_error)) == 1.0
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_the_semantic_link_over_sounded_svd_precoding_runs_inside_a_compiled_function(jit_compile):
+    # the training and evaluation paths run the link inside tf.function (with XLA by default): sounding, LS
+    # estimation of the sounded channel, the SVD precoder (XLA has no complex SVD) and the data frame
+    link = MIMOAnalogLink(Phy(channel="TDL-C", csi="ls", num_ut_ant=2, num_bs_ant=4, num_streams=1, precoding="svd",
+                              snr_feedback_bits=4), 32)
+    features = tf.random.stateless_normal([40, 64], seed=[3, 4])
+    frames = link.num_frames(40)
+    no = tf.fill([frames], link.noise_variance(np.float32(6.0)))
+    sionna.phy.config.seed = 11
+    (h, h_sound), _ = link.draw_channel(frames)
+    h_t = link.ofdm._remove_nulls(h)  # the true channel: no noise drawn, the same input to both
+    eager = link.ofdm._precoding_matrix(h_t, no).numpy()
+    compiled = tf.function(link.ofdm._precoding_matrix, jit_compile=jit_compile)(h_t, no).numpy()
+    # the same unit vector up to a phase on every resource element
+    overlap = np.abs(np.sum(np.conj(eager) * compiled, axis=-2))
+    np.testing.assert_allclose(overlap, 1.0, atol=1e-4)
+
+    @tf.function(jit_compile=jit_compile)
+    def run():
+        channel, h_sound = link.draw_channel(frames)
+        out = link.transmit(features, channel, no)
+        return link.sound(h_sound, no, 40), out.features, out.snr_eff_db
+
+    fed, received, snr_eff_db = (t.numpy() for t in run())
+    assert fed.shape == (40,) and received.shape == (40, 64) and snr_eff_db.shape == (40,)
+    levels = -10 + 2.5 * (np.arange(16) + 0.5)  # 4 bits over (-10, 30) dB: one stream feeds back its level
+    assert np.all(np.isfinite(received)) and np.abs(fed[:, None] - levels).min(axis=1).max() < 1e-4
