@@ -81,13 +81,14 @@ BATCH_NORM_STATISTICS = ("recompute", "moving-average")
 PARTS = ("encoder", "adaptive", "channel_encoder", "channel_decoder", "decoder", "feature_head")
 LOSS_TERMS = ("ce", "rate", "kd", "feature_kd")
 SCHEMES = BUILTIN_NAMES  # the built-in schemes (semcom_sim.schemes.BUILTIN_SCHEMES); a scenario may add its own
-# compare's default: every built-in scheme but RKD-SC's, which need a teacher-feature cache (and rkd-sc a genotype)
-COMPARE_SCHEMES = tuple(name for name in BUILTIN_NAMES if not name.startswith("rkd-sc"))
+# compare's default: every built-in scheme but RKD-SC's, which need a teacher-feature cache (and rkd-sc a genotype),
+# and the PUSCH reference, which needs the uplink
+COMPARE_SCHEMES = tuple(name for name in BUILTIN_NAMES if not name.startswith("rkd-sc") and name != "pusch")
 SOURCES = ("student", "teacher-features")
 ADAPTIVE_CONDITIONING = ("concat", "film")
 LENGTH_DRAWS = ("uniform", "sandwich")
 CHANNEL_CODECS = ("none", "dense", "cat")
-TRANSMISSIONS = ("analog", "digital")
+TRANSMISSIONS = ("analog", "digital", "pusch")
 DIRECTIONS = ("downlink", "uplink")
 POLARIZATIONS = ("single", "dual")
 ANTENNA_PATTERNS = ("omni", "38.901")
@@ -347,7 +348,9 @@ class Model(_Section):
     :param transmission: ``"analog"`` (features -> complex symbols, the semantic link) or
         ``"digital"`` (features quantised to ``quant_bits`` bits each -> 5G LDPC at ``phy.coderate``
         -> QAM with ``phy.num_bits_per_symbol`` bits: the separation baseline; see ``phy/digital.py``).
-    :param quant_bits: digital only: bits per feature of the uniform quantiser.
+        ``"pusch"``: the same quantised features in 5G NR PUSCH transport blocks (MCS ``phy.mcs_index``;
+        see ``phy/pusch.py``), the standard's uplink chain.
+    :param quant_bits: digital and PUSCH: bits per feature of the uniform quantiser.
     :param backbone: your own encoder backbone, the registered name ``"package>ClassName"`` of a Keras
         layer (decorated with ``@keras.saving.register_keras_serializable(package=...)``, e.g. in the
         scenario file) that maps the inputs (images [batch, H, W, C] or token ids [batch, max_len]) to
@@ -391,9 +394,9 @@ class Model(_Section):
     backbone_config: dict = field(default_factory=dict)
 
     def _validate(self):
-        if self.transmission == "digital" and self.adaptive:
+        if self.sends_bits and self.adaptive:
             _fail(self._where("adaptive"), "the digital link has no analog features to re-weight: set "
-                  "model.adaptive=False with model.transmission='digital'")
+                  f"model.adaptive=False with model.transmission={self.transmission!r}")
         self._validate_channel_codec()
         self._validate_lengths()
         if self.backbone is not None and self.source == "teacher-features":
@@ -401,6 +404,11 @@ class Model(_Section):
                   "model.feature_encoder_units; a custom backbone reads the samples (model.source='student')")
         if self.backbone_config and self.backbone is None:
             _fail(self._where("backbone_config"), "configures model.backbone, which is not set")
+
+    @property
+    def sends_bits(self) -> bool:
+        """Whether the link carries quantised features as bits (``digital``, ``pusch``) rather than symbols."""
+        return self.transmission != "analog"
 
     @property
     def auto_lengths(self) -> tuple[int, ...]:
@@ -429,7 +437,7 @@ class Model(_Section):
         if lengths:
             if lengths[-1] != n:
                 _fail(self._where("lengths"), f"the largest length must be model.num_channel_uses={n}, got {lengths!r}")
-            if self.transmission == "digital":
+            if self.sends_bits:
                 _fail(self._where("lengths"), "nested lengths need the analog link (model.transmission='analog')")
         if self.length_draw != "uniform" and not lengths:
             _fail(self._where("length_draw"), "draws nested lengths: set model.lengths")
@@ -495,6 +503,7 @@ class Phy(_Section):
         demapping), ``"kbest"`` (K-best sphere decoding), ``"ep"`` (expectation propagation) or ``"ml"``
         (maximum likelihood; small configurations only).
     :param kbest_num_paths: the K of the K-best detector (paths kept per layer of the search tree).
+    :param mcs_index: the PUSCH link's modulation and coding scheme, an index of 38.214's MCS table 1 (0..28).
     """
 
     _section = "phy"
@@ -534,6 +543,7 @@ class Phy(_Section):
     equalizer: Annotated[str, OneOf(EQUALIZERS)] = "lmmse"
     detector: Annotated[str, OneOf(DETECTORS)] = "linear"
     kbest_num_paths: Annotated[int, POSITIVE] = 16
+    mcs_index: Annotated[int, Range(0, 28)] = 13
 
     def _validate(self):
         if sum(self.num_guard_carriers) + int(self.dc_null) >= self.fft_size:
@@ -1166,6 +1176,8 @@ class Scenario:
                   f"{self.model.num_channel_uses} exceeds the {capacity} data resource elements of one frame"
                   f"{' over all streams' if self.phy.num_streams > 1 else ''}; enlarge phy.fft_size or "
                   "phy.num_ofdm_symbols")
+        if self.model.transmission == "pusch":
+            self._check_pusch()
         if self.model.transmission == "digital" and self.phy.detector == "ml":
             hypotheses = 2 ** (int(self.phy.num_bits_per_symbol) * self.phy.num_streams)
             if hypotheses > ML_MAX_HYPOTHESES:
@@ -1181,6 +1193,18 @@ class Scenario:
         if self.model.lengths and self.training.validation_samples < 1:
             _fail("model.lengths", "the length policy is fitted on held-out samples: set training.validation_samples "
                   "> 0 (e.g. 2000)")
+
+    def _check_pusch(self):
+        phy = self.phy
+        if phy.direction != "uplink":
+            _fail("model.transmission", "PUSCH is the uplink shared channel: set phy.direction='uplink'")
+        if phy.num_streams > 4:
+            _fail("phy.num_streams", f"PUSCH carries at most 4 layers, got {phy.num_streams}")
+        if phy.num_tx_ant not in (1, 2, 4):
+            _fail("phy.num_ut_ant", f"PUSCH has 1, 2 or 4 antenna ports, got {phy.num_tx_ant}")
+        if phy.num_effective_subcarriers < 12:
+            _fail("phy.fft_size", f"PUSCH needs a resource block of 12 subcarriers; the grid has "
+                  f"{phy.num_effective_subcarriers} effective subcarriers")
 
     def _check_schemes(self):
         if isinstance(self.schemes, (list, Scheme)):
@@ -1309,7 +1333,7 @@ _ADDED_FIELDS = {("data", "label_mode"): "fine", ("data", "test_fraction"): 0.2,
                  **{("phy", name): getattr(Phy, name) for name in (
                      "num_ut_ant", "num_bs_ant", "ut_polarization", "bs_polarization", "ut_antenna_pattern",
                      "bs_antenna_pattern", "antenna_spacing", "spatial_correlation", "num_streams", "precoding",
-                     "precoding_csi", "equalizer", "detector", "kbest_num_paths")}}
+                     "precoding_csi", "equalizer", "detector", "kbest_num_paths", "mcs_index")}}
 # Fields renamed after runs were stored: a stored scenario.json with the old key still loads, and the fingerprint
 # hashes the old key, so models trained before the rename are still found.
 _STORED_NAMES = {("phy", "direction"): "cdl_direction"}

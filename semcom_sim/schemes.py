@@ -183,6 +183,10 @@ BUILTIN_SCHEMES: tuple[Scheme, ...] = (
     Scheme("digital", {"model.transmission": "digital", "model.adaptive": False, "model.quant_bits": 4,
                        "phy.num_bits_per_symbol": 4, "phy.coderate": 0.5},
            description="features quantised (4 bits) -> 5G LDPC (rate 1/2) -> 16-QAM, the same OFDM chain"),
+    Scheme("pusch", {"model.transmission": "pusch", "model.adaptive": False, "model.quant_bits": 4,
+                     "phy.mcs_index": 13},
+           description="features quantised (4 bits) -> 5G NR PUSCH (MCS 13: 16-QAM, rate 490/1024), the standard's "
+                       "uplink chain"),
     Scheme("fixed-snr", {"model.adaptive": False, **_NO_KD, "training.ebno_db_range": (10.0, 10.0)},
            description="no KD, no adaptive module, trained at 10 dB only (DeepJSCC practice)"),
     Scheme("adaptive-length", {"model.lengths": Ref("model.auto_lengths"), "model.adaptive_conditioning": "film",

@@ -12,6 +12,7 @@ from keras import ops
 from semcom_sim.phy import AnalogLink, MIMOAnalogLink, seed_generators
 from semcom_sim.phy.base import Link
 from semcom_sim.phy.digital import DigitalLink, MIMODigitalLink
+from semcom_sim.phy.pusch import PUSCHLink
 from semcom_sim.scenario import Model, Phy, Scenario, ScenarioError
 from semcom_sim.semantic import (
     ChannelAdaptiveModule,
@@ -67,8 +68,16 @@ def make_backbone(model: Model, vocab_size: int | None = None) -> keras.layers.L
 
 def digital_num_features(model: Model, phy: Phy) -> int:
     """Features per sample of the digital link: the information bits that ``model.num_channel_uses``
-    QAM symbols carry at ``phy.coderate``, divided by ``model.quant_bits``."""
-    bits = int(model.num_channel_uses * phy.num_bits_per_symbol * phy.coderate + 1e-9)
+    QAM symbols carry at ``phy.coderate`` (PUSCH: the modulation order and target code rate of MCS
+    ``phy.mcs_index``), divided by ``model.quant_bits``."""
+    if model.transmission == "pusch":
+        from sionna.phy.nr.utils import decode_mcs_index
+
+        bits_per_symbol, coderate = decode_mcs_index(phy.mcs_index, table_index=1, is_pusch=True)
+        bits_per_symbol, coderate = int(bits_per_symbol), float(coderate)
+    else:
+        bits_per_symbol, coderate = phy.num_bits_per_symbol, phy.coderate
+    bits = int(model.num_channel_uses * bits_per_symbol * coderate + 1e-9)
     if bits < model.quant_bits:
         raise ScenarioError(f"model.quant_bits: {model.quant_bits} bits per feature exceed the {bits} information "
                          "bits per sample of the digital link")
@@ -133,7 +142,7 @@ class SemanticLink(keras.Model):
         self.feature_head = (keras.layers.Dense(teacher_feature_dim, name="feature_head")
                              if teacher_feature_dim else None)
         m = self.model_cfg
-        self.digital = m.transmission == "digital"
+        self.digital = m.sends_bits
         self.encoder = SemanticEncoder(make_backbone(m, vocab_size), self.latent_dim, name="encoder")
         self.sampler = GaussianSampler(seed=seed, name="sampler")
         self.adaptive = (ChannelAdaptiveModule(m.adaptive_hidden_ratio, conditioning=m.adaptive_conditioning,
@@ -160,8 +169,8 @@ class SemanticLink(keras.Model):
         if self.digital:  # the separation baseline: quantiser, bits, 5G LDPC + QAM
             self.quantizer = UniformQuantizer(m.quant_bits, name="quantizer")
             self.codec = BitCodec(m.quant_bits, name="codec")
-            self.link: Link = (MIMODigitalLink if self.phy_cfg.is_mimo else DigitalLink)(
-                self.phy_cfg, self.latent_dim * m.quant_bits, self.phy_cfg.ldpc_iterations)
+            link = PUSCHLink if m.transmission == "pusch" else MIMODigitalLink if self.phy_cfg.is_mimo else DigitalLink
+            self.link: Link = link(self.phy_cfg, self.latent_dim * m.quant_bits, self.phy_cfg.ldpc_iterations)
         else:
             self.quantizer = None
             self.codec = IdentityCodec(name="codec")
@@ -171,7 +180,7 @@ class SemanticLink(keras.Model):
     def latent_dim(self) -> int:
         """Real features the encoder emits per sample: ``2 * num_channel_uses`` (analog), what the digital
         link's bits allow, or with a channel codec the semantic vector's ``model.semantic_dim``."""
-        if self.model_cfg.transmission == "digital":
+        if self.model_cfg.sends_bits:
             return digital_num_features(self.model_cfg, self.phy_cfg)
         if self.model_cfg.channel_codec != "none":
             return self.model_cfg.semantic_dim

@@ -36,8 +36,10 @@ def _one_line_error(fn) -> str:
 
 def test_builtin_table_is_the_one_list_of_scheme_names():
     assert BUILTIN_NAMES == tuple(s.name for s in BUILTIN_SCHEMES)
-    # compare's default: every built-in scheme but RKD-SC's (which need a feature cache and a genotype)
-    assert Compare().schemes == tuple(n for n in BUILTIN_NAMES if not n.startswith("rkd-sc"))
+    # compare's default: every built-in scheme but RKD-SC's (which need a feature cache and a genotype) and the PUSCH
+    # reference (which needs the uplink)
+    assert Compare().schemes == tuple(n for n in BUILTIN_NAMES if not n.startswith("rkd-sc") and n != "pusch")
+    assert "pusch" in BUILTIN_NAMES
     assert {"rkd-sc", "rkd-sc-handcrafted", "rkd-sc-one-stage", "rkd-sc-dense-codec"} <= set(BUILTIN_NAMES)
     assert all(s.description for s in BUILTIN_SCHEMES)
 

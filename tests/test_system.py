@@ -57,6 +57,23 @@ def test_a_digital_model_over_two_streams_decodes_its_bits_through_the_mimo_dete
     assert np.abs(low - high).max() > 1e-3
 
 
+def test_a_pusch_model_decodes_its_bits_through_sionnas_pusch_chain():
+    from semcom_sim.phy import PUSCHLink
+    from semcom_sim.schemes import resolve_scheme
+
+    seed_everything(3)
+    scenario = resolve_scheme(Scenario(name="p", phy=Phy(channel="AWGN", direction="uplink", csi="ls"), **SMALL),
+                              "pusch")
+    model = build_model(scenario, num_classes=10)
+    assert isinstance(model.link, PUSCHLink)
+    # 32 channel uses of MCS 13 (16-QAM, rate 490/1024): 61 information bits, 15 features of 4 bits
+    assert model.latent_dim == int(32 * 4 * 490 / 1024) // 4
+    images = tf.random.uniform([64, 28, 28, 1])
+    high, higher, low = (model((images, tf.constant(e)))["logits"].numpy() for e in (20.0, 30.0, -5.0))
+    np.testing.assert_array_equal(high, higher)  # above the cliff: the same decoded bits, the same logits
+    assert np.abs(low - high).max() > 1e-3
+
+
 def test_model_outputs_and_the_snr_the_transmitter_knows():
     seed_everything(1)
     scenario = Scenario(name="o", phy=Phy(channel="AWGN", snr_feedback_bits=2), **SMALL)

@@ -6,6 +6,7 @@ equalised symbols, their effective noise variances and SNR estimates. The links 
 vector per sample through it, packed into frames by the one ``FramePacker``. ``MIMOOFDMLink`` is the
 single-user multi-antenna link (arrays, streams, precoding, per-stream SINR feedback); ``MIMOAnalogLink``
 carries the features over it, ``MIMODigitalLink`` the LDPC codewords (linear, K-best, EP or ML detection).
+``PUSCHLink`` carries bits in 5G NR PUSCH transport blocks through Sionna's transmitter and receiver.
 """
 
 from semcom_sim.phy.analog import AnalogLink, FeatureMapper, MIMOAnalogLink, symbols_to_features
@@ -14,6 +15,7 @@ from semcom_sim.phy.ber import simulate_uncoded_qpsk_ber
 from semcom_sim.phy.channels import make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_esno_db, ebno_db_to_no, esno_db_from_no
 from semcom_sim.phy.digital import DigitalLink, MIMODigitalLink
+from semcom_sim.phy.pusch import PUSCHLink
 from semcom_sim.phy.link import OFDMLink, OFDMOutput
 from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOOutput
 from semcom_sim.phy.random import generator_state, restore_generator_state, seed_generators, uniform_ebno_db
@@ -25,6 +27,6 @@ __all__ = [
     "make_channel_model", "quantize_snr_db", "estimate_no_from_nulls", "estimate_snr_db_from_pilots",
     "OFDMLink", "OFDMOutput", "MIMOOFDMLink", "MIMOOutput",
     "Link", "LinkOutput", "FramePacker", "FeatureMapper", "symbols_to_features",
-    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "MIMODigitalLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
+    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "MIMODigitalLink", "PUSCHLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
     "generator_state", "restore_generator_state",
 ]

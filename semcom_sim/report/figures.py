@@ -215,7 +215,8 @@ def _ordered(names: Iterable[str]) -> list[str]:
     return [s for s in BUILTIN_NAMES if s in seen] + [s for s in seen if s not in BUILTIN_NAMES]
 
 
-_PAPER_A = tuple(n for n in BUILTIN_NAMES if not n.startswith("rkd-sc"))
+_REFERENCES = ("pusch",)  # standard chains drawn as references: black, dotted
+_PAPER_A = tuple(n for n in BUILTIN_NAMES if not n.startswith("rkd-sc") and n not in _REFERENCES)
 _PAPER_B = tuple(n for n in BUILTIN_NAMES if n.startswith("rkd-sc"))
 # paper A's schemes: the ten tab10 colours; paper B's (RKD-SC): four dark colours and dashed lines; others after
 _COLOURS_A = tuple(matplotlib.colormaps["tab10"].colors)
@@ -226,6 +227,9 @@ _COLOURS_OTHER = tuple(matplotlib.colormaps["Dark2"].colors)
 def _style(scheme: str) -> dict:
     """One colour, marker and line style per scheme, the same in every figure: no two built-in schemes share a
     colour or a marker-and-colour pair; paper B's schemes (``rkd-sc*``) are drawn dashed in dark colours."""
+    if scheme in _REFERENCES:
+        return {"color": "black", "marker": _MARKERS[(7 + _REFERENCES.index(scheme)) % len(_MARKERS)],
+                "linestyle": ":"}
     if scheme in _PAPER_A:
         i = _PAPER_A.index(scheme)
         return {"color": _COLOURS_A[i % len(_COLOURS_A)], "marker": _MARKERS[i % len(_MARKERS)], "linestyle": "-"}

@@ -70,7 +70,8 @@ def test_scheme_scenarios_change_only_what_the_scheme_says(tmp_path):
     (tmp_path / "genotype.json").write_text(json.dumps(genotype))
     overrides = (Scheme("fixed-snr", {"training.ebno_db_range": (7.0, 7.0)}),
                  Scheme("online-kd", {"training.epochs": 2}), Scheme("digital", {"model.quant_bits": 2}))
-    base = Scenario(name="s", search=Search(genotype=str(tmp_path / "genotype.json")), schemes=overrides, **SMALL)
+    base = Scenario(name="s", search=Search(genotype=str(tmp_path / "genotype.json")), schemes=overrides,
+                    phy=Phy(direction="uplink"), **SMALL)  # the uplink: PUSCH is the uplink's chain
     s = {name: resolve_scheme(base, name) for name in SCHEMES}
     assert s["rkd-sc"].model.backbone == "semcom_sim>SearchedBackbone"
     assert s["rkd-sc"].model.backbone_config["genotype"]["normal"] == genotype["normal"]
@@ -90,6 +91,10 @@ def test_scheme_scenarios_change_only_what_the_scheme_says(tmp_path):
     assert s["digital"].training.distillation == "cached"  # the same student learning, another link
     assert s["fixed-snr"].training.ebno_db_range == (7.0, 7.0)
     assert s["fixed-snr"].model.adaptive is False and s["fixed-snr"].training.distillation == "none"
+    assert s["pusch"].model.transmission == "pusch" and s["pusch"].phy.mcs_index == 13
+    assert s["pusch"].training == s["digital"].training and s["pusch"].model.quant_bits == 4
+    with pytest.raises(ScenarioError, match=r"^scheme 'pusch': model.transmission: PUSCH is the uplink shared channel"):
+        resolve_scheme(Scenario(name="d", **SMALL), "pusch")  # the downlink
     # every scheme is its own experiment: distinct checkpoint fingerprints
     assert len({x.fingerprint() for x in s.values()}) == len(SCHEMES)
 

@@ -576,5 +576,6 @@ def test_every_built_in_scheme_has_its_own_colour_and_papers_are_told_apart_by_l
     styles = {name: _style(name) for name in BUILTIN_NAMES}
     assert len({s["color"] for s in styles.values()}) == len(BUILTIN_NAMES)  # no two share a colour
     assert {s["linestyle"] for n, s in styles.items() if n.startswith("rkd-sc")} == {"--"}
-    assert {s["linestyle"] for n, s in styles.items() if not n.startswith("rkd-sc")} == {"-"}
+    assert {s["linestyle"] for n, s in styles.items() if not n.startswith("rkd-sc") and n != "pusch"} == {"-"}
+    assert styles["pusch"]["linestyle"] == ":" and styles["pusch"]["color"] == "black"  # a standard chain: reference
     assert _style("my-scheme") == _style("my-scheme") and _style("my-scheme")["linestyle"] == ":"
