@@ -32,7 +32,8 @@ from semcom_sim.errors import ScenarioError, unknown_field
 Scenario = Any  # a semcom_sim.scenario.Scenario; not imported, since scenario.py imports this module
 
 __all__ = ["Ref", "Scheme", "BUILTIN_SCHEMES", "BUILTIN_NAMES", "scheme_table", "resolve_scheme",
-           "resolve_test_scenario", "apply_patch", "cache_kind_schemes", "antenna_schemes"]
+           "resolve_test_scenario", "apply_patch", "cache_kind_schemes", "antenna_schemes",
+           "split_antenna_scheme"]
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,15 @@ def antenna_schemes(bases: tuple[str, ...], arrays: Mapping[str, Mapping[str, An
             schemes.append(Scheme(f"{base}-{label}", patch, scheme.test_patch,
                                   f"{base} over {label}" + (f" ({scheme.description})" if scheme.description else "")))
     return tuple(schemes)
+
+
+def split_antenna_scheme(name: str) -> tuple[str, str] | None:
+    """``(base, configuration)`` of a scheme named by :func:`antenna_schemes` (``"proposed-2x4-2"`` ->
+    ``("proposed", "2x4-2")``, the longest built-in name first); ``None`` for any other name."""
+    for base in sorted(BUILTIN_NAMES, key=len, reverse=True):
+        if name.startswith(base + "-") and len(name) > len(base) + 1:
+            return base, name[len(base) + 1:]
+    return None
 
 
 def scheme_table(scenario: Scenario) -> dict[str, Scheme]:

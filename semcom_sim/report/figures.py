@@ -55,7 +55,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from semcom_sim.io import atomic_path  # noqa: E402
 from semcom_sim.results import condition_name, read_results, row_condition  # noqa: E402
 from semcom_sim.results import finite_number as _finite  # noqa: E402
-from semcom_sim.schemes import BUILTIN_NAMES  # noqa: E402
+from semcom_sim.schemes import BUILTIN_NAMES, split_antenna_scheme  # noqa: E402
 
 __all__ = ["plot_accuracy", "plot_condition_grid", "plot_robustness", "plot_fraction", "plot_distillation",
            "plot_cost", "plot_length_adaptation", "plot_mismatch", "plot_training_curves", "time_to_target",
@@ -872,3 +872,45 @@ def plot_genotype(genotype: dict) -> Figure:
         ax.set_title(f"{kind} cell", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def plot_antenna_study(rows: Iterable[dict]) -> Figure:
+    """Accuracy vs Eb/N0 of the schemes of :func:`semcom_sim.schemes.antenna_schemes`: one panel per base scheme
+    (``proposed``, ``adaptive-length``, ...), one curve (with CI band) per antenna configuration, the same colour
+    for a configuration in every panel; only the plain evaluation's rows (``variant`` empty) are drawn.
+
+    :raises ValueError: when no row belongs to an antenna scheme (``<base>-<configuration>``).
+    """
+    panels: dict[str, dict[str, list[dict]]] = {}
+    for row, cond in _parsed_rows(rows):
+        split = split_antenna_scheme(str(row["scheme"]))
+        if cond["variant"] == "" and split is not None:
+            panels.setdefault(split[0], {}).setdefault(split[1], []).append(row)
+    if not panels:
+        raise ValueError("no rows of antenna schemes (named '<base>-<configuration>', semcom_sim.schemes."
+                         "antenna_schemes) to plot")
+    bases = _ordered(panels)
+    configurations = list(dict.fromkeys(c for b in bases for c in panels[b]))
+    colours = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, max(len(configurations), 2)))
+    fig = Figure(figsize=(3.3 * len(bases) + 0.5, 3.4), layout="constrained")
+    handles: dict[str, object] = {}
+    first = None
+    for i, base in enumerate(bases):
+        ax = fig.add_subplot(1, len(bases), i + 1, sharey=first)
+        first = first or ax
+        for j, configuration in enumerate(configurations):
+            group = panels[base].get(configuration)
+            line = (_curve(ax, group, lambda r: r.get("ebno_db"), configuration,
+                           color=matplotlib.colors.to_hex(colours[j]),
+                           marker=_MARKERS[j % len(_MARKERS)], linestyle="-") if group else None)
+            if line is not None:
+                handles.setdefault(configuration, line)
+        ax.set_title(base)
+        ax.set_xlabel(_X_LABELS["ebno_db"])
+        ax.set_ylim(0.0, 1.0)
+        _grid(ax)
+    first.set_ylabel("accuracy")
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(len(handles), 6),
+               title="antennas (UT x BS, streams)")
+    return fig
+

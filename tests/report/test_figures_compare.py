@@ -579,3 +579,27 @@ def test_every_built_in_scheme_has_its_own_colour_and_papers_are_told_apart_by_l
     assert {s["linestyle"] for n, s in styles.items() if not n.startswith("rkd-sc") and n != "pusch"} == {"-"}
     assert styles["pusch"]["linestyle"] == ":" and styles["pusch"]["color"] == "black"  # a standard chain: reference
     assert _style("my-scheme") == _style("my-scheme") and _style("my-scheme")["linestyle"] == ":"
+
+
+def test_the_antenna_study_draws_one_panel_per_base_scheme_and_one_curve_per_configuration():
+    from semcom_sim.report.figures import plot_antenna_study
+    from semcom_sim.schemes import split_antenna_scheme
+
+    assert split_antenna_scheme("adaptive-length-2x4-2") == ("adaptive-length", "2x4-2")
+    assert split_antenna_scheme("rkd-sc-handcrafted-1x4") == ("rkd-sc-handcrafted", "1x4")  # the longest base
+    assert split_antenna_scheme("proposed") is None and split_antenna_scheme("wide-decoder") is None
+    configurations = {"1x1": 0.0, "1x4": -4.0, "2x4-2": 2.0}
+    rows = [_row(f"{base}-{c}", "CDL-C/ls", e, _acc(e, offset)) for base in ("proposed", "pusch")
+            for c, offset in configurations.items() for e in (-6.0, 0.0, 6.0, 12.0)]
+    rows.append(_row("proposed", "CDL-C/ls", 0.0, 0.5))  # not an antenna scheme: left out
+    rows.append(_row("proposed-1x4", "CDL-C/ls", 0.0, 0.5, variant="feedback", value=2))  # a study's row: left out
+    fig = plot_antenna_study(rows)
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in axes] == ["proposed", "pusch"]
+    for ax in axes:
+        assert len(ax.lines) == 3 and all(len(line.get_xdata()) == 4 for line in ax.lines)
+    assert [line.get_color() for line in axes[0].lines] == [line.get_color() for line in axes[1].lines]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(configurations)
+    with pytest.raises(ValueError, match="no rows of antenna schemes"):
+        plot_antenna_study([_row("proposed", "CDL-C/ls", 0.0, 0.5)])
+
