@@ -71,6 +71,12 @@ class AccuracyEvaluator:
             yield order[position:position + self.batch_size]
             position += self.batch_size
 
+    def _batches_order(self, seed: int, num_batches: int = 2) -> Iterator[np.ndarray]:
+        """The sample indices of the first ``num_batches`` batches drawn from ``seed`` (what :meth:`make_batches`
+        visits, in order)."""
+        batches = self._batches(seed)
+        return (next(batches) for _ in range(num_batches))
+
     def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple]:
         """``(num_correct, num_samples, channel_uses, hits, confidence, nll)`` per batch; ``hits``: one bool per
         sample, in draw order (what paired comparisons of two models on the same draws read); ``confidence``: the
@@ -144,6 +150,60 @@ class AccuracyEvaluator:
             parts["index"].append(np.asarray(idx, dtype=np.int64))
             total += len(idx)
         return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+class LabelReferenceEvaluator(AccuracyEvaluator):
+    """The finite-blocklength reference of a model's link (:mod:`semcom_sim.limits`), batch by batch like
+    :meth:`AccuracyEvaluator.make_batches` and on the same samples and channel draws as the schemes: the model's
+    student runs whole on the device (no channel) and its decision, ``k_bits`` bits, crosses the ``n`` channel
+    uses a sample of this link occupies, with the best block error probability ``eps`` of the normal
+    approximation over those uses' SNRs (perfect CSIR). A sample is right when its decision was right and
+    arrived (probability ``1 - eps``, drawn from ``seed``), or when it did not arrive and the receiver's guess,
+    ``guess_class`` (the most frequent class), is its label.
+
+    ``confidence`` and ``nll`` of a batch are the on-device decision's (what was sent). The analog SISO link
+    only (:class:`~semcom_sim.phy.analog.AnalogLink`).
+
+    :param k_bits: the bits of one decision (``log2`` of the classes; less with an ideal source code).
+    :param guess_class: the class the receiver names when the decision did not arrive.
+    """
+
+    def __init__(self, model: SemanticLink, x: np.ndarray, y: np.ndarray, batch_size: int, k_bits: float,
+                 guess_class: int, jit_compile: bool = True):
+        super().__init__(model, x, y, batch_size, jit_compile=jit_compile)
+        if not hasattr(model.link, "sample_snr"):
+            raise ScenarioError(f"the finite-blocklength reference needs the analog SISO link, not "
+                                f"{type(model.link).__name__}")
+        self.k_bits, self.guess_class = float(k_bits), int(guess_class)
+
+        @tf.function(jit_compile=jit_compile)
+        def on_device_and_channel(images, labels, ebno_db):
+            batch = images.shape[0]
+            logits = tf.cast(model((images, ebno_db), training=False, bypass_channel=True)["logits"], tf.float32)
+            # the channel the schemes' forward pass draws first after the same reseeding: the same realisation
+            num_frames = model.num_frames(batch)
+            no = model.link.noise_variance(tf.broadcast_to(ebno_db, (num_frames,)))
+            h, _ = model.link.draw_channel(num_frames)
+            hits = tf.argmax(logits, -1, output_type=tf.int32) == labels
+            confidence = tf.reduce_max(tf.nn.softmax(logits, -1), -1)
+            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+            return hits, model.link.sample_snr(h, no, batch), confidence, nll
+
+        self._on_device = on_device_and_channel
+
+    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple]:
+        from semcom_sim.limits import normal_approximation_error
+
+        ebno = tf.constant(float(ebno_db), tf.float32)
+        arrivals = np.random.default_rng([seed, 11])
+        for idx in self._batches(seed):
+            labels = self.y[idx]
+            decided, snr, confidence, nll = self._on_device(tf.constant(self.x[idx]), tf.constant(labels), ebno)
+            error = normal_approximation_error(self.k_bits, np.asarray(snr, dtype=np.float64))
+            arrived = arrivals.random(len(idx)) >= error
+            hits = np.where(arrived, np.asarray(decided, dtype=bool), labels == self.guess_class)
+            uses = float(np.asarray(snr).shape[1] * len(idx))
+            yield int(hits.sum()), len(idx), uses, hits, np.asarray(confidence), np.asarray(nll)
 
 
 # -- a sweep's batches as a picklable job -----------------------------------------------------------

@@ -81,3 +81,54 @@ def test_the_reference_is_the_classifier_at_high_snr_and_the_prior_guess_where_t
 def test_bad_input_is_one_line(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# -- the reference at a sweep point ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reference_setup():
+    import tensorflow as tf
+
+    from semcom_sim import Model, Phy, Scenario, Training
+    from semcom_sim.evaluate import LabelReferenceEvaluator
+    from semcom_sim.system import build_model, seed_everything
+
+    seed_everything(0)
+    scenario = Scenario(name="r", phy=Phy(channel="TDL-A", csi="ls"),
+                        model=Model(num_channel_uses=32, encoder_filters=(8, 16), decoder_units=(32,)),
+                        training=Training(jit_compile=False))
+    model = build_model(scenario, num_classes=10)
+    rng = np.random.default_rng(0)
+    x = rng.random((96, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 96).astype(np.int32)
+    reference = LabelReferenceEvaluator(model, x, y, 48, k_bits=math.log2(10), guess_class=3, jit_compile=False)
+    return tf, model, x, y, reference, seed_everything
+
+
+def test_the_reference_sees_the_channel_the_schemes_see_at_the_same_seed(reference_setup):
+    tf, model, x, y, reference, seed_everything = reference_setup
+    seed_everything(5)
+    scheme = model((tf.constant(x[:48]), tf.constant(4.0)))  # what the sweep's forward pass draws
+    seed_everything(5)
+    _, snr, _, _ = reference._on_device(tf.constant(x[:48]), tf.constant(y[:48]), tf.constant(4.0))
+    # 22 samples of 32 uses per frame of 720 data REs: the first frame's first 22 samples, against the frame's
+    # mean SNR over all its data REs the scheme's receiver reports (snr_true_db): the same realisation
+    frames = model.link.num_frames(48)
+    seed_everything(5)
+    model((tf.constant(x[:48]), tf.constant(4.0)), bypass_channel=True)
+    h, _ = model.link.draw_channel(frames)
+    no = model.link.noise_variance(tf.fill([frames], 4.0))
+    frame_mean_db = 10 * np.log10(model.link.ofdm.data_snr(h, no).numpy().mean(axis=1))
+    np.testing.assert_allclose(frame_mean_db, scheme["snr_true_db"].numpy()[:: model.link.samples_per_frame],
+                               atol=1e-4)
+    np.testing.assert_allclose(snr.numpy(), model.link.sample_snr(h, no, 48).numpy(), rtol=1e-6)
+
+
+def test_the_reference_is_the_on_device_classifier_at_high_snr_and_the_guess_at_very_low_snr(reference_setup):
+    tf, model, x, y, reference, _ = reference_setup
+    decided = np.argmax(model((tf.constant(x), tf.constant(0.0)), bypass_channel=True)["logits"].numpy(), -1) == y
+    for ebno_db, expected in ((60.0, decided), (-60.0, y == 3)):
+        batches = reference.make_batches(ebno_db, seed=2)
+        hits = np.concatenate([next(batches)[3] for _ in range(2)])
+        order = np.concatenate(list(reference._batches_order(2)))
+        np.testing.assert_array_equal(hits, expected[order])

@@ -94,6 +94,11 @@ class AnalogLink(Link):
         """Share of a frame's data REs that carry samples (the rest is filler)."""
         return self.packer.used / self.packer.capacity
 
+    def sample_snr(self, h, no, batch_size: int) -> tf.Tensor:
+        """The SNR of each complex channel use a sample occupies (perfect CSIR, what the receiver could know):
+        [batch, n] float32, linear, the uses in the sample's order."""
+        return self.packer.unpack(self.ofdm.data_snr(h, no), batch_size)
+
     def transmit(self, features: tf.Tensor, h, no, num_active: tf.Tensor | None = None) -> LinkOutput:
         """Sends ``features`` [batch, 2 n] float32 (with ``num_active``: each sample's first channel uses
         only); returns the equalised features [batch, 2 n] (not rescaled) with the SNR estimates of each

@@ -105,6 +105,14 @@ class OFDMLink(Block):
         gain = gain / tf.reduce_sum(self._data_mask)
         return _db(gain / no)
 
+    def data_snr(self, h: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+        """The SNR ``|h|^2 Es / N0`` (Es = 1) of every data resource element of each frame, in the order the
+        grid's mapper fills them (OFDM symbol by symbol, subcarriers within): [num_frames, num_data_symbols]
+        float32, linear."""
+        h_eff = tf.reshape(self._remove_nulls(h), [tf.shape(h)[0], -1])  # [frames, symbols * effective subcarriers]
+        data = tf.boolean_mask(tf.square(tf.abs(h_eff)), tf.reshape(self._data_mask > 0, [-1]), axis=1)
+        return data / tf.reshape(no, [-1, 1])
+
     def _no_hat(self, y, no):
         # The null subcarriers carry no data, so no_hat does not depend on what is sent: stopping the
         # gradient there is exact and keeps the backward pass off the receiver's estimators.
