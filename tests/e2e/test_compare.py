@@ -204,6 +204,8 @@ def compared(tmp_path_factory):
                  "training.jit_compile=false",  # XLA compilation would be most of the time; others test it
                  "sweep.max_samples=200",  # one batch per point: test_sweep tests the stopping rule
                  "compare.fraction_schemes=('proposed',)",  # one scheme's fractions: the study's rows, not a verdict
+                 "compare.robustness_schemes=('proposed',)",  # one scheme's feedback study, likewise
+                 "compare.latency_runs=2",  # the cost table's columns, not a latency figure worth citing
                  # every scheme but no-kd and fixed-snr: each is proposed with one patch (test_schemes resolves them)
                  "compare.schemes=('proposed', 'no-adaptive', 'online-kd', 'teacher-over-channel', 'digital', "
                  "'adaptive-length')",
