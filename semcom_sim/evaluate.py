@@ -4,6 +4,7 @@ and per-sample outcomes for paired studies."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -232,6 +233,7 @@ class BatchSource:
     batch_size: int
     jit_compile: bool = True
     evaluator: AccuracyEvaluator | None = dataclasses.field(default=None, repr=False)
+    reference: bool = False
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "evaluator": None}
@@ -243,7 +245,8 @@ class BatchSource:
     def key(self) -> tuple:
         """What identifies the model and batches (``dataset`` by its fingerprint)."""
         return (str(self.checkpoint.weights_path), self.scenario.to_json(),
-                getattr(self.dataset, "fingerprint", None), int(self.batch_size), bool(self.jit_compile))
+                getattr(self.dataset, "fingerprint", None), int(self.batch_size), bool(self.jit_compile),
+                bool(self.reference))
 
     def build(self) -> AccuracyEvaluator:
         """The evaluator: the driver's, else the one this process built last for the same key."""
@@ -253,9 +256,18 @@ class BatchSource:
         if _WORKER_EVALUATOR.get("key") != key:
             _WORKER_EVALUATOR.clear()
             model = load_model(self.checkpoint, self.scenario, self.dataset)
-            _WORKER_EVALUATOR.update(key=key, evaluator=AccuracyEvaluator(
-                model, self.dataset.x_test, self.dataset.y_test, self.batch_size, jit_compile=self.jit_compile))
+            _WORKER_EVALUATOR.update(key=key, evaluator=self.evaluator_of(model))
         return _WORKER_EVALUATOR["evaluator"]
+
+    def evaluator_of(self, model: SemanticLink) -> AccuracyEvaluator:
+        """The evaluator of ``model`` on the test split: the model's own, or its finite-blocklength reference
+        (``k`` = ``log2`` of the classes; the receiver's guess: the most frequent training label)."""
+        x, y = self.dataset.x_test, self.dataset.y_test
+        if not self.reference:
+            return AccuracyEvaluator(model, x, y, self.batch_size, jit_compile=self.jit_compile)
+        counts = np.bincount(np.asarray(self.dataset.y_train), minlength=model.num_classes)
+        return LabelReferenceEvaluator(model, x, y, self.batch_size, k_bits=math.log2(model.num_classes),
+                                       guess_class=int(np.argmax(counts)), jit_compile=self.jit_compile)
 
     def __call__(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float, np.ndarray]]:
         return self.build().make_batches(ebno_db, seed)
@@ -346,12 +358,12 @@ class JobSweeper:
         """The batches of ``job``: ``checkpoint`` under the job's test scenario; ``model`` (the trained model in
         memory) is reused where the test scenario builds the same model, else rebuilt."""
         batch = self.sweep.batch_size
+        source = BatchSource(checkpoint, job.tested, dataset, batch, self.jit_compile, reference=job.reference)
         if model is None:
-            return BatchSource(checkpoint, job.tested, dataset, batch, self.jit_compile)
+            return source
         if (job.tested.phy, job.tested.model) != (job.trained.phy, job.trained.model):
             model = load_model(checkpoint, job.tested, dataset)
-        return BatchSource(checkpoint, job.tested, dataset, batch, self.jit_compile, evaluator=AccuracyEvaluator(
-            model, dataset.x_test, dataset.y_test, batch, jit_compile=self.jit_compile))
+        return dataclasses.replace(source, evaluator=source.evaluator_of(model))
 
     def point_args(self, job, checkpoint, num_test: int) -> dict:
         """What identifies and stops every point of ``job``'s sweep, as :func:`semcom_sim.sweep.run_sweep` takes it.
@@ -359,7 +371,7 @@ class JobSweeper:
         holds (:func:`sample_budget`)."""
         cfg = self.sweep
         min_samples, max_samples = sample_budget(cfg.min_samples, cfg.max_samples, cfg.batch_size, num_test)
-        return {"scheme": job.scheme, "channel": job.tested.phy.channel, "ebno_db": job.ebno_db,
+        return {"scheme": job.row_scheme, "channel": job.tested.phy.channel, "ebno_db": job.ebno_db,
                 "model_id": model_id(checkpoint, cfg), "condition": condition_of(job.tested, job.kind),
                 "ci_half_width": cfg.ci_half_width, "confidence": cfg.confidence, "min_samples": min_samples,
                 "max_samples": max_samples, "base_seed": cfg.seed}
@@ -372,7 +384,7 @@ class JobSweeper:
         def no_of(ebno: float) -> float:
             return float(np.asarray(link.noise_variance(np.float32(ebno))))
 
-        self.stream.write(f"\n[{job.scheme}] {Condition.of(job.tested).display}{job.describe()}: accuracy vs Eb/N0\n")
+        self.stream.write(f"\n[{job.row_scheme}] {Condition.of(job.tested).display}{job.describe()}: accuracy vs Eb/N0\n")
         return run_sweep(**self.point_args(job, checkpoint, len(dataset.y_test)), make_batches=source, no_of=no_of,
                          esno_db_of=lambda e: float(esno_db_from_no(no_of(e))), store=store,
                          show_progress=self.show_progress, stream=self.stream, reraise_interrupt=True,

@@ -79,7 +79,8 @@ def plan_study(scenario: Scenario, study: Study, trained_schemes: Sequence[str])
                 tested = resolve_test_scenario(condition.apply(base), scheme)
                 if variant is not None and not variant.retrains:
                     tested = variant.apply(tested)
-                jobs.append(Job(study.name, scheme, condition, variant, trained, tested, tuple(study.ebno_db)))
+                jobs.append(Job(study.name, scheme, condition, variant, trained, tested, tuple(study.ebno_db),
+                                study.reference))
     return tuple(jobs)
 
 

@@ -979,6 +979,10 @@ class Compare(_Section):
         trained once more per seed and evaluated under every condition on the same Monte Carlo draws (rows
         with ``variant="seed"``); the summary gives the spread across trainings next to the Monte Carlo
         intervals.
+    :param limit_scheme: the scheme whose student and link the finite-blocklength reference uses (rows of the
+        scheme ``ideal-label``, under every condition, on the same draws; ``semcom_sim.limits``): its student run
+        whole on the device, its decision sent over the channel uses one of its samples occupies by an ideal code
+        of that length. ``None``: no reference rows.
     """
 
     _section = "compare"
@@ -1005,6 +1009,7 @@ class Compare(_Section):
         message="must be distinct finite values, got {value!r}")] = (-6.0, 0.0, 6.0, 12.0, 18.0)
     adaptation_samples: Annotated[int, POSITIVE] = 2000
     seeds: Annotated[tuple[int, ...], _SEEDS] = ()
+    limit_scheme: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1219,7 +1224,8 @@ class Scenario:
         table = scheme_table(self)
         named = {"sweep.schemes": self.sweep.schemes, "compare.schemes": self.compare.schemes,
                  "compare.robustness_schemes": self.compare.robustness_schemes,
-                 "compare.fraction_schemes": self.compare.fraction_schemes}
+                 "compare.fraction_schemes": self.compare.fraction_schemes,
+                 "compare.limit_scheme": (self.compare.limit_scheme,) if self.compare.limit_scheme else ()}
         for where, names in named.items():
             for name in names:
                 if name not in table:

@@ -173,7 +173,7 @@ def write_plan(experiment: Experiment) -> None:
         for job in study_jobs:
             checkpoint = experiment.checkpoint(job.scheme, job.trained)
             if checkpoint.exists():
-                jobs.append({"study": name, "scheme": job.scheme, "channel": job.tested.phy.channel,
+                jobs.append({"study": name, "scheme": job.row_scheme, "channel": job.tested.phy.channel,
                              "csi": job.tested.phy.csi, "variant": job.kind,
                              "value": job.variant.value if job.variant else None, "ebno_db": list(job.ebno_db),
                              "model_id": model_id(checkpoint, experiment.scenario.sweep),

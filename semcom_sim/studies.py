@@ -25,7 +25,11 @@ from semcom_sim.condition import Condition
 from semcom_sim.scenario import Scenario
 from semcom_sim.schemes import apply_patch
 
-__all__ = ["Variant", "Study", "Job", "run_studies", "compare_studies"]
+__all__ = ["Variant", "Study", "Job", "run_studies", "compare_studies", "REFERENCE_SCHEME"]
+
+REFERENCE_SCHEME = "ideal-label"
+"""The rows of the finite-blocklength reference: the decision of a scheme's student, on the device, over an ideal
+code as long as the channel uses a sample occupies (:mod:`semcom_sim.limits`)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class Study:
     :param holds_out: every model the study trains (or, if it does not train, sweeps) holds out at least this many
         training rows from training (``training.validation_samples`` raised to it): the per-epoch monitor reads
         them, never the test split.
+    :param reference: sweep the finite-blocklength reference of each scheme's model (rows of the scheme
+        :data:`REFERENCE_SCHEME`) instead of the model itself.
     """
 
     name: str
@@ -105,6 +111,7 @@ class Study:
     each_length: bool = False
     validate: bool = False
     holds_out: int = 0
+    reference: bool = False
 
     def holding_out(self, trained: Scenario) -> Scenario:
         """``trained`` (a scenario as its scheme trains it) holding out the study's :attr:`holds_out` rows."""
@@ -131,6 +138,12 @@ class Job:
     trained: Scenario
     tested: Scenario
     ebno_db: tuple[float, ...]
+    reference: bool = False
+
+    @property
+    def row_scheme(self) -> str:
+        """The ``scheme`` of the job's rows: the scheme, or :data:`REFERENCE_SCHEME` for its reference."""
+        return REFERENCE_SCHEME if self.reference else self.scheme
 
     @property
     def kind(self) -> str:
@@ -181,4 +194,7 @@ def compare_studies(scenario: Scenario) -> tuple[Study, ...]:
     if cfg.data_fractions:
         studies.append(Study("fractions", cfg.fraction_schemes, own, cfg.fraction_ebno_db,
                              tuple(Variant.fraction(scenario, f) for f in cfg.data_fractions), holds_out=held))
+    if cfg.limit_scheme:
+        studies.append(Study("reference", (cfg.limit_scheme,), conditions, ebno_db, trains=False, holds_out=held,
+                             reference=True))
     return tuple(studies)

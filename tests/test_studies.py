@@ -150,3 +150,15 @@ def test_every_training_of_a_comparison_holds_out_the_monitor_rows_and_the_monit
 def test_the_old_monitor_field_name_names_its_replacement():
     with pytest.raises(ScenarioError, match=r"^compare.validation_samples: renamed to compare.monitor_samples$"):
         load_scenario(TINY, ["compare.validation_samples=64"])
+
+
+def test_the_finite_blocklength_reference_is_a_study_of_the_limit_schemes_model_under_every_condition():
+    scenario = Scenario(name="c", compare=Compare(conditions=("AWGN/perfect", "TDL-A/ls"), limit_scheme="proposed"))
+    study = compare_studies(scenario)[-1]
+    assert (study.name, study.schemes, study.trains, study.reference) == ("reference", ("proposed",), False, True)
+    jobs = plan_study(scenario, study, ("proposed", "no-kd"))
+    assert [(j.scheme, j.row_scheme, j.condition.label) for j in jobs] == [
+        ("proposed", "ideal-label", "AWGN/perfect"), ("proposed", "ideal-label", "TDL-A/ls")]
+    assert "reference" not in [s.name for s in compare_studies(Scenario(name="c"))]  # off by default
+    with pytest.raises(ScenarioError, match=r"^compare.limit_scheme: 'magic' is not one of proposed, "):
+        Scenario(name="c", compare=Compare(limit_scheme="magic"))

@@ -16,6 +16,7 @@ from semcom_sim.condition import Condition
 from semcom_sim.errors import ResultsFileError
 from semcom_sim.io import atomic_write_text
 from semcom_sim.report import figures, summaries
+from semcom_sim.studies import REFERENCE_SCHEME
 from semcom_sim.results import (
     ADAPTATION_CSV,
     COST_CSV,
@@ -161,7 +162,8 @@ def draw_figures(out_dir: str | Path, scenario: Scenario | None = None,
         _draw({"training": lambda: figures.plot_training_curves(run.histories())}, out, written, log)
         return written
     rows, cfg = run.rows(excluding=("seeds",)), sc.compare
-    makers = {"grid": lambda: figures.plot_condition_grid(rows, schemes=cfg.schemes, conditions=cfg.conditions),
+    drawn = cfg.schemes + ((REFERENCE_SCHEME,) if cfg.limit_scheme else ())  # the reference dashed beside them
+    makers = {"grid": lambda: figures.plot_condition_grid(rows, schemes=drawn, conditions=cfg.conditions),
               "robustness": lambda: figures.plot_robustness(rows, scheme=cfg.robustness_schemes[0], base=base.label),
               "fraction": lambda: figures.plot_fraction(rows, schemes=cfg.fraction_schemes),
               "distillation": lambda: figures.plot_distillation(read_distillation(out / DISTILLATION_CSV)),

@@ -12,11 +12,14 @@ agrees (:mod:`semcom_sim.report.verdicts`).
 
 from __future__ import annotations
 
+import math
+
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from semcom_sim.condition import Condition
 from semcom_sim.report.verdicts import METHOD_TEXT, across_trainings, family_tests
+from semcom_sim.studies import REFERENCE_SCHEME
 from semcom_sim.results import ADAPTATION_CSV, COST_CSV, DISTILLATION_CSV, condition_name, row_condition
 from semcom_sim.scenario import Scenario
 
@@ -291,7 +294,15 @@ def comparison_summary(run: RunFiles) -> str:
     # -- accuracy grid -------------------------------------------------------------------------
     points = sorted({float(r["ebno_db"]) for r in grid})
     lines += ["", "## Accuracy vs Eb/N0", "", f"Figure: `{out_dir.name}/accuracy_grid.png`.", ""]
-    lines += _accuracy_table(grid, [(c, s) for c in cfg.conditions for s in cfg.schemes], points, "condition")
+    shown = cfg.schemes
+    if cfg.limit_scheme:
+        shown = cfg.schemes + (REFERENCE_SCHEME,)
+        lines += [f"`{REFERENCE_SCHEME}` (dashed) is a reference, not a scheme: `{cfg.limit_scheme}`'s student run "
+                  f"whole on the device, its decision ({math.log2(dataset['num_classes']):.2f} bits) sent over the "
+                  f"{sc.model.num_channel_uses} channel uses a sample of `{cfg.limit_scheme}` occupies by an ideal code "
+                  "of that length (normal approximation, perfect CSI at the receiver; `semcom_sim.limits`), on the "
+                  "same samples and channel draws. It is not a bound on every scheme.", ""]
+    lines += _accuracy_table(grid, [(c, s) for c in cfg.conditions for s in shown], points, "condition")
 
     # -- robustness ----------------------------------------------------------------------------
     robust = [r for r in rows if r["_variant"] in ("feedback", "stale") or r["condition"] == base_label]

@@ -206,6 +206,7 @@ def compared(tmp_path_factory):
                  "compare.fraction_schemes=('proposed',)",  # one scheme's fractions: the study's rows, not a verdict
                  "compare.robustness_schemes=('proposed',)",  # one scheme's feedback study, likewise
                  "compare.latency_runs=2",  # the cost table's columns, not a latency figure worth citing
+                 "compare.limit_scheme='proposed'",  # the finite-blocklength reference's rows beside the schemes
                  # every scheme but no-kd and fixed-snr: each is proposed with one patch (test_schemes resolves them)
                  "compare.schemes=('proposed', 'no-adaptive', 'online-kd', 'teacher-over-channel', 'digital', "
                  "'adaptive-length')",
@@ -227,6 +228,11 @@ def test_compare_writes_one_table_with_every_scheme_and_condition(compared):
         for condition in cfg.conditions:
             for e in points:
                 assert (scheme, condition, e) in keys
+    # the reference: proposed's student and link under every condition, on the grid's points
+    reference = {(f"{r['channel']}/{r['csi']}", r["ebno_db"]): r for r in rows if r["scheme"] == "ideal-label"}
+    assert set(reference) == {(c, e) for c in cfg.conditions for e in points}
+    proposed_id = {r["model_id"] for r in rows if r["scheme"] == "proposed" and not r["variant"]}
+    assert {r["model_id"] for r in reference.values()} == proposed_id
     base = scenario.phy
     studies = {(r["scheme"], r["variant"], r["snr_feedback_bits"], r["snr_feedback_delay_ms"], r["train_fraction"])
                for r in rows if r["variant"] and r["variant"] != "length"}
