@@ -160,6 +160,19 @@ def distillation_step(experiment: Experiment) -> list[dict]:
     return rows
 
 
+def teacher_test_accuracy(scenario: Scenario) -> float | None:
+    """The test accuracy of the scenario's prepared teacher, from the report beside its weights
+    (``<weights>.json``, written when it was prepared); ``None`` without one."""
+    if scenario.teacher.weights_path is None:
+        return None
+    report = Path(f"{scenario.teacher.resolved_weights_path(scenario.data.dataset)}.json")
+    try:
+        accuracy = json.loads(report.read_text()).get("test_accuracy")
+    except (OSError, ValueError):
+        return None
+    return float(accuracy) if isinstance(accuracy, (int, float)) else None
+
+
 def write_plan(experiment: Experiment) -> None:
     """Writes ``plan.json``: every job of every study whose model exists, with the model id its rows carry;
     the first study's schemes, their test conditions and checkpoints; the dataset; the one-off teacher pass
@@ -185,5 +198,6 @@ def write_plan(experiment: Experiment) -> None:
                         "num_classes": dataset.num_classes},
             "tested": {s: Condition.of(t).label for s, t in experiment.tested.items()},
             "checkpoints": {s: str(c.meta_path.relative_to(out)) for s, c in experiment.checkpoints.items()},
-            "teacher_cache_seconds": teacher_cache_seconds, "jobs": jobs}
+            "teacher_cache_seconds": teacher_cache_seconds, "teacher_test_accuracy": teacher_test_accuracy(proposed),
+            "jobs": jobs}
     atomic_write_text(out / PLAN_JSON, json.dumps(plan, indent=1) + "\n")

@@ -276,6 +276,9 @@ def test_compare_cost_distillation_summary_and_figures(compared):
     assert walls[1] > walls[0] > 0
     summary = (out / "summary.md").read_text()
     assert "## Where each scheme wins and loses" in summary
+    teacher_accuracy = json.loads((out / "plan.json").read_text())["teacher_test_accuracy"]
+    assert 0.5 < teacher_accuracy <= 1.0  # the committed teacher's report
+    assert "## How far from the limit" in summary and "| ideal-label |" in summary
     for scheme in scenario.compare.schemes:
         assert f"| {scheme} |" in summary
     run = json.loads((out / "run.json").read_text())["invocations"]
