@@ -244,7 +244,13 @@ def _strongest_right_singular_vectors(h: tf.Tensor, num: int) -> tf.Tensor:
     _, _, v = tf.linalg.svd(real)  # [..., 2m, 2 min(n, m)], singular values in descending order
     m = h.shape[-1]
     v = v[..., : 2 * num : 2]
-    return tf.complex(v[..., :m, :], v[..., m:, :])
+    v = tf.complex(v[..., :m, :], v[..., m:, :])
+    # a singular vector is defined up to a phase, which the decomposition picks per resource element: rotate each so
+    # its first entry is real and non-negative, so the precoder (and the effective channel the receiver estimates
+    # and interpolates between pilots) changes smoothly where the channel does
+    first = v[..., :1, :]
+    phase = tf.math.divide_no_nan(tf.math.conj(first), tf.cast(tf.abs(first), tf.complex64))
+    return v * tf.where(tf.abs(first) > 0, phase, tf.ones_like(phase))
 
 
 def mean_db(values_db: tf.Tensor) -> tf.Tensor:
