@@ -384,7 +384,8 @@ class JobSweeper:
         def no_of(ebno: float) -> float:
             return float(np.asarray(link.noise_variance(np.float32(ebno))))
 
-        self.stream.write(f"\n[{job.row_scheme}] {Condition.of(job.tested).display}{job.describe()}: accuracy vs Eb/N0\n")
+        heading = f"[{job.row_scheme}] {Condition.of(job.tested).display}{job.describe()}"
+        self.stream.write(f"\n{heading}: accuracy vs Eb/N0\n")
         return run_sweep(**self.point_args(job, checkpoint, len(dataset.y_test)), make_batches=source, no_of=no_of,
                          esno_db_of=lambda e: float(esno_db_from_no(no_of(e))), store=store,
                          show_progress=self.show_progress, stream=self.stream, reraise_interrupt=True,

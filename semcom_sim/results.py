@@ -37,12 +37,16 @@ from semcom_sim.errors import ResultsFileError
 from semcom_sim.io import atomic_path, atomic_write_text
 
 __all__ = ["RESULTS_CSV", "PLOT_PNG", "SCENARIO_JSON", "SUMMARY_MD", "COST_CSV", "DISTILLATION_CSV", "RUN_JSON",
-           "PLAN_JSON",
+           "PLAN_JSON", "REFERENCE_SCHEME",
            "FIGURES", "CHECKPOINTS_DIR", "TENSORBOARD_DIR",
            "RESULT_COLUMNS", "REQUIRED_COLUMNS", "COST_COLUMNS", "DISTILLATION_COLUMNS",
            "OUTCOMES_DIR", "ResultsStore", "point_key", "read_results", "read_outcomes", "outcomes_path",
            "write_outcomes", "read_cost", "read_distillation", "parse_typed_csv",
            "read_typed_csv", "write_csv", "model_id", "append_invocation", "git_commit", "machine"]
+
+REFERENCE_SCHEME = "ideal-label"
+"""The ``scheme`` of the finite-blocklength reference's rows: the decision of a scheme's student, on the device,
+over an ideal code as long as the channel uses a sample occupies (:mod:`semcom_sim.limits`)."""
 
 RESULTS_CSV = "results.csv"
 PLOT_PNG = "accuracy_vs_ebno.png"

@@ -22,14 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from semcom_sim.condition import Condition
+from semcom_sim.results import REFERENCE_SCHEME
 from semcom_sim.scenario import Scenario
 from semcom_sim.schemes import apply_patch
 
-__all__ = ["Variant", "Study", "Job", "run_studies", "compare_studies", "REFERENCE_SCHEME"]
-
-REFERENCE_SCHEME = "ideal-label"
-"""The rows of the finite-blocklength reference: the decision of a scheme's student, on the device, over an ideal
-code as long as the channel uses a sample occupies (:mod:`semcom_sim.limits`)."""
+__all__ = ["Variant", "Study", "Job", "run_studies", "compare_studies"]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from keras import ops
 from semcom_sim.phy import AnalogLink, MIMOAnalogLink, seed_generators
 from semcom_sim.phy.base import Link
 from semcom_sim.phy.digital import DigitalLink, MIMODigitalLink
-from semcom_sim.phy.pusch import PUSCHLink
+from semcom_sim.phy.pusch import PUSCHLink, mcs_modulation_and_rate
 from semcom_sim.scenario import Model, Phy, Scenario, ScenarioError
 from semcom_sim.semantic import (
     ChannelAdaptiveModule,
@@ -71,10 +71,7 @@ def digital_num_features(model: Model, phy: Phy) -> int:
     QAM symbols carry at ``phy.coderate`` (PUSCH: the modulation order and target code rate of MCS
     ``phy.mcs_index``), divided by ``model.quant_bits``."""
     if model.transmission == "pusch":
-        from sionna.phy.nr.utils import decode_mcs_index
-
-        bits_per_symbol, coderate = decode_mcs_index(phy.mcs_index, table_index=1, is_pusch=True)
-        bits_per_symbol, coderate = int(bits_per_symbol), float(coderate)
+        bits_per_symbol, coderate = mcs_modulation_and_rate(phy.mcs_index)
     else:
         bits_per_symbol, coderate = phy.num_bits_per_symbol, phy.coderate
     bits = int(model.num_channel_uses * bits_per_symbol * coderate + 1e-9)

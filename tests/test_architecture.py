@@ -159,8 +159,8 @@ LAYERS = (
     ("semcom_sim.scenario", "semcom_sim.scenario_docs"),
     ("semcom_sim.data.registry", "semcom_sim.teacher.registry"),  # the names the scenario checks against
     ("semcom_sim.schemes",),
-    ("semcom_sim.errors", "semcom_sim.io", "semcom_sim.calibration", "semcom_sim.condition", "semcom_sim.genotype",
-     "semcom_sim.constraints",
+    ("semcom_sim.errors", "semcom_sim.io", "semcom_sim.calibration", "semcom_sim.limits", "semcom_sim.condition",
+     "semcom_sim.genotype", "semcom_sim.constraints",
      "semcom_sim.lock"),
 )
 """Top to bottom. A module may import its own layer and the layers below it, never one above."""

@@ -453,7 +453,8 @@ def test_a_feature_cache_has_its_own_path_and_the_projection_only_counts_when_fe
 def test_the_antenna_fields_at_their_defaults_leave_a_siso_fingerprint_as_stored_before_they_existed(tiny):
     stored = tiny.to_dict()
     stored["phy"] = {("cdl_direction" if k == "direction" else k): v for k, v in stored["phy"].items()
-                     if k not in ("num_ut_ant", "num_bs_ant", "ut_polarization", "bs_polarization", "ut_antenna_pattern",
+                     if k not in ("num_ut_ant", "num_bs_ant", "ut_polarization", "bs_polarization",
+                                  "ut_antenna_pattern",
                                   "bs_antenna_pattern", "antenna_spacing", "spatial_correlation", "num_streams",
                                   "precoding", "precoding_csi", "equalizer")}
     loaded = Scenario.from_dict(stored)  # a run directory's scenario.json written before the antenna fields
@@ -480,7 +481,8 @@ def test_the_transmitting_end_follows_the_direction():
     ({"num_bs_ant": 2}, r"^phy.channel: AWGN is the identity channel, which needs at least as many receive as "
                         r"transmit antennas; got 2 x 1 \(downlink\)$"),
     ({"num_bs_ant": 2, "channel": "Rayleigh"}, r"^phy.num_streams: without precoding every transmit antenna sends "
-                                               r"its own stream: set it to 2 \(phy.num_bs_ant\) or choose phy.precoding, got 1$"),
+                                               r"its own stream: set it to 2 \(phy.num_bs_ant\) or choose "
+                                               r"phy.precoding, got 1$"),
     ({"num_bs_ant": 2, "num_ut_ant": 4, "num_streams": 2, "precoding": "zf"},
      r"^phy.precoding: 'zf' sends one stream to each receive antenna: needs num_streams = receive antennas \(4\)"),
     ({"channel": "Rayleigh", "num_bs_ant": 4, "num_ut_ant": 2, "num_streams": 3, "precoding": "svd"},

@@ -15,9 +15,9 @@ from semcom_sim.phy.ber import simulate_uncoded_qpsk_ber
 from semcom_sim.phy.channels import make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_esno_db, ebno_db_to_no, esno_db_from_no
 from semcom_sim.phy.digital import DigitalLink, MIMODigitalLink
-from semcom_sim.phy.pusch import PUSCHLink
 from semcom_sim.phy.link import OFDMLink, OFDMOutput
 from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOOutput
+from semcom_sim.phy.pusch import PUSCHLink
 from semcom_sim.phy.random import generator_state, restore_generator_state, seed_generators, uniform_ebno_db
 from semcom_sim.phy.resource_grid import make_resource_grid, null_subcarrier_indices
 from semcom_sim.phy.snr import estimate_no_from_nulls, estimate_snr_db_from_pilots, quantize_snr_db
@@ -27,6 +27,7 @@ __all__ = [
     "make_channel_model", "quantize_snr_db", "estimate_no_from_nulls", "estimate_snr_db_from_pilots",
     "OFDMLink", "OFDMOutput", "MIMOOFDMLink", "MIMOOutput",
     "Link", "LinkOutput", "FramePacker", "FeatureMapper", "symbols_to_features",
-    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "MIMODigitalLink", "PUSCHLink", "simulate_uncoded_qpsk_ber", "seed_generators", "uniform_ebno_db",
+    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "MIMODigitalLink", "PUSCHLink", "simulate_uncoded_qpsk_ber",
+    "seed_generators", "uniform_ebno_db",
     "generator_state", "restore_generator_state",
 ]

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy.channel import ApplyOFDMChannel, cir_to_ofdm_channel, subcarrier_frequencies
 from sionna.phy.nr import PUSCHConfig, PUSCHReceiver, PUSCHTransmitter, TBDecoder
+from sionna.phy.nr.utils import decode_mcs_index
 
 from semcom_sim.errors import ScenarioError
 from semcom_sim.phy.base import FramePacker, Link, LinkOutput
@@ -38,6 +39,12 @@ _FILLER_SEED = 13
 
 def _filler_bits(num: int) -> np.ndarray:
     return np.random.default_rng(_FILLER_SEED).integers(0, 2, size=max(int(num), 0)).astype(np.float32)
+
+
+def mcs_modulation_and_rate(mcs_index: int) -> tuple[int, float]:
+    """The modulation order (bits per symbol) and target code rate of ``mcs_index`` in 38.214's PUSCH MCS table 1."""
+    bits_per_symbol, coderate = decode_mcs_index(int(mcs_index), table_index=1, is_pusch=True)
+    return int(bits_per_symbol), float(coderate)
 
 
 def pusch_config(phy: Phy) -> PUSCHConfig:

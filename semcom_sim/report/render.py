@@ -16,7 +16,6 @@ from semcom_sim.condition import Condition
 from semcom_sim.errors import ResultsFileError
 from semcom_sim.io import atomic_write_text
 from semcom_sim.report import figures, summaries
-from semcom_sim.studies import REFERENCE_SCHEME
 from semcom_sim.results import (
     ADAPTATION_CSV,
     COST_CSV,
@@ -24,6 +23,7 @@ from semcom_sim.results import (
     FIGURES,
     PLAN_JSON,
     PLOT_PNG,
+    REFERENCE_SCHEME,
     RESULTS_CSV,
     RUN_JSON,
     SCENARIO_JSON,

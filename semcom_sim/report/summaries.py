@@ -13,15 +13,20 @@ agrees (:mod:`semcom_sim.report.verdicts`).
 from __future__ import annotations
 
 import math
-
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from semcom_sim.condition import Condition
-from semcom_sim.report.verdicts import METHOD_TEXT, across_trainings, family_tests
 from semcom_sim.report.gaps import gap_table
-from semcom_sim.studies import REFERENCE_SCHEME
-from semcom_sim.results import ADAPTATION_CSV, COST_CSV, DISTILLATION_CSV, condition_name, row_condition
+from semcom_sim.report.verdicts import METHOD_TEXT, across_trainings, family_tests
+from semcom_sim.results import (
+    ADAPTATION_CSV,
+    COST_CSV,
+    DISTILLATION_CSV,
+    REFERENCE_SCHEME,
+    condition_name,
+    row_condition,
+)
 from semcom_sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -300,17 +305,18 @@ def comparison_summary(run: RunFiles) -> str:
         shown = cfg.schemes + (REFERENCE_SCHEME,)
         lines += [f"`{REFERENCE_SCHEME}` (dashed) is a reference, not a scheme: `{cfg.limit_scheme}`'s student run "
                   f"whole on the device, its decision ({math.log2(dataset['num_classes']):.2f} bits) sent over the "
-                  f"{sc.model.num_channel_uses} channel uses a sample of `{cfg.limit_scheme}` occupies by an ideal code "
-                  "of that length (normal approximation, perfect CSI at the receiver; `semcom_sim.limits`), on the "
-                  "same samples and channel draws. It is not a bound on every scheme.", ""]
+                  f"{sc.model.num_channel_uses} channel uses a sample of `{cfg.limit_scheme}` occupies by an ideal "
+                  "code of that length (normal approximation, perfect CSI at the receiver; `semcom_sim.limits`), on "
+                  "the same samples and channel draws. It is not a bound on every scheme.", ""]
     lines += _accuracy_table(grid, [(c, s) for c in cfg.conditions for s in shown], points, "condition")
     teacher_accuracy = run.plan.get("teacher_test_accuracy")
     if cfg.limit_scheme and teacher_accuracy:
         lines += ["", "## How far from the limit", "",
                   f"The Eb/N0 at which each scheme first reaches 80 / 90 / 95 % of the teacher's test accuracy "
-                  f"({teacher_accuracy:.4f}, from its report), interpolated between the swept points (in brackets: the same from "
-                  f"the {level} interval's bounds), and its gap to `{REFERENCE_SCHEME}` at the same fraction "
-                  "(positive: the scheme needs more energy per bit). Figure: the dashed curve of the accuracy grid."]
+                  f"({teacher_accuracy:.4f}, from its report), interpolated between the swept points (in brackets: "
+                  f"the same from the {level} interval's bounds), and its gap to `{REFERENCE_SCHEME}` at the same "
+                  "fraction (positive: the scheme needs more energy per bit). Figure: the dashed curve of the accuracy "
+                  "grid."]
         for condition in cfg.conditions:
             lines += ["", f"**{condition}**", ""]
             lines += gap_table(grid, condition, cfg.schemes, REFERENCE_SCHEME, float(teacher_accuracy))
