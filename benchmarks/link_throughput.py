@@ -105,7 +105,8 @@ def main() -> None:
             optimizer.build(model.trainable_variables)
             step = train_step_fn(model, optimizer, make_loss(scenario.training), (0.0, 15.0), jit)
             step_fn = step if jit else step.python_function
-            result[f"train_{mode}"] = timed(lambda: float(step_fn(images, labels, extras)[0]), max(3, args.repeats // 4))
+            result[f"train_{mode}"] = timed(lambda: float(step_fn(images, labels, extras)[0]),
+                                            max(3, args.repeats // 4))
         rows.append(result)
 
     lines = ["| batch (samples) | OFDM frames | chain | XLA frames/s | eager frames/s | XLA samples/s |",
