@@ -17,6 +17,7 @@ from semcom_sim.checkpoints import load_model
 from semcom_sim.condition import Condition
 from semcom_sim.data.splits import validation_rows
 from semcom_sim.errors import ScenarioError
+from semcom_sim.limits import normal_approximation_error
 from semcom_sim.phy import esno_db_from_no
 from semcom_sim.results import ResultsStore, condition_of, model_id
 from semcom_sim.sweep import Executor, pending_points, run_sweep
@@ -71,12 +72,6 @@ class AccuracyEvaluator:
                 position = 0
             yield order[position:position + self.batch_size]
             position += self.batch_size
-
-    def _batches_order(self, seed: int, num_batches: int = 2) -> Iterator[np.ndarray]:
-        """The sample indices of the first ``num_batches`` batches drawn from ``seed`` (what :meth:`make_batches`
-        visits, in order)."""
-        batches = self._batches(seed)
-        return (next(batches) for _ in range(num_batches))
 
     def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple]:
         """``(num_correct, num_samples, channel_uses, hits, confidence, nll)`` per batch; ``hits``: one bool per
@@ -193,8 +188,6 @@ class LabelReferenceEvaluator(AccuracyEvaluator):
         self._on_device = on_device_and_channel
 
     def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple]:
-        from semcom_sim.limits import normal_approximation_error
-
         ebno = tf.constant(float(ebno_db), tf.float32)
         arrivals = np.random.default_rng([seed, 11])
         for idx in self._batches(seed):

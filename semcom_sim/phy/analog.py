@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from semcom_sim.phy.base import FramePacker, Link, LinkOutput
 from semcom_sim.phy.link import OFDMLink
-from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOStreams, mean_db
+from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOStreams, mean_db, mean_receive_snr_db
 from semcom_sim.phy.snr import _db
 from semcom_sim.scenario import Phy
 
@@ -146,6 +146,6 @@ class MIMOAnalogLink(MIMOStreams, Link):
             features=symbols_to_features(self.packer.unpack(self.from_streams(out.x_hat), batch)),
             snr_hat_db=self.frame_values(mean_db(out.sinr_db), batch),
             snr_eff_db=_db(tf.reduce_mean(1.0 / tf.maximum(no_eff, 1e-12), axis=-1)),
-            snr_true_db=self.frame_values(self.true_snr_db(h, no), batch),
+            snr_true_db=self.frame_values(mean_receive_snr_db(h, no), batch),
             block_error=tf.zeros([batch], tf.float32),
         )

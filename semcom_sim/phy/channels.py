@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sionna.phy.channel import RayleighBlockFading
+import tensorflow as tf
+from sionna.phy.channel import RayleighBlockFading, cir_to_ofdm_channel, subcarrier_frequencies
 from sionna.phy.channel.tr38901 import CDL, TDL, Antenna, AntennaArray
 from sionna.phy.channel.utils import exp_corr_mat
 
@@ -57,3 +58,20 @@ def _array(phy: Phy, end: str) -> Antenna | AntennaArray:
                         antenna_pattern=pattern,
                         carrier_frequency=phy.carrier_frequency_hz, horizontal_spacing=phy.antenna_spacing,
                         vertical_spacing=phy.antenna_spacing)
+
+
+def draw_ofdm_channel(model, resource_grid, num_frames: int, num_rx_ant: int, num_tx_ant: int,
+                      lag_symbols: int = 0) -> tuple[tf.Tensor, tf.Tensor]:
+    """The frequency responses of a data frame and of the frame ``lag_symbols`` OFDM symbols before it (the
+    sounding frame), each [num_frames, 1, num_rx_ant, 1, num_tx_ant, num_ofdm_symbols, fft_size] complex64, from
+    ``model`` (:func:`make_channel_model`; ``None``: the identity for both)."""
+    rg = resource_grid
+    if model is None:
+        eye = tf.eye(num_rx_ant, num_tx_ant, dtype=tf.complex64)
+        h = tf.broadcast_to(eye[None, None, :, None, :, None, None],
+                            [num_frames, 1, num_rx_ant, 1, num_tx_ant, rg.num_ofdm_symbols, rg.fft_size])
+        return h, h
+    a, tau = model(num_frames, rg.num_ofdm_symbols + lag_symbols, 1.0 / rg.ofdm_symbol_duration)
+    h_all = cir_to_ofdm_channel(subcarrier_frequencies(rg.fft_size, rg.subcarrier_spacing), a, tau, normalize=False)
+    return h_all[..., lag_symbols:, :], h_all[..., : rg.num_ofdm_symbols, :]
+

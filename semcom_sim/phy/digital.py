@@ -41,7 +41,7 @@ from sionna.phy.ofdm import EPDetector, KBestDetector, LinearDetector, MaximumLi
 from semcom_sim.errors import ScenarioError
 from semcom_sim.phy.base import FramePacker, Link, LinkOutput
 from semcom_sim.phy.link import OFDMLink
-from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOStreams, mean_db
+from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOStreams, mean_db, mean_receive_snr_db
 from semcom_sim.scenario import Phy
 
 _FILLER_SEED = 11
@@ -223,7 +223,7 @@ class MIMODigitalLink(MIMOStreams, DigitalLink):
             features=self.unpack(info_hat, batch),
             snr_hat_db=self.frame_values(mean_db(self.ofdm.equalize(received).sinr_db), batch),
             snr_eff_db=tf.zeros([batch], tf.float32),
-            snr_true_db=self.frame_values(self.true_snr_db(h, no), batch),
+            snr_true_db=self.frame_values(mean_receive_snr_db(h, no), batch),
             block_error=self.frame_values(frame_error, batch),
         )
 

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 from sionna.phy import Block, config
-from sionna.phy.channel import ApplyOFDMChannel, cir_to_ofdm_channel, subcarrier_frequencies
+from sionna.phy.channel import ApplyOFDMChannel
 from sionna.phy.mimo import StreamManagement, rzf_precoding_matrix
 from sionna.phy.ofdm import (
     LMMSEEqualizer,
@@ -40,7 +40,7 @@ from sionna.phy.ofdm import (
     ZFEqualizer,
 )
 
-from semcom_sim.phy.channels import make_channel_model
+from semcom_sim.phy.channels import draw_ofdm_channel, make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_no
 from semcom_sim.phy.resource_grid import make_resource_grid, null_subcarrier_indices
 from semcom_sim.phy.snr import _db, estimate_no_from_nulls, quantize_snr_db
@@ -106,8 +106,6 @@ class MIMOOFDMLink(Block):
         self._sound_data_symbols = int(srg.num_data_symbols)  # a Python int: Sionna computes it with TF ops
         self.num_data_symbols = int(rg.num_data_symbols)
         self.channel_model = make_channel_model(phy)
-        self._frequencies = subcarrier_frequencies(rg.fft_size, rg.subcarrier_spacing)
-        self._sampling_frequency = 1.0 / rg.ofdm_symbol_duration
         self.lag_symbols = int(round(phy.snr_feedback_delay_ms * 1e-3 / rg.ofdm_symbol_duration))
         self._mapper, self._sound_mapper = ResourceGridMapper(rg), ResourceGridMapper(srg)
         self._apply = ApplyOFDMChannel()
@@ -137,15 +135,8 @@ class MIMOOFDMLink(Block):
         :return: ``(h, h_sound)``, each [num_frames, 1, num_rx_ant, 1, num_tx_ant, num_ofdm_symbols, fft_size]
             complex64 (AWGN: the identity).
         """
-        rg = self.resource_grid
-        if self.channel_model is None:
-            eye = tf.eye(self.num_rx_ant, self.num_tx_ant, dtype=tf.complex64)
-            h = tf.broadcast_to(eye[None, None, :, None, :, None, None],
-                                [num_frames, 1, self.num_rx_ant, 1, self.num_tx_ant, rg.num_ofdm_symbols, rg.fft_size])
-            return h, h
-        a, tau = self.channel_model(num_frames, rg.num_ofdm_symbols + self.lag_symbols, self._sampling_frequency)
-        h_all = cir_to_ofdm_channel(self._frequencies, a, tau, normalize=False)
-        return h_all[..., self.lag_symbols:, :], h_all[..., : rg.num_ofdm_symbols, :]
+        return draw_ofdm_channel(self.channel_model, self.resource_grid, num_frames, self.num_rx_ant, self.num_tx_ant,
+                                 self.lag_symbols)
 
     # -- transmitter's CSI ------------------------------------------------------------------------
     def _sounding(self, h_sound, no):
@@ -253,6 +244,12 @@ def _strongest_right_singular_vectors(h: tf.Tensor, num: int) -> tf.Tensor:
     return v * tf.where(tf.abs(first) > 0, phase, tf.ones_like(phase))
 
 
+def mean_receive_snr_db(h: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+    """The mean receive SNR per antenna, ``mean |h|^2 / N0`` over antenna pairs and the grid, in dB [num_frames]
+    (a diagnostic; ``h`` [num_frames, 1, rx, 1, tx, symbols, subcarriers], ``no`` [num_frames])."""
+    return _db(tf.reduce_mean(tf.square(tf.abs(h)), axis=[1, 2, 3, 4, 5, 6]) / no)
+
+
 def mean_db(values_db: tf.Tensor) -> tf.Tensor:
     """The linear mean over the last axis, in dB: [..., n] -> [...]."""
     return _db(tf.reduce_mean(tf.pow(10.0, values_db / 10.0), axis=-1))
@@ -286,10 +283,4 @@ class MIMOStreams:
     def from_streams(self, values: tf.Tensor) -> tf.Tensor:
         """The inverse of :meth:`to_streams`."""
         return tf.reshape(tf.transpose(values, [0, 2, 1]), [tf.shape(values)[0], -1])
-
-    @staticmethod
-    def true_snr_db(h: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
-        """The mean receive SNR per antenna, ``mean |h|^2 / N0`` over antenna pairs and the grid, in dB
-        [num_frames] (a diagnostic)."""
-        return _db(tf.reduce_mean(tf.square(tf.abs(h)), axis=[1, 2, 3, 4, 5, 6]) / no)
 

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-from sionna.phy.channel import ApplyOFDMChannel, cir_to_ofdm_channel, subcarrier_frequencies
+from sionna.phy.channel import ApplyOFDMChannel
 from sionna.phy.nr import PUSCHConfig, PUSCHReceiver, PUSCHTransmitter, TBDecoder
 from sionna.phy.nr.utils import decode_mcs_index
 
 from semcom_sim.errors import ScenarioError
 from semcom_sim.phy.base import FramePacker, Link, LinkOutput
-from semcom_sim.phy.channels import make_channel_model
+from semcom_sim.phy.channels import draw_ofdm_channel, make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_no
-from semcom_sim.phy.snr import _db
+from semcom_sim.phy.mimo import mean_receive_snr_db
 from semcom_sim.scenario import Phy
 
 _FILLER_SEED = 13
@@ -96,11 +96,8 @@ class PUSCHLink(Link):
         self.num_coded_bits = int(self.transmitter._num_coded_bits)
         self.coderate_eff = self.packer.used / self.num_coded_bits
         self.num_tx_ant, self.num_rx_ant = phy.num_tx_ant, phy.num_rx_ant
-        rg = self.transmitter.resource_grid
-        self._resource_grid = rg
+        self._resource_grid = self.transmitter.resource_grid
         self.channel_model = make_channel_model(phy)
-        self._frequencies = subcarrier_frequencies(rg.fft_size, rg.subcarrier_spacing)
-        self._sampling_frequency = 1.0 / rg.ofdm_symbol_duration
         self._apply = ApplyOFDMChannel()
 
     @property
@@ -114,14 +111,8 @@ class PUSCHLink(Link):
     def draw_channel(self, num_frames: int):
         """The channel of each slot, [num_frames, 1, num_rx_ant, 1, num_tx_ant, 14, fft_size] (AWGN: the
         identity); no sounding frame (``h_sound`` is ``None``)."""
-        rg = self.resource_grid
-        if self.channel_model is None:
-            eye = tf.eye(self.num_rx_ant, self.num_tx_ant, dtype=tf.complex64)
-            h = tf.broadcast_to(eye[None, None, :, None, :, None, None],
-                                [num_frames, 1, self.num_rx_ant, 1, self.num_tx_ant, rg.num_ofdm_symbols, rg.fft_size])
-            return h, None
-        a, tau = self.channel_model(num_frames, rg.num_ofdm_symbols, self._sampling_frequency)
-        return cir_to_ofdm_channel(self._frequencies, a, tau, normalize=False), None
+        h, _ = draw_ofdm_channel(self.channel_model, self.resource_grid, num_frames, self.num_rx_ant, self.num_tx_ant)
+        return h, None
 
     def sound(self, h_sound, no, batch_size: int) -> tf.Tensor:
         """A fixed MCS needs no feedback: zeros [batch]."""
@@ -142,11 +133,10 @@ class PUSCHLink(Link):
         else:
             b_hat, crc = self.receiver(y, no_rx)
         frame_error = 1.0 - tf.cast(crc[:, 0], tf.float32)
-        snr_true_db = _db(tf.reduce_mean(tf.square(tf.abs(h)), axis=[1, 2, 3, 4, 5, 6]) / no)
         return LinkOutput(
             features=self.packer.unpack(b_hat[:, 0, :], batch),
             snr_hat_db=tf.zeros([batch], tf.float32),
             snr_eff_db=tf.zeros([batch], tf.float32),
-            snr_true_db=self.frame_values(snr_true_db, batch),
+            snr_true_db=self.frame_values(mean_receive_snr_db(h, no), batch),
             block_error=self.frame_values(frame_error, batch),
         )
