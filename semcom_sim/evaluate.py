@@ -3,6 +3,7 @@ and per-sample outcomes for paired studies."""
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 import sys
@@ -18,7 +19,7 @@ from semcom_sim.condition import Condition
 from semcom_sim.data.splits import validation_rows
 from semcom_sim.errors import ScenarioError
 from semcom_sim.limits import normal_approximation_error
-from semcom_sim.phy import esno_db_from_no
+from semcom_sim.phy import AnalogLink, PolarLabelCode, esno_db_from_no
 from semcom_sim.results import ResultsStore, condition_of, model_id
 from semcom_sim.sweep import Executor, pending_points, run_sweep
 from semcom_sim.system import SemanticLink, seed_everything
@@ -148,56 +149,109 @@ class AccuracyEvaluator:
         return {name: np.concatenate(values) for name, values in parts.items()}
 
 
-class LabelReferenceEvaluator(AccuracyEvaluator):
-    """The finite-blocklength reference of a model's link (:mod:`semcom_sim.limits`), batch by batch like
-    :meth:`AccuracyEvaluator.make_batches` and on the same samples and channel draws as the schemes: the model's
-    student runs whole on the device (no channel) and its decision, ``k_bits`` bits, crosses the ``n`` channel
-    uses a sample of this link occupies, with the best block error probability ``eps`` of the normal
-    approximation over those uses' SNRs (perfect CSIR). A sample is right when its decision was right and
-    arrived (probability ``1 - eps``, drawn from ``seed``), or when it did not arrive and the receiver's guess,
-    ``guess_class`` (the most frequent class), is its label.
+class LabelEvaluator(AccuracyEvaluator, abc.ABC):
+    """The label baselines of a model's link, batch by batch like :meth:`AccuracyEvaluator.make_batches` and on the
+    same samples and channel draws as the schemes: the model's student runs whole on the device (no channel) and only
+    its decision crosses the channel uses a sample of this link occupies. A sample is right when the label the
+    receiver names is its own: the decision that arrived, or ``guess_class`` (the most frequent class) when none did.
 
-    ``confidence`` and ``nll`` of a batch are the on-device decision's (what was sent). The analog SISO link
-    only (:class:`~semcom_sim.phy.analog.AnalogLink`).
+    ``confidence`` and ``nll`` of a batch are the on-device decision's (what was sent). The analog SISO link only
+    (:class:`~semcom_sim.phy.analog.AnalogLink`). A subclass says how the decision crosses the channel
+    (:meth:`deliver`).
+
+    :param guess_class: the class the receiver names when the decision did not arrive.
+    """
+
+    def __init__(self, model: SemanticLink, x: np.ndarray, y: np.ndarray, batch_size: int, guess_class: int,
+                 jit_compile: bool = True):
+        super().__init__(model, x, y, batch_size, jit_compile=jit_compile)
+        if not isinstance(model.link, AnalogLink):
+            raise ScenarioError(f"the label baselines need the analog SISO link, not {type(model.link).__name__}")
+        self.guess_class = int(guess_class)
+
+    def _decide(self, images, labels, ebno_db) -> tuple:
+        """Inside a ``tf.function``: the on-device decision [batch] int32, its confidence and label NLL [batch], and
+        the data frames' channel ``h`` and noise variances ``no`` [num_frames] that the schemes' forward pass draws
+        first after the same reseeding (the same realisation)."""
+        model = self.model
+        logits = tf.cast(model((images, ebno_db), training=False, bypass_channel=True)["logits"], tf.float32)
+        num_frames = model.num_frames(images.shape[0])
+        no = model.link.noise_variance(tf.broadcast_to(ebno_db, (num_frames,)))
+        h, _ = model.link.draw_channel(num_frames)
+        decided = tf.argmax(logits, -1, output_type=tf.int32)
+        confidence = tf.reduce_max(tf.nn.softmax(logits, -1), -1)
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return decided, confidence, nll, h, no
+
+    @abc.abstractmethod
+    def deliver(self, images: np.ndarray, labels: np.ndarray, ebno_db: tf.Tensor,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(received, confidence, nll)`` of one batch: the label the receiver gets per sample [batch] int (``-1``:
+        none arrived), and the on-device decision's confidence and label NLL [batch]; ``rng``: this point's
+        generator for any draw outside TensorFlow."""
+
+    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple]:
+        ebno = tf.constant(float(ebno_db), tf.float32)
+        rng = np.random.default_rng([seed, 11])
+        uses = float(self.model.link.mapper.num_channel_uses)
+        for idx in self._batches(seed):
+            labels = self.y[idx]
+            received, confidence, nll = self.deliver(self.x[idx], labels, ebno, rng)
+            hits = np.where(received >= 0, received == labels, labels == self.guess_class)
+            yield int(hits.sum()), len(idx), uses * len(idx), hits, np.asarray(confidence), np.asarray(nll)
+
+
+class LabelReferenceEvaluator(LabelEvaluator):
+    """The finite-blocklength reference (:mod:`semcom_sim.limits`): the decision, ``k_bits`` bits, arrives over the
+    ``n`` channel uses of a sample with probability ``1 - eps``, ``eps`` the best block error probability of the
+    normal approximation over those uses' SNRs (perfect CSIR), drawn from the point's seed.
 
     :param k_bits: the bits of one decision (``log2`` of the classes; less with an ideal source code).
-    :param guess_class: the class the receiver names when the decision did not arrive.
     """
 
     def __init__(self, model: SemanticLink, x: np.ndarray, y: np.ndarray, batch_size: int, k_bits: float,
                  guess_class: int, jit_compile: bool = True):
-        super().__init__(model, x, y, batch_size, jit_compile=jit_compile)
-        if not hasattr(model.link, "sample_snr"):
-            raise ScenarioError(f"the finite-blocklength reference needs the analog SISO link, not "
-                                f"{type(model.link).__name__}")
-        self.k_bits, self.guess_class = float(k_bits), int(guess_class)
+        super().__init__(model, x, y, batch_size, guess_class, jit_compile=jit_compile)
+        self.k_bits = float(k_bits)
 
         @tf.function(jit_compile=jit_compile)
         def on_device_and_channel(images, labels, ebno_db):
-            batch = images.shape[0]
-            logits = tf.cast(model((images, ebno_db), training=False, bypass_channel=True)["logits"], tf.float32)
-            # the channel the schemes' forward pass draws first after the same reseeding: the same realisation
-            num_frames = model.num_frames(batch)
-            no = model.link.noise_variance(tf.broadcast_to(ebno_db, (num_frames,)))
-            h, _ = model.link.draw_channel(num_frames)
-            hits = tf.argmax(logits, -1, output_type=tf.int32) == labels
-            confidence = tf.reduce_max(tf.nn.softmax(logits, -1), -1)
-            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-            return hits, model.link.sample_snr(h, no, batch), confidence, nll
+            decided, confidence, nll, h, no = self._decide(images, labels, ebno_db)
+            return decided, model.link.sample_snr(h, no, images.shape[0]), confidence, nll
 
         self._on_device = on_device_and_channel
 
-    def make_batches(self, ebno_db: float, seed: int) -> Iterator[tuple]:
-        ebno = tf.constant(float(ebno_db), tf.float32)
-        arrivals = np.random.default_rng([seed, 11])
-        for idx in self._batches(seed):
-            labels = self.y[idx]
-            decided, snr, confidence, nll = self._on_device(tf.constant(self.x[idx]), tf.constant(labels), ebno)
-            error = normal_approximation_error(self.k_bits, np.asarray(snr, dtype=np.float64))
-            arrived = arrivals.random(len(idx)) >= error
-            hits = np.where(arrived, np.asarray(decided, dtype=bool), labels == self.guess_class)
-            uses = float(np.asarray(snr).shape[1] * len(idx))
-            yield int(hits.sum()), len(idx), uses, hits, np.asarray(confidence), np.asarray(nll)
+    def deliver(self, images, labels, ebno_db, rng):
+        decided, snr, confidence, nll = self._on_device(tf.constant(images), tf.constant(labels), ebno_db)
+        error = normal_approximation_error(self.k_bits, np.asarray(snr, dtype=np.float64))
+        arrived = rng.random(len(labels)) >= error
+        return np.where(arrived, np.asarray(decided), -1), confidence, nll
+
+
+class PolarLabelEvaluator(LabelEvaluator):
+    """The practical label baseline: the decision crosses the channel in one 5G polar codeword per sample
+    (:class:`~semcom_sim.phy.label_code.PolarLabelCode`: QPSK on the sample's own channel uses, the link's CSI and
+    LMMSE, CRC-aided list decoding); a codeword whose CRC fails delivers nothing. The list decoder runs on the host,
+    so the batch function is a TensorFlow graph without XLA whatever ``jit_compile`` says.
+
+    :param num_classes: the task's classes (``ceil(log2)`` information bits per codeword).
+    """
+
+    def __init__(self, model: SemanticLink, x: np.ndarray, y: np.ndarray, batch_size: int, num_classes: int,
+                 guess_class: int, jit_compile: bool = True):
+        super().__init__(model, x, y, batch_size, guess_class, jit_compile=jit_compile)
+        self.code = code = PolarLabelCode(model.link, num_classes)
+
+        @tf.function(jit_compile=False)
+        def on_device_and_code(images, labels, ebno_db):
+            decided, confidence, nll, h, no = self._decide(images, labels, ebno_db)
+            return code.transmit(decided, h, no), confidence, nll
+
+        self._on_device = on_device_and_code
+
+    def deliver(self, images, labels, ebno_db, rng):
+        received, confidence, nll = self._on_device(tf.constant(images), tf.constant(labels), ebno_db)
+        return np.asarray(received), confidence, nll
 
 
 # -- a sweep's batches as a picklable job -----------------------------------------------------------
@@ -218,6 +272,7 @@ class BatchSource:
     :param dataset: the dataset whose test split is evaluated; a distributed executor ships it once
         through its object store and sets it here.
     :param batch_size: samples per Monte Carlo batch. ``jit_compile``: XLA-compile the forward pass.
+    :param reference: ``""`` the model itself; ``"ideal"`` or ``"polar"``: a label baseline (:meth:`evaluator_of`).
     """
 
     checkpoint: Any
@@ -226,7 +281,7 @@ class BatchSource:
     batch_size: int
     jit_compile: bool = True
     evaluator: AccuracyEvaluator | None = dataclasses.field(default=None, repr=False)
-    reference: bool = False
+    reference: str = ""
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "evaluator": None}
@@ -239,7 +294,7 @@ class BatchSource:
         """What identifies the model and batches (``dataset`` by its fingerprint)."""
         return (str(self.checkpoint.weights_path), self.scenario.to_json(),
                 getattr(self.dataset, "fingerprint", None), int(self.batch_size), bool(self.jit_compile),
-                bool(self.reference))
+                str(self.reference))
 
     def build(self) -> AccuracyEvaluator:
         """The evaluator: the driver's, else the one this process built last for the same key."""
@@ -253,14 +308,19 @@ class BatchSource:
         return _WORKER_EVALUATOR["evaluator"]
 
     def evaluator_of(self, model: SemanticLink) -> AccuracyEvaluator:
-        """The evaluator of ``model`` on the test split: the model's own, or its finite-blocklength reference
-        (``k`` = ``log2`` of the classes; the receiver's guess: the most frequent training label)."""
+        """The evaluator of ``model`` on the test split: the model's own, or a label baseline of its student and link
+        (``reference``: ``"ideal"`` the finite-blocklength reference with ``k`` = ``log2`` of the classes, ``"polar"``
+        the 5G polar label code); a baseline's receiver guesses the most frequent training label."""
         x, y = self.dataset.x_test, self.dataset.y_test
         if not self.reference:
             return AccuracyEvaluator(model, x, y, self.batch_size, jit_compile=self.jit_compile)
         counts = np.bincount(np.asarray(self.dataset.y_train), minlength=model.num_classes)
-        return LabelReferenceEvaluator(model, x, y, self.batch_size, k_bits=math.log2(model.num_classes),
-                                       guess_class=int(np.argmax(counts)), jit_compile=self.jit_compile)
+        common = dict(guess_class=int(np.argmax(counts)), jit_compile=self.jit_compile)
+        if self.reference == "ideal":
+            return LabelReferenceEvaluator(model, x, y, self.batch_size, k_bits=math.log2(model.num_classes), **common)
+        if self.reference == "polar":
+            return PolarLabelEvaluator(model, x, y, self.batch_size, num_classes=model.num_classes, **common)
+        raise ValueError(f"reference: {self.reference!r} is not one of '', 'ideal', 'polar'")
 
     def __call__(self, ebno_db: float, seed: int) -> Iterator[tuple[int, int, float, np.ndarray]]:
         return self.build().make_batches(ebno_db, seed)

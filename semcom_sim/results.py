@@ -37,7 +37,7 @@ from semcom_sim.errors import ResultsFileError
 from semcom_sim.io import atomic_path, atomic_write_text
 
 __all__ = ["RESULTS_CSV", "PLOT_PNG", "SCENARIO_JSON", "SUMMARY_MD", "COST_CSV", "DISTILLATION_CSV", "RUN_JSON",
-           "PLAN_JSON", "REFERENCE_SCHEME",
+           "PLAN_JSON", "REFERENCE_SCHEME", "LABEL_CODE_SCHEME", "LABEL_SCHEMES",
            "FIGURES", "CHECKPOINTS_DIR", "TENSORBOARD_DIR",
            "RESULT_COLUMNS", "REQUIRED_COLUMNS", "COST_COLUMNS", "DISTILLATION_COLUMNS",
            "OUTCOMES_DIR", "ResultsStore", "point_key", "read_results", "read_outcomes", "outcomes_path",
@@ -47,6 +47,13 @@ __all__ = ["RESULTS_CSV", "PLOT_PNG", "SCENARIO_JSON", "SUMMARY_MD", "COST_CSV",
 REFERENCE_SCHEME = "ideal-label"
 """The ``scheme`` of the finite-blocklength reference's rows: the decision of a scheme's student, on the device,
 over an ideal code as long as the channel uses a sample occupies (:mod:`semcom_sim.limits`)."""
+
+LABEL_CODE_SCHEME = "label-polar"
+"""The ``scheme`` of the practical label baseline's rows: the same decision in one 5G polar codeword over those channel
+uses (:mod:`semcom_sim.phy.label_code`)."""
+
+LABEL_SCHEMES = {"ideal": REFERENCE_SCHEME, "polar": LABEL_CODE_SCHEME}
+"""The label baselines by kind (what :class:`semcom_sim.evaluate.BatchSource` builds) and their rows' ``scheme``."""
 
 RESULTS_CSV = "results.csv"
 PLOT_PNG = "accuracy_vs_ebno.png"

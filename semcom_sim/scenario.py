@@ -983,6 +983,10 @@ class Compare(_Section):
         scheme ``ideal-label``, under every condition, on the same draws; ``semcom_sim.limits``): its student run
         whole on the device, its decision sent over the channel uses one of its samples occupies by an ideal code
         of that length. ``None``: no reference rows.
+    :param label_baseline: also sweep the practical label baseline of ``limit_scheme`` (rows of the scheme
+        ``label-polar``, under every condition, on the same draws; ``semcom_sim.phy.label_code``): the same on-device
+        decision in one 5G polar codeword (downlink format, CRC24C, QPSK, CRC-aided list decoding) over those channel
+        uses; a failed CRC leaves the receiver to guess the most frequent class. Needs ``limit_scheme``.
     """
 
     _section = "compare"
@@ -1010,6 +1014,12 @@ class Compare(_Section):
     adaptation_samples: Annotated[int, POSITIVE] = 2000
     seeds: Annotated[tuple[int, ...], _SEEDS] = ()
     limit_scheme: str | None = None
+    label_baseline: bool = False
+
+    def _validate(self):
+        if self.label_baseline and not self.limit_scheme:
+            _fail("compare.label_baseline", "needs compare.limit_scheme (the scheme whose student decides on the "
+                  "device)")
 
 
 @dataclass(frozen=True)

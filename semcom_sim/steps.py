@@ -34,6 +34,7 @@ from semcom_sim.results import (
     COST_CSV,
     DISTILLATION_COLUMNS,
     DISTILLATION_CSV,
+    LABEL_CODE_SCHEME,
     PLAN_JSON,
     model_id,
     write_csv,
@@ -128,6 +129,10 @@ def cost_step(experiment: Experiment) -> list[dict]:
         component = "channel encoder + decoder" if dataset.modality == "features" else "student encoder + decoder"
         row = student_cost(model, dataset.x_test.shape[1:], dtype, runs=runs).as_row()
         rows.append({**row, "scheme": scheme, "component": component})
+    cfg = experiment.scenario.compare
+    if cfg.label_baseline and cfg.limit_scheme in experiment.schemes:  # the same student, all of it on the device
+        measured = next(r for r in rows if r["scheme"] == cfg.limit_scheme)
+        rows.append({**measured, "scheme": LABEL_CODE_SCHEME, "component": "whole student on the device"})
     if any(t.training.distillation != "none" or t.model.source == "teacher-features"
            for t in experiment.base.values()):
         from semcom_sim.teacher.cost import teacher_cost  # torch: only when a scheme uses the teacher

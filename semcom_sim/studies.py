@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from semcom_sim.condition import Condition
-from semcom_sim.results import REFERENCE_SCHEME
+from semcom_sim.results import LABEL_SCHEMES
 from semcom_sim.scenario import Scenario
 from semcom_sim.schemes import apply_patch
 
@@ -94,8 +94,9 @@ class Study:
     :param holds_out: every model the study trains (or, if it does not train, sweeps) holds out at least this many
         training rows from training (``training.validation_samples`` raised to it): the per-epoch monitor reads
         them, never the test split.
-    :param reference: sweep the finite-blocklength reference of each scheme's model (rows of the scheme
-        :data:`REFERENCE_SCHEME`) instead of the model itself.
+    :param reference: sweep a label baseline of each scheme's model instead of the model itself: ``"ideal"`` the
+        finite-blocklength reference, ``"polar"`` the 5G polar label code (rows of the scheme
+        ``LABEL_SCHEMES[reference]``); ``""``: the model.
     """
 
     name: str
@@ -108,7 +109,7 @@ class Study:
     each_length: bool = False
     validate: bool = False
     holds_out: int = 0
-    reference: bool = False
+    reference: str = ""
 
     def holding_out(self, trained: Scenario) -> Scenario:
         """``trained`` (a scenario as its scheme trains it) holding out the study's :attr:`holds_out` rows."""
@@ -135,12 +136,12 @@ class Job:
     trained: Scenario
     tested: Scenario
     ebno_db: tuple[float, ...]
-    reference: bool = False
+    reference: str = ""
 
     @property
     def row_scheme(self) -> str:
-        """The ``scheme`` of the job's rows: the scheme, or :data:`REFERENCE_SCHEME` for its reference."""
-        return REFERENCE_SCHEME if self.reference else self.scheme
+        """The ``scheme`` of the job's rows: the scheme, or its label baseline's (:data:`LABEL_SCHEMES`)."""
+        return LABEL_SCHEMES[self.reference] if self.reference else self.scheme
 
     @property
     def kind(self) -> str:
@@ -193,5 +194,8 @@ def compare_studies(scenario: Scenario) -> tuple[Study, ...]:
                              tuple(Variant.fraction(scenario, f) for f in cfg.data_fractions), holds_out=held))
     if cfg.limit_scheme:
         studies.append(Study("reference", (cfg.limit_scheme,), conditions, ebno_db, trains=False, holds_out=held,
-                             reference=True))
+                             reference="ideal"))
+    if cfg.label_baseline:
+        studies.append(Study("label-baseline", (cfg.limit_scheme,), conditions, ebno_db, trains=False,
+                             holds_out=held, reference="polar"))
     return tuple(studies)

@@ -133,3 +133,24 @@ def test_the_reference_is_the_on_device_classifier_at_high_snr_and_the_guess_at_
         visited = reference._batches(2)  # the samples make_batches visits, in order
         order = np.concatenate([next(visited) for _ in range(2)])
         np.testing.assert_array_equal(hits, expected[order])
+
+
+def test_the_polar_label_baseline_is_the_on_device_classifier_at_high_snr_and_the_guess_at_very_low_snr(
+        reference_setup):
+    from semcom_sim.evaluate import PolarLabelEvaluator
+
+    tf, model, x, y, reference, _ = reference_setup
+    polar = PolarLabelEvaluator(model, x, y, 48, num_classes=10, guess_class=3)
+    decided = np.argmax(model((tf.constant(x), tf.constant(0.0)), bypass_channel=True)["logits"].numpy(), -1) == y
+    visited = polar._batches(2)
+    order = np.concatenate([next(visited) for _ in range(2)])
+    for ebno_db, expected in ((40.0, decided), (-40.0, y == 3)):
+        batches = polar.make_batches(ebno_db, seed=2)
+        outputs = [next(batches) for _ in range(2)]
+        np.testing.assert_array_equal(np.concatenate([o[3] for o in outputs]), expected[order])
+        assert [o[2] for o in outputs] == [48 * 32.0] * 2  # the channel uses of the 48 samples of each batch
+    # the same decision, confidence and label NLL as the ideal reference's on the same draws
+    ideal, coded = next(reference.make_batches(40.0, seed=2)), next(polar.make_batches(40.0, seed=2))
+    np.testing.assert_array_equal(ideal[3], coded[3])
+    np.testing.assert_allclose(ideal[4], coded[4], rtol=1e-6)
+    np.testing.assert_allclose(ideal[5], coded[5], rtol=1e-6)

@@ -155,10 +155,24 @@ def test_the_old_monitor_field_name_names_its_replacement():
 def test_the_finite_blocklength_reference_is_a_study_of_the_limit_schemes_model_under_every_condition():
     scenario = Scenario(name="c", compare=Compare(conditions=("AWGN/perfect", "TDL-A/ls"), limit_scheme="proposed"))
     study = compare_studies(scenario)[-1]
-    assert (study.name, study.schemes, study.trains, study.reference) == ("reference", ("proposed",), False, True)
+    assert (study.name, study.schemes, study.trains, study.reference) == ("reference", ("proposed",), False, "ideal")
     jobs = plan_study(scenario, study, ("proposed", "no-kd"))
     assert [(j.scheme, j.row_scheme, j.condition.label) for j in jobs] == [
         ("proposed", "ideal-label", "AWGN/perfect"), ("proposed", "ideal-label", "TDL-A/ls")]
     assert "reference" not in [s.name for s in compare_studies(Scenario(name="c"))]  # off by default
     with pytest.raises(ScenarioError, match=r"^compare.limit_scheme: 'magic' is not one of proposed, "):
         Scenario(name="c", compare=Compare(limit_scheme="magic"))
+
+
+def test_the_polar_label_baseline_is_a_study_of_the_limit_schemes_model_beside_the_reference():
+    scenario = Scenario(name="c", compare=Compare(conditions=("AWGN/perfect", "TDL-A/ls"), limit_scheme="no-kd",
+                                                  label_baseline=True))
+    reference, baseline = compare_studies(scenario)[-2:]
+    assert (reference.name, reference.reference) == ("reference", "ideal")
+    assert (baseline.name, baseline.schemes, baseline.trains, baseline.reference) == (
+        "label-baseline", ("no-kd",), False, "polar")
+    jobs = plan_study(scenario, baseline, ("proposed", "no-kd"))
+    assert [(j.scheme, j.row_scheme, j.condition.label) for j in jobs] == [
+        ("no-kd", "label-polar", "AWGN/perfect"), ("no-kd", "label-polar", "TDL-A/ls")]
+    with pytest.raises(ScenarioError, match=r"^compare.label_baseline: needs compare.limit_scheme "):
+        Compare(label_baseline=True)

@@ -7,6 +7,7 @@ vector per sample through it, packed into frames by the one ``FramePacker``. ``M
 single-user multi-antenna link (arrays, streams, precoding, per-stream SINR feedback); ``MIMOAnalogLink``
 carries the features over it, ``MIMODigitalLink`` the LDPC codewords (linear, K-best, EP or ML detection).
 ``PUSCHLink`` carries bits in 5G NR PUSCH transport blocks through Sionna's transmitter and receiver.
+``PolarLabelCode`` sends a classifier's decision in one 5G polar codeword over a sample's channel uses.
 """
 
 from semcom_sim.phy.analog import AnalogLink, FeatureMapper, MIMOAnalogLink, symbols_to_features
@@ -15,6 +16,7 @@ from semcom_sim.phy.ber import simulate_uncoded_qpsk_ber
 from semcom_sim.phy.channels import make_channel_model
 from semcom_sim.phy.conventions import ebno_db_to_esno_db, ebno_db_to_no, esno_db_from_no
 from semcom_sim.phy.digital import DigitalLink, MIMODigitalLink
+from semcom_sim.phy.label_code import PolarLabelCode
 from semcom_sim.phy.link import OFDMLink, OFDMOutput
 from semcom_sim.phy.mimo import MIMOOFDMLink, MIMOOutput
 from semcom_sim.phy.pusch import PUSCHLink
@@ -27,7 +29,8 @@ __all__ = [
     "make_channel_model", "quantize_snr_db", "estimate_no_from_nulls", "estimate_snr_db_from_pilots",
     "OFDMLink", "OFDMOutput", "MIMOOFDMLink", "MIMOOutput",
     "Link", "LinkOutput", "FramePacker", "FeatureMapper", "symbols_to_features",
-    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "MIMODigitalLink", "PUSCHLink", "simulate_uncoded_qpsk_ber",
+    "AnalogLink", "MIMOAnalogLink", "DigitalLink", "MIMODigitalLink", "PUSCHLink", "PolarLabelCode",
+    "simulate_uncoded_qpsk_ber",
     "seed_generators", "uniform_ebno_db",
     "generator_state", "restore_generator_state",
 ]

@@ -215,7 +215,9 @@ def _ordered(names: Iterable[str]) -> list[str]:
     return [s for s in BUILTIN_NAMES if s in seen] + [s for s in seen if s not in BUILTIN_NAMES]
 
 
-_REFERENCES = ("pusch", "ideal-label")  # references drawn in black: a standard chain dotted, the limit dashed
+# references drawn in black: a standard chain dotted, the limit dashed, the label over a real code dash-dotted
+_REFERENCES = ("pusch", "ideal-label", "label-polar")
+_REFERENCE_LINES = {"pusch": ":", "ideal-label": "--", "label-polar": "-."}
 _PAPER_A = tuple(n for n in BUILTIN_NAMES if not n.startswith("rkd-sc") and n not in _REFERENCES)
 _PAPER_B = tuple(n for n in BUILTIN_NAMES if n.startswith("rkd-sc"))
 # paper A's schemes: the ten tab10 colours; paper B's (RKD-SC): four dark colours and dashed lines; others after
@@ -229,7 +231,7 @@ def _style(scheme: str) -> dict:
     colour or a marker-and-colour pair; paper B's schemes (``rkd-sc*``) are drawn dashed in dark colours."""
     if scheme in _REFERENCES:
         return {"color": "black", "marker": _MARKERS[(7 + _REFERENCES.index(scheme)) % len(_MARKERS)],
-                "linestyle": "--" if scheme == "ideal-label" else ":"}
+                "linestyle": _REFERENCE_LINES[scheme]}
     if scheme in _PAPER_A:
         i = _PAPER_A.index(scheme)
         return {"color": _COLOURS_A[i % len(_COLOURS_A)], "marker": _MARKERS[i % len(_MARKERS)], "linestyle": "-"}

@@ -21,6 +21,7 @@ from semcom_sim.results import (
     COST_CSV,
     DISTILLATION_CSV,
     FIGURES,
+    LABEL_CODE_SCHEME,
     PLAN_JSON,
     PLOT_PNG,
     REFERENCE_SCHEME,
@@ -162,7 +163,9 @@ def draw_figures(out_dir: str | Path, scenario: Scenario | None = None,
         _draw({"training": lambda: figures.plot_training_curves(run.histories())}, out, written, log)
         return written
     rows, cfg = run.rows(excluding=("seeds",)), sc.compare
-    drawn = cfg.schemes + ((REFERENCE_SCHEME,) if cfg.limit_scheme else ())  # the reference dashed beside them
+    # the label baselines beside them, in black
+    drawn = (cfg.schemes + ((REFERENCE_SCHEME,) if cfg.limit_scheme else ())
+             + ((LABEL_CODE_SCHEME,) if cfg.label_baseline else ()))
     makers = {"grid": lambda: figures.plot_condition_grid(rows, schemes=drawn, conditions=cfg.conditions),
               "robustness": lambda: figures.plot_robustness(rows, scheme=cfg.robustness_schemes[0], base=base.label),
               "fraction": lambda: figures.plot_fraction(rows, schemes=cfg.fraction_schemes),

@@ -23,6 +23,7 @@ from semcom_sim.results import (
     ADAPTATION_CSV,
     COST_CSV,
     DISTILLATION_CSV,
+    LABEL_CODE_SCHEME,
     REFERENCE_SCHEME,
     condition_name,
     row_condition,
@@ -308,6 +309,13 @@ def comparison_summary(run: RunFiles) -> str:
                   f"{sc.model.num_channel_uses} channel uses a sample of `{cfg.limit_scheme}` occupies by an ideal "
                   "code of that length (normal approximation, perfect CSI at the receiver; `semcom_sim.limits`), on "
                   "the same samples and channel draws. It is not a bound on every scheme.", ""]
+    if cfg.label_baseline:
+        shown = shown + (LABEL_CODE_SCHEME,)
+        lines += [f"`{LABEL_CODE_SCHEME}` (dash-dotted) is the practical label baseline: the same on-device decision "
+                  f"({math.ceil(math.log2(dataset['num_classes']))} bits) in one 5G polar codeword (downlink format, "
+                  f"24-bit CRC, QPSK) on the same {sc.model.num_channel_uses} channel uses, the link's own CSI and "
+                  "equaliser, CRC-aided list decoding (list 8); where the CRC fails the receiver names the most "
+                  "frequent class (`semcom_sim.phy.label_code`).", ""]
     lines += _accuracy_table(grid, [(c, s) for c in cfg.conditions for s in shown], points, "condition")
     teacher_accuracy = run.plan.get("teacher_test_accuracy")
     if cfg.limit_scheme and teacher_accuracy:
@@ -319,7 +327,8 @@ def comparison_summary(run: RunFiles) -> str:
                   "grid."]
         for condition in cfg.conditions:
             lines += ["", f"**{condition}**", ""]
-            lines += gap_table(grid, condition, cfg.schemes, REFERENCE_SCHEME, float(teacher_accuracy))
+            gapped = cfg.schemes + ((LABEL_CODE_SCHEME,) if cfg.label_baseline else ())
+            lines += gap_table(grid, condition, gapped, REFERENCE_SCHEME, float(teacher_accuracy))
 
     # -- robustness ----------------------------------------------------------------------------
     robust = [r for r in rows if r["_variant"] in ("feedback", "stale") or r["condition"] == base_label]

@@ -207,6 +207,7 @@ def compared(tmp_path_factory):
                  "compare.robustness_schemes=('proposed',)",  # one scheme's feedback study, likewise
                  "compare.latency_runs=2",  # the cost table's columns, not a latency figure worth citing
                  "compare.limit_scheme='proposed'",  # the finite-blocklength reference's rows beside the schemes
+                 "compare.label_baseline=true",  # and the label over a 5G polar code
                  # every scheme but no-kd and fixed-snr: each is proposed with one patch (test_schemes resolves them)
                  "compare.schemes=('proposed', 'no-adaptive', 'online-kd', 'teacher-over-channel', 'digital', "
                  "'adaptive-length')",
@@ -233,6 +234,11 @@ def test_compare_writes_one_table_with_every_scheme_and_condition(compared):
     assert set(reference) == {(c, e) for c in cfg.conditions for e in points}
     proposed_id = {r["model_id"] for r in rows if r["scheme"] == "proposed" and not r["variant"]}
     assert {r["model_id"] for r in reference.values()} == proposed_id
+    # the polar label baseline: the same student and draws; at 12 dB on AWGN every codeword and every ideal label
+    # arrives, so both are the on-device classifier, sample for sample
+    coded = {(f"{r['channel']}/{r['csi']}", r["ebno_db"]): r for r in rows if r["scheme"] == "label-polar"}
+    assert set(coded) == set(reference) and {r["model_id"] for r in coded.values()} == proposed_id
+    assert coded[("AWGN/perfect", 12.0)]["correct"] == reference[("AWGN/perfect", 12.0)]["correct"]
     base = scenario.phy
     studies = {(r["scheme"], r["variant"], r["snr_feedback_bits"], r["snr_feedback_delay_ms"], r["train_fraction"])
                for r in rows if r["variant"] and r["variant"] != "length"}
@@ -263,7 +269,8 @@ def test_compare_cost_distillation_summary_and_figures(compared):
     out, scenario = compared
     with open(out / "cost.csv", newline="") as f:
         cost = {r["scheme"]: r for r in csv.DictReader(f)}
-    assert set(cost) == set(scenario.compare.schemes) | {"teacher"}
+    assert set(cost) == set(scenario.compare.schemes) | {"teacher", "label-polar"}
+    assert cost["label-polar"]["flops_per_sample"] == cost["proposed"]["flops_per_sample"]  # the student, on the device
     assert int(cost["teacher"]["parameters"]) > 10 * int(cost["proposed"]["parameters"])
     assert int(cost["teacher"]["flops_per_sample"]) > 10 * int(cost["proposed"]["flops_per_sample"])
     assert int(cost["proposed"]["parameters"]) > int(cost["no-adaptive"]["parameters"])
@@ -278,7 +285,7 @@ def test_compare_cost_distillation_summary_and_figures(compared):
     assert "## Where each scheme wins and loses" in summary
     teacher_accuracy = json.loads((out / "plan.json").read_text())["teacher_test_accuracy"]
     assert 0.5 < teacher_accuracy <= 1.0  # the committed teacher's report
-    assert "## How far from the limit" in summary and "| ideal-label |" in summary
+    assert "## How far from the limit" in summary and "| ideal-label |" in summary and "| label-polar |" in summary
     for scheme in scenario.compare.schemes:
         assert f"| {scheme} |" in summary
     run = json.loads((out / "run.json").read_text())["invocations"]
