@@ -69,9 +69,9 @@ TENSORBOARD_DIR = "tensorboard"
 OUTCOMES_DIR = "outcomes"
 FIGURES = {"grid": "accuracy_grid.png", "robustness": "robustness.png", "fraction": "data_fraction.png",
            "distillation": "distillation_time.png", "cost": "cost.png", "length": "length_adaptation.png",
-           "mismatch": "snr_mismatch.png", "training": "training_curves.png"}
+           "mismatch": "snr_mismatch.png", "training": "training_curves.png", "gap": "limit_gap.png"}
 """The figures of a run directory, by what they show: ``training`` (the training curves) for every command that
-trains, the others for a comparison."""
+trains, the others for a comparison (``gap``: with ``compare.limit_scheme`` and the teacher's test accuracy)."""
 
 RESULT_COLUMNS = ("scheme", "channel", "ebno_db", "esno_db", "accuracy", "ci_low", "ci_high", "samples",
                   "correct", "no", "stop", "runtime_s", "model_id", "csi", "variant", "snr_feedback_bits",

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 
@@ -916,3 +917,97 @@ def plot_antenna_study(rows: Iterable[dict]) -> Figure:
                title="antennas (UT x BS, streams)")
     return fig
 
+
+
+# -- how far from the limit ----------------------------------------------------------------------------------
+
+_FRACTION_MARKERS = ("o", "s", "D", "^", "v")
+
+
+def plot_limit_gap(rows: Iterable[dict], schemes: Sequence[str], reference: str, teacher_accuracy: float,
+                   conditions: Sequence[str] | None = None,
+                   fractions: Sequence[float] = (0.8, 0.9, 0.95)) -> Figure:
+    """The gap in dB of each scheme to ``reference`` at the Eb/N0 where it first reaches each fraction of
+    ``teacher_accuracy`` (:func:`semcom_sim.report.gaps.first_reach`), one panel per condition, one row per scheme, one
+    marker per fraction; the bars span ``[scheme's low - reference's high, scheme's high - reference's low]`` of the
+    reaches' intervals where both ends exist. A scheme already there at the first point is drawn as a left-pointing
+    triangle (its gap is at most that), a scheme that gets there when the reference already was at the first point as
+    a right-pointing one (at least that), one that never gets there in the swept range as a cross at the panel's right
+    edge; where both are there from the first point, or the reference never gets there, nothing is drawn.
+
+    :param rows: rows of ``results.csv``; only the plain evaluation (``variant`` empty) is read.
+    :param conditions: ``"CHANNEL/CSI"`` labels, one panel each (default: those with rows of ``reference``).
+    :raises ValueError: when no condition has rows of ``reference``.
+    """
+    from semcom_sim.report.gaps import first_reach
+
+    by_cond: dict[str, dict[str, list[dict]]] = {}
+    for row, cond in _parsed_rows(rows):
+        if cond["variant"] == "":
+            by_cond.setdefault(cond["label"], {}).setdefault(str(row["scheme"]), []).append(row)
+    shown = [c for c in (conditions if conditions is not None else sorted(by_cond)) if reference in by_cond.get(c, {})]
+    if not shown:
+        raise ValueError(f"no rows of the reference {reference!r} under any condition")
+    fig = Figure(figsize=(max(7.5, 4.2 * len(shown) + 1.6), 0.45 * len(schemes) + 2.0), layout="constrained")
+    axes = fig.subplots(1, len(shown), sharey=True, squeeze=False)[0]
+    offsets = np.linspace(-0.25, 0.25, len(fractions)) if len(fractions) > 1 else np.zeros(1)
+    for ax, condition in zip(axes, shown):
+        curves = by_cond[condition]
+        ref = {f: first_reach(curves[reference], f * teacher_accuracy) for f in fractions}
+        gaps = []
+        for i, scheme in enumerate(schemes):
+            for j, f in enumerate(fractions):
+                mine, theirs, y = first_reach(curves.get(scheme, ()), f * teacher_accuracy), ref[f], i + offsets[j]
+                style = {"color": _style(scheme)["color"], "marker": _FRACTION_MARKERS[j % len(_FRACTION_MARKERS)]}
+                if theirs is None:
+                    continue
+                if mine is None:
+                    gaps.append((y, None, style))
+                    continue
+                if mine.ebno_db is None and theirs.ebno_db is None:
+                    continue
+                if theirs.ebno_db is None:  # the reference already there at the first point: at least this far
+                    gaps.append((y, mine.ebno_db - theirs.below_db, dict(style, marker=">")))
+                    continue
+                if mine.ebno_db is None:
+                    gaps.append((y, mine.below_db - theirs.ebno_db, dict(style, marker="<")))
+                    continue
+                gap = mine.ebno_db - theirs.ebno_db
+                lo = None if mine.low_db is None or theirs.high_db is None else mine.low_db - theirs.high_db
+                hi = None if mine.high_db is None or theirs.low_db is None else mine.high_db - theirs.low_db
+                ax.errorbar([gap], [y], xerr=[[gap - lo if lo is not None else 0], [hi - gap if hi is not None else 0]],
+                            capsize=2, linestyle="none", **style)
+                gaps.append((y, gap, None))
+        finite = [g for _, g, _ in gaps if g is not None]
+        right = max(finite + [0.0]) + 2.0
+        for y, gap, style in gaps:
+            if style is None:
+                continue
+            if gap is None:
+                ax.plot([right], [y], linestyle="none", **dict(style, marker="x"))
+            else:
+                ax.plot([gap], [y], linestyle="none", fillstyle="none", **style)
+        if not gaps:
+            unreached = [f"{f:.0%}" for f in fractions if ref[f] is None]
+            ax.text(0.5, 0.5, f"{reference} does not reach {', '.join(unreached)} of the teacher in the swept range"
+                    if unreached else "every curve there at the first point: no gap measured", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=8, wrap=True)
+        ax.axvline(0.0, color="black", linestyle="--", linewidth=1)
+        ax.set_xlim(min(finite + [0.0]) - 1.0, right + 1.0)
+        ax.set_title(_condition_title(*_split_condition(condition)), fontsize=9)
+        ax.set_xlabel(f"gap to {reference} [dB]")
+        _grid(ax)
+    axes[0].set_yticks(range(len(schemes)), list(schemes))
+    axes[0].invert_yaxis()
+    handles = [Line2D([], [], color="grey", linestyle="none",
+                                       marker=_FRACTION_MARKERS[j % len(_FRACTION_MARKERS)],
+                                       label=f"{f:.0%} of the teacher ({f * teacher_accuracy:.3f})")
+               for j, f in enumerate(fractions)]
+    handles += [Line2D([], [], color="grey", linestyle="none", marker="<", fillstyle="none",
+                                        label="there at the first point (at most)"),
+                Line2D([], [], color="grey", linestyle="none", marker=">", fillstyle="none",
+                       label=f"{reference} there at the first point (at least)"),
+                Line2D([], [], color="grey", linestyle="none", marker="x",
+                                        label="not reached in the range")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8)
+    return fig

@@ -177,6 +177,11 @@ def draw_figures(out_dir: str | Path, scenario: Scenario | None = None,
         makers["length"] = lambda: figures.plot_length_adaptation(rows, studied[0], meta.get("length_policy"),
                                                                   base.label)
         makers["mismatch"] = lambda: figures.plot_mismatch(read_adaptation(out / ADAPTATION_CSV), studied[0])
+    teacher_accuracy = run.plan.get("teacher_test_accuracy")
+    if cfg.limit_scheme and teacher_accuracy:
+        gapped = cfg.schemes + ((LABEL_CODE_SCHEME,) if cfg.label_baseline else ())
+        makers["gap"] = lambda: figures.plot_limit_gap(rows, gapped, REFERENCE_SCHEME, float(teacher_accuracy),
+                                                       conditions=cfg.conditions)
     makers["training"] = lambda: figures.plot_training_curves(run.histories())
     written = {}
     _draw(makers, out, written, log)

@@ -323,8 +323,8 @@ def comparison_summary(run: RunFiles) -> str:
                   f"The Eb/N0 at which each scheme first reaches 80 / 90 / 95 % of the teacher's test accuracy "
                   f"({teacher_accuracy:.4f}, from its report), interpolated between the swept points (in brackets: "
                   f"the same from the {level} interval's bounds), and its gap to `{REFERENCE_SCHEME}` at the same "
-                  "fraction (positive: the scheme needs more energy per bit). Figure: the dashed curve of the accuracy "
-                  "grid."]
+                  "fraction (positive: the scheme needs more energy per bit). Figures: the dashed curve of the "
+                  f"accuracy grid; `{out_dir.name}/limit_gap.png`, the gaps with their intervals."]
         for condition in cfg.conditions:
             lines += ["", f"**{condition}**", ""]
             gapped = cfg.schemes + ((LABEL_CODE_SCHEME,) if cfg.label_baseline else ())
