@@ -7,6 +7,7 @@ import abc
 import dataclasses
 import math
 import sys
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,51 @@ from semcom_sim.results import ResultsStore, condition_of, model_id
 from semcom_sim.sweep import Executor, pending_points, run_sweep
 from semcom_sim.system import SemanticLink, seed_everything
 
+_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {key: tf.function}
+
+
+def traced(model: SemanticLink, kind: str, jit_compile: bool, *, forced: bool = False, fed: bool = False,
+           shuffle: bool = False):
+    """The traced batch function of ``model``, one per ``(kind, jit_compile, forced, fed, shuffle)`` and model object,
+    shared by every evaluator of that model (a new trace per model, not per evaluator; a batch shape of its own
+    still traces once). The functions hold the model weakly: they go when the model goes.
+
+    * ``kind="correct"``: ``(images, labels, ebno_db, length) -> (hits [B] bool, channel uses summed, confidence
+      [B], label NLL [B])``; ``length`` (a float32 scalar) forces every sample's length where ``forced``.
+    * ``kind="per-sample"``: ``(images, labels, ebno_db, fed_snr_db, permutation, length) -> (hits, channel uses
+      [B], the transmitter's SNR [B], label cross-entropy [B])``; each input is used where its flag says
+      (``fed``: tell the transmitter ``fed_snr_db``; ``shuffle``: permute the learned SNRs; ``forced``: ``length``).
+    """
+    key = (kind, bool(jit_compile), bool(forced), bool(fed), bool(shuffle))
+    functions = _TRACED.setdefault(model, {})
+    if key in functions:
+        return functions[key]
+    ref = weakref.ref(model)
+    if kind == "correct":
+        @tf.function(jit_compile=jit_compile)
+        def correct(images, labels, ebno_db, length):
+            outputs = ref()((images, ebno_db), training=False, length=length if forced else None)
+            logits = tf.cast(outputs["logits"], tf.float32)
+            hits = tf.argmax(logits, -1, output_type=tf.int32) == labels
+            confidence = tf.reduce_max(tf.nn.softmax(logits, -1), -1)
+            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+            return hits, tf.reduce_sum(outputs["channel_uses"]), confidence, nll
+
+        functions[key] = correct
+    elif kind == "per-sample":
+        @tf.function(jit_compile=jit_compile)
+        def run(images, labels, ebno_db, fed_snr_db, permutation, length):
+            outputs = ref()((images, ebno_db), training=False, fed_snr_db=fed_snr_db if fed else None,
+                            snr_permutation=permutation if shuffle else None, length=length if forced else None)
+            hits = tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=outputs["logits"])
+            return hits, outputs["channel_uses"], outputs["snr_tx_db"], ce
+
+        functions[key] = run
+    else:
+        raise ValueError(f"kind: {kind!r} is not 'correct' or 'per-sample'")
+    return functions[key]
+
 
 class AccuracyEvaluator:
     """Yields ``(num_correct, num_samples, channel_uses)`` per batch over a test set with fresh channel
@@ -39,25 +85,19 @@ class AccuracyEvaluator:
     :param x: test inputs [num, ...] (images [num, H, W, C] float32, token ids, features); ``y``: labels [num] int32.
     :param batch_size: samples per Monte Carlo batch (fixed, so the function compiles once).
     :param jit_compile: XLA-compile the forward pass.
+    :param length: nested lengths: every sample sends this many channel uses (what a model with
+        ``model.fixed_length`` does; a runtime input, so one traced function serves every length).
+
+    The traced functions belong to the model (:func:`traced`): every evaluator of the same model object (the
+    per-epoch monitor, the sweep under the training condition, each length of the length study) shares them.
     """
 
     def __init__(self, model: SemanticLink, x: np.ndarray, y: np.ndarray, batch_size: int,
-                 jit_compile: bool = True):
+                 jit_compile: bool = True, length: float | None = None):
         self.model, self.x, self.y = model, x, y
         self.batch_size = int(batch_size)
         self.jit_compile = jit_compile
-
-        @tf.function(jit_compile=jit_compile)
-        def correct(images, labels, ebno_db):
-            outputs = model((images, ebno_db), training=False)
-            logits = tf.cast(outputs["logits"], tf.float32)
-            hits = tf.argmax(logits, -1, output_type=tf.int32) == labels
-            confidence = tf.reduce_max(tf.nn.softmax(logits, -1), -1)
-            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-            return hits, tf.reduce_sum(outputs["channel_uses"]), confidence, nll
-
-        self._correct = correct
-        self._per_sample = {}
+        self.length = None if length is None else float(length)
 
     def _batches(self, seed: int) -> Iterator[np.ndarray]:
         """Indices of the samples of each batch: the test set in random orders (reseeds everything)."""
@@ -80,8 +120,11 @@ class AccuracyEvaluator:
         largest softmax probability of each sample's logits; ``nll``: each label's negative log-likelihood (nats;
         :mod:`semcom_sim.calibration`)."""
         ebno = tf.constant(float(ebno_db), tf.float32)
+        forced = tf.constant(0.0 if self.length is None else self.length, tf.float32)
+        correct = traced(self.model, "correct", self.jit_compile, forced=self.length is not None)
         for idx in self._batches(seed):
-            hits, uses, confidence, nll = self._correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno)
+            hits, uses, confidence, nll = correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno,
+                                                        forced)
             hits = np.asarray(hits, dtype=bool)
             yield int(hits.sum()), len(idx), float(uses), hits, np.asarray(confidence), np.asarray(nll)
 
@@ -94,23 +137,6 @@ class AccuracyEvaluator:
             correct, total = correct + k, total + n
         batches.close()
         return correct / total
-
-    def _per_sample_fn(self, fed: bool, shuffle: bool, length: bool):
-        key = (fed, shuffle, length)
-        if key not in self._per_sample:
-            model = self.model
-
-            @tf.function(jit_compile=self.jit_compile)
-            def run(images, labels, ebno_db, fed_snr_db, permutation, forced_length):
-                outputs = model((images, ebno_db), training=False, fed_snr_db=fed_snr_db if fed else None,
-                                snr_permutation=permutation if shuffle else None,
-                                length=forced_length if length else None)
-                hits = tf.argmax(outputs["logits"], -1, output_type=tf.int32) == labels
-                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=outputs["logits"])
-                return hits, outputs["channel_uses"], outputs["snr_tx_db"], ce
-
-            self._per_sample[key] = run
-        return self._per_sample[key]
 
     def outcomes(self, ebno_db: float, num_samples: int, seed: int, *, fed_snr_db: float | None = None,
                  shuffle: bool = False, length: float | None = None) -> dict[str, np.ndarray]:
@@ -127,7 +153,8 @@ class AccuracyEvaluator:
             transmitter used), ``cross_entropy`` [N] float32 (nats, of the label), ``index`` [N] int64 (the
             sample's position in ``x``).
         """
-        run = self._per_sample_fn(fed_snr_db is not None, shuffle, length is not None)
+        run = traced(self.model, "per-sample", self.jit_compile, fed=fed_snr_db is not None, shuffle=shuffle,
+                     forced=length is not None)
         permutations = np.random.default_rng([seed, 7]).permuted(
             np.tile(np.arange(self.batch_size, dtype=np.int32), (max(1, -(-num_samples // self.batch_size)), 1)),
             axis=1)
@@ -308,8 +335,9 @@ class BatchSource:
         (``reference``: ``"ideal"`` the finite-blocklength reference with ``k`` = ``log2`` of the classes, ``"polar"``
         the 5G polar label code); a baseline's receiver guesses the most frequent training label."""
         x, y = self.dataset.x_test, self.dataset.y_test
-        if not self.reference:
-            return AccuracyEvaluator(model, x, y, self.batch_size, jit_compile=self.jit_compile)
+        if not self.reference:  # the length study's fixed length, forced at run time (the model's functions serve all)
+            return AccuracyEvaluator(model, x, y, self.batch_size, jit_compile=self.jit_compile,
+                                     length=self.scenario.model.fixed_length)
         counts = np.bincount(np.asarray(self.dataset.y_train), minlength=model.num_classes)
         common = dict(guess_class=int(np.argmax(counts)), jit_compile=self.jit_compile)
         if self.reference == "ideal":
@@ -410,7 +438,8 @@ class JobSweeper:
         source = BatchSource(checkpoint, job.tested, dataset, batch, self.jit_compile, reference=job.reference)
         if model is None:
             return source
-        if (job.tested.phy, job.tested.model) != (job.trained.phy, job.trained.model):
+        as_trained = dataclasses.replace(job.tested.model, fixed_length=job.trained.model.fixed_length)
+        if (job.tested.phy, as_trained) != (job.trained.phy, job.trained.model):  # a fixed length is forced at run time
             model = load_model(checkpoint, job.tested, dataset)
         return dataclasses.replace(source, evaluator=source.evaluator_of(model))
 

@@ -202,6 +202,24 @@ def test_the_decoder_output_changes_with_the_length_on_the_same_draws(nested_tra
     assert np.abs(logits[2] - logits[16]).max() > 1e-3  # ... and a different length changes the decision
 
 
+def test_a_length_forced_at_run_time_is_the_fixed_length_model_and_every_length_shares_one_trace(nested_trained):
+    from semcom_sim.checkpoints import load_model
+    from semcom_sim.evaluate import traced
+
+    dataset, model = nested_trained.dataset, nested_trained.model
+    scenario = apply_patch(nested_trained.scenario, {"model.fixed_length": 4}, "test")
+    fixed = load_model(nested_trained.checkpoint, scenario, dataset)
+    forced = next(AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 128, False, length=4).make_batches(6.0, 3))
+    built = next(AccuracyEvaluator(fixed, dataset.x_test, dataset.y_test, 128, False).make_batches(6.0, 3))
+    assert forced[:3] == built[:3] and forced[2] == 128 * 4  # the same hits and channel uses ...
+    np.testing.assert_array_equal(forced[3], built[3])  # ... sample for sample; the confidences and NLLs to float32
+    for a, b in zip(forced[4:], built[4:]):  # rounding (the fixed length is a constant its graph folds)
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    for length in (2, 8, 16):  # another evaluator and length of the same model: the same traced function
+        next(AccuracyEvaluator(model, dataset.x_test, dataset.y_test, 128, False, length=length).make_batches(6.0, 3))
+    assert traced(model, "correct", False, forced=True).experimental_get_tracing_count() == 1
+
+
 @pytest.mark.slow
 def test_fed_snr_and_shuffle_keep_every_other_draw(nested_trained):
     dataset, model = nested_trained.dataset, nested_trained.model
