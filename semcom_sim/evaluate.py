@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import json
 import math
 import sys
 import weakref
@@ -286,9 +287,9 @@ class BatchSource:
     ``scenario`` (the resolved test scenario), and evaluates the test split of ``dataset``.
 
     In the driver, ``evaluator`` holds the :class:`AccuracyEvaluator` already built (it is not pickled);
-    a worker builds its own once and keeps the last one it built, so the points of one sweep that land
-    on the same worker load the model once. Calls give exactly what ``AccuracyEvaluator.make_batches``
-    gives.
+    a worker loads the model once and keeps the last one it loaded, so the points of one sweep (and every length of
+    the length study) that land on the same worker load it once. Calls give exactly what
+    ``AccuracyEvaluator.make_batches`` gives.
 
     :param checkpoint: the :class:`semcom_sim.train.Checkpoint` whose weights are evaluated.
     :param scenario: the resolved test scenario (scheme patch, test patch and study variant applied).
@@ -314,21 +315,30 @@ class BatchSource:
 
     @property
     def key(self) -> tuple:
-        """What identifies the model and batches (``dataset`` by its fingerprint)."""
+        """What identifies the batches (a distributed executor matches the points it submitted ahead by it)."""
         return (str(self.checkpoint.weights_path), self.scenario.to_json(),
                 getattr(self.dataset, "fingerprint", None), int(self.batch_size), bool(self.jit_compile),
                 str(self.reference))
 
+    @property
+    def model_key(self) -> tuple:
+        """What identifies the model a worker builds (``dataset`` by its fingerprint): not the length study's fixed
+        length, which the evaluator forces at run time, so every length shares the model and its traced functions."""
+        tested = self.scenario.to_dict()
+        tested["model"]["fixed_length"] = None
+        return (str(self.checkpoint.weights_path), json.dumps(tested, sort_keys=True, default=str),
+                getattr(self.dataset, "fingerprint", None), bool(self.jit_compile))
+
     def build(self) -> AccuracyEvaluator:
-        """The evaluator: the driver's, else the one this process built last for the same key."""
+        """The evaluator: the driver's, else one of the model this process loaded last for the same
+        :attr:`model_key`."""
         if self.evaluator is not None:
             return self.evaluator
-        key = self.key
-        if _WORKER_EVALUATOR.get("key") != key:
-            _WORKER_EVALUATOR.clear()
-            model = load_model(self.checkpoint, self.scenario, self.dataset)
-            _WORKER_EVALUATOR.update(key=key, evaluator=self.evaluator_of(model))
-        return _WORKER_EVALUATOR["evaluator"]
+        key = self.model_key
+        if _WORKER_MODEL.get("key") != key:
+            _WORKER_MODEL.clear()
+            _WORKER_MODEL.update(key=key, model=load_model(self.checkpoint, self.scenario, self.dataset))
+        return self.evaluator_of(_WORKER_MODEL["model"])
 
     def evaluator_of(self, model: SemanticLink) -> AccuracyEvaluator:
         """The evaluator of ``model`` on the test split: the model's own, or a label baseline of its student and link
@@ -350,7 +360,7 @@ class BatchSource:
         return self.build().make_batches(ebno_db, seed)
 
 
-_WORKER_EVALUATOR: dict = {}  # the evaluator a worker process built last (one model in memory at a time)
+_WORKER_MODEL: dict = {}  # the model a worker process loaded last (one model in memory at a time)
 
 
 @dataclass(frozen=True, eq=False)

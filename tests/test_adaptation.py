@@ -220,6 +220,21 @@ def test_a_length_forced_at_run_time_is_the_fixed_length_model_and_every_length_
     assert traced(model, "correct", False, forced=True).experimental_get_tracing_count() == 1
 
 
+def test_a_worker_loads_the_model_once_for_every_length_of_the_length_study(nested_trained, monkeypatch):
+    from semcom_sim import evaluate
+
+    loaded = []
+    load = evaluate.load_model
+    monkeypatch.setattr(evaluate, "load_model", lambda *args: loaded.append(args) or load(*args))
+    monkeypatch.setattr(evaluate, "_WORKER_MODEL", {})
+    for length in (4, 8):
+        tested = apply_patch(nested_trained.scenario, {"model.fixed_length": length}, "test")
+        source = evaluate.BatchSource(nested_trained.checkpoint, tested, nested_trained.dataset, 128, False)
+        _, samples, uses, *_ = next(source(6.0, 3))  # what a worker does with a point of the job
+        assert uses == samples * length
+    assert len(loaded) == 1
+
+
 @pytest.mark.slow
 def test_fed_snr_and_shuffle_keep_every_other_draw(nested_trained):
     dataset, model = nested_trained.dataset, nested_trained.model
