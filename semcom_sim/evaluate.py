@@ -124,8 +124,7 @@ class AccuracyEvaluator:
         forced = tf.constant(0.0 if self.length is None else self.length, tf.float32)
         correct = traced(self.model, "correct", self.jit_compile, forced=self.length is not None)
         for idx in self._batches(seed):
-            hits, uses, confidence, nll = correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno,
-                                                        forced)
+            hits, uses, confidence, nll = correct(tf.constant(self.x[idx]), tf.constant(self.y[idx]), ebno, forced)
             hits = np.asarray(hits, dtype=bool)
             yield int(hits.sum()), len(idx), float(uses), hits, np.asarray(confidence), np.asarray(nll)
 

@@ -37,8 +37,8 @@ from semcom_sim.phy.analog import AnalogLink
 NUM_BITS_PER_SYMBOL = 2
 """QPSK: the modulation the PDCCH carries a DCI with."""
 
-MIN_CODED_BITS, MAX_CODED_BITS, MAX_INFO_BITS = 25, 576, 140
-"""Sionna's limits of the 5G downlink polar format (CRC24C, no segmentation)."""
+MIN_CODED_BITS, MAX_CODED_BITS = 25, 576
+"""Sionna's limits on the coded bits of the 5G downlink polar format (CRC24C, no segmentation)."""
 
 DECODERS = {"scl": "SCL", "hybrid": "hybSCL"}
 
@@ -73,7 +73,7 @@ class PolarLabelCode:
         self.k = label_bits(num_classes)
         self.num_channel_uses = link.mapper.num_channel_uses
         self.n = NUM_BITS_PER_SYMBOL * self.num_channel_uses
-        if not MIN_CODED_BITS <= self.n <= MAX_CODED_BITS or self.k > MAX_INFO_BITS:
+        if not MIN_CODED_BITS <= self.n <= MAX_CODED_BITS:  # k <= 140 holds for any class count below 2^140
             raise ScenarioError(f"model.num_channel_uses: the 5G polar label code needs 13 to 288 channel uses per "
                                 f"sample ({MIN_CODED_BITS} to {MAX_CODED_BITS} QPSK coded bits), got "
                                 f"{self.num_channel_uses}")
